@@ -1,0 +1,117 @@
+//! Visiting every schema of an OpenAPI 3.0 document, and only schemas: example
+//! values that happen to look like schemas are never touched.
+
+use serde_json::{Map, Value};
+
+use super::Error;
+
+const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/// Escapes one JSON pointer token (RFC 6901).
+pub fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+/// The pointer a local `$ref` (`#/...`) designates.
+pub fn ref_pointer(reference: &str) -> Option<&str> {
+    reference.strip_prefix('#')
+}
+
+/// Pointers of every place where the document holds a schema directly.
+fn schema_roots(doc: &Value) -> Vec<String> {
+    let mut roots = Vec::new();
+    let keys = |v: Option<&Value>| -> Vec<String> {
+        v.and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default()
+    };
+    let content_roots = |base: &str, v: &Value, roots: &mut Vec<String>| {
+        for media in keys(v.get("content")) {
+            roots.push(format!("{base}/content/{}/schema", escape(&media)));
+        }
+        for header in keys(v.get("headers")) {
+            roots.push(format!("{base}/headers/{}/schema", escape(&header)));
+        }
+    };
+    let parameter_roots = |base: &str, v: Option<&Value>, roots: &mut Vec<String>| {
+        for (i, _) in v.and_then(Value::as_array).into_iter().flatten().enumerate() {
+            roots.push(format!("{base}/parameters/{i}/schema"));
+        }
+    };
+
+    let components = doc.get("components");
+    for name in keys(components.and_then(|c| c.get("schemas"))) {
+        roots.push(format!("/components/schemas/{}", escape(&name)));
+    }
+    for name in keys(components.and_then(|c| c.get("parameters"))) {
+        roots.push(format!("/components/parameters/{}/schema", escape(&name)));
+    }
+    for name in keys(components.and_then(|c| c.get("headers"))) {
+        roots.push(format!("/components/headers/{}/schema", escape(&name)));
+    }
+    for section in ["responses", "requestBodies"] {
+        if let Some(entries) = components.and_then(|c| c.get(section)).and_then(Value::as_object) {
+            for (name, entry) in entries {
+                content_roots(&format!("/components/{section}/{}", escape(name)), entry, &mut roots);
+            }
+        }
+    }
+    for (path, item) in doc.get("paths").and_then(Value::as_object).into_iter().flatten() {
+        let item_ptr = format!("/paths/{}", escape(path));
+        parameter_roots(&item_ptr, item.get("parameters"), &mut roots);
+        for method in METHODS {
+            let Some(op) = item.get(method) else { continue };
+            let op_ptr = format!("{item_ptr}/{method}");
+            parameter_roots(&op_ptr, op.get("parameters"), &mut roots);
+            if let Some(body) = op.get("requestBody") {
+                content_roots(&format!("{op_ptr}/requestBody"), body, &mut roots);
+            }
+            for (status, response) in op.get("responses").and_then(Value::as_object).into_iter().flatten() {
+                content_roots(&format!("{op_ptr}/responses/{}", escape(status)), response, &mut roots);
+            }
+        }
+    }
+    roots
+}
+
+/// Calls `visit` on every schema object of `doc` (pre-order), with its pointer.
+pub fn for_each_schema_mut(
+    doc: &mut Value,
+    visit: &mut dyn FnMut(&str, &mut Map<String, Value>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    for root in schema_roots(doc) {
+        if let Some(schema) = doc.pointer_mut(&root) {
+            walk(schema, &root, visit)?;
+        }
+    }
+    Ok(())
+}
+
+fn walk(
+    schema: &mut Value,
+    pointer: &str,
+    visit: &mut dyn FnMut(&str, &mut Map<String, Value>) -> Result<(), Error>,
+) -> Result<(), Error> {
+    let Value::Object(map) = schema else {
+        return Ok(());
+    };
+    visit(pointer, map)?;
+    if let Some(Value::Object(properties)) = map.get_mut("properties") {
+        for (name, child) in properties.iter_mut() {
+            walk(child, &format!("{pointer}/properties/{}", escape(name)), visit)?;
+        }
+    }
+    for key in ["items", "additionalProperties", "not"] {
+        if let Some(child) = map.get_mut(key) {
+            walk(child, &format!("{pointer}/{key}"), visit)?;
+        }
+    }
+    for key in ["allOf", "oneOf", "anyOf"] {
+        if let Some(Value::Array(children)) = map.get_mut(key) {
+            for (i, child) in children.iter_mut().enumerate() {
+                walk(child, &format!("{pointer}/{key}/{i}"), visit)?;
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,55 @@
+//! A typed client for the MongoDB Atlas Administration API v2 operation
+//! **Create One Stream Connection**
+//! (`POST /api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections`).
+//!
+//! The client and its types are generated at build time from a verbatim
+//! fragment of the upstream OpenAPI spec (`spec/openapi.json`). A connection
+//! is a [`types::StreamsConnection`]: an enum with one variant per kind the
+//! spec declares (Kafka, Cluster, Https, AWS Lambda, S3, Kinesis, Sample) and
+//! an `Unknown` variant that keeps, whole, a kind a newer server sends.
+//! Write-only fields (passwords, client secrets, private keys) are
+//! [`SecretString`]s, which never show in `Debug`.
+//!
+//! ```no_run
+//! use atlas_stream_connections::{Client, types};
+//!
+//! # async fn run() -> Result<(), atlas_stream_connections::Error> {
+//! let client = Client::new("https://cloud.mongodb.com")?;
+//! let kafka = types::StreamsKafkaConnection {
+//!     name: Some("events".into()),
+//!     bootstrap_servers: Some("broker-1:9092,broker-2:9092".into()),
+//!     ..Default::default()
+//! };
+//! let created = client
+//!     .create_stream_connection("32b6e34b3d91647abb20e7b8", "my-instance", &kafka.into())
+//!     .await?;
+//! println!("created a {} connection", created.kind());
+//! # Ok(())
+//! # }
+//! ```
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+// Generated code names this crate by its absolute path (typify's
+// `x-rust-type`), which needs the crate to know itself by that name.
+extern crate self as atlas_stream_connections;
+
+mod client;
+mod error;
+mod generated;
+mod hooks;
+mod secret;
+mod unknown;
+mod versions;
+
+pub use client::{Client, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, USER_AGENT};
+pub use error::{ApiErrorResponse, DecodeError, Error};
+pub use secret::SecretString;
+pub use unknown::UnknownKind;
+pub use versions::{ApiVersion, OperationVersions, operation_versions, versions_of};
+
+/// Request and response types, generated from the spec.
+pub mod types {
+    pub use crate::generated::types::*;
+}

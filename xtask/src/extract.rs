@@ -1,0 +1,267 @@
+//! Extraction of a verbatim fragment from a full upstream OpenAPI document:
+//! the selected operations and the transitive closure of their `$ref`s.
+//!
+//! Nothing is rewritten: every value in the fragment is the value of the
+//! source. Key order follows the source, so regenerating from the same input
+//! gives the same bytes.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+const HTTP_METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+
+/// Reads the selection file: one operation per line, `#` starts a comment.
+pub fn read_selection(path: &Path) -> Result<Vec<String>, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    Ok(text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect())
+}
+
+/// The selection file as `regen` writes it back (so `--ops` persists).
+pub fn selection_text(operations: &[String]) -> String {
+    let mut text = String::from(
+        "# Operations this crate serves, one per line, by upstream `operationId` or by\n\
+         # `x-xgen-operation-id-override`. `cargo xtask regen` extracts exactly these, and\n\
+         # every component they reach by `$ref`, into spec/openapi.json.\n",
+    );
+    for op in operations {
+        text.push_str(op);
+        text.push('\n');
+    }
+    text
+}
+
+/// Parses JSON or YAML (JSON first: it is a subset and much faster).
+pub fn parse_document(bytes: &[u8], path: &Path) -> Result<Value, String> {
+    let value = match serde_json::from_slice::<Value>(bytes) {
+        Ok(v) => v,
+        Err(json_err) => {
+            let text = std::str::from_utf8(bytes)
+                .map_err(|e| format!("{}: not UTF-8 text: {e}", path.display()))?;
+            serde_yaml_ng::from_str::<Value>(text).map_err(|yaml_err| {
+                format!(
+                    "{}: neither JSON ({json_err}) nor YAML ({yaml_err})",
+                    path.display()
+                )
+            })?
+        }
+    };
+    if !value.is_object() {
+        return Err(format!("{}: the document is not an object", path.display()));
+    }
+    Ok(value)
+}
+
+pub fn to_pretty_json(value: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("a JSON value always serialises");
+    text.push('\n');
+    text
+}
+
+/// Escapes one JSON pointer token (RFC 6901).
+fn escape(token: &str) -> String {
+    token.replace('~', "~0").replace('/', "~1")
+}
+
+fn unescape(token: &str) -> String {
+    token.replace("~1", "/").replace("~0", "~")
+}
+
+/// Builds the fragment for `operations` out of `doc`.
+pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
+    let version = doc.get("openapi").and_then(Value::as_str).unwrap_or("");
+    if !version.starts_with("3.0.") {
+        return Err(format!(
+            "/openapi: expected an OpenAPI 3.0.x document, found `{}`",
+            if version.is_empty() { "nothing" } else { version }
+        ));
+    }
+    let paths = doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .ok_or("/paths: missing or not an object")?;
+
+    // (path, method) of every selected operation, in the source's order.
+    let mut selected: Vec<(String, String)> = Vec::new();
+    for wanted in operations {
+        let mut found = Vec::new();
+        for (path, item) in paths {
+            for method in HTTP_METHODS {
+                let Some(op) = item.get(method) else { continue };
+                let ids = ["operationId", "x-xgen-operation-id-override"];
+                if ids.iter().any(|k| op.get(k).and_then(Value::as_str) == Some(wanted)) {
+                    found.push((path.clone(), method.to_string()));
+                }
+            }
+        }
+        match found.len() {
+            1 => selected.extend(found),
+            0 => return Err(format!("unknown operation `{wanted}`: no operationId or x-xgen-operation-id-override has that name")),
+            _ => return Err(format!("operation `{wanted}` is ambiguous: {} operations carry that name", found.len())),
+        }
+    }
+
+    let mut out_paths = Map::new();
+    for (path, item) in paths {
+        let methods: Vec<&str> = selected
+            .iter()
+            .filter(|(p, _)| p == path)
+            .map(|(_, m)| m.as_str())
+            .collect();
+        if methods.is_empty() {
+            continue;
+        }
+        let item = item.as_object().ok_or_else(|| format!("/paths/{}: not an object", escape(path)))?;
+        let kept: Map<String, Value> = item
+            .iter()
+            .filter(|(k, _)| !HTTP_METHODS.contains(&k.as_str()) || methods.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        out_paths.insert(path.clone(), Value::Object(kept));
+    }
+
+    // Transitive closure of local references.
+    let mut reached: BTreeSet<String> = BTreeSet::new();
+    let mut pending: Vec<(String, String)> = Vec::new();
+    collect_refs(&Value::Object(out_paths.clone()), "/paths", &mut pending)?;
+    while let Some((target, at)) = pending.pop() {
+        if !reached.insert(target.clone()) {
+            continue;
+        }
+        let value = resolve(doc, &target)
+            .ok_or_else(|| format!("{at}: dangling $ref `#{target}`"))?;
+        collect_refs(value, &target, &mut pending)?;
+    }
+
+    // Security schemes are named, not referenced.
+    let mut scheme_names: BTreeSet<String> = BTreeSet::new();
+    let mut requirement_lists = vec![doc.get("security")];
+    for (path, method) in &selected {
+        requirement_lists.push(paths[path][method].get("security"));
+    }
+    for list in requirement_lists.into_iter().flatten() {
+        for requirement in list.as_array().into_iter().flatten() {
+            for name in requirement.as_object().into_iter().flatten().map(|(k, _)| k) {
+                scheme_names.insert(name.clone());
+            }
+        }
+    }
+    for name in &scheme_names {
+        let pointer = format!("/components/securitySchemes/{}", escape(name));
+        if resolve(doc, &pointer).is_none() {
+            return Err(format!("security requirement names `{name}`, but #{pointer} does not exist"));
+        }
+        reached.insert(pointer);
+    }
+
+    let mut components = Map::new();
+    if let Some(source) = doc.get("components").and_then(Value::as_object) {
+        for (section, entries) in source {
+            let Some(entries) = entries.as_object() else { continue };
+            let kept: Map<String, Value> = entries
+                .iter()
+                .filter(|(name, _)| {
+                    reached.contains(&format!("/components/{}/{}", escape(section), escape(name)))
+                })
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            if !kept.is_empty() {
+                components.insert(section.clone(), Value::Object(kept));
+            }
+        }
+    }
+    // A reference into something other than a whole component would be lost.
+    for target in &reached {
+        let depth = target.split('/').count();
+        if !target.starts_with("/components/") || depth != 4 {
+            return Err(format!(
+                "$ref `#{target}` does not name a whole component; only `#/components/<section>/<name>` references can be extracted"
+            ));
+        }
+    }
+
+    let mut tags_used: BTreeSet<&str> = BTreeSet::new();
+    for (path, method) in &selected {
+        for tag in paths[path][method].get("tags").and_then(Value::as_array).into_iter().flatten() {
+            if let Some(t) = tag.as_str() {
+                tags_used.insert(t);
+            }
+        }
+    }
+
+    let mut out = Map::new();
+    for (key, value) in doc.as_object().into_iter().flatten() {
+        match key.as_str() {
+            "openapi" | "info" | "servers" | "security" => {
+                out.insert(key.clone(), value.clone());
+            }
+            "tags" => {
+                let kept: Vec<Value> = value
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|t| t.get("name").and_then(Value::as_str).is_some_and(|n| tags_used.contains(n)))
+                    .cloned()
+                    .collect();
+                out.insert(key.clone(), Value::Array(kept));
+            }
+            "paths" => {
+                out.insert(key.clone(), Value::Object(out_paths.clone()));
+            }
+            "components" => {
+                out.insert(key.clone(), Value::Object(components.clone()));
+            }
+            _ => {}
+        }
+    }
+    Ok(Value::Object(out))
+}
+
+/// Resolves a JSON pointer (without the leading `#`).
+fn resolve<'a>(doc: &'a Value, pointer: &str) -> Option<&'a Value> {
+    let mut current = doc;
+    for token in pointer.split('/').skip(1) {
+        let token = unescape(token);
+        current = match current {
+            Value::Object(map) => map.get(&token)?,
+            Value::Array(items) => items.get(token.parse::<usize>().ok()?)?,
+            _ => return None,
+        };
+    }
+    Some(current)
+}
+
+/// Pushes `(target, where_found)` for every `$ref` below `value`.
+fn collect_refs(value: &Value, at: &str, out: &mut Vec<(String, String)>) -> Result<(), String> {
+    match value {
+        Value::Object(map) => {
+            for (key, child) in map {
+                let here = format!("{at}/{}", escape(key));
+                if key == "$ref" {
+                    if let Value::String(reference) = child {
+                        let target = reference.strip_prefix('#').ok_or_else(|| {
+                            format!("{here}: external $ref `{reference}` is not supported; only local `#/...` references")
+                        })?;
+                        out.push((target.to_string(), here));
+                        continue;
+                    }
+                }
+                collect_refs(child, &here, out)?;
+            }
+        }
+        Value::Array(items) => {
+            for (i, child) in items.iter().enumerate() {
+                collect_refs(child, &format!("{at}/{i}"), out)?;
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
