@@ -27,7 +27,9 @@ fn main() -> ExitCode {
 
 fn run() -> Result<(), String> {
     let spec = std::fs::read_to_string(SPEC).map_err(|e| {
-        format!("cannot read {SPEC}: {e}; run `cargo xtask regen --from <upstream spec>` to create it")
+        format!(
+            "cannot read {SPEC}: {e}; run `cargo xtask regen --from <upstream spec>` to create it"
+        )
     })?;
     let crate_name = std::env::var("CARGO_PKG_NAME").map_err(|e| format!("CARGO_PKG_NAME: {e}"))?;
     let config = codegen::Config {

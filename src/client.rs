@@ -60,9 +60,9 @@ impl Client {
         if tenant_name.is_empty() {
             return Err(Error::invalid("tenantName", "must not be empty"));
         }
-        let call = self
-            .inner
-            .create_stream_connection(&group_id, tenant_name, None, None, connection);
+        let call =
+            self.inner
+                .create_stream_connection(&group_id, tenant_name, None, None, connection);
         match recorded(call).await {
             (Ok(response), _) => Ok(response.into_inner()),
             (Err(error), record) => Err(Error::from_generated(error, record)),
@@ -74,9 +74,16 @@ fn normalise_base_url(base_url: &str) -> Result<String, Error> {
     let url = reqwest::Url::parse(base_url.trim())
         .map_err(|e| Error::invalid("base_url", format!("`{base_url}`: {e}")))?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::invalid("base_url", format!("`{base_url}`: scheme must be http or https")));
+        return Err(Error::invalid(
+            "base_url",
+            format!("`{base_url}`: scheme must be http or https"),
+        ));
     }
-    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+    if url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
         return Err(Error::invalid(
             "base_url",
             "must not carry a query, a fragment or credentials",

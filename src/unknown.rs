@@ -18,7 +18,10 @@ impl UnknownKind {
     /// Wraps `object`, whose `tag_property` names its kind. Used by the
     /// generated unions; callers rarely need it.
     pub fn new(tag_property: &'static str, object: Map<String, Value>) -> Self {
-        Self { tag_property, object }
+        Self {
+            tag_property,
+            object,
+        }
     }
 
     /// The kind, as the server sent it.

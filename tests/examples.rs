@@ -31,7 +31,9 @@ const RESPONSES: [(&str, &str); 7] = [
 ];
 
 fn tag_of(json: &Value) -> &str {
-    json["type"].as_str().expect("examples carry a string `type`")
+    json["type"]
+        .as_str()
+        .expect("examples carry a string `type`")
 }
 
 #[test]
@@ -57,7 +59,11 @@ fn every_response_example_decodes_and_round_trips() {
         let connection: StreamsConnection =
             serde_json::from_str(text).unwrap_or_else(|e| panic!("{name}: {e}"));
         assert_eq!(connection.kind(), tag_of(&original), "{name}");
-        assert_eq!(serde_json::to_value(&connection).unwrap(), original, "{name}");
+        assert_eq!(
+            serde_json::to_value(&connection).unwrap(),
+            original,
+            "{name}"
+        );
     }
 }
 
@@ -67,10 +73,22 @@ fn each_kind_decodes_into_its_own_variant() {
         let (_, text) = REQUESTS.iter().find(|(n, _)| *n == name).unwrap();
         serde_json::from_str(text).unwrap()
     };
-    assert!(matches!(kind("request-Sample.json"), StreamsConnection::Sample(_)));
-    assert!(matches!(kind("request-Cluster.json"), StreamsConnection::Cluster(_)));
-    assert!(matches!(kind("request-Https.json"), StreamsConnection::Https(_)));
-    assert!(matches!(kind("request-AWSLambda.json"), StreamsConnection::AwsLambda(_)));
+    assert!(matches!(
+        kind("request-Sample.json"),
+        StreamsConnection::Sample(_)
+    ));
+    assert!(matches!(
+        kind("request-Cluster.json"),
+        StreamsConnection::Cluster(_)
+    ));
+    assert!(matches!(
+        kind("request-Https.json"),
+        StreamsConnection::Https(_)
+    ));
+    assert!(matches!(
+        kind("request-AWSLambda.json"),
+        StreamsConnection::AwsLambda(_)
+    ));
     assert!(matches!(kind("request-S3.json"), StreamsConnection::S3(_)));
     assert!(matches!(
         kind("request-AWSKinesisDataStreams.json"),
@@ -80,13 +98,27 @@ fn each_kind_decodes_into_its_own_variant() {
         panic!("not Kafka")
     };
     // Free maps stay maps; secrets are secrets.
-    assert_eq!(kafka.config.get("group.protocol.type").map(String::as_str), Some("consumer"));
+    assert_eq!(
+        kafka.config.get("group.protocol.type").map(String::as_str),
+        Some("consumer")
+    );
     let auth = kafka.authentication.expect("authentication");
-    assert_eq!(auth.password.as_ref().map(|p| p.expose_secret()), Some("string"));
+    assert_eq!(
+        auth.password.as_ref().map(|p| p.expose_secret()),
+        Some("string")
+    );
     assert_eq!(auth.username.as_deref(), Some("string"));
     assert_eq!(
         StreamsConnection::KNOWN_KINDS,
-        ["Sample", "Cluster", "Kafka", "Https", "AWSLambda", "S3", "AWSKinesisDataStreams"]
+        [
+            "Sample",
+            "Cluster",
+            "Kafka",
+            "Https",
+            "AWSLambda",
+            "S3",
+            "AWSKinesisDataStreams"
+        ]
     );
 }
 
@@ -122,14 +154,20 @@ fn a_known_kind_with_the_wrong_shape_is_an_error_not_unknown() {
         r#"{"type":"Cluster","dbRoleToExecute":{"type":"NOT_A_ROLE_TYPE"}}"#,
     ] {
         let err = serde_json::from_str::<StreamsConnection>(text).unwrap_err();
-        assert!(err.to_string().contains("StreamsConnection of kind"), "{text}: {err}");
+        assert!(
+            err.to_string().contains("StreamsConnection of kind"),
+            "{text}: {err}"
+        );
     }
 }
 
 #[test]
 fn a_missing_or_non_string_tag_is_an_error() {
     let missing = serde_json::from_str::<StreamsConnection>(r#"{"name":"x"}"#).unwrap_err();
-    assert!(missing.to_string().contains("missing the `type` property"), "{missing}");
+    assert!(
+        missing.to_string().contains("missing the `type` property"),
+        "{missing}"
+    );
     let number = serde_json::from_str::<StreamsConnection>(r#"{"type":7}"#).unwrap_err();
     assert!(number.to_string().contains("must be a string"), "{number}");
 }
@@ -140,7 +178,9 @@ fn properties_the_spec_does_not_declare_are_kept_not_dropped() {
                    "security":{"protocol":"SSL","newThing":{"a":[1,2]}}}"#;
     let original: Value = serde_json::from_str(text).unwrap();
     let connection: StreamsConnection = serde_json::from_str(text).unwrap();
-    let StreamsConnection::Kafka(kafka) = &connection else { panic!("not Kafka") };
+    let StreamsConnection::Kafka(kafka) = &connection else {
+        panic!("not Kafka")
+    };
     assert_eq!(kafka.extra["region"], "eu-west-1");
     assert_eq!(serde_json::to_value(&connection).unwrap(), original);
 }
@@ -151,7 +191,9 @@ fn write_only_and_password_fields_are_secrets_absent_from_debug() {
         "password":"pw-hunter2","clientSecret":"cs-hunter2","sslKey":"key-hunter2",
         "sslKeyPassword":"kp-hunter2"}}"#;
     let connection: StreamsConnection = serde_json::from_str(text).unwrap();
-    let StreamsConnection::Kafka(kafka) = &connection else { panic!("not Kafka") };
+    let StreamsConnection::Kafka(kafka) = &connection else {
+        panic!("not Kafka")
+    };
     let auth: &types::StreamsKafkaAuthentication = kafka.authentication.as_ref().unwrap();
     for debug in [
         format!("{connection:?}"),
@@ -161,7 +203,10 @@ fn write_only_and_password_fields_are_secrets_absent_from_debug() {
         format!("{:?}", auth.password),
         format!("{:?}", auth.ssl_key),
     ] {
-        assert!(!debug.contains("hunter2"), "a secret leaked into Debug: {debug}");
+        assert!(
+            !debug.contains("hunter2"),
+            "a secret leaked into Debug: {debug}"
+        );
         assert!(debug.contains("REDACTED"), "{debug}");
     }
     // The username is no secret and stays visible.
@@ -179,7 +224,10 @@ fn an_unknown_kind_shows_no_values_in_debug() {
     let connection: StreamsConnection = serde_json::from_str(text).unwrap();
     let debug = format!("{connection:?}");
     assert!(!debug.contains("hunter2"), "{debug}");
-    assert!(debug.contains("FutureKind") && debug.contains("apiKey"), "{debug}");
+    assert!(
+        debug.contains("FutureKind") && debug.contains("apiKey"),
+        "{debug}"
+    );
 }
 
 #[test]
@@ -187,11 +235,20 @@ fn the_version_table_knows_the_operation() {
     let op = atlas_stream_connections::versions_of("createStreamConnection").unwrap();
     assert_eq!(op.operation_id, "create_stream_connection");
     assert_eq!(op.method, "POST");
-    assert_eq!(op.path, "/api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections");
+    assert_eq!(
+        op.path,
+        "/api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections"
+    );
     let versions: Vec<_> = op.versions.iter().map(|v| v.version).collect();
     assert_eq!(versions, ["2023-02-01"]);
     let default = op.default_version().unwrap();
-    assert_eq!(default.accept(), Some("application/vnd.atlas.2023-02-01+json"));
-    assert_eq!(default.request_media_type, Some("application/vnd.atlas.2023-02-01+json"));
+    assert_eq!(
+        default.accept(),
+        Some("application/vnd.atlas.2023-02-01+json")
+    );
+    assert_eq!(
+        default.request_media_type,
+        Some("application/vnd.atlas.2023-02-01+json")
+    );
     assert!(default.typed);
 }

@@ -39,14 +39,24 @@ pub fn generate(spec_text: &str, config: &Config<'_>) -> Result<String, Error> {
     let mut doc: serde_json::Value = serde_json::from_str(spec_text).map_err(|e| {
         Error::at(
             "",
-            format!("not valid JSON (line {}, column {}): {e}", e.line(), e.column()),
+            format!(
+                "not valid JSON (line {}, column {}): {e}",
+                e.line(),
+                e.column()
+            ),
         )
     })?;
     let prepared = preprocess::prepare(&mut doc, config.crate_name)?;
 
     let spec: openapiv3::OpenAPI = serde_path_to_error::deserialize(&doc).map_err(|e| {
-        let pointer = json_pointer_of(e.path());
-        Error::at(pointer, format!("not a valid OpenAPI 3.0 document: {}", e.inner()))
+        // openapiv3 flattens extensions into most objects, which hides the
+        // path below them; look again, piece by piece, for a closer pointer.
+        let (pointer, message) = locate_invalid(&doc)
+            .unwrap_or_else(|| (json_pointer_of(e.path()), e.inner().to_string()));
+        Error::at(
+            pointer,
+            format!("not a valid OpenAPI 3.0 document: {message}"),
+        )
     })?;
 
     let crate_ident = config.crate_name.replace('-', "_");
@@ -82,6 +92,7 @@ pub fn generate(spec_text: &str, config: &Config<'_>) -> Result<String, Error> {
     let versions = versions::generate(&prepared.operations, &crate_ident);
     check_methods_exist(&file, &prepared.operations)?;
     file.items.extend(parse_items(versions)?);
+    syn::visit_mut::VisitMut::visit_file_mut(&mut DocsAreNotDoctests, &mut file);
 
     let body = prettyplease::unparse(&file);
     Ok(format!(
@@ -183,6 +194,67 @@ fn inject_into_types(
     Ok(())
 }
 
+/// Spec descriptions are Markdown whose code blocks show `curl` and JSON;
+/// rustdoc would compile them as Rust doctests. Mark every code block `text`.
+struct DocsAreNotDoctests;
+
+impl syn::visit_mut::VisitMut for DocsAreNotDoctests {
+    fn visit_attribute_mut(&mut self, attr: &mut syn::Attribute) {
+        if !attr.path().is_ident("doc") {
+            return;
+        }
+        if let syn::Meta::NameValue(nv) = &mut attr.meta
+            && let syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(text),
+                ..
+            }) = &mut nv.value
+        {
+            let fixed = code_blocks_as_text(&text.value());
+            *text = syn::LitStr::new(&fixed, text.span());
+        }
+    }
+}
+
+/// Gives every fenced code block the `text` info string and fences indented
+/// code blocks, so rustdoc shows them and never compiles them.
+fn code_blocks_as_text(doc: &str) -> String {
+    let mut out = Vec::new();
+    let mut in_fence = false;
+    let mut in_indented = false;
+    let mut previous_blank = true;
+    for line in doc.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("```") || trimmed.starts_with("~~~") {
+            out.push(if in_fence {
+                "```".to_string()
+            } else {
+                "```text".to_string()
+            });
+            in_fence = !in_fence;
+        } else if in_fence {
+            out.push(line.to_string());
+        } else if line.starts_with("    ") && (previous_blank || in_indented) && !trimmed.is_empty()
+        {
+            if !in_indented {
+                out.push("```text".to_string());
+                in_indented = true;
+            }
+            out.push(line[4..].to_string());
+        } else {
+            if in_indented {
+                out.push("```".to_string());
+                in_indented = false;
+            }
+            out.push(line.to_string());
+        }
+        previous_blank = line.trim().is_empty();
+    }
+    if in_fence || in_indented {
+        out.push("```".to_string());
+    }
+    out.join("\n")
+}
+
 /// Adds `#[derive(Default)]` to every struct whose fields all have a natural
 /// empty value (`Option`, `Vec`, maps), so that callers can write
 /// `Kind { field: Some(..), ..Default::default() }` and keep compiling when a
@@ -197,7 +269,9 @@ fn derive_default_where_natural(items: &mut [syn::Item]) {
                     path.segments.last().is_some_and(|s| s.ident == "Default")
                 });
                 match (&*imp.self_ty, is_default) {
-                    (syn::Type::Path(p), true) => p.path.segments.last().map(|s| s.ident.to_string()),
+                    (syn::Type::Path(p), true) => {
+                        p.path.segments.last().map(|s| s.ident.to_string())
+                    }
                     _ => None,
                 }
             }
@@ -206,7 +280,9 @@ fn derive_default_where_natural(items: &mut [syn::Item]) {
         .collect();
     for item in items.iter_mut() {
         let syn::Item::Struct(s) = item else { continue };
-        let syn::Fields::Named(fields) = &s.fields else { continue };
+        let syn::Fields::Named(fields) = &s.fields else {
+            continue;
+        };
         let natural = fields.named.iter().all(|f| match &f.ty {
             syn::Type::Path(p) => p
                 .path
@@ -255,6 +331,74 @@ fn parse_items(tokens: TokenStream) -> Result<Vec<syn::Item>, Error> {
     syn::parse2::<syn::File>(tokens)
         .map(|f| f.items)
         .map_err(|e| Error::at("", format!("the generator produced unparsable code: {e}")))
+}
+
+/// Deserialises the document's parts one by one to find the first invalid
+/// one: `(pointer, message)`.
+fn locate_invalid(doc: &serde_json::Value) -> Option<(String, String)> {
+    use openapiv3::{
+        Header, Parameter, ReferenceOr, RequestBody, Response, Schema, SecurityScheme,
+    };
+    fn check<T: serde::de::DeserializeOwned>(
+        value: &serde_json::Value,
+        at: &str,
+    ) -> Option<(String, String)> {
+        serde_path_to_error::deserialize::<_, T>(value)
+            .err()
+            .map(|e| {
+                (
+                    format!("{at}{}", json_pointer_of(e.path())),
+                    e.inner().to_string(),
+                )
+            })
+    }
+    let esc = |s: &str| s.replace('~', "~0").replace('/', "~1");
+    for (section, entries) in doc
+        .get("components")
+        .and_then(|c| c.as_object())
+        .into_iter()
+        .flatten()
+    {
+        for (name, value) in entries.as_object().into_iter().flatten() {
+            let at = format!("/components/{}/{}", esc(section), esc(name));
+            let found = match section.as_str() {
+                "schemas" => check::<ReferenceOr<Schema>>(value, &at),
+                "responses" => check::<ReferenceOr<Response>>(value, &at),
+                "parameters" => check::<ReferenceOr<Parameter>>(value, &at),
+                "requestBodies" => check::<ReferenceOr<RequestBody>>(value, &at),
+                "headers" => check::<ReferenceOr<Header>>(value, &at),
+                "securitySchemes" => check::<ReferenceOr<SecurityScheme>>(value, &at),
+                _ => None,
+            };
+            if found.is_some() {
+                return found;
+            }
+        }
+    }
+    for (path, item) in doc
+        .get("paths")
+        .and_then(|p| p.as_object())
+        .into_iter()
+        .flatten()
+    {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            let at = format!("/paths/{}/{}", esc(path), esc(method));
+            let parts = [
+                op.get("responses")
+                    .and_then(|v| check::<openapiv3::Responses>(v, &format!("{at}/responses"))),
+                op.get("requestBody").and_then(|v| {
+                    check::<ReferenceOr<RequestBody>>(v, &format!("{at}/requestBody"))
+                }),
+                op.get("parameters").and_then(|v| {
+                    check::<Vec<ReferenceOr<Parameter>>>(v, &format!("{at}/parameters"))
+                }),
+            ];
+            if let Some(found) = parts.into_iter().flatten().next() {
+                return Some(found);
+            }
+        }
+    }
+    None
 }
 
 fn json_pointer_of(path: &serde_path_to_error::Path) -> String {

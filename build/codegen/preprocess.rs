@@ -33,7 +33,9 @@ use serde_json::{Map, Value, json};
 use super::Error;
 use super::schema_walk::{escape, for_each_schema_mut, ref_pointer};
 
-const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 const SCHEMAS: &str = "/components/schemas/";
 
 /// A `oneOf` with a `discriminator`, to be generated as a tagged enum.
@@ -112,7 +114,12 @@ pub fn prepare(doc: &mut Value, crate_name: &str) -> Result<Prepared, Error> {
 
 fn operations(doc: &mut Value) -> Result<Vec<OperationVersions>, Error> {
     let mut located = Vec::new();
-    for (path, item) in doc.get("paths").and_then(Value::as_object).into_iter().flatten() {
+    for (path, item) in doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
         for method in METHODS {
             if item.get(method).is_some() {
                 located.push((path.clone(), method));
@@ -136,7 +143,12 @@ fn operations(doc: &mut Value) -> Result<Vec<OperationVersions>, Error> {
         let name = op_map
             .get("operationId")
             .and_then(Value::as_str)
-            .ok_or_else(|| Error::at(format!("{pointer}/operationId"), "every operation needs an operationId"))?
+            .ok_or_else(|| {
+                Error::at(
+                    format!("{pointer}/operationId"),
+                    "every operation needs an operationId",
+                )
+            })?
             .to_string();
 
         let mut versions: BTreeMap<String, ApiVersion> = BTreeMap::new();
@@ -146,9 +158,13 @@ fn operations(doc: &mut Value) -> Result<Vec<OperationVersions>, Error> {
         if let Some(body) = op_map.get("requestBody").cloned() {
             let body_ptr = format!("{pointer}/requestBody");
             let mut body = resolve_clone(doc, &body, &body_ptr)?;
-            if let Some(version) =
-                normalise_content(&mut body, &body_ptr, &mut versions, &mut schemas, Side::Request)?
-            {
+            if let Some(version) = normalise_content(
+                &mut body,
+                &body_ptr,
+                &mut versions,
+                &mut schemas,
+                Side::Request,
+            )? {
                 generated = newest(generated, version);
                 op_map.insert("requestBody".into(), body);
             }
@@ -201,19 +217,29 @@ enum Side {
 
 fn newest(a: Option<String>, b: Option<String>) -> Option<String> {
     match (a, b) {
-        (Some(a), Some(b)) => Some(if version_key(&b) > version_key(&a) { b } else { a }),
+        (Some(a), Some(b)) => Some(if version_key(&b) > version_key(&a) {
+            b
+        } else {
+            a
+        }),
         (a, b) => a.or(b),
     }
 }
 
 /// Orders dated versions by date, and `preview` after them all.
 fn version_key(v: &str) -> (u8, String) {
-    if v == "preview" { (1, String::new()) } else { (0, v.to_string()) }
+    if v == "preview" {
+        (1, String::new())
+    } else {
+        (0, v.to_string())
+    }
 }
 
 /// `Some(version)` for `application/vnd.atlas.<version>+json`.
 fn atlas_version(media: &str) -> Option<String> {
-    let middle = media.strip_prefix("application/vnd.atlas.")?.strip_suffix("+json")?;
+    let middle = media
+        .strip_prefix("application/vnd.atlas.")?
+        .strip_suffix("+json")?;
     let bytes = middle.as_bytes();
     let dated = bytes.len() == 10
         && bytes.iter().enumerate().all(|(i, b)| match i {
@@ -249,7 +275,9 @@ fn normalise_content(
         .keys()
         .filter_map(|m| atlas_version(m).map(|v| (v, m.clone())))
         .collect();
-    let is_json = |m: &str| m == "application/json" || m.starts_with("application/json;") || m.ends_with("+json");
+    let is_json = |m: &str| {
+        m == "application/json" || m.starts_with("application/json;") || m.ends_with("+json")
+    };
     // The newest dated version; `preview` (which may change at any time) only
     // when nothing is dated.
     let chosen_version = versioned.iter().map(|(v, _)| v.clone()).min_by_key(|v| {
@@ -257,7 +285,10 @@ fn normalise_content(
         (preview, std::cmp::Reverse(date))
     });
     let chosen_media = match &chosen_version {
-        Some(v) => versioned.iter().find(|(x, _)| x == v).map(|(_, m)| m.clone()),
+        Some(v) => versioned
+            .iter()
+            .find(|(x, _)| x == v)
+            .map(|(_, m)| m.clone()),
         None => content.keys().find(|m| is_json(m)).cloned(),
     };
     let Some(chosen_media) = chosen_media else {
@@ -267,10 +298,12 @@ fn normalise_content(
 
     if side != Side::Error {
         for (version, media) in &versioned {
-            let entry = versions.entry(version.clone()).or_insert_with(|| ApiVersion {
-                version: version.clone(),
-                ..ApiVersion::default()
-            });
+            let entry = versions
+                .entry(version.clone())
+                .or_insert_with(|| ApiVersion {
+                    version: version.clone(),
+                    ..ApiVersion::default()
+                });
             match side {
                 Side::Request => entry.request_media_type = Some(media.clone()),
                 _ => entry.response_media_type = Some(media.clone()),
@@ -288,7 +321,10 @@ fn normalise_content(
         return Ok(Some(chosen_version));
     }
     let media_object = content[&chosen_media].clone();
-    if !media_object.get("encoding").is_none_or(|e| e.as_object().is_some_and(Map::is_empty)) {
+    if !media_object
+        .get("encoding")
+        .is_none_or(|e| e.as_object().is_some_and(Map::is_empty))
+    {
         return Err(Error::at(
             format!("{at}/content/{}/encoding", escape(&chosen_media)),
             "media type `encoding` is not supported",
@@ -308,28 +344,45 @@ fn unions(doc: &mut Value) -> Result<Vec<Union>, Error> {
         .unwrap_or_default();
     let mut out = Vec::new();
     for (name, schema) in &schemas {
-        let (Some(discriminator), Some(one_of)) = (schema.get("discriminator"), schema.get("oneOf")) else {
+        let (Some(discriminator), Some(one_of)) =
+            (schema.get("discriminator"), schema.get("oneOf"))
+        else {
             continue;
         };
         let pointer = format!("{SCHEMAS}{}", escape(name));
         let tag_property = discriminator
             .get("propertyName")
             .and_then(Value::as_str)
-            .ok_or_else(|| Error::at(format!("{pointer}/discriminator/propertyName"), "a discriminator needs a string propertyName"))?
+            .ok_or_else(|| {
+                Error::at(
+                    format!("{pointer}/discriminator/propertyName"),
+                    "a discriminator needs a string propertyName",
+                )
+            })?
             .to_string();
 
         let mut mapping: Vec<(String, String)> = Vec::new();
         if let Some(map) = discriminator.get("mapping") {
             let map = map.as_object().ok_or_else(|| {
-                Error::at(format!("{pointer}/discriminator/mapping"), "mapping must be an object")
+                Error::at(
+                    format!("{pointer}/discriminator/mapping"),
+                    "mapping must be an object",
+                )
             })?;
             for (tag, target) in map {
                 let at = format!("{pointer}/discriminator/mapping/{}", escape(tag));
-                let target = target.as_str().ok_or_else(|| Error::at(&at, "a mapping value must be a string"))?;
+                let target = target
+                    .as_str()
+                    .ok_or_else(|| Error::at(&at, "a mapping value must be a string"))?;
                 // OpenAPI allows a bare schema name as well as a reference.
-                let target_name = target.strip_prefix("#/components/schemas/").unwrap_or(target);
+                let target_name = target
+                    .strip_prefix("#/components/schemas/")
+                    .unwrap_or(target);
                 if !schemas.contains_key(target_name) {
-                    return Err(Error::at(&at, format!("maps to `{target}`, which is not a schema of this document")));
+                    return Err(Error::at(
+                        &at,
+                        format!("maps to `{target}`, which is not a schema of this document"),
+                    ));
                 }
                 mapping.push((tag.clone(), target_name.to_string()));
             }
@@ -344,11 +397,19 @@ fn unions(doc: &mut Value) -> Result<Vec<Union>, Error> {
             let reference = member.get("$ref").and_then(Value::as_str).ok_or_else(|| {
                 Error::at(&at, "an inline member of a discriminated oneOf is not supported; name it under components/schemas")
             })?;
-            let member_name = reference.strip_prefix("#/components/schemas/").ok_or_else(|| {
-                Error::at(format!("{at}/$ref"), format!("`{reference}` is not a component schema"))
-            })?;
+            let member_name = reference
+                .strip_prefix("#/components/schemas/")
+                .ok_or_else(|| {
+                    Error::at(
+                        format!("{at}/$ref"),
+                        format!("`{reference}` is not a component schema"),
+                    )
+                })?;
             if !schemas.contains_key(member_name) {
-                return Err(Error::at(format!("{at}/$ref"), format!("dangling $ref `{reference}`")));
+                return Err(Error::at(
+                    format!("{at}/$ref"),
+                    format!("dangling $ref `{reference}`"),
+                ));
             }
             member_names.push(member_name.to_string());
         }
@@ -363,7 +424,11 @@ fn unions(doc: &mut Value) -> Result<Vec<Union>, Error> {
 
         let mut variants: Vec<Variant> = Vec::new();
         for (i, member) in member_names.iter().enumerate() {
-            let mut tags: Vec<&String> = mapping.iter().filter(|(_, t)| t == member).map(|(tag, _)| tag).collect();
+            let mut tags: Vec<&String> = mapping
+                .iter()
+                .filter(|(_, t)| t == member)
+                .map(|(tag, _)| tag)
+                .collect();
             // Without a mapping entry the schema name is the tag (OpenAPI 3.0).
             if tags.is_empty() {
                 tags.push(member);
@@ -371,10 +436,16 @@ fn unions(doc: &mut Value) -> Result<Vec<Union>, Error> {
             for tag in tags {
                 let rust_variant = variant_ident(tag);
                 let at = format!("{pointer}/oneOf/{i}");
-                if rust_variant == "Unknown" || variants.iter().any(|v| v.rust_variant == rust_variant || &v.tag == tag) {
+                if rust_variant == "Unknown"
+                    || variants
+                        .iter()
+                        .any(|v| v.rust_variant == rust_variant || &v.tag == tag)
+                {
                     return Err(Error::at(
                         &at,
-                        format!("tag `{tag}` gives the variant name `{rust_variant}`, which is taken"),
+                        format!(
+                            "tag `{tag}` gives the variant name `{rust_variant}`, which is taken"
+                        ),
                     ));
                 }
                 variants.push(Variant {
@@ -382,7 +453,10 @@ fn unions(doc: &mut Value) -> Result<Vec<Union>, Error> {
                     rust_variant,
                     schema: member.clone(),
                     rust_type: member.to_upper_camel_case(),
-                    description: schemas[member].get("description").and_then(Value::as_str).map(String::from),
+                    description: schemas[member]
+                        .get("description")
+                        .and_then(Value::as_str)
+                        .map(String::from),
                     pointer: at,
                 });
             }
@@ -392,7 +466,10 @@ fn unions(doc: &mut Value) -> Result<Vec<Union>, Error> {
             name: name.clone(),
             rust_name: name.to_upper_camel_case(),
             pointer,
-            description: schema.get("description").and_then(Value::as_str).map(String::from),
+            description: schema
+                .get("description")
+                .and_then(Value::as_str)
+                .map(String::from),
             tag_property,
             variants,
         });
@@ -411,9 +488,11 @@ fn unions(doc: &mut Value) -> Result<Vec<Union>, Error> {
                 continue;
             }
             let member_ptr = format!("{SCHEMAS}{}", escape(&variant.schema));
-            let member = doc.pointer(&member_ptr).and_then(Value::as_object).cloned().ok_or_else(|| {
-                Error::at(&member_ptr, "a oneOf member must be an object schema")
-            })?;
+            let member = doc
+                .pointer(&member_ptr)
+                .and_then(Value::as_object)
+                .cloned()
+                .ok_or_else(|| Error::at(&member_ptr, "a oneOf member must be an object schema"))?;
             let mut merged = merge_all_of(doc, &member, &member_ptr, &union.pointer, &base, 0)?;
             if let Some(Value::Object(props)) = merged.get_mut("properties") {
                 props.shift_remove(&union.tag_property);
@@ -449,7 +528,10 @@ fn merge_all_of(
     depth: usize,
 ) -> Result<Map<String, Value>, Error> {
     if depth > 32 {
-        return Err(Error::at(at, "allOf nests more than 32 levels deep (a cycle?)"));
+        return Err(Error::at(
+            at,
+            "allOf nests more than 32 levels deep (a cycle?)",
+        ));
     }
     let mut out: Map<String, Value> = schema
         .iter()
@@ -459,7 +541,9 @@ fn merge_all_of(
     let Some(all_of) = schema.get("allOf") else {
         return Ok(out);
     };
-    let items = all_of.as_array().ok_or_else(|| Error::at(format!("{at}/allOf"), "allOf must be an array"))?;
+    let items = all_of
+        .as_array()
+        .ok_or_else(|| Error::at(format!("{at}/allOf"), "allOf must be an array"))?;
     for (i, item) in items.iter().enumerate() {
         let item_ptr = format!("{at}/allOf/{i}");
         let part = match item.get("$ref").and_then(Value::as_str) {
@@ -468,14 +552,22 @@ fn merge_all_of(
                 if target == union_ptr {
                     union_base.clone()
                 } else {
-                    let resolved = doc.pointer(target).and_then(Value::as_object).ok_or_else(|| {
-                        Error::at(format!("{item_ptr}/$ref"), format!("dangling $ref `{reference}`"))
-                    })?;
+                    let resolved =
+                        doc.pointer(target)
+                            .and_then(Value::as_object)
+                            .ok_or_else(|| {
+                                Error::at(
+                                    format!("{item_ptr}/$ref"),
+                                    format!("dangling $ref `{reference}`"),
+                                )
+                            })?;
                     merge_all_of(doc, resolved, target, union_ptr, union_base, depth + 1)?
                 }
             }
             None => {
-                let inline = item.as_object().ok_or_else(|| Error::at(&item_ptr, "an allOf member must be an object"))?;
+                let inline = item
+                    .as_object()
+                    .ok_or_else(|| Error::at(&item_ptr, "an allOf member must be an object"))?;
                 merge_all_of(doc, inline, &item_ptr, union_ptr, union_base, depth + 1)?
             }
         };
@@ -485,15 +577,27 @@ fn merge_all_of(
     Ok(out)
 }
 
-fn merge_part(out: &mut Map<String, Value>, part: &Map<String, Value>, at: &str) -> Result<(), Error> {
-    if let Some(t) = part.get("type") {
-        if t != "object" {
-            return Err(Error::at(format!("{at}/type"), format!("an allOf member of a union kind must be an object, found {t}")));
-        }
+fn merge_part(
+    out: &mut Map<String, Value>,
+    part: &Map<String, Value>,
+    at: &str,
+) -> Result<(), Error> {
+    if let Some(t) = part.get("type")
+        && t != "object"
+    {
+        return Err(Error::at(
+            format!("{at}/type"),
+            format!("an allOf member of a union kind must be an object, found {t}"),
+        ));
     }
+
     if let Some(Value::Object(props)) = part.get("properties") {
-        let target = out.entry("properties").or_insert_with(|| Value::Object(Map::new()));
-        let target = target.as_object_mut().ok_or_else(|| Error::at(at, "properties must be an object"))?;
+        let target = out
+            .entry("properties")
+            .or_insert_with(|| Value::Object(Map::new()));
+        let target = target
+            .as_object_mut()
+            .ok_or_else(|| Error::at(at, "properties must be an object"))?;
         for (name, schema) in props {
             match target.get(name) {
                 Some(existing) if existing != schema => {
@@ -509,7 +613,9 @@ fn merge_part(out: &mut Map<String, Value>, part: &Map<String, Value>, at: &str)
         }
     }
     if let Some(Value::Array(required)) = part.get("required") {
-        let target = out.entry("required").or_insert_with(|| Value::Array(Vec::new()));
+        let target = out
+            .entry("required")
+            .or_insert_with(|| Value::Array(Vec::new()));
         if let Value::Array(list) = target {
             for r in required {
                 if !list.contains(r) {
@@ -521,7 +627,10 @@ fn merge_part(out: &mut Map<String, Value>, part: &Map<String, Value>, at: &str)
     if let Some(extra) = part.get("additionalProperties") {
         match out.get("additionalProperties") {
             Some(existing) if existing != extra => {
-                return Err(Error::at(format!("{at}/additionalProperties"), "conflicting additionalProperties in allOf"));
+                return Err(Error::at(
+                    format!("{at}/additionalProperties"),
+                    "conflicting additionalProperties in allOf",
+                ));
             }
             _ => {
                 out.insert("additionalProperties".into(), extra.clone());
@@ -533,7 +642,11 @@ fn merge_part(out: &mut Map<String, Value>, part: &Map<String, Value>, at: &str)
 
 // ------------------------------------------------- secrets and open objects
 
-fn secrets_and_open_objects(doc: &mut Value, crate_name: &str, unions: &BTreeSet<String>) -> Result<(), Error> {
+fn secrets_and_open_objects(
+    doc: &mut Value,
+    crate_name: &str,
+    unions: &BTreeSet<String>,
+) -> Result<(), Error> {
     let secret_type = json!({
         "crate": crate_name,
         "version": "*",
@@ -549,7 +662,10 @@ fn secrets_and_open_objects(doc: &mut Value, crate_name: &str, unions: &BTreeSet
         if is_string && (write_only || password) {
             schema.insert("x-rust-type".into(), secret_type.clone());
         }
-        let has_properties = schema.get("properties").and_then(Value::as_object).is_some_and(|p| !p.is_empty());
+        let has_properties = schema
+            .get("properties")
+            .and_then(Value::as_object)
+            .is_some_and(|p| !p.is_empty());
         if has_properties && !schema.contains_key("additionalProperties") {
             // Any schema other than `true`/`{}` makes typify emit a flattened
             // `extra` map; this one says what the map is for.
@@ -569,7 +685,11 @@ fn secrets_and_open_objects(doc: &mut Value, crate_name: &str, unions: &BTreeSet
 /// through properties or items are fine: typify boxes them. Unions are
 /// generated by us, so their `oneOf` does not count.
 fn check_composition_cycles(doc: &Value, unions: &BTreeSet<String>) -> Result<(), Error> {
-    let schemas = doc.pointer("/components/schemas").and_then(Value::as_object).cloned().unwrap_or_default();
+    let schemas = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
     let mut edges: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (name, schema) in &schemas {
         let pointer = format!("{SCHEMAS}{}", escape(name));
@@ -600,7 +720,10 @@ fn check_composition_cycles(doc: &Value, unions: &BTreeSet<String>) -> Result<()
                         path.push(target);
                         return Err(Error::at(
                             format!("{SCHEMAS}{}", escape(target)),
-                            format!("schema composition cycle {} (typify would recurse forever)", path.join(" -> ")),
+                            format!(
+                                "schema composition cycle {} (typify would recurse forever)",
+                                path.join(" -> ")
+                            ),
                         ));
                     }
                     Some(_) => {}
@@ -618,11 +741,20 @@ fn check_composition_cycles(doc: &Value, unions: &BTreeSet<String>) -> Result<()
 }
 
 fn composition_refs(schema: &Value, out: &mut Vec<String>) {
-    if let Some(name) = schema.get("$ref").and_then(Value::as_str).and_then(|r| r.strip_prefix("#/components/schemas/")) {
+    if let Some(name) = schema
+        .get("$ref")
+        .and_then(Value::as_str)
+        .and_then(|r| r.strip_prefix("#/components/schemas/"))
+    {
         out.push(name.to_string());
     }
     for key in ["allOf", "oneOf", "anyOf"] {
-        for item in schema.get(key).and_then(Value::as_array).into_iter().flatten() {
+        for item in schema
+            .get(key)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             composition_refs(item, out);
         }
     }

@@ -5,7 +5,12 @@ use serde_json::{Map, Value};
 
 use super::Error;
 
-const METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
+
+/// Called with a schema object and its JSON pointer.
+pub type Visitor<'a> = dyn FnMut(&str, &mut Map<String, Value>) -> Result<(), Error> + 'a;
 
 /// Escapes one JSON pointer token (RFC 6901).
 pub fn escape(token: &str) -> String {
@@ -34,7 +39,12 @@ fn schema_roots(doc: &Value) -> Vec<String> {
         }
     };
     let parameter_roots = |base: &str, v: Option<&Value>, roots: &mut Vec<String>| {
-        for (i, _) in v.and_then(Value::as_array).into_iter().flatten().enumerate() {
+        for (i, _) in v
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .enumerate()
+        {
             roots.push(format!("{base}/parameters/{i}/schema"));
         }
     };
@@ -50,13 +60,25 @@ fn schema_roots(doc: &Value) -> Vec<String> {
         roots.push(format!("/components/headers/{}/schema", escape(&name)));
     }
     for section in ["responses", "requestBodies"] {
-        if let Some(entries) = components.and_then(|c| c.get(section)).and_then(Value::as_object) {
+        if let Some(entries) = components
+            .and_then(|c| c.get(section))
+            .and_then(Value::as_object)
+        {
             for (name, entry) in entries {
-                content_roots(&format!("/components/{section}/{}", escape(name)), entry, &mut roots);
+                content_roots(
+                    &format!("/components/{section}/{}", escape(name)),
+                    entry,
+                    &mut roots,
+                );
             }
         }
     }
-    for (path, item) in doc.get("paths").and_then(Value::as_object).into_iter().flatten() {
+    for (path, item) in doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
         let item_ptr = format!("/paths/{}", escape(path));
         parameter_roots(&item_ptr, item.get("parameters"), &mut roots);
         for method in METHODS {
@@ -66,8 +88,17 @@ fn schema_roots(doc: &Value) -> Vec<String> {
             if let Some(body) = op.get("requestBody") {
                 content_roots(&format!("{op_ptr}/requestBody"), body, &mut roots);
             }
-            for (status, response) in op.get("responses").and_then(Value::as_object).into_iter().flatten() {
-                content_roots(&format!("{op_ptr}/responses/{}", escape(status)), response, &mut roots);
+            for (status, response) in op
+                .get("responses")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flatten()
+            {
+                content_roots(
+                    &format!("{op_ptr}/responses/{}", escape(status)),
+                    response,
+                    &mut roots,
+                );
             }
         }
     }
@@ -75,10 +106,7 @@ fn schema_roots(doc: &Value) -> Vec<String> {
 }
 
 /// Calls `visit` on every schema object of `doc` (pre-order), with its pointer.
-pub fn for_each_schema_mut(
-    doc: &mut Value,
-    visit: &mut dyn FnMut(&str, &mut Map<String, Value>) -> Result<(), Error>,
-) -> Result<(), Error> {
+pub fn for_each_schema_mut(doc: &mut Value, visit: &mut Visitor<'_>) -> Result<(), Error> {
     for root in schema_roots(doc) {
         if let Some(schema) = doc.pointer_mut(&root) {
             walk(schema, &root, visit)?;
@@ -87,18 +115,18 @@ pub fn for_each_schema_mut(
     Ok(())
 }
 
-fn walk(
-    schema: &mut Value,
-    pointer: &str,
-    visit: &mut dyn FnMut(&str, &mut Map<String, Value>) -> Result<(), Error>,
-) -> Result<(), Error> {
+fn walk(schema: &mut Value, pointer: &str, visit: &mut Visitor<'_>) -> Result<(), Error> {
     let Value::Object(map) = schema else {
         return Ok(());
     };
     visit(pointer, map)?;
     if let Some(Value::Object(properties)) = map.get_mut("properties") {
         for (name, child) in properties.iter_mut() {
-            walk(child, &format!("{pointer}/properties/{}", escape(name)), visit)?;
+            walk(
+                child,
+                &format!("{pointer}/properties/{}", escape(name)),
+                visit,
+            )?;
         }
     }
     for key in ["items", "additionalProperties", "not"] {

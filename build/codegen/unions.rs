@@ -27,8 +27,16 @@ pub fn generate(union: &Union, crate_ident: &str) -> TokenStream {
         union.variants.len()
     ));
 
-    let idents: Vec<_> = union.variants.iter().map(|v| format_ident!("{}", v.rust_variant)).collect();
-    let types: Vec<_> = union.variants.iter().map(|v| format_ident!("{}", v.rust_type)).collect();
+    let idents: Vec<_> = union
+        .variants
+        .iter()
+        .map(|v| format_ident!("{}", v.rust_variant))
+        .collect();
+    let types: Vec<_> = union
+        .variants
+        .iter()
+        .map(|v| format_ident!("{}", v.rust_type))
+        .collect();
     let tags: Vec<_> = union.variants.iter().map(|v| v.tag.as_str()).collect();
     let docs: Vec<String> = union
         .variants
@@ -45,7 +53,12 @@ pub fn generate(union: &Union, crate_ident: &str) -> TokenStream {
 
     // `From` only where a payload type belongs to exactly one variant.
     let from_impls = union.variants.iter().filter_map(|v| {
-        let unique = union.variants.iter().filter(|o| o.rust_type == v.rust_type).count() == 1;
+        let unique = union
+            .variants
+            .iter()
+            .filter(|o| o.rust_type == v.rust_type)
+            .count()
+            == 1;
         unique.then(|| {
             let ident = format_ident!("{}", v.rust_variant);
             let ty = format_ident!("{}", v.rust_type);

@@ -10,7 +10,9 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-const HTTP_METHODS: [&str; 8] = ["get", "put", "post", "delete", "options", "head", "patch", "trace"];
+const HTTP_METHODS: [&str; 8] = [
+    "get", "put", "post", "delete", "options", "head", "patch", "trace",
+];
 
 /// Reads the selection file: one operation per line, `#` starts a comment.
 pub fn read_selection(path: &Path) -> Result<Vec<String>, String> {
@@ -80,7 +82,11 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
     if !version.starts_with("3.0.") {
         return Err(format!(
             "/openapi: expected an OpenAPI 3.0.x document, found `{}`",
-            if version.is_empty() { "nothing" } else { version }
+            if version.is_empty() {
+                "nothing"
+            } else {
+                version
+            }
         ));
     }
     let paths = doc
@@ -96,15 +102,27 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
             for method in HTTP_METHODS {
                 let Some(op) = item.get(method) else { continue };
                 let ids = ["operationId", "x-xgen-operation-id-override"];
-                if ids.iter().any(|k| op.get(k).and_then(Value::as_str) == Some(wanted)) {
+                if ids
+                    .iter()
+                    .any(|k| op.get(k).and_then(Value::as_str) == Some(wanted))
+                {
                     found.push((path.clone(), method.to_string()));
                 }
             }
         }
         match found.len() {
             1 => selected.extend(found),
-            0 => return Err(format!("unknown operation `{wanted}`: no operationId or x-xgen-operation-id-override has that name")),
-            _ => return Err(format!("operation `{wanted}` is ambiguous: {} operations carry that name", found.len())),
+            0 => {
+                return Err(format!(
+                    "unknown operation `{wanted}`: no operationId or x-xgen-operation-id-override has that name"
+                ));
+            }
+            _ => {
+                return Err(format!(
+                    "operation `{wanted}` is ambiguous: {} operations carry that name",
+                    found.len()
+                ));
+            }
         }
     }
 
@@ -118,7 +136,9 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
         if methods.is_empty() {
             continue;
         }
-        let item = item.as_object().ok_or_else(|| format!("/paths/{}: not an object", escape(path)))?;
+        let item = item
+            .as_object()
+            .ok_or_else(|| format!("/paths/{}: not an object", escape(path)))?;
         let kept: Map<String, Value> = item
             .iter()
             .filter(|(k, _)| !HTTP_METHODS.contains(&k.as_str()) || methods.contains(&k.as_str()))
@@ -135,8 +155,8 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
         if !reached.insert(target.clone()) {
             continue;
         }
-        let value = resolve(doc, &target)
-            .ok_or_else(|| format!("{at}: dangling $ref `#{target}`"))?;
+        let value =
+            resolve(doc, &target).ok_or_else(|| format!("{at}: dangling $ref `#{target}`"))?;
         collect_refs(value, &target, &mut pending)?;
     }
 
@@ -148,7 +168,12 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
     }
     for list in requirement_lists.into_iter().flatten() {
         for requirement in list.as_array().into_iter().flatten() {
-            for name in requirement.as_object().into_iter().flatten().map(|(k, _)| k) {
+            for name in requirement
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, _)| k)
+            {
                 scheme_names.insert(name.clone());
             }
         }
@@ -156,7 +181,9 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
     for name in &scheme_names {
         let pointer = format!("/components/securitySchemes/{}", escape(name));
         if resolve(doc, &pointer).is_none() {
-            return Err(format!("security requirement names `{name}`, but #{pointer} does not exist"));
+            return Err(format!(
+                "security requirement names `{name}`, but #{pointer} does not exist"
+            ));
         }
         reached.insert(pointer);
     }
@@ -164,7 +191,9 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
     let mut components = Map::new();
     if let Some(source) = doc.get("components").and_then(Value::as_object) {
         for (section, entries) in source {
-            let Some(entries) = entries.as_object() else { continue };
+            let Some(entries) = entries.as_object() else {
+                continue;
+            };
             let kept: Map<String, Value> = entries
                 .iter()
                 .filter(|(name, _)| {
@@ -189,7 +218,12 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
 
     let mut tags_used: BTreeSet<&str> = BTreeSet::new();
     for (path, method) in &selected {
-        for tag in paths[path][method].get("tags").and_then(Value::as_array).into_iter().flatten() {
+        for tag in paths[path][method]
+            .get("tags")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
             if let Some(t) = tag.as_str() {
                 tags_used.insert(t);
             }
@@ -207,7 +241,11 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
                     .as_array()
                     .into_iter()
                     .flatten()
-                    .filter(|t| t.get("name").and_then(Value::as_str).is_some_and(|n| tags_used.contains(n)))
+                    .filter(|t| {
+                        t.get("name")
+                            .and_then(Value::as_str)
+                            .is_some_and(|n| tags_used.contains(n))
+                    })
                     .cloned()
                     .collect();
                 out.insert(key.clone(), Value::Array(kept));
@@ -244,14 +282,14 @@ fn collect_refs(value: &Value, at: &str, out: &mut Vec<(String, String)>) -> Res
         Value::Object(map) => {
             for (key, child) in map {
                 let here = format!("{at}/{}", escape(key));
-                if key == "$ref" {
-                    if let Value::String(reference) = child {
-                        let target = reference.strip_prefix('#').ok_or_else(|| {
-                            format!("{here}: external $ref `{reference}` is not supported; only local `#/...` references")
-                        })?;
-                        out.push((target.to_string(), here));
-                        continue;
-                    }
+                if key == "$ref"
+                    && let Value::String(reference) = child
+                {
+                    let target = reference.strip_prefix('#').ok_or_else(|| {
+                        format!("{here}: external $ref `{reference}` is not supported; only local `#/...` references")
+                    })?;
+                    out.push((target.to_string(), here));
+                    continue;
                 }
                 collect_refs(child, &here, out)?;
             }

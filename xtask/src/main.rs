@@ -8,8 +8,12 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+#[path = "../../build/codegen/mod.rs"]
+mod codegen;
 mod extract;
 mod provenance;
+#[cfg(test)]
+mod tests;
 
 const HELP: &str = "\
 cargo xtask <command> [options]
@@ -21,6 +25,9 @@ Commands:
         Atlas Admin API v2 spec into spec/openapi.json, with provenance in
         spec/provenance.json. --check writes nothing and fails when spec/
         differs from what the source gives.
+  codegen [--spec <openapi.json>]
+        Run build.rs's generator on a spec fragment (default spec/openapi.json)
+        and print the Rust it generates, or the error the build would give.
   help  Print this text.
 ";
 
@@ -32,9 +39,8 @@ fn main() -> ExitCode {
             Ok(())
         }
         Some("regen") => RegenArgs::parse(&args[1..]).and_then(|a| regen(&a)),
-        Some(other) => Err(format!(
-            "unknown command `{other}`; run `cargo xtask help`"
-        )),
+        Some("codegen") => codegen_command(&args[1..]),
+        Some(other) => Err(format!("unknown command `{other}`; run `cargo xtask help`")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -43,6 +49,33 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The crate name build.rs generates for; `x-rust-type` paths use it.
+const CRATE_NAME: &str = "atlas-stream-connections";
+const INNER_TYPE: &str = "crate::hooks::ClientState";
+
+fn generate(spec_text: &str) -> Result<String, codegen::Error> {
+    codegen::generate(
+        spec_text,
+        &codegen::Config {
+            crate_name: CRATE_NAME,
+            inner_type: INNER_TYPE,
+        },
+    )
+}
+
+fn codegen_command(args: &[String]) -> Result<(), String> {
+    let spec = match args {
+        [] => repo_root().join("spec/openapi.json"),
+        [flag, path] if flag == "--spec" => PathBuf::from(path),
+        _ => return Err("usage: cargo xtask codegen [--spec <openapi.json>]".into()),
+    };
+    let text = std::fs::read_to_string(&spec)
+        .map_err(|e| format!("cannot read {}: {e}", spec.display()))?;
+    let code = generate(&text).map_err(|e| format!("{} {e}", spec.display()))?;
+    print!("{code}");
+    Ok(())
 }
 
 struct RegenArgs {
@@ -73,7 +106,11 @@ impl RegenArgs {
                     );
                 }
                 "--check" => check = true,
-                other => return Err(format!("regen: unknown option `{other}`; run `cargo xtask help`")),
+                other => {
+                    return Err(format!(
+                        "regen: unknown option `{other}`; run `cargo xtask help`"
+                    ));
+                }
             }
         }
         let from = from.ok_or("regen needs --from <upstream spec>; run `cargo xtask help`")?;
@@ -97,7 +134,10 @@ fn regen(args: &RegenArgs) -> Result<(), String> {
         None => extract::read_selection(&selection_file)?,
     };
     if operations.is_empty() {
-        return Err(format!("no operations selected: {} lists none", selection_file.display()));
+        return Err(format!(
+            "no operations selected: {} lists none",
+            selection_file.display()
+        ));
     }
 
     let bytes = std::fs::read(&args.from)
@@ -109,14 +149,20 @@ fn regen(args: &RegenArgs) -> Result<(), String> {
 
     let files = [
         ("openapi.json", extract::to_pretty_json(&fragment)),
-        ("provenance.json", extract::to_pretty_json(&provenance.to_json())),
+        (
+            "provenance.json",
+            extract::to_pretty_json(&provenance.to_json()),
+        ),
         ("operations", extract::selection_text(&operations)),
     ];
 
     let fix = format!(
         "cargo xtask regen --from {}{}",
         args.from.display(),
-        args.ops.as_ref().map(|o| format!(" --ops {}", o.join(","))).unwrap_or_default()
+        args.ops
+            .as_ref()
+            .map(|o| format!(" --ops {}", o.join(",")))
+            .unwrap_or_default()
     );
     if args.check {
         let mut stale = Vec::new();

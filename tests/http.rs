@@ -1,0 +1,306 @@
+//! The client against a real HTTP server on 127.0.0.1: the exact request it
+//! sends, and what it makes of every kind of answer.
+
+mod support;
+
+use atlas_stream_connections::types::StreamsConnection;
+use atlas_stream_connections::{Client, Error};
+use support::{Reply, Server, VERSIONED};
+
+const GROUP: &str = "32b6e34b3d91647abb20e7b8";
+
+fn fixture(name: &str) -> String {
+    let path = format!("{}/tests/fixtures/seed/{name}", env!("CARGO_MANIFEST_DIR"));
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+fn kafka_request() -> StreamsConnection {
+    serde_json::from_str(&fixture("request-Kafka.json")).unwrap()
+}
+
+async fn ok_server() -> Server {
+    Server::start(Reply::json(
+        200,
+        VERSIONED,
+        &fixture("response-200-Kafka.json"),
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn sends_exactly_the_request_the_spec_describes() {
+    let server = ok_server().await;
+    let client = Client::new(&server.base_url).unwrap();
+    let created = client
+        .create_stream_connection(GROUP, "instance-1", &kafka_request())
+        .await
+        .unwrap();
+    assert_eq!(created.kind(), "Kafka");
+
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    let request = &requests[0];
+    assert_eq!(
+        request.request_line(),
+        format!("POST /api/atlas/v2/groups/{GROUP}/streams/instance-1/connections HTTP/1.1")
+    );
+    let expected_body = concat!(
+        r#"{"type":"Kafka","authentication":{"clientId":"string","clientSecret":"string","#,
+        r#""mechanism":"string","method":"string","password":"string","#,
+        r#""saslOauthbearerExtensions":"string","scope":"string","sslCertificate":"string","#,
+        r#""sslKey":"string","sslKeyPassword":"string","tokenEndpointUrl":"string","#,
+        r#""username":"string"},"bootstrapServers":"string","#,
+        r#""config":{"debug":"queue, msg, protocol","group.protocol.type":"consumer"},"#,
+        r#""networking":{"access":{"connectionId":"32b6e34b3d91647abb20e7b8","name":"string","#,
+        r#""tgwRouteId":"32b6e34b3d91647abb20e7b8","type":"PUBLIC"}},"#,
+        r#""security":{"brokerPublicCertificate":"string","protocol":"string"}}"#
+    );
+    assert_eq!(String::from_utf8_lossy(&request.body), expected_body);
+
+    let host = server.base_url.trim_start_matches("http://").to_string();
+    let expected_headers = vec![
+        ("accept".to_string(), VERSIONED.to_string()),
+        ("content-type".to_string(), VERSIONED.to_string()),
+        (
+            "user-agent".to_string(),
+            atlas_stream_connections::USER_AGENT.to_string(),
+        ),
+        ("host".to_string(), host),
+        (
+            "content-length".to_string(),
+            expected_body.len().to_string(),
+        ),
+    ];
+    let mut got = request.headers();
+    got.sort();
+    let mut want = expected_headers;
+    want.sort();
+    assert_eq!(got, want, "headers differ");
+}
+
+#[tokio::test]
+async fn tenant_name_is_one_percent_encoded_path_segment() {
+    let server = ok_server().await;
+    let client = Client::new(&format!("{}/", server.base_url)).unwrap();
+    client
+        .create_stream_connection(GROUP, "a/b?c#d%e f", &kafka_request())
+        .await
+        .unwrap();
+    let line = server.requests()[0].request_line().to_string();
+    assert_eq!(
+        line,
+        format!(
+            "POST /api/atlas/v2/groups/{GROUP}/streams/a%2Fb%3Fc%23d%25e%20f/connections HTTP/1.1"
+        )
+    );
+}
+
+#[tokio::test]
+async fn invalid_group_id_is_rejected_before_any_io() {
+    let server = ok_server().await;
+    let client = Client::new(&server.base_url).unwrap();
+    for bad in [
+        "",
+        "32B6E34B3D91647ABB20E7B8",
+        "32b6e34b3d91647abb20e7b",
+        "../../admin",
+        "32b6e34b3d91647abb20e7b8x",
+    ] {
+        let err = client
+            .create_stream_connection(bad, "instance-1", &kafka_request())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidInput {
+                    parameter: "groupId",
+                    ..
+                }
+            ),
+            "{bad:?}: {err:?}"
+        );
+        assert!(err.to_string().contains("groupId"), "{err}");
+    }
+    let err = client
+        .create_stream_connection(GROUP, "", &kafka_request())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidInput {
+                parameter: "tenantName",
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(server.requests().is_empty(), "a request went out");
+}
+
+#[tokio::test]
+async fn every_error_example_comes_back_as_a_typed_api_error_with_the_http_status() {
+    for (status, name, code) in [
+        (400, "response-400.json", "VALIDATION_ERROR"),
+        (401, "response-401.json", "NOT_ORG_GROUP_CREATOR"),
+        (403, "response-403.json", "CANNOT_CHANGE_GROUP_NAME"),
+        (404, "response-404.json", "RESOURCE_NOT_FOUND"),
+        (409, "response-409.json", "NOT_ORG_GROUP_CREATOR"),
+        (500, "response-500.json", "UNEXPECTED_ERROR"),
+    ] {
+        let body = fixture(name);
+        let server = Server::start(Reply::json(status, "application/json", &body)).await;
+        let client = Client::new(&server.base_url).unwrap();
+        let err = client
+            .create_stream_connection(GROUP, "instance-1", &kafka_request())
+            .await
+            .unwrap_err();
+        // The 409 example's body says 401: the status comes from HTTP.
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status), "{name}");
+        assert_eq!(err.error_code(), Some(code), "{name}");
+        let api = err.as_api_error().expect("an API error");
+        assert_eq!(
+            api.body().as_ref(),
+            body.as_bytes(),
+            "{name}: raw body kept"
+        );
+        assert!(api.detail().unwrap().contains("This is just an example"));
+        let shown = err.to_string();
+        assert!(
+            shown.contains(&status.to_string()) && shown.contains(code),
+            "{shown}"
+        );
+        assert!(shown.contains("/api/atlas/v2/groups/"), "{shown}");
+    }
+}
+
+#[tokio::test]
+async fn an_html_error_page_is_an_api_error_that_keeps_the_page() {
+    let page = "<html><body><h1>502 Bad Gateway</h1></body></html>";
+    for status in [502, 500] {
+        let server = Server::start(Reply {
+            status,
+            content_type: Some("text/html".into()),
+            body: page.as_bytes().to_vec(),
+        })
+        .await;
+        let client = Client::new(&server.base_url).unwrap();
+        let err = client
+            .create_stream_connection(GROUP, "instance-1", &kafka_request())
+            .await
+            .unwrap_err();
+        let api = err
+            .as_api_error()
+            .unwrap_or_else(|| panic!("{status}: {err:?}"));
+        assert_eq!(api.status().as_u16(), status);
+        assert!(api.api_error().is_none());
+        assert_eq!(api.body().as_ref(), page.as_bytes());
+        assert_eq!(api.content_type(), Some("text/html"));
+        assert!(err.to_string().contains("text/html"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn a_success_body_of_the_wrong_shape_is_a_decode_error_that_keeps_the_bytes() {
+    for body in [
+        r#"{"type":"Kafka","bootstrapServers":42}"#,
+        "not json at all",
+        r#"{"name":"x"}"#,
+    ] {
+        let server = Server::start(Reply::json(200, VERSIONED, body)).await;
+        let client = Client::new(&server.base_url).unwrap();
+        let err = client
+            .create_stream_connection(GROUP, "instance-1", &kafka_request())
+            .await
+            .unwrap_err();
+        let Error::Decode(decode) = &err else {
+            panic!("{body}: {err:?}")
+        };
+        assert_eq!(decode.status().map(|s| s.as_u16()), Some(200));
+        assert_eq!(decode.body().as_ref(), body.as_bytes());
+        assert!(err.to_string().contains("does not match the spec"), "{err}");
+    }
+}
+
+#[tokio::test]
+async fn a_response_of_an_unknown_kind_decodes_whole() {
+    let body = r#"{"type":"GCPPubSub","name":"ps","projectId":"p-1","links":[]}"#;
+    let server = Server::start(Reply::json(200, VERSIONED, body)).await;
+    let client = Client::new(&server.base_url).unwrap();
+    let created = client
+        .create_stream_connection(GROUP, "instance-1", &kafka_request())
+        .await
+        .unwrap();
+    assert_eq!(created.kind(), "GCPPubSub");
+    assert_eq!(
+        serde_json::to_value(&created).unwrap(),
+        serde_json::from_str::<serde_json::Value>(body).unwrap()
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_server_is_a_transport_error() {
+    // Bind, learn the port, close: nothing listens there any more.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let client = Client::new(&format!("http://{addr}")).unwrap();
+    let err = client
+        .create_stream_connection(GROUP, "instance-1", &kafka_request())
+        .await
+        .unwrap_err();
+    assert!(matches!(err, Error::Transport(_)), "{err:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn calls_run_concurrently_on_a_multi_threaded_runtime() {
+    let server = ok_server().await;
+    let client = Client::new(&server.base_url).unwrap();
+    let tasks: Vec<_> = (0..8)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .create_stream_connection(GROUP, &format!("instance-{i}"), &kafka_request())
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        assert_eq!(task.await.unwrap().unwrap().kind(), "Kafka");
+    }
+    assert_eq!(server.requests().len(), 8);
+}
+
+#[test]
+fn base_urls_are_checked() {
+    for bad in [
+        "cloud.mongodb.com",
+        "ftp://cloud.mongodb.com",
+        "https://u:p@cloud.mongodb.com",
+        "https://cloud.mongodb.com/?x=1",
+    ] {
+        let err = Client::new(bad).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                Error::InvalidInput {
+                    parameter: "base_url",
+                    ..
+                }
+            ),
+            "{bad}: {err:?}"
+        );
+        assert!(
+            !err.to_string().contains(":p@"),
+            "credentials echoed: {err}"
+        );
+    }
+    assert_eq!(
+        Client::new("https://cloud.mongodb.com/")
+            .unwrap()
+            .base_url(),
+        "https://cloud.mongodb.com"
+    );
+}
