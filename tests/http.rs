@@ -18,6 +18,19 @@ fn kafka_request() -> StreamsConnection {
     serde_json::from_str(&fixture("request-Kafka.json")).unwrap()
 }
 
+fn rejected(err: &Error, parameter: &str) -> bool {
+    matches!(err, Error::InvalidInput { parameter: p, .. } if *p == parameter)
+}
+
+/// Starts a server answering `reply` and makes one create call against it.
+async fn create_against(reply: Reply) -> Result<StreamsConnection, Error> {
+    let server = Server::start(reply).await;
+    let client = Client::new(&server.base_url).unwrap();
+    client
+        .create_stream_connection(GROUP, "instance-1", &kafka_request())
+        .await
+}
+
 async fn ok_server() -> Server {
     Server::start(Reply::json(
         200,
@@ -110,32 +123,14 @@ async fn invalid_group_id_is_rejected_before_any_io() {
             .create_stream_connection(bad, "instance-1", &kafka_request())
             .await
             .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::InvalidInput {
-                    parameter: "groupId",
-                    ..
-                }
-            ),
-            "{bad:?}: {err:?}"
-        );
+        assert!(rejected(&err, "groupId"), "{bad:?}: {err:?}");
         assert!(err.to_string().contains("groupId"), "{err}");
     }
     let err = client
         .create_stream_connection(GROUP, "", &kafka_request())
         .await
         .unwrap_err();
-    assert!(
-        matches!(
-            err,
-            Error::InvalidInput {
-                parameter: "tenantName",
-                ..
-            }
-        ),
-        "{err:?}"
-    );
+    assert!(rejected(&err, "tenantName"), "{err:?}");
     assert!(server.requests().is_empty(), "a request went out");
 }
 
@@ -150,10 +145,7 @@ async fn every_error_example_comes_back_as_a_typed_api_error_with_the_http_statu
         (500, "response-500.json", "UNEXPECTED_ERROR"),
     ] {
         let body = fixture(name);
-        let server = Server::start(Reply::json(status, "application/json", &body)).await;
-        let client = Client::new(&server.base_url).unwrap();
-        let err = client
-            .create_stream_connection(GROUP, "instance-1", &kafka_request())
+        let err = create_against(Reply::json(status, "application/json", &body))
             .await
             .unwrap_err();
         // The 409 example's body says 401: the status comes from HTTP.
@@ -179,17 +171,13 @@ async fn every_error_example_comes_back_as_a_typed_api_error_with_the_http_statu
 async fn an_html_error_page_is_an_api_error_that_keeps_the_page() {
     let page = "<html><body><h1>502 Bad Gateway</h1></body></html>";
     for status in [502, 500] {
-        let server = Server::start(Reply {
+        let err = create_against(Reply {
             status,
             content_type: Some("text/html".into()),
             body: page.as_bytes().to_vec(),
         })
-        .await;
-        let client = Client::new(&server.base_url).unwrap();
-        let err = client
-            .create_stream_connection(GROUP, "instance-1", &kafka_request())
-            .await
-            .unwrap_err();
+        .await
+        .unwrap_err();
         let api = err
             .as_api_error()
             .unwrap_or_else(|| panic!("{status}: {err:?}"));
@@ -208,10 +196,7 @@ async fn a_success_body_of_the_wrong_shape_is_a_decode_error_that_keeps_the_byte
         "not json at all",
         r#"{"name":"x"}"#,
     ] {
-        let server = Server::start(Reply::json(200, VERSIONED, body)).await;
-        let client = Client::new(&server.base_url).unwrap();
-        let err = client
-            .create_stream_connection(GROUP, "instance-1", &kafka_request())
+        let err = create_against(Reply::json(200, VERSIONED, body))
             .await
             .unwrap_err();
         let Error::Decode(decode) = &err else {
@@ -226,10 +211,7 @@ async fn a_success_body_of_the_wrong_shape_is_a_decode_error_that_keeps_the_byte
 #[tokio::test]
 async fn a_response_of_an_unknown_kind_decodes_whole() {
     let body = r#"{"type":"GCPPubSub","name":"ps","projectId":"p-1","links":[]}"#;
-    let server = Server::start(Reply::json(200, VERSIONED, body)).await;
-    let client = Client::new(&server.base_url).unwrap();
-    let created = client
-        .create_stream_connection(GROUP, "instance-1", &kafka_request())
+    let created = create_against(Reply::json(200, VERSIONED, body))
         .await
         .unwrap();
     assert_eq!(created.kind(), "GCPPubSub");
@@ -282,16 +264,7 @@ fn base_urls_are_checked() {
         "https://cloud.mongodb.com/?x=1",
     ] {
         let err = Client::new(bad).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                Error::InvalidInput {
-                    parameter: "base_url",
-                    ..
-                }
-            ),
-            "{bad}: {err:?}"
-        );
+        assert!(rejected(&err, "base_url"), "{bad}: {err:?}");
         assert!(
             !err.to_string().contains(":p@"),
             "credentials echoed: {err}"

@@ -31,11 +31,8 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 use serde_json::{Map, Value, json};
 
 use super::Error;
-use super::schema_walk::{escape, for_each_schema_mut, ref_pointer};
+use super::schema_walk::{METHODS, escape, for_each_schema_mut, ref_pointer};
 
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
 const SCHEMAS: &str = "/components/schemas/";
 
 /// A `oneOf` with a `discriminator`, to be generated as a tagged enum.

@@ -5,7 +5,8 @@ use serde_json::{Map, Value};
 
 use super::Error;
 
-const METHODS: [&str; 8] = [
+/// The HTTP methods a path item may hold operations for.
+pub const METHODS: [&str; 8] = [
     "get", "put", "post", "delete", "options", "head", "patch", "trace",
 ];
 
