@@ -9,9 +9,27 @@ use support::{Reply, Server, VERSIONED};
 
 const GROUP: &str = "32b6e34b3d91647abb20e7b8";
 
+/// The reference page's examples, compiled in.
 fn fixture(name: &str) -> String {
-    let path = format!("{}/tests/fixtures/seed/{name}", env!("CARGO_MANIFEST_DIR"));
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    macro_rules! seed {
+        ($($file:literal),* $(,)?) => {
+            match name {
+                $($file => include_str!(concat!("fixtures/seed/", $file)),)*
+                other => panic!("no fixture {other}"),
+            }
+        };
+    }
+    seed!(
+        "request-Kafka.json",
+        "response-200-Kafka.json",
+        "response-400.json",
+        "response-401.json",
+        "response-403.json",
+        "response-404.json",
+        "response-409.json",
+        "response-500.json",
+    )
+    .to_string()
 }
 
 fn kafka_request() -> StreamsConnection {
