@@ -352,7 +352,7 @@ fn locate_invalid(doc: &serde_json::Value) -> Option<(String, String)> {
                 )
             })
     }
-    let esc = |s: &str| s.replace('~', "~0").replace('/', "~1");
+    use schema_walk::escape as esc;
     for (section, entries) in doc
         .get("components")
         .and_then(|c| c.as_object())
@@ -407,7 +407,7 @@ fn json_pointer_of(path: &serde_path_to_error::Path) -> String {
     for segment in path.iter() {
         let token = match segment {
             Segment::Seq { index } => index.to_string(),
-            Segment::Map { key } => key.replace('~', "~0").replace('/', "~1"),
+            Segment::Map { key } => schema_walk::escape(key),
             Segment::Enum { variant } => variant.clone(),
             Segment::Unknown => "?".to_string(),
         };

@@ -72,10 +72,6 @@ fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
-fn unescape(token: &str) -> String {
-    token.replace("~1", "/").replace("~0", "~")
-}
-
 /// Builds the fragment for `operations` out of `doc`.
 pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
     let version = doc.get("openapi").and_then(Value::as_str).unwrap_or("");
@@ -155,8 +151,9 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
         if !reached.insert(target.clone()) {
             continue;
         }
-        let value =
-            resolve(doc, &target).ok_or_else(|| format!("{at}: dangling $ref `#{target}`"))?;
+        let value = doc
+            .pointer(&target)
+            .ok_or_else(|| format!("{at}: dangling $ref `#{target}`"))?;
         collect_refs(value, &target, &mut pending)?;
     }
 
@@ -180,7 +177,7 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
     }
     for name in &scheme_names {
         let pointer = format!("/components/securitySchemes/{}", escape(name));
-        if resolve(doc, &pointer).is_none() {
+        if doc.pointer(&pointer).is_none() {
             return Err(format!(
                 "security requirement names `{name}`, but #{pointer} does not exist"
             ));
@@ -260,20 +257,6 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
         }
     }
     Ok(Value::Object(out))
-}
-
-/// Resolves a JSON pointer (without the leading `#`).
-fn resolve<'a>(doc: &'a Value, pointer: &str) -> Option<&'a Value> {
-    let mut current = doc;
-    for token in pointer.split('/').skip(1) {
-        let token = unescape(token);
-        current = match current {
-            Value::Object(map) => map.get(&token)?,
-            Value::Array(items) => items.get(token.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    Some(current)
 }
 
 /// Pushes `(target, where_found)` for every `$ref` below `value`.
