@@ -3,13 +3,15 @@
 //! With no argument it starts a stand-in for Atlas on 127.0.0.1 (answering
 //! with the reference page's own Kafka response) and talks to it, so it runs
 //! on a fresh machine with no Atlas account. Give a base URL to talk to
-//! another server: `cargo run --example create_stream_connection -- http://127.0.0.1:8080`.
-//! (Authenticated calls to real Atlas come with the authentication layer.)
+//! another server with the credentials of the environment
+//! (`MONGODB_ATLAS_CLIENT_ID`/`MONGODB_ATLAS_CLIENT_SECRET`, an API key, or
+//! `MONGODB_ATLAS_ACCESS_TOKEN`):
+//! `cargo run --example create_stream_connection -- https://cloud.mongodb.com`.
 
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use atlas_stream_connections::Client;
+use atlas_stream_connections::{Client, ClientBuilder};
 use atlas_stream_connections::types::StreamsConnection;
 
 const GROUP_ID: &str = "32b6e34b3d91647abb20e7b8";
@@ -37,7 +39,12 @@ async fn main() -> std::process::ExitCode {
     let connection: StreamsConnection =
         serde_json::from_str(include_str!("../tests/fixtures/seed/request-Kafka.json"))
             .expect("the bundled Kafka example is valid");
-    let client = match Client::new(&base_url) {
+    let builder = match &local {
+        // The stand-in accepts any bearer token.
+        Some(_) => Ok(Client::builder().access_token("local-stand-in")),
+        None => ClientBuilder::from_env(),
+    };
+    let client = match builder.and_then(|b| b.base_url(base_url).build()) {
         Ok(client) => client,
         Err(e) => {
             eprintln!("error: {e}");

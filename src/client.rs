@@ -1,45 +1,131 @@
-//! [`Client`]: the typed entry point over the generated client.
+//! [`Client`]: the typed entry point over the generated client, and
+//! [`CallOptions`] for one call.
 
-use std::time::Duration;
+use std::sync::Arc;
 
+use reqwest::header::HeaderValue;
+
+use crate::auth::Auth;
+use crate::config::{
+    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, normalise_base_url,
+    user_agent,
+};
 use crate::error::Error;
 use crate::generated;
-use crate::hooks::{ClientState, recorded};
+use crate::hooks::{CallPlan, ClientState, Shared, run};
+use crate::response::ApiResponse;
+use crate::send::Sender;
 use crate::types::{CreateStreamConnectionGroupId, StreamsConnection};
-
-/// Connect timeout used by [`Client::new`].
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-/// Whole-request timeout used by [`Client::new`].
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
-/// `User-Agent` sent with every request.
-pub const USER_AGENT: &str = concat!(env!("CARGO_PKG_NAME"), "/", env!("CARGO_PKG_VERSION"));
+use crate::versions::{OperationVersions, operation_versions, versions_of};
 
 /// A client for the Atlas Administration API's stream connections.
+///
+/// Cheap to clone; clones share the connection pool, the service-account
+/// token and the Digest challenge. `Debug` shows the kind of credential,
+/// never the credential.
 #[derive(Debug, Clone)]
 pub struct Client {
     inner: generated::Client,
 }
 
+/// Settings of one call that override the client's.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CallOptions {
+    /// Pins the API version of this call (see
+    /// [`ClientBuilder::api_version`]).
+    pub api_version: Option<String>,
+    /// Asks Atlas to wrap the response in an envelope (`envelope=true`). The
+    /// client unwraps it, so the result is the same.
+    pub envelope: bool,
+    /// Asks Atlas for indented JSON (`pretty=true`).
+    pub pretty: bool,
+}
+
+impl CallOptions {
+    /// No overrides.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Pins the API version of this call.
+    pub fn api_version(mut self, version: impl Into<String>) -> Self {
+        self.api_version = Some(version.into());
+        self
+    }
+    /// Sets `envelope`.
+    pub fn envelope(mut self, envelope: bool) -> Self {
+        self.envelope = envelope;
+        self
+    }
+    /// Sets `pretty`.
+    pub fn pretty(mut self, pretty: bool) -> Self {
+        self.pretty = pretty;
+        self
+    }
+}
+
 impl Client {
-    /// A client for the API at `base_url` (for Atlas,
-    /// `https://cloud.mongodb.com`), with [`DEFAULT_CONNECT_TIMEOUT`] and
-    /// [`DEFAULT_TIMEOUT`]. A trailing `/` is ignored.
-    pub fn new(base_url: &str) -> Result<Self, Error> {
-        let base_url = normalise_base_url(base_url)?;
-        let http = reqwest::Client::builder()
-            .connect_timeout(DEFAULT_CONNECT_TIMEOUT)
-            .timeout(DEFAULT_TIMEOUT)
-            .user_agent(USER_AGENT)
-            .build()
-            .map_err(Error::Transport)?;
+    /// A builder with documented defaults; see [`ClientBuilder`].
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::new()
+    }
+
+    /// A client configured from the environment; see
+    /// [`ClientBuilder::from_env_with`] for the variables.
+    pub fn from_env() -> Result<Self, Error> {
+        ClientBuilder::from_env()?.build()
+    }
+
+    pub(crate) fn from_builder(builder: ClientBuilder) -> Result<Self, Error> {
+        let base_url =
+            normalise_base_url(builder.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        let auth = Auth::from_builder(&builder, &base_url)?;
+        if let Some(pin) = &builder.api_version {
+            for operation in operation_versions() {
+                operation
+                    .resolve(Some(pin))
+                    .map_err(|why| Error::configuration(format!("api_version: {why}")))?;
+            }
+        }
+        let mut agent = user_agent();
+        if let Some(suffix) = &builder.user_agent_suffix {
+            agent = format!("{agent} {suffix}");
+        }
+        let user_agent = HeaderValue::from_str(&agent).map_err(|_| {
+            Error::configuration("user_agent_suffix: holds characters a header cannot carry")
+        })?;
+        let http = match builder.http.clone() {
+            Some(http) => http,
+            None => reqwest::Client::builder()
+                .connect_timeout(builder.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                .build()
+                .map_err(|e| {
+                    Error::configuration(format!("the HTTP client cannot be built: {e}"))
+                })?,
+        };
+        let sender = Sender {
+            http: http.clone(),
+            user_agent,
+            timeout: builder.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            retry: builder.retry,
+        };
+        let state = ClientState {
+            shared: Arc::new(Shared::new(sender, auth, builder.api_version.clone())),
+        };
         Ok(Self {
-            inner: generated::Client::new_with_client(&base_url, http, ClientState::default()),
+            inner: generated::Client::new_with_client(&base_url, http, state),
         })
     }
 
     /// The base URL requests go to (normalised, without a trailing `/`).
     pub fn base_url(&self) -> &str {
         progenitor_client::ClientInfo::baseurl(&self.inner)
+    }
+
+    /// The API versions of `operation` (`create_stream_connection` or the
+    /// spec's `createStreamConnection`).
+    pub fn versions(operation: &str) -> Option<&'static OperationVersions> {
+        versions_of(operation)
     }
 
     /// Creates one connection in the stream instance (workspace)
@@ -54,40 +140,66 @@ impl Client {
         tenant_name: &str,
         connection: &StreamsConnection,
     ) -> Result<StreamsConnection, Error> {
+        self.create_stream_connection_with(group_id, tenant_name, connection, &CallOptions::new())
+            .await
+            .map(ApiResponse::into_inner)
+    }
+
+    /// [`create_stream_connection`](Self::create_stream_connection) with
+    /// per-call options, returning the response's status, headers and API
+    /// version with the connection.
+    pub async fn create_stream_connection_with(
+        &self,
+        group_id: &str,
+        tenant_name: &str,
+        connection: &StreamsConnection,
+        options: &CallOptions,
+    ) -> Result<ApiResponse<StreamsConnection>, Error> {
         let group_id: CreateStreamConnectionGroupId = group_id
             .parse()
             .map_err(|e| Error::invalid("groupId", format!("`{group_id}`: {e}")))?;
         if tenant_name.is_empty() {
             return Err(Error::invalid("tenantName", "must not be empty"));
         }
-        let call =
-            self.inner
-                .create_stream_connection(&group_id, tenant_name, None, None, connection);
-        match recorded(call).await {
-            (Ok(response), _) => Ok(response.into_inner()),
+        let plan = self.plan("create_stream_connection", options)?;
+        let call = self.inner.create_stream_connection(
+            &group_id,
+            tenant_name,
+            options.envelope.then_some(true),
+            options.pretty.then_some(true),
+            connection,
+        );
+        match run(plan, call).await {
+            (Ok(response), record) => Ok(ApiResponse::new(
+                response.into_inner(),
+                record.status,
+                record.headers,
+                plan.version.version,
+            )),
             (Err(error), record) => Err(Error::from_generated(error, record)),
         }
     }
-}
 
-fn normalise_base_url(base_url: &str) -> Result<String, Error> {
-    let url = reqwest::Url::parse(base_url.trim())
-        .map_err(|e| Error::invalid("base_url", format!("`{base_url}`: {e}")))?;
-    if !matches!(url.scheme(), "http" | "https") {
-        return Err(Error::invalid(
-            "base_url",
-            format!("`{base_url}`: scheme must be http or https"),
-        ));
+    /// Revokes the service-account token this client holds, if any, and
+    /// forgets it; the next call fetches a new one. An error for other kinds
+    /// of credential.
+    pub async fn revoke(&self) -> Result<(), Error> {
+        let shared = &progenitor_client::ClientInfo::inner(&self.inner).shared;
+        shared.auth.revoke(&shared.sender).await
     }
-    if url.query().is_some()
-        || url.fragment().is_some()
-        || !url.username().is_empty()
-        || url.password().is_some()
-    {
-        return Err(Error::invalid(
-            "base_url",
-            "must not carry a query, a fragment or credentials",
-        ));
+
+    fn plan(&self, operation: &str, options: &CallOptions) -> Result<CallPlan, Error> {
+        let shared = &progenitor_client::ClientInfo::inner(&self.inner).shared;
+        let versions = versions_of(operation).ok_or_else(|| {
+            Error::invalid("api_version", format!("no versions known for `{operation}`"))
+        })?;
+        let pin = options.api_version.as_deref().or(shared.api_version.as_deref());
+        let version = versions
+            .resolve(pin)
+            .map_err(|why| Error::invalid("api_version", why))?;
+        Ok(CallPlan {
+            version,
+            envelope: options.envelope,
+        })
     }
-    Ok(url.as_str().trim_end_matches('/').to_string())
 }

@@ -1,15 +1,24 @@
-//! The crate's one error type.
+//! The crate's one error type, and the responses it carries.
+//!
+//! Every variant that involves a request names its method and URL path
+//! (never a query string with secrets, never a header), so `Display` alone
+//! says what failed and where.
 
 use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde_json::{Map, Value};
 
 use crate::hooks::CallRecord;
-use crate::types::ApiError;
+use crate::retry;
+use crate::types::{ApiError, FieldViolation};
 
 /// Everything that can go wrong with a call.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
     /// An argument was rejected before any I/O.
@@ -19,26 +28,108 @@ pub enum Error {
         /// Why it was rejected.
         message: String,
     },
-    /// The API answered with an error status.
+    /// The client's configuration (builder or environment) was rejected
+    /// before any I/O.
+    Configuration {
+        /// What is wrong, naming the settings or variables at fault.
+        message: String,
+    },
+    /// The API answered with an error status not covered by a more specific
+    /// variant.
     Api(Box<ApiErrorResponse>),
+    /// The credentials were refused: the token endpoint answered with an
+    /// error, or the API answered `401` even after a fresh token or Digest
+    /// challenge.
+    Authentication(Box<ApiErrorResponse>),
+    /// `429 Too Many Requests`, after the retries the client is configured
+    /// for. [`ApiErrorResponse::retry_after`] says when to come back.
+    RateLimited(Box<ApiErrorResponse>),
+    /// `410 Gone`: the API version the call asked for has been retired
+    /// (`VERSION_GONE`). Pin a newer version, or none.
+    VersionGone(Box<ApiErrorResponse>),
     /// A response whose body is not what the spec says (the bytes are kept).
     Decode(Box<DecodeError>),
     /// The request could not be sent, or the response not received.
-    Transport(reqwest::Error),
+    Transport(Box<TransportError>),
+    /// The request did not complete within the configured timeout. The
+    /// server may or may not have acted on it.
+    Timeout(Box<TransportError>),
 }
 
-/// An error status from the API, with its body as received.
+/// An error status from the API or its token endpoint, with the body as
+/// received.
 #[derive(Debug, Clone)]
 pub struct ApiErrorResponse {
-    method: String,
-    path: String,
-    status: StatusCode,
-    content_type: Option<String>,
-    error: Option<ApiError>,
-    body: Bytes,
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) status: StatusCode,
+    pub(crate) content_type: Option<String>,
+    pub(crate) headers: HeaderMap,
+    pub(crate) error: Option<ApiError>,
+    pub(crate) oauth: Option<OAuthError>,
+    pub(crate) body: Bytes,
+    pub(crate) note: Option<String>,
+}
+
+/// An OAuth 2.0 error body (RFC 6749 §5.2) from the token endpoint.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OAuthError {
+    /// `error`: `invalid_client`, `invalid_grant`, ...
+    pub error: String,
+    /// `error_description`, when sent.
+    pub error_description: Option<String>,
+}
+
+/// The rate-limit headers of a response (`RateLimit-Limit`,
+/// `RateLimit-Remaining`, `RateLimit-Reset`), those that were present and
+/// numeric.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RateLimit {
+    /// Requests allowed in the window.
+    pub limit: Option<u64>,
+    /// Requests left in the window.
+    pub remaining: Option<u64>,
+    /// Time until the window resets.
+    pub reset: Option<Duration>,
 }
 
 impl ApiErrorResponse {
+    /// Builds a response error from an HTTP answer, reading whichever error
+    /// shape the body has (Atlas's `ApiError` or OAuth's `error`).
+    pub(crate) fn new(
+        method: impl Into<String>,
+        path: impl Into<String>,
+        status: StatusCode,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Self {
+        let content_type = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let error = serde_json::from_slice::<ApiError>(&body).ok();
+        let oauth = match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(object)) if error.is_none() => oauth_error(&object),
+            _ => None,
+        };
+        Self {
+            method: method.into(),
+            path: path.into(),
+            status,
+            content_type,
+            headers,
+            error,
+            oauth,
+            body,
+            note: None,
+        }
+    }
+
+    pub(crate) fn with_note(mut self, note: impl Into<String>) -> Self {
+        self.note = Some(note.into());
+        self
+    }
+
     /// The HTTP status (Atlas's own `error` field is sometimes wrong).
     pub fn status(&self) -> StatusCode {
         self.status
@@ -47,17 +138,41 @@ impl ApiErrorResponse {
     pub fn api_error(&self) -> Option<&ApiError> {
         self.error.as_ref()
     }
-    /// Atlas's `errorCode` (`RESOURCE_NOT_FOUND`, ...).
-    pub fn error_code(&self) -> Option<&str> {
-        self.error.as_ref().map(|e| e.error_code.as_str())
+    /// The OAuth error body, when the token endpoint sent one.
+    pub fn oauth_error(&self) -> Option<&OAuthError> {
+        self.oauth.as_ref()
     }
-    /// Atlas's `detail`.
+    /// Atlas's `errorCode` (`RESOURCE_NOT_FOUND`, `RATE_LIMITED`, ...), or
+    /// the OAuth `error` (`invalid_client`) from the token endpoint.
+    pub fn error_code(&self) -> Option<&str> {
+        match (&self.error, &self.oauth) {
+            (Some(api), _) => Some(&api.error_code),
+            (None, Some(oauth)) => Some(&oauth.error),
+            (None, None) => None,
+        }
+    }
+    /// Atlas's `detail`, or the OAuth `error_description`.
     pub fn detail(&self) -> Option<&str> {
-        self.error.as_ref().and_then(|e| e.detail.as_deref())
+        match (&self.error, &self.oauth) {
+            (Some(api), _) => api.detail.as_deref(),
+            (None, Some(oauth)) => oauth.error_description.as_deref(),
+            (None, None) => None,
+        }
     }
     /// Atlas's `reason`.
     pub fn reason(&self) -> Option<&str> {
         self.error.as_ref().and_then(|e| e.reason.as_deref())
+    }
+    /// Atlas's `parameters`.
+    pub fn parameters(&self) -> &[Map<String, Value>] {
+        self.error.as_ref().map_or(&[], |e| &e.parameters)
+    }
+    /// The fields Atlas rejected (`badRequestDetail.fields`).
+    pub fn bad_request_fields(&self) -> &[FieldViolation] {
+        self.error
+            .as_ref()
+            .and_then(|e| e.bad_request_detail.as_ref())
+            .map_or(&[], |d| &d.fields)
     }
     /// The body exactly as received.
     pub fn body(&self) -> &Bytes {
@@ -67,21 +182,60 @@ impl ApiErrorResponse {
     pub fn content_type(&self) -> Option<&str> {
         self.content_type.as_deref()
     }
-    /// The HTTP method and URL path of the call.
+    /// The response's headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+    /// The HTTP method and URL path of the request.
     pub fn request(&self) -> (&str, &str) {
         (&self.method, &self.path)
     }
+    /// `Retry-After`, as a duration from now.
+    pub fn retry_after(&self) -> Option<Duration> {
+        retry::retry_after(&self.headers)
+    }
+    /// The `RateLimit-*` headers.
+    pub fn rate_limit(&self) -> RateLimit {
+        let number = |name: &str| {
+            self.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        RateLimit {
+            limit: number("ratelimit-limit"),
+            remaining: number("ratelimit-remaining"),
+            reset: number("ratelimit-reset").map(Duration::from_secs),
+        }
+    }
+    /// What the client adds to the server's answer (why a `401` was final,
+    /// say), if anything.
+    pub fn note(&self) -> Option<&str> {
+        self.note.as_deref()
+    }
+}
+
+fn oauth_error(object: &Map<String, Value>) -> Option<OAuthError> {
+    let error = object.get("error")?.as_str()?.to_owned();
+    let error_description = object
+        .get("error_description")
+        .and_then(Value::as_str)
+        .map(str::to_owned);
+    Some(OAuthError {
+        error,
+        error_description,
+    })
 }
 
 /// A response body that does not match the spec.
 #[derive(Debug, Clone)]
 pub struct DecodeError {
-    method: String,
-    path: String,
-    status: Option<StatusCode>,
-    content_type: Option<String>,
-    body: Bytes,
-    message: String,
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) status: Option<StatusCode>,
+    pub(crate) content_type: Option<String>,
+    pub(crate) body: Bytes,
+    pub(crate) message: String,
 }
 
 impl DecodeError {
@@ -89,7 +243,8 @@ impl DecodeError {
     pub fn status(&self) -> Option<StatusCode> {
         self.status
     }
-    /// The body exactly as received.
+    /// The body exactly as received (empty for token-endpoint answers, whose
+    /// bodies may hold a token).
     pub fn body(&self) -> &Bytes {
         &self.body
     }
@@ -101,32 +256,75 @@ impl DecodeError {
     pub fn message(&self) -> &str {
         &self.message
     }
+    /// The HTTP method and URL path of the request.
+    pub fn request(&self) -> (&str, &str) {
+        (&self.method, &self.path)
+    }
+}
+
+/// A request that got no HTTP answer.
+#[derive(Debug, Clone)]
+pub struct TransportError {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) source: Arc<reqwest::Error>,
+}
+
+impl TransportError {
+    /// The HTTP method and URL path of the request.
+    pub fn request(&self) -> (&str, &str) {
+        (&self.method, &self.path)
+    }
+    /// The underlying error.
+    pub fn source(&self) -> &reqwest::Error {
+        &self.source
+    }
 }
 
 impl Error {
     /// The HTTP status, when there was a response.
     pub fn status(&self) -> Option<StatusCode> {
         match self {
-            Error::Api(e) => Some(e.status),
             Error::Decode(e) => e.status,
-            Error::Transport(e) => e.status(),
-            Error::InvalidInput { .. } => None,
+            _ => self.response().map(|r| r.status),
         }
     }
 
-    /// Atlas's `errorCode`, when the API sent one.
+    /// Atlas's `errorCode` (or the token endpoint's OAuth `error`), when
+    /// the server sent one.
     pub fn error_code(&self) -> Option<&str> {
+        self.response().and_then(ApiErrorResponse::error_code)
+    }
+
+    /// The error response, for every variant that has one.
+    pub fn response(&self) -> Option<&ApiErrorResponse> {
         match self {
-            Error::Api(e) => e.error_code(),
+            Error::Api(e) | Error::Authentication(e) | Error::RateLimited(e) => Some(e),
+            Error::VersionGone(e) => Some(e),
             _ => None,
         }
     }
 
-    /// The API error response, if this is one.
+    /// The API error response, if this is a plain [`Error::Api`].
     pub fn as_api_error(&self) -> Option<&ApiErrorResponse> {
         match self {
             Error::Api(e) => Some(e),
             _ => None,
+        }
+    }
+
+    /// Whether the same call may simply be made again later: the server said
+    /// it did not act (`429`, or `503` with `Retry-After`), or the request
+    /// never reached it (connection refused). A timeout is not retryable:
+    /// the connection may have been created.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            Error::RateLimited(_) => true,
+            Error::Api(e) => {
+                e.status == StatusCode::SERVICE_UNAVAILABLE && e.retry_after().is_some()
+            }
+            Error::Transport(e) => e.source.is_connect(),
+            _ => false,
         }
     }
 
@@ -137,46 +335,97 @@ impl Error {
         }
     }
 
+    pub(crate) fn configuration(message: impl Into<String>) -> Self {
+        Error::Configuration {
+            message: message.into(),
+        }
+    }
+
+    /// The variant an error status belongs to.
+    pub(crate) fn from_response(response: ApiErrorResponse) -> Self {
+        let response = Box::new(response);
+        match response.status {
+            StatusCode::UNAUTHORIZED => Error::Authentication(response),
+            StatusCode::GONE => Error::VersionGone(response),
+            StatusCode::TOO_MANY_REQUESTS => Error::RateLimited(response),
+            _ => Error::Api(response),
+        }
+    }
+
+    /// A request that got no answer, as [`Error::Timeout`] or
+    /// [`Error::Transport`].
+    pub(crate) fn transport(method: &str, path: &str, source: reqwest::Error) -> Self {
+        let error = Box::new(TransportError {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            source: Arc::new(source),
+        });
+        if error.source.is_timeout() {
+            Error::Timeout(error)
+        } else {
+            Error::Transport(error)
+        }
+    }
+
     /// Turns progenitor's error into ours, with what the call recorded.
     pub(crate) fn from_generated(
         error: progenitor_client::Error<ApiError>,
         call: CallRecord,
     ) -> Self {
         use progenitor_client::Error as G;
+        if let Some(failure) = call.failure {
+            return failure;
+        }
         let CallRecord {
             method,
             path,
             status,
-            content_type,
+            headers,
             error_body,
+            ..
         } = call;
-        match error {
-            G::InvalidRequest(message) => Error::invalid("request", message),
-            G::Custom(message) => Error::invalid("api_version", message),
-            G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e) => {
-                Error::Transport(e)
+        let content_type = headers
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        match (error, status) {
+            (G::InvalidRequest(message), _) => Error::invalid("request", message),
+            (G::Custom(message), _) => Error::invalid("api_version", message),
+            (G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e), _) => {
+                Error::transport(&method, &path, e)
             }
-            G::ErrorResponse(value) => Error::Api(Box::new(ApiErrorResponse {
-                method,
-                path,
-                status: value.status(),
-                content_type,
-                error: Some(value.into_inner()),
-                body: error_body.unwrap_or_default(),
-            })),
-            G::UnexpectedResponse(response) if !response.status().is_success() => {
-                Error::Api(Box::new(ApiErrorResponse {
+            // Error statuses are answered from the bytes `exec` kept, whatever
+            // progenitor made of them (an HTML 502 from a proxy is still an
+            // API error, not a decoding failure).
+            (G::ErrorResponse(_) | G::UnexpectedResponse(_), Some(status))
+            | (G::InvalidResponsePayload(..), Some(status))
+                if !status.is_success() =>
+            {
+                Error::from_response(ApiErrorResponse::new(
                     method,
                     path,
-                    status: response.status(),
-                    content_type,
-                    error: error_body
-                        .as_deref()
-                        .and_then(|b| serde_json::from_slice(b).ok()),
-                    body: error_body.unwrap_or_default(),
-                }))
+                    status,
+                    headers,
+                    error_body.unwrap_or_default(),
+                ))
             }
-            G::UnexpectedResponse(response) => Error::Decode(Box::new(DecodeError {
+            (G::InvalidResponsePayload(body, e), status) => Error::Decode(Box::new(DecodeError {
+                method,
+                path,
+                status,
+                content_type,
+                body,
+                message: e.to_string(),
+            })),
+            (G::ErrorResponse(value), _) => Error::Decode(Box::new(DecodeError {
+                method,
+                path,
+                status: Some(value.status()),
+                content_type,
+                body: Bytes::new(),
+                message: "an error body with a success status".into(),
+            })),
+            (G::UnexpectedResponse(response), _) => Error::Decode(Box::new(DecodeError {
                 method,
                 path,
                 status: Some(response.status()),
@@ -184,26 +433,6 @@ impl Error {
                 body: Bytes::new(),
                 message: format!("the spec declares no {} response", response.status()),
             })),
-            G::InvalidResponsePayload(body, e) => match status {
-                // An error status whose body is not an `ApiError` (an HTML page
-                // from a proxy, say) is still an API error.
-                Some(status) if !status.is_success() => Error::Api(Box::new(ApiErrorResponse {
-                    method,
-                    path,
-                    status,
-                    content_type,
-                    error: None,
-                    body,
-                })),
-                _ => Error::Decode(Box::new(DecodeError {
-                    method,
-                    path,
-                    status,
-                    content_type,
-                    body,
-                    message: e.to_string(),
-                })),
-            },
         }
     }
 }
@@ -214,24 +443,17 @@ impl fmt::Display for Error {
             Error::InvalidInput { parameter, message } => {
                 write!(f, "invalid `{parameter}`: {message}")
             }
-            Error::Api(e) => {
-                write!(f, "{} {}: HTTP {}", e.method, e.path, e.status)?;
-                match &e.error {
-                    Some(api) => {
-                        write!(f, " {}", api.error_code)?;
-                        if let Some(detail) = &api.detail {
-                            write!(f, ": {detail}")?;
-                        }
-                        Ok(())
-                    }
-                    None => write!(
-                        f,
-                        " with a {}-byte {} body that is not an Atlas error",
-                        e.body.len(),
-                        e.content_type.as_deref().unwrap_or("untyped")
-                    ),
+            Error::Configuration { message } => write!(f, "client configuration: {message}"),
+            Error::Api(e) => e.fmt(f),
+            Error::Authentication(e) => write!(f, "authentication failed: {e}"),
+            Error::RateLimited(e) => {
+                write!(f, "rate limited: {e}")?;
+                match e.retry_after() {
+                    Some(after) => write!(f, " (retry after {} s)", after.as_secs()),
+                    None => Ok(()),
                 }
             }
+            Error::VersionGone(e) => write!(f, "API version retired: {e}"),
             Error::Decode(e) => {
                 write!(f, "{} {}: ", e.method, e.path)?;
                 if let Some(status) = e.status {
@@ -239,7 +461,29 @@ impl fmt::Display for Error {
                 }
                 write!(f, "response body does not match the spec: {}", e.message)
             }
-            Error::Transport(e) => write!(f, "transport error: {e}"),
+            Error::Transport(e) => write!(f, "{} {}: transport error: {}", e.method, e.path, e.source),
+            Error::Timeout(e) => write!(f, "{} {}: timed out: {}", e.method, e.path, e.source),
+        }
+    }
+}
+
+impl fmt::Display for ApiErrorResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: HTTP {}", self.method, self.path, self.status)?;
+        match (self.error_code(), self.detail()) {
+            (Some(code), Some(detail)) => write!(f, " {code}: {detail}")?,
+            (Some(code), None) => write!(f, " {code}")?,
+            (None, _) if self.body.is_empty() => write!(f, " with an empty body")?,
+            (None, _) => write!(
+                f,
+                " with a {}-byte {} body that is not an error document",
+                self.body.len(),
+                self.content_type.as_deref().unwrap_or("untyped")
+            )?,
+        }
+        match &self.note {
+            Some(note) => write!(f, " ({note})"),
+            None => Ok(()),
         }
     }
 }
@@ -247,7 +491,7 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Transport(e) => Some(e),
+            Error::Transport(e) | Error::Timeout(e) => Some(e.source.as_ref()),
             _ => None,
         }
     }

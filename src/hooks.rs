@@ -1,55 +1,124 @@
 //! The handwritten side of progenitor's `ClientHooks`: the generated client
 //! calls these around every request, so the generated code is never edited.
 //!
-//! - `pre` sends the operation's versioned media types (`Accept`, and
-//!   `Content-Type` when there is a body) from the build-time version table,
-//!   and drops progenitor's `api-version` header, which Atlas does not use.
-//! - `exec` buffers the body of every non-success response, so an error keeps
-//!   the exact bytes the server sent (an HTML 502 page as much as an
+//! - `pre` sends the call's API version as media types (`Accept`, and
+//!   `Content-Type` when there is a body) and drops progenitor's
+//!   `api-version` header, which Atlas does not use.
+//! - `exec` authenticates, retries throttled requests, unwraps an
+//!   `envelope=true` answer, reports `Deprecation`/`Sunset`, and keeps the
+//!   bytes of every error response (an HTML 502 page as much as an
 //!   `ApiError`).
 //! - A per-call [`CallRecord`] (a task-local scoped around one call) carries
-//!   what progenitor's error type drops: method, path, status, content type.
+//!   what progenitor's error type cannot: method, path, status, headers, and
+//!   this crate's own error when the failure is not an HTTP answer.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
+use std::fmt;
 use std::future::Future;
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use progenitor_client::{ClientHooks, ClientInfo, Error as GeneratedError, OperationInfo};
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::{Response, StatusCode};
+use serde_json::Value;
 
-use crate::versions::versions_of;
+use crate::auth::Auth;
+use crate::error::Error;
+use crate::send::{Sender, replay};
+use crate::versions::{ApiVersion, versions_of};
 
-/// Per-client state handed to progenitor as its `inner` type.
-#[derive(Clone, Debug, Default)]
-pub struct ClientState {}
+/// Per-client state handed to progenitor as its `inner` type; clones share
+/// it (connection pool, token, Digest challenge).
+#[derive(Clone, Debug)]
+pub struct ClientState {
+    pub(crate) shared: Arc<Shared>,
+}
 
-/// What one call saw, for errors that progenitor reports without it.
-#[derive(Clone, Debug, Default)]
+/// What every clone of one client shares.
+pub(crate) struct Shared {
+    pub sender: Sender,
+    pub auth: Auth,
+    /// The client-wide pinned version, if any.
+    pub api_version: Option<String>,
+    /// `(operation, version)` pairs already reported deprecated.
+    warned: Mutex<HashSet<(&'static str, &'static str)>>,
+}
+
+impl Shared {
+    pub fn new(sender: Sender, auth: Auth, api_version: Option<String>) -> Self {
+        Self {
+            sender,
+            auth,
+            api_version,
+            warned: Mutex::new(HashSet::new()),
+        }
+    }
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("auth", &self.auth)
+            .field("api_version", &self.api_version)
+            .field("user_agent", &self.sender.user_agent)
+            .field("timeout", &self.sender.timeout)
+            .field("retry", &self.sender.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How one call is made, decided before any I/O.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CallPlan {
+    pub version: &'static ApiVersion,
+    pub envelope: bool,
+}
+
+/// What one call saw.
+#[derive(Debug, Default)]
 pub(crate) struct CallRecord {
     pub method: String,
     pub path: String,
-    pub status: Option<reqwest::StatusCode>,
-    pub content_type: Option<String>,
+    pub status: Option<StatusCode>,
+    pub headers: HeaderMap,
     pub error_body: Option<Bytes>,
+    /// A failure that is not an HTTP answer progenitor could describe.
+    pub failure: Option<Error>,
+}
+
+struct CallContext {
+    plan: CallPlan,
+    record: CallRecord,
 }
 
 tokio::task_local! {
-    static CALL: RefCell<CallRecord>;
+    static CALL: RefCell<CallContext>;
 }
 
-/// Runs one generated call with a fresh [`CallRecord`] and returns both.
-pub(crate) async fn recorded<F: Future>(call: F) -> (F::Output, CallRecord) {
-    CALL.scope(RefCell::new(CallRecord::default()), async {
+/// Runs one generated call under `plan` and returns its output with what it
+/// recorded.
+pub(crate) async fn run<F: Future>(plan: CallPlan, call: F) -> (F::Output, CallRecord) {
+    let context = CallContext {
+        plan,
+        record: CallRecord::default(),
+    };
+    CALL.scope(RefCell::new(context), async {
         let output = call.await;
-        let record = CALL.with(|c| c.borrow().clone());
+        let record = CALL.with(|c| std::mem::take(&mut c.borrow_mut().record));
         (output, record)
     })
     .await
 }
 
 fn record(update: impl FnOnce(&mut CallRecord)) {
-    // Outside `recorded` there is nothing to fill in.
-    let _ = CALL.try_with(|c| update(&mut c.borrow_mut()));
+    // Outside `run` there is nothing to fill in.
+    let _ = CALL.try_with(|c| update(&mut c.borrow_mut().record));
+}
+
+fn plan() -> Option<CallPlan> {
+    CALL.try_with(|c| c.borrow().plan).ok()
 }
 
 impl ClientHooks<ClientState> for crate::generated::Client {
@@ -62,12 +131,17 @@ impl ClientHooks<ClientState> for crate::generated::Client {
             r.method = request.method().to_string();
             r.path = request.url().path().to_string();
         });
-        let operation = versions_of(info.operation_id).ok_or_else(|| {
-            GeneratedError::Custom(format!("no API versions known for `{}`", info.operation_id))
-        })?;
-        let version = operation.default_version().ok_or_else(|| {
-            GeneratedError::Custom(format!("`{}` declares no API version", operation.name))
-        })?;
+        let version = match plan() {
+            Some(plan) => plan.version,
+            None => versions_of(info.operation_id)
+                .and_then(|op| op.default_version())
+                .ok_or_else(|| {
+                    GeneratedError::Custom(format!(
+                        "no API version known for `{}`",
+                        info.operation_id
+                    ))
+                })?,
+        };
         let has_body = request.body().is_some();
         let headers = request.headers_mut();
         headers.remove("api-version");
@@ -83,31 +157,123 @@ impl ClientHooks<ClientState> for crate::generated::Client {
     async fn exec(
         &self,
         request: reqwest::Request,
-        _info: &OperationInfo,
+        info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
-        let response = self.client().execute(request).await?;
+        let shared = &self.inner().shared;
+        let envelope = plan().is_some_and(|p| p.envelope);
+        let request = &request;
+        let outcome = shared
+            .sender
+            .retrying(move || async move {
+                let response = shared.auth.send(&shared.sender, replay(request)?).await?;
+                if envelope {
+                    unwrap_envelope(request, response).await
+                } else {
+                    Ok(response)
+                }
+            })
+            .await;
+        let response = match outcome {
+            Ok(response) => response,
+            Err(error) => {
+                record(|r| r.failure = Some(error));
+                // Progenitor needs a response to go on; `from_generated`
+                // answers with the recorded failure instead.
+                return Ok(rebuild(StatusCode::INTERNAL_SERVER_ERROR, HeaderMap::new(), Bytes::new()));
+            }
+        };
         let status = response.status();
-        let content_type = response
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        record(|r| {
-            r.status = Some(status);
-            r.content_type = content_type;
-        });
+        let headers = response.headers().clone();
+        if let Some(plan) = plan() {
+            report_deprecation(shared, info.operation_id, plan.version.version, &headers);
+        }
         if status.is_success() {
+            record(|r| {
+                r.status = Some(status);
+                r.headers = headers;
+            });
             return Ok(response);
         }
         // Keep the exact bytes, then hand progenitor an identical response.
-        let version = response.version();
-        let headers = response.headers().clone();
-        let body = response.bytes().await?;
-        record(|r| r.error_body = Some(body.clone()));
-        let mut rebuilt = http::Response::new(body);
-        *rebuilt.status_mut() = status;
-        *rebuilt.version_mut() = version;
-        *rebuilt.headers_mut() = headers;
-        Ok(reqwest::Response::from(rebuilt))
+        let body = match response.bytes().await {
+            Ok(body) => body,
+            Err(error) => {
+                let (method, path) = (request.method().to_string(), request.url().path().to_owned());
+                record(|r| r.failure = Some(Error::transport(&method, &path, error.without_url())));
+                return Ok(rebuild(StatusCode::INTERNAL_SERVER_ERROR, HeaderMap::new(), Bytes::new()));
+            }
+        };
+        record(|r| {
+            r.status = Some(status);
+            r.headers = headers.clone();
+            r.error_body = Some(body.clone());
+        });
+        Ok(rebuild(status, headers, body))
+    }
+}
+
+/// A response progenitor reads like one from the network.
+fn rebuild(status: StatusCode, mut headers: HeaderMap, body: Bytes) -> Response {
+    headers.remove(CONTENT_LENGTH);
+    let mut response = http::Response::new(body);
+    *response.status_mut() = status;
+    *response.headers_mut() = headers;
+    Response::from(response)
+}
+
+/// With `envelope=true`, Atlas answers `200` with `{"status": <the real
+/// status>, "content": <the real body>}`; this restores the real answer so
+/// the call decodes (and retries, and fails) exactly as without envelope. A
+/// body of another shape is passed on as it is.
+async fn unwrap_envelope(
+    request: &reqwest::Request,
+    response: Response,
+) -> Result<Response, Error> {
+    let headers = response.headers().clone();
+    let status = response.status();
+    let body = response.bytes().await.map_err(|e| {
+        let (method, path) = (request.method().as_str(), request.url().path());
+        Error::transport(method, path, e.without_url())
+    })?;
+    if let Ok(Value::Object(mut envelope)) = serde_json::from_slice::<Value>(&body) {
+        let inner_status = envelope
+            .get("status")
+            .and_then(Value::as_u64)
+            .and_then(|s| u16::try_from(s).ok())
+            .and_then(|s| StatusCode::from_u16(s).ok());
+        if let (Some(inner_status), Some(content)) = (inner_status, envelope.remove("content")) {
+            let content = serde_json::to_vec(&content).unwrap_or_default();
+            return Ok(rebuild(inner_status, headers, content.into()));
+        }
+    }
+    Ok(rebuild(status, headers, body))
+}
+
+/// One `tracing` warning per client, operation and version when Atlas says
+/// the version is deprecated or will be withdrawn.
+fn report_deprecation(
+    shared: &Shared,
+    operation: &'static str,
+    version: &'static str,
+    headers: &HeaderMap,
+) {
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    let (deprecation, sunset) = (header("deprecation"), header("sunset"));
+    if deprecation.is_none() && sunset.is_none() {
+        return;
+    }
+    let first = shared
+        .warned
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .insert((operation, version));
+    if first {
+        tracing::warn!(
+            operation,
+            version,
+            deprecation = deprecation.unwrap_or("-"),
+            sunset = sunset.unwrap_or("-"),
+            "Atlas reports this API version as deprecated; pin a newer one before its sunset"
+        );
     }
 }

@@ -14,7 +14,9 @@
 //! use atlas_stream_connections::{Client, types};
 //!
 //! # async fn run() -> Result<(), atlas_stream_connections::Error> {
-//! let client = Client::new("https://cloud.mongodb.com")?;
+//! // Reads MONGODB_ATLAS_CLIENT_ID / MONGODB_ATLAS_CLIENT_SECRET (or an API
+//! // key, or an access token) like the Atlas CLI does.
+//! let client = Client::from_env()?;
 //! let kafka = types::StreamsKafkaConnection {
 //!     name: Some("events".into()),
 //!     bootstrap_servers: Some("broker-1:9092,broker-2:9092".into()),
@@ -35,16 +37,27 @@
 // `x-rust-type`), which needs the crate to know itself by that name.
 extern crate self as atlas_stream_connections;
 
+mod auth;
 mod client;
+mod config;
 mod error;
 mod generated;
 mod hooks;
+mod response;
+mod retry;
 mod secret;
+mod send;
 mod unknown;
 mod versions;
 
-pub use client::{Client, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, USER_AGENT};
-pub use error::{ApiErrorResponse, DecodeError, Error};
+pub use client::{CallOptions, Client};
+pub use config::{
+    ClientBuilder, Credentials, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
+    DEFAULT_TOKEN_REFRESH_MARGIN, user_agent,
+};
+pub use error::{ApiErrorResponse, DecodeError, Error, OAuthError, RateLimit, TransportError};
+pub use response::ApiResponse;
+pub use retry::{DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRY_BASE_DELAY};
 pub use secret::SecretString;
 pub use unknown::UnknownKind;
 pub use versions::{ApiVersion, OperationVersions, operation_versions, versions_of};

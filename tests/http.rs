@@ -36,6 +36,15 @@ fn kafka_request() -> StreamsConnection {
     serde_json::from_str(&fixture("request-Kafka.json")).unwrap()
 }
 
+/// A client for `base_url` with a bearer token (auth has its own tests).
+fn client_for(base_url: &str) -> Client {
+    Client::builder()
+        .base_url(base_url)
+        .access_token("test-token")
+        .build()
+        .unwrap()
+}
+
 fn rejected(err: &Error, parameter: &str) -> bool {
     matches!(err, Error::InvalidInput { parameter: p, .. } if *p == parameter)
 }
@@ -43,7 +52,7 @@ fn rejected(err: &Error, parameter: &str) -> bool {
 /// Starts a server answering `reply` and makes one create call against it.
 async fn create_against(reply: Reply) -> Result<StreamsConnection, Error> {
     let server = Server::start(reply).await;
-    let client = Client::new(&server.base_url).unwrap();
+    let client = client_for(&server.base_url);
     client
         .create_stream_connection(GROUP, "instance-1", &kafka_request())
         .await
@@ -61,7 +70,7 @@ async fn ok_server() -> Server {
 #[tokio::test]
 async fn sends_exactly_the_request_the_spec_describes() {
     let server = ok_server().await;
-    let client = Client::new(&server.base_url).unwrap();
+    let client = client_for(&server.base_url);
     let created = client
         .create_stream_connection(GROUP, "instance-1", &kafka_request())
         .await
@@ -91,10 +100,11 @@ async fn sends_exactly_the_request_the_spec_describes() {
     let host = server.base_url.trim_start_matches("http://").to_string();
     let expected_headers = vec![
         ("accept".to_string(), VERSIONED.to_string()),
+        ("authorization".to_string(), "Bearer test-token".to_string()),
         ("content-type".to_string(), VERSIONED.to_string()),
         (
             "user-agent".to_string(),
-            atlas_stream_connections::USER_AGENT.to_string(),
+            atlas_stream_connections::user_agent(),
         ),
         ("host".to_string(), host),
         (
@@ -112,7 +122,7 @@ async fn sends_exactly_the_request_the_spec_describes() {
 #[tokio::test]
 async fn tenant_name_is_one_percent_encoded_path_segment() {
     let server = ok_server().await;
-    let client = Client::new(&format!("{}/", server.base_url)).unwrap();
+    let client = client_for(&format!("{}/", server.base_url));
     client
         .create_stream_connection(GROUP, "a/b?c#d%e f", &kafka_request())
         .await
@@ -129,7 +139,7 @@ async fn tenant_name_is_one_percent_encoded_path_segment() {
 #[tokio::test]
 async fn invalid_group_id_is_rejected_before_any_io() {
     let server = ok_server().await;
-    let client = Client::new(&server.base_url).unwrap();
+    let client = client_for(&server.base_url);
     for bad in [
         "",
         "32B6E34B3D91647ABB20E7B8",
@@ -169,7 +179,12 @@ async fn every_error_example_comes_back_as_a_typed_api_error_with_the_http_statu
         // The 409 example's body says 401: the status comes from HTTP.
         assert_eq!(err.status().map(|s| s.as_u16()), Some(status), "{name}");
         assert_eq!(err.error_code(), Some(code), "{name}");
-        let api = err.as_api_error().expect("an API error");
+        // A 401 (after the client's own retry) is an authentication error.
+        let api = match (status, &err) {
+            (401, Error::Authentication(api)) => api,
+            (401, other) => panic!("401 is not an authentication error: {other:?}"),
+            _ => err.as_api_error().expect("an API error"),
+        };
         assert_eq!(
             api.body().as_ref(),
             body.as_bytes(),
@@ -189,11 +204,7 @@ async fn every_error_example_comes_back_as_a_typed_api_error_with_the_http_statu
 async fn an_html_error_page_is_an_api_error_that_keeps_the_page() {
     let page = "<html><body><h1>502 Bad Gateway</h1></body></html>";
     for status in [502, 500] {
-        let err = create_against(Reply {
-            status,
-            content_type: Some("text/html".into()),
-            body: page.as_bytes().to_vec(),
-        })
+        let err = create_against(Reply::json(status, "text/html", page))
         .await
         .unwrap_err();
         let api = err
@@ -245,7 +256,7 @@ async fn an_unreachable_server_is_a_transport_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let client = Client::new(&format!("http://{addr}")).unwrap();
+    let client = client_for(&format!("http://{addr}"));
     let err = client
         .create_stream_connection(GROUP, "instance-1", &kafka_request())
         .await
@@ -256,7 +267,7 @@ async fn an_unreachable_server_is_a_transport_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_run_concurrently_on_a_multi_threaded_runtime() {
     let server = ok_server().await;
-    let client = Client::new(&server.base_url).unwrap();
+    let client = client_for(&server.base_url);
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let client = client.clone();
@@ -281,7 +292,11 @@ fn base_urls_are_checked() {
         "https://u:p@cloud.mongodb.com",
         "https://cloud.mongodb.com/?x=1",
     ] {
-        let err = Client::new(bad).unwrap_err();
+        let err = Client::builder()
+            .base_url(bad)
+            .access_token("token")
+            .build()
+            .unwrap_err();
         assert!(rejected(&err, "base_url"), "{bad}: {err:?}");
         assert!(
             !err.to_string().contains(":p@"),
@@ -289,8 +304,7 @@ fn base_urls_are_checked() {
         );
     }
     assert_eq!(
-        Client::new("https://cloud.mongodb.com/")
-            .unwrap()
+        client_for("https://cloud.mongodb.com/")
             .base_url(),
         "https://cloud.mongodb.com"
     );

@@ -1,5 +1,7 @@
 //! A real HTTP/1.1 server on 127.0.0.1 that records every request exactly as
-//! it arrived on the socket and answers with canned responses.
+//! it arrived on the socket and answers through a handler (a canned reply, or
+//! one computed from the request), plus a `tracing` subscriber that captures
+//! everything at TRACE level.
 
 #![allow(dead_code)]
 
@@ -39,12 +41,15 @@ impl RawRequest {
     }
 }
 
-/// One canned answer.
-#[derive(Debug, Clone)]
+/// One answer.
+#[derive(Debug, Clone, Default)]
 pub struct Reply {
     pub status: u16,
     pub content_type: Option<String>,
+    pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Never answer (the connection stays open until the client gives up).
+    pub hang: bool,
 }
 
 impl Reply {
@@ -53,9 +58,28 @@ impl Reply {
             status,
             content_type: Some(content_type.to_string()),
             body: body.as_bytes().to_vec(),
+            ..Self::default()
         }
     }
+    pub fn status(status: u16) -> Self {
+        Self {
+            status,
+            ..Self::default()
+        }
+    }
+    pub fn hang() -> Self {
+        Self {
+            hang: true,
+            ..Self::default()
+        }
+    }
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_string(), value.to_string()));
+        self
+    }
 }
+
+pub type Handler = dyn Fn(&RawRequest) -> Reply + Send + Sync;
 
 pub const VERSIONED: &str = "application/vnd.atlas.2023-02-01+json";
 
@@ -67,6 +91,13 @@ pub struct Server {
 impl Server {
     /// Starts a server that answers every request with `reply`.
     pub async fn start(reply: Reply) -> Self {
+        Self::serve(move |_| reply.clone()).await
+    }
+
+    /// Starts a server that answers each request with what `handler` makes
+    /// of it (and of the requests before it, which it may count).
+    pub async fn serve(handler: impl Fn(&RawRequest) -> Reply + Send + Sync + 'static) -> Self {
+        let handler: Arc<Handler> = Arc::new(handler);
         let listener = TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind 127.0.0.1");
@@ -79,12 +110,19 @@ impl Server {
                     return;
                 };
                 let seen = seen.clone();
-                let reply = reply.clone();
+                let handler = handler.clone();
                 tokio::spawn(async move {
                     let Some(request) = read_request(&mut socket).await else {
                         return;
                     };
+                    let reply = handler(&request);
                     seen.lock().unwrap().push(request);
+                    if reply.hang {
+                        // Hold the socket open, unanswered, until the client
+                        // closes it.
+                        let _ = socket.read(&mut [0u8; 1]).await;
+                        return;
+                    }
                     let mut head = format!(
                         "HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n",
                         reply.status,
@@ -92,6 +130,9 @@ impl Server {
                     );
                     if let Some(ct) = &reply.content_type {
                         head.push_str(&format!("content-type: {ct}\r\n"));
+                    }
+                    for (name, value) in &reply.headers {
+                        head.push_str(&format!("{name}: {value}\r\n"));
                     }
                     head.push_str("\r\n");
                     let _ = socket.write_all(head.as_bytes()).await;
@@ -140,4 +181,59 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<RawRequest> 
         body.extend_from_slice(&chunk[..n]);
     }
     Some(RawRequest { head, body })
+}
+
+/// Every span and event, with all their fields, as text: what a subscriber
+/// at TRACE level would be given.
+#[derive(Clone, Default)]
+pub struct Captured(Arc<Mutex<Vec<String>>>);
+
+impl Captured {
+    pub fn lines(&self) -> Vec<String> {
+        self.0.lock().unwrap().clone()
+    }
+    pub fn text(&self) -> String {
+        self.lines().join("\n")
+    }
+    /// Installs this capture as the thread's default subscriber until the
+    /// guard drops (tests on a current-thread runtime see every event).
+    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
+        tracing::subscriber::set_default(CaptureSubscriber(self.clone()))
+    }
+}
+
+struct CaptureSubscriber(Captured);
+
+struct FieldText<'a>(&'a mut String);
+
+impl tracing::field::Visit for FieldText<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.0.push_str(&format!(" {}={:?}", field.name(), value));
+    }
+}
+
+impl tracing::Subscriber for CaptureSubscriber {
+    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
+        true
+    }
+    fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
+        let mut line = format!("span {} {}", span.metadata().level(), span.metadata().name());
+        span.record(&mut FieldText(&mut line));
+        let mut lines = (self.0).0.lock().unwrap();
+        lines.push(line);
+        tracing::span::Id::from_u64(lines.len() as u64)
+    }
+    fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+        let mut line = "record".to_string();
+        values.record(&mut FieldText(&mut line));
+        (self.0).0.lock().unwrap().push(line);
+    }
+    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
+    fn event(&self, event: &tracing::Event<'_>) {
+        let mut line = format!("event {} {}", event.metadata().level(), event.metadata().target());
+        event.record(&mut FieldText(&mut line));
+        (self.0).0.lock().unwrap().push(line);
+    }
+    fn enter(&self, _: &tracing::span::Id) {}
+    fn exit(&self, _: &tracing::span::Id) {}
 }

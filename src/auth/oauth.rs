@@ -1,0 +1,267 @@
+//! Service accounts: OAuth 2.0 client credentials (RFC 6749 §4.4) against
+//! `{base}/api/oauth/token`, with one cached token per client.
+//!
+//! Atlas allows about 100 live tokens per service account and 10 token
+//! requests a minute, so the cache is single-flight: however many calls find
+//! the token missing or expiring at once, one of them asks for a new one and
+//! the others wait for its answer (success or failure) instead of asking
+//! again.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
+use reqwest::{Method, Request};
+use serde_json::Value;
+
+use crate::SecretString;
+use crate::error::{ApiErrorResponse, DecodeError, Error};
+use crate::send::Sender;
+
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// A service account's credentials and its token cache.
+pub(crate) struct ServiceAccount {
+    client_id: String,
+    client_secret: SecretString,
+    token_url: reqwest::Url,
+    revoke_url: reqwest::Url,
+    margin: Duration,
+    cached: Mutex<Option<Token>>,
+    /// Held by the one caller fetching a token; the others queue on it.
+    flight: tokio::sync::Mutex<Flight>,
+    /// Fetches finished so far; a caller that sees it move while it waited
+    /// takes that fetch's result instead of starting another.
+    flights_done: AtomicU64,
+    generations: AtomicU64,
+}
+
+#[derive(Clone)]
+struct Token {
+    value: SecretString,
+    refresh_at: Instant,
+    generation: u64,
+}
+
+#[derive(Default)]
+struct Flight {
+    last_failure: Option<Error>,
+}
+
+/// A token handed to one call.
+pub(crate) struct Lease {
+    pub token: SecretString,
+    pub generation: u64,
+    /// Fetched for this very call: a `401` with it is final.
+    pub fresh: bool,
+}
+
+impl std::fmt::Debug for ServiceAccount {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServiceAccount")
+            .field("token_url", &self.token_url.as_str())
+            .field("has_token", &self.current().is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+impl ServiceAccount {
+    pub fn new(
+        client_id: String,
+        client_secret: SecretString,
+        base_url: &str,
+        margin: Duration,
+    ) -> Result<Self, Error> {
+        let url = |path: &str| {
+            reqwest::Url::parse(&format!("{base_url}{path}"))
+                .map_err(|e| Error::invalid("base_url", format!("{path}: {e}")))
+        };
+        Ok(Self {
+            client_id,
+            client_secret,
+            token_url: url("/api/oauth/token")?,
+            revoke_url: url("/api/oauth/revoke")?,
+            margin,
+            cached: Mutex::new(None),
+            flight: tokio::sync::Mutex::new(Flight::default()),
+            flights_done: AtomicU64::new(0),
+            generations: AtomicU64::new(0),
+        })
+    }
+
+    fn current(&self) -> Option<Token> {
+        let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        cached
+            .as_ref()
+            .filter(|t| Instant::now() < t.refresh_at)
+            .cloned()
+    }
+
+    fn store(&self, token: Option<Token>) {
+        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = token;
+    }
+
+    /// A token that is not about to expire, fetching one if needed.
+    pub async fn token(&self, sender: &Sender) -> Result<Lease, Error> {
+        let lease = |t: Token, fresh| Lease {
+            token: t.value,
+            generation: t.generation,
+            fresh,
+        };
+        if let Some(token) = self.current() {
+            return Ok(lease(token, false));
+        }
+        let seen = self.flights_done.load(Ordering::Acquire);
+        let mut flight = self.flight.lock().await;
+        if let Some(token) = self.current() {
+            return Ok(lease(token, false));
+        }
+        if let Some(failure) = &flight.last_failure
+            && self.flights_done.load(Ordering::Acquire) != seen
+        {
+            return Err(failure.clone());
+        }
+        let fetched = self.fetch(sender).await;
+        self.flights_done.fetch_add(1, Ordering::Release);
+        match fetched {
+            Ok(token) => {
+                flight.last_failure = None;
+                self.store(Some(token.clone()));
+                Ok(lease(token, true))
+            }
+            Err(error) => {
+                flight.last_failure = Some(error.clone());
+                Err(error)
+            }
+        }
+    }
+
+    /// Forgets the token of `generation` after the API refused it, unless a
+    /// newer one already replaced it.
+    pub fn invalidate(&self, generation: u64) {
+        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
+        if cached.as_ref().is_some_and(|t| t.generation == generation) {
+            *cached = None;
+        }
+    }
+
+    /// A form POST authenticated with the client id and secret.
+    fn form_request(&self, sender: &Sender, url: &reqwest::Url, body: String) -> Request {
+        let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+        // RFC 6749 §2.3.1: id and secret are form-encoded before Basic.
+        let mut secret = encode(self.client_secret.expose_secret());
+        let request = sender
+            .http
+            .post(url.clone())
+            .basic_auth(encode(&self.client_id), Some(&secret))
+            .header(CONTENT_TYPE, HeaderValue::from_static(FORM))
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .body(body)
+            .build();
+        zeroize::Zeroize::zeroize(&mut secret);
+        // Building from a parsed URL and static headers cannot fail; should
+        // it, the request goes out empty and the server's answer says so.
+        request.unwrap_or_else(|_| Request::new(Method::POST, url.clone()))
+    }
+
+    async fn fetch(&self, sender: &Sender) -> Result<Token, Error> {
+        let started = Instant::now();
+        let response = sender
+            .retrying(|| {
+                let body = "grant_type=client_credentials".to_owned();
+                sender.send(self.form_request(sender, &self.token_url, body))
+            })
+            .await?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let path = self.token_url.path().to_owned();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| Error::transport("POST", &path, e.without_url()))?;
+        if !status.is_success() {
+            return Err(Error::Authentication(Box::new(ApiErrorResponse::new(
+                "POST", path, status, headers, body,
+            ))));
+        }
+        let (value, expires_in) = parse_token(&body).map_err(|message| {
+            // The body may hold a token: it is not kept.
+            Error::Decode(Box::new(DecodeError {
+                method: "POST".into(),
+                path: path.clone(),
+                status: Some(status),
+                content_type: headers
+                    .get(CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_owned),
+                body: bytes::Bytes::new(),
+                message,
+            }))
+        })?;
+        // A week bounds what a server could claim, so the sum cannot overflow.
+        let lifetime = Duration::from_secs(expires_in.min(7 * 24 * 3600));
+        let margin = self.margin.min(lifetime / 2);
+        tracing::debug!(expires_in, "service-account token obtained");
+        Ok(Token {
+            value,
+            refresh_at: started + lifetime - margin,
+            generation: self.generations.fetch_add(1, Ordering::Relaxed) + 1,
+        })
+    }
+
+    /// Revokes the cached token, if there is one, and forgets it.
+    pub async fn revoke(&self, sender: &Sender) -> Result<(), Error> {
+        let Some(token) = self.cached.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+            return Ok(());
+        };
+        let response = sender
+            .retrying(|| {
+                let body = form_urlencoded::Serializer::new(String::new())
+                    .append_pair("token", token.value.expose_secret())
+                    .append_pair("token_type_hint", "access_token")
+                    .finish();
+                sender.send(self.form_request(sender, &self.revoke_url, body))
+            })
+            .await?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let headers = response.headers().clone();
+        let path = self.revoke_url.path().to_owned();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| Error::transport("POST", &path, e.without_url()))?;
+        Err(Error::Authentication(Box::new(
+            ApiErrorResponse::new("POST", path, status, headers, body)
+                .with_note("the token was not revoked"),
+        )))
+    }
+}
+
+/// `access_token` and `expires_in` from a token response. Messages name the
+/// field at fault, never a value.
+fn parse_token(body: &[u8]) -> Result<(SecretString, u64), String> {
+    let value: Value =
+        serde_json::from_slice(body).map_err(|_| "the token response is not JSON".to_owned())?;
+    let token = value
+        .get("access_token")
+        .and_then(Value::as_str)
+        .filter(|t| !t.is_empty())
+        .ok_or("the token response has no `access_token` string")?;
+    let expires_in = value
+        .get("expires_in")
+        .and_then(Value::as_u64)
+        .ok_or("the token response has no `expires_in` number of seconds")?;
+    if let Some(kind) = value.get("token_type").and_then(Value::as_str)
+        && !kind.eq_ignore_ascii_case("bearer")
+    {
+        return Err(format!("the token type is `{kind}`, not `Bearer`"));
+    }
+    if !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err("the `access_token` holds characters a header cannot carry".to_owned());
+    }
+    Ok((SecretString::new(token), expires_in))
+}

@@ -1,0 +1,364 @@
+//! [`ClientBuilder`]: how a [`Client`](crate::Client) is configured, from
+//! code or from the environment variables the Atlas CLI and the Terraform
+//! provider read.
+
+use std::fmt;
+use std::time::Duration;
+
+use crate::SecretString;
+use crate::error::Error;
+use crate::retry::RetryPolicy;
+
+/// Base URL of Atlas, used unless another is configured.
+pub const DEFAULT_BASE_URL: &str = "https://cloud.mongodb.com";
+/// Time allowed to establish a connection, by default.
+pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// Time allowed for one HTTP exchange, from sending the request to the end
+/// of the response body, by default. Retries each get this much again.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long before its expiry a service-account token is replaced, by
+/// default. Atlas tokens live an hour; replacing them five minutes early
+/// keeps a call from starting with a token that dies in flight, while
+/// keeping well inside Atlas's limits (about 100 live tokens per service
+/// account, 10 token requests a minute). For tokens that live less than
+/// twice the margin, half their lifetime is used instead.
+pub const DEFAULT_TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+/// The `User-Agent` of every request this crate sends (API, token and
+/// revoke alike): `atlas-stream-connections/<version> (<os>; <arch>)`,
+/// followed by the suffix given to [`ClientBuilder::user_agent_suffix`].
+pub fn user_agent() -> String {
+    format!(
+        "{}/{} ({}; {})",
+        env!("CARGO_PKG_NAME"),
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
+/// How the client proves who it is. Exactly one is configured per client.
+#[derive(Clone, Debug)]
+#[non_exhaustive]
+pub enum Credentials {
+    /// A service account: OAuth 2.0 client credentials, exchanged for
+    /// short-lived access tokens at `{base}/api/oauth/token`.
+    ServiceAccount {
+        /// The client id (`mdb_sa_id_...`).
+        client_id: String,
+        /// The client secret (`mdb_sa_sk_...`).
+        client_secret: SecretString,
+    },
+    /// A programmatic API key, sent with HTTP Digest.
+    ApiKey {
+        /// The public key (the Digest user name).
+        public_key: String,
+        /// The private key (the Digest password).
+        private_key: SecretString,
+    },
+    /// An access token obtained elsewhere, sent as a bearer token as is.
+    AccessToken(SecretString),
+}
+
+impl Credentials {
+    /// What kind of credential this is, for messages.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Credentials::ServiceAccount { .. } => "service account",
+            Credentials::ApiKey { .. } => "API key",
+            Credentials::AccessToken(_) => "access token",
+        }
+    }
+}
+
+/// Configuration of a [`Client`](crate::Client). Every setting has a
+/// default except the credential, of which exactly one must be given.
+///
+/// | setting | default |
+/// |---|---|
+/// | base URL | [`DEFAULT_BASE_URL`] |
+/// | connect timeout | [`DEFAULT_CONNECT_TIMEOUT`] |
+/// | timeout | [`DEFAULT_TIMEOUT`] |
+/// | `User-Agent` | [`user_agent()`], no suffix |
+/// | API version | the newest each operation declares |
+/// | retries on 429 / 503 with `Retry-After` | [`DEFAULT_MAX_RETRIES`](crate::DEFAULT_MAX_RETRIES), backoff from [`DEFAULT_RETRY_BASE_DELAY`](crate::DEFAULT_RETRY_BASE_DELAY) up to [`DEFAULT_MAX_RETRY_DELAY`](crate::DEFAULT_MAX_RETRY_DELAY) |
+/// | token refresh margin | [`DEFAULT_TOKEN_REFRESH_MARGIN`] |
+/// | HTTP client | a new `reqwest::Client` (rustls) |
+#[derive(Clone, Default)]
+pub struct ClientBuilder {
+    pub(crate) base_url: Option<String>,
+    pub(crate) connect_timeout: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) user_agent_suffix: Option<String>,
+    pub(crate) http: Option<reqwest::Client>,
+    pub(crate) credentials: Vec<Credentials>,
+    pub(crate) api_version: Option<String>,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) token_refresh_margin: Option<Duration>,
+}
+
+impl fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("base_url", &self.base_url)
+            .field("connect_timeout", &self.connect_timeout)
+            .field("timeout", &self.timeout)
+            .field("user_agent_suffix", &self.user_agent_suffix)
+            .field("custom_http_client", &self.http.is_some())
+            .field("credentials", &self.credentials)
+            .field("api_version", &self.api_version)
+            .field("retry", &self.retry)
+            .field("token_refresh_margin", &self.token_refresh_margin)
+            .finish()
+    }
+}
+
+impl ClientBuilder {
+    /// A builder with every default and no credential.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The API's base URL (default [`DEFAULT_BASE_URL`]). The token and
+    /// revoke URLs derive from it. A trailing `/` is ignored.
+    pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
+        self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// Time allowed to connect (default [`DEFAULT_CONNECT_TIMEOUT`]). Not
+    /// applied to a client given to [`http_client`](Self::http_client),
+    /// which keeps its own.
+    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
+        self.connect_timeout = Some(timeout);
+        self
+    }
+
+    /// Time allowed for each HTTP exchange (default [`DEFAULT_TIMEOUT`]).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// Text appended, after a space, to the `User-Agent`
+    /// ([`user_agent()`]), to name your application.
+    pub fn user_agent_suffix(mut self, suffix: impl Into<String>) -> Self {
+        self.user_agent_suffix = Some(suffix.into());
+        self
+    }
+
+    /// Sends requests through this `reqwest::Client` (to share a connection
+    /// pool, or set proxies). Its own default headers stay; `User-Agent` and
+    /// the timeout are set on each request.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http = Some(client);
+        self
+    }
+
+    /// Authenticates as a service account.
+    pub fn service_account(
+        self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<SecretString>,
+    ) -> Self {
+        self.credentials(Credentials::ServiceAccount {
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+        })
+    }
+
+    /// Authenticates with a programmatic API key (HTTP Digest).
+    pub fn api_key(
+        self,
+        public_key: impl Into<String>,
+        private_key: impl Into<SecretString>,
+    ) -> Self {
+        self.credentials(Credentials::ApiKey {
+            public_key: public_key.into(),
+            private_key: private_key.into(),
+        })
+    }
+
+    /// Authenticates with an access token obtained elsewhere.
+    pub fn access_token(self, token: impl Into<SecretString>) -> Self {
+        self.credentials(Credentials::AccessToken(token.into()))
+    }
+
+    /// Sets the credential. Giving more than one is an error at
+    /// [`build`](Self::build).
+    pub fn credentials(mut self, credentials: Credentials) -> Self {
+        self.credentials.push(credentials);
+        self
+    }
+
+    /// Pins the API version, as a date `YYYY-MM-DD` (or `preview`). Each
+    /// operation sends the newest version it declares on or before that
+    /// date; a date before every version of an operation is an error at
+    /// [`build`](Self::build). Default: each operation's newest version.
+    pub fn api_version(mut self, version: impl Into<String>) -> Self {
+        self.api_version = Some(version.into());
+        self
+    }
+
+    /// Retries after the first attempt for `429`, and for `503` with
+    /// `Retry-After` (default [`DEFAULT_MAX_RETRIES`](crate::DEFAULT_MAX_RETRIES));
+    /// `0` turns retrying off.
+    pub fn max_retries(mut self, retries: u32) -> Self {
+        self.retry.max_retries = retries;
+        self
+    }
+
+    /// The first backoff step (doubled at each retry, half of it jittered)
+    /// and the longest wait before a retry. A `Retry-After` longer than
+    /// `max_delay` ends the call with [`Error::RateLimited`].
+    pub fn retry_backoff(mut self, base_delay: Duration, max_delay: Duration) -> Self {
+        self.retry.base_delay = base_delay;
+        self.retry.max_delay = max_delay;
+        self
+    }
+
+    /// How long before expiry a service-account token is replaced (default
+    /// [`DEFAULT_TOKEN_REFRESH_MARGIN`]).
+    pub fn token_refresh_margin(mut self, margin: Duration) -> Self {
+        self.token_refresh_margin = Some(margin);
+        self
+    }
+
+    /// A builder configured from the process environment; see
+    /// [`from_env_with`](Self::from_env_with).
+    pub fn from_env() -> Result<Self, Error> {
+        Self::from_env_with(|name| std::env::var(name).ok())
+    }
+
+    /// A builder configured from variables looked up with `lookup`, under
+    /// the names the Atlas CLI and Terraform provider use:
+    ///
+    /// - `MONGODB_ATLAS_CLIENT_ID` and `MONGODB_ATLAS_CLIENT_SECRET`: a
+    ///   service account;
+    /// - `MONGODB_ATLAS_PUBLIC_API_KEY` and `MONGODB_ATLAS_PRIVATE_API_KEY`
+    ///   (or `MONGODB_ATLAS_PUBLIC_KEY` and `MONGODB_ATLAS_PRIVATE_KEY`): an
+    ///   API key;
+    /// - `MONGODB_ATLAS_ACCESS_TOKEN`: an access token;
+    /// - `MONGODB_ATLAS_BASE_URL` (or `MONGODB_ATLAS_OPS_MANAGER_URL`): the
+    ///   base URL.
+    ///
+    /// An empty variable counts as unset. Exactly one credential must be
+    /// present: half a pair, two kinds at once, or a name and its alias with
+    /// different values is an error that names the variables at fault.
+    pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
+        let get = |name: &'static str| lookup(name).filter(|v| !v.is_empty()).map(|v| (name, v));
+        let aliased = |name: &'static str, alias: &'static str| match (get(name), get(alias)) {
+            (Some((n, a)), Some((m, b))) if a != b => Err(Error::configuration(format!(
+                "{n} and {m} are both set, to different values; unset one"
+            ))),
+            (Some(v), _) | (None, Some(v)) => Ok(Some(v)),
+            (None, None) => Ok(None),
+        };
+        let pair = |first: Option<(&'static str, String)>,
+                    second: Option<(&'static str, String)>,
+                    first_name: &str,
+                    second_name: &str| match (first, second) {
+            (Some(a), Some(b)) => Ok(Some((a, b))),
+            (Some((set, _)), None) => Err(Error::configuration(format!(
+                "{set} is set but {second_name} is not; set both or neither"
+            ))),
+            (None, Some((set, _))) => Err(Error::configuration(format!(
+                "{set} is set but {first_name} is not; set both or neither"
+            ))),
+            (None, None) => Ok(None),
+        };
+
+        let service_account = pair(
+            get("MONGODB_ATLAS_CLIENT_ID"),
+            get("MONGODB_ATLAS_CLIENT_SECRET"),
+            "MONGODB_ATLAS_CLIENT_ID",
+            "MONGODB_ATLAS_CLIENT_SECRET",
+        )?;
+        let api_key = pair(
+            aliased("MONGODB_ATLAS_PUBLIC_API_KEY", "MONGODB_ATLAS_PUBLIC_KEY")?,
+            aliased("MONGODB_ATLAS_PRIVATE_API_KEY", "MONGODB_ATLAS_PRIVATE_KEY")?,
+            "MONGODB_ATLAS_PUBLIC_API_KEY",
+            "MONGODB_ATLAS_PRIVATE_API_KEY",
+        )?;
+        let token = get("MONGODB_ATLAS_ACCESS_TOKEN");
+
+        let mut found: Vec<(String, Credentials)> = Vec::new();
+        if let Some(((id_name, id), (secret_name, secret))) = service_account {
+            found.push((
+                format!("{id_name}/{secret_name}"),
+                Credentials::ServiceAccount {
+                    client_id: id,
+                    client_secret: secret.into(),
+                },
+            ));
+        }
+        if let Some(((public_name, public), (private_name, private))) = api_key {
+            found.push((
+                format!("{public_name}/{private_name}"),
+                Credentials::ApiKey {
+                    public_key: public,
+                    private_key: private.into(),
+                },
+            ));
+        }
+        if let Some((name, token)) = token {
+            found.push((name.to_owned(), Credentials::AccessToken(token.into())));
+        }
+        let credentials = match found.len() {
+            0 => {
+                return Err(Error::configuration(
+                    "no credentials in the environment: set MONGODB_ATLAS_CLIENT_ID and \
+                     MONGODB_ATLAS_CLIENT_SECRET (service account), MONGODB_ATLAS_PUBLIC_API_KEY \
+                     and MONGODB_ATLAS_PRIVATE_API_KEY (API key), or MONGODB_ATLAS_ACCESS_TOKEN",
+                ));
+            }
+            1 => found.pop().map(|(_, c)| c),
+            _ => {
+                let names: Vec<String> = found
+                    .iter()
+                    .map(|(names, c)| format!("{} ({names})", c.kind()))
+                    .collect();
+                return Err(Error::configuration(format!(
+                    "more than one kind of credential in the environment: {}; keep exactly one",
+                    names.join(", ")
+                )));
+            }
+        };
+
+        let mut builder = Self::new();
+        builder.credentials.extend(credentials);
+        if let Some((_, url)) = aliased("MONGODB_ATLAS_BASE_URL", "MONGODB_ATLAS_OPS_MANAGER_URL")? {
+            builder.base_url = Some(url);
+        }
+        Ok(builder)
+    }
+
+    /// Builds the client. Fails, before any I/O, on an invalid base URL, a
+    /// missing or second credential, or a pinned version that resolves to
+    /// nothing.
+    pub fn build(self) -> Result<crate::Client, Error> {
+        crate::client::Client::from_builder(self)
+    }
+}
+
+/// The base URL without a trailing `/`; only `http` and `https`, with no
+/// query, fragment or embedded credentials.
+pub(crate) fn normalise_base_url(base_url: &str) -> Result<String, Error> {
+    // A URL with `@` may hold the credentials this refuses: never echoed.
+    let shown = if base_url.contains('@') { "(not shown)" } else { base_url };
+    let invalid = |why: String| Error::invalid("base_url", format!("`{shown}`: {why}"));
+    let url = reqwest::Url::parse(base_url.trim()).map_err(|e| invalid(e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid("scheme must be http or https".into()));
+    }
+    if url.query().is_some()
+        || url.fragment().is_some()
+        || !url.username().is_empty()
+        || url.password().is_some()
+    {
+        return Err(invalid(
+            "must not carry a query, a fragment or credentials".into(),
+        ));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}

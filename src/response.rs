@@ -1,0 +1,68 @@
+//! [`ApiResponse`]: a successful result with what the response said about
+//! itself (status, headers, the API version it answered in).
+
+use std::ops::Deref;
+
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+
+/// A decoded response body with its status, headers and API version.
+#[derive(Debug, Clone)]
+pub struct ApiResponse<T> {
+    value: T,
+    status: StatusCode,
+    headers: HeaderMap,
+    api_version: &'static str,
+}
+
+impl<T> ApiResponse<T> {
+    pub(crate) fn new(
+        value: T,
+        status: Option<StatusCode>,
+        headers: HeaderMap,
+        api_version: &'static str,
+    ) -> Self {
+        Self {
+            value,
+            status: status.unwrap_or(StatusCode::OK),
+            headers,
+            api_version,
+        }
+    }
+
+    /// The decoded body.
+    pub fn into_inner(self) -> T {
+        self.value
+    }
+    /// The HTTP status (inside the envelope, when one was asked for).
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+    /// The response headers.
+    pub fn headers(&self) -> &HeaderMap {
+        &self.headers
+    }
+    /// The API version the call asked for (`2023-02-01`).
+    pub fn api_version(&self) -> &'static str {
+        self.api_version
+    }
+    /// The `Deprecation` header: Atlas says this API version is deprecated.
+    pub fn deprecation(&self) -> Option<&str> {
+        self.header("deprecation")
+    }
+    /// The `Sunset` header: when Atlas will stop serving this API version.
+    pub fn sunset(&self) -> Option<&str> {
+        self.header("sunset")
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl<T> Deref for ApiResponse<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.value
+    }
+}

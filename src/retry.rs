@@ -1,0 +1,230 @@
+//! When to try a request again, and how long to wait first.
+//!
+//! Creating a connection is not idempotent, so only answers that say the
+//! server did not act on the request are retried: `429 Too Many Requests`,
+//! and `503 Service Unavailable` when it carries `Retry-After`. Every other
+//! status, 5xx included, goes back to the caller, who knows whether a
+//! duplicate would hurt.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use reqwest::StatusCode;
+use reqwest::header::{HeaderMap, RETRY_AFTER};
+
+/// Retries after the first attempt, by default.
+pub const DEFAULT_MAX_RETRIES: u32 = 3;
+/// First backoff step, by default; each retry doubles it.
+pub const DEFAULT_RETRY_BASE_DELAY: Duration = Duration::from_secs(1);
+/// Longest wait before a retry, by default. A `Retry-After` longer than this
+/// is not waited out: the call fails with [`Error::RateLimited`] and the
+/// server's `Retry-After`, for the caller to schedule.
+///
+/// [`Error::RateLimited`]: crate::Error::RateLimited
+pub const DEFAULT_MAX_RETRY_DELAY: Duration = Duration::from_secs(30);
+
+/// How a client retries throttled requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct RetryPolicy {
+    pub max_retries: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            max_retries: DEFAULT_MAX_RETRIES,
+            base_delay: DEFAULT_RETRY_BASE_DELAY,
+            max_delay: DEFAULT_MAX_RETRY_DELAY,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait before retry number `retries_done + 1`, or `None` when the
+    /// answer must go back to the caller.
+    pub fn delay(
+        &self,
+        status: StatusCode,
+        headers: &HeaderMap,
+        retries_done: u32,
+    ) -> Option<Duration> {
+        if retries_done >= self.max_retries {
+            return None;
+        }
+        let retry_after = retry_after(headers);
+        let throttled = status == StatusCode::TOO_MANY_REQUESTS
+            || (status == StatusCode::SERVICE_UNAVAILABLE && retry_after.is_some());
+        if !throttled {
+            return None;
+        }
+        let server_says = retry_after.unwrap_or_default();
+        if server_says > self.max_delay {
+            return None;
+        }
+        Some(server_says.max(self.backoff(retries_done)))
+    }
+
+    /// Exponential backoff with "equal jitter": half the step is fixed, the
+    /// other half random, so concurrent clients spread out but none retries
+    /// at once.
+    fn backoff(&self, retries_done: u32) -> Duration {
+        let step = self
+            .base_delay
+            .saturating_mul(1u32 << retries_done.min(16))
+            .min(self.max_delay);
+        let half = step / 2;
+        half + half.mul_f64(unit_random())
+    }
+}
+
+/// A uniform number in `[0, 1)` from the operating system; `0.5` should the
+/// OS refuse, which only makes the jitter less spread.
+fn unit_random() -> f64 {
+    let mut bytes = [0u8; 8];
+    match getrandom::fill(&mut bytes) {
+        Ok(()) => (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64,
+        Err(_) => 0.5,
+    }
+}
+
+/// `Retry-After` as a duration: delay-seconds or an HTTP-date (RFC 9110
+/// §10.2.3). A date in the past is zero; anything unreadable is absent.
+pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = parse_imf_fixdate(value)?;
+    Some(at.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
+/// Parses `Sun, 06 Nov 1994 08:49:37 GMT`, the one date format senders must
+/// use (RFC 9110 §5.6.7).
+fn parse_imf_fixdate(value: &str) -> Option<SystemTime> {
+    let rest = value.split_once(", ")?.1;
+    let mut parts = rest.split(' ');
+    let day: u64 = parts.next()?.parse().ok()?;
+    let month = match parts.next()? {
+        "Jan" => 1,
+        "Feb" => 2,
+        "Mar" => 3,
+        "Apr" => 4,
+        "May" => 5,
+        "Jun" => 6,
+        "Jul" => 7,
+        "Aug" => 8,
+        "Sep" => 9,
+        "Oct" => 10,
+        "Nov" => 11,
+        "Dec" => 12,
+        _ => return None,
+    };
+    let year: u64 = parts.next()?.parse().ok()?;
+    let mut clock = parts.next()?.split(':');
+    let hour: u64 = clock.next()?.parse().ok()?;
+    let minute: u64 = clock.next()?.parse().ok()?;
+    let second: u64 = clock.next()?.parse().ok()?;
+    if parts.next()? != "GMT"
+        || parts.next().is_some()
+        || !(1970..=9999).contains(&year)
+        || !(1..=31).contains(&day)
+        || hour > 23
+        || minute > 59
+        || second > 60
+    {
+        return None;
+    }
+    let days = days_from_civil(year, month, day);
+    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
+    UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
+/// algorithm), for years from 1970.
+fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year / 400;
+    let year_of_era = year - era * 400;
+    let month_from_march = (month + 9) % 12;
+    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reqwest::header::HeaderValue;
+
+    fn headers(retry_after: Option<&'static str>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        if let Some(value) = retry_after {
+            headers.insert(RETRY_AFTER, HeaderValue::from_static(value));
+        }
+        headers
+    }
+
+    #[test]
+    fn http_dates_are_read_exactly() {
+        let at = parse_imf_fixdate("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
+        assert_eq!(at, UNIX_EPOCH + Duration::from_secs(784_111_777));
+        let leap = parse_imf_fixdate("Thu, 29 Feb 2024 00:00:00 GMT").unwrap();
+        assert_eq!(leap, UNIX_EPOCH + Duration::from_secs(1_709_164_800));
+        for bad in [
+            "",
+            "Sun, 06 Nov 1994 08:49:37 UTC",
+            "Sun, 06 Foo 1994 08:49:37 GMT",
+            "Sun, 06 Nov 1994 24:49:37 GMT",
+            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Sun, 06 Nov 1994 08:49:37 GMT extra",
+        ] {
+            assert_eq!(parse_imf_fixdate(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn retry_after_reads_seconds_and_past_dates() {
+        assert_eq!(
+            retry_after(&headers(Some("7"))),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(
+            retry_after(&headers(Some("Sun, 06 Nov 1994 08:49:37 GMT"))),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(retry_after(&headers(Some("soon"))), None);
+        assert_eq!(retry_after(&headers(None)), None);
+    }
+
+    #[test]
+    fn only_throttling_is_retried_and_never_past_the_limits() {
+        let policy = RetryPolicy {
+            max_retries: 2,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(10),
+        };
+        let limited = StatusCode::TOO_MANY_REQUESTS;
+        let unavailable = StatusCode::SERVICE_UNAVAILABLE;
+        let wait = policy.delay(limited, &headers(Some("3")), 0).unwrap();
+        assert_eq!(wait, Duration::from_secs(3), "Retry-After is honoured");
+        let backoff = policy.delay(limited, &headers(None), 1).unwrap();
+        assert!(
+            (Duration::from_millis(100)..=Duration::from_millis(200)).contains(&backoff),
+            "second retry waits half to all of 200 ms: {backoff:?}"
+        );
+        assert_eq!(policy.delay(limited, &headers(None), 2), None, "limit");
+        assert_eq!(policy.delay(limited, &headers(Some("11")), 0), None, "cap");
+        assert_eq!(policy.delay(unavailable, &headers(None), 0), None);
+        assert!(policy.delay(unavailable, &headers(Some("0")), 0).is_some());
+        for status in [500, 502, 504, 400, 409] {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert_eq!(policy.delay(status, &headers(Some("1")), 0), None);
+        }
+        let off = RetryPolicy {
+            max_retries: 0,
+            ..policy
+        };
+        assert_eq!(off.delay(limited, &headers(Some("0")), 0), None);
+    }
+}
