@@ -11,8 +11,8 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use atlas_stream_connections::{Client, ClientBuilder};
 use atlas_stream_connections::types::StreamsConnection;
+use atlas_stream_connections::{Client, ClientBuilder};
 
 const GROUP_ID: &str = "32b6e34b3d91647abb20e7b8";
 const INSTANCE: &str = "sample-instance";

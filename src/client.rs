@@ -23,9 +23,21 @@ use crate::versions::{OperationVersions, operation_versions, versions_of};
 /// Cheap to clone; clones share the connection pool, the service-account
 /// token and the Digest challenge. `Debug` shows the kind of credential,
 /// never the credential.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Client {
     inner: generated::Client,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("base_url", &self.base_url())
+            .field(
+                "state",
+                &progenitor_client::ClientInfo::inner(&self.inner).shared,
+            )
+            .finish()
+    }
 }
 
 /// Settings of one call that override the client's.
@@ -77,8 +89,7 @@ impl Client {
     }
 
     pub(crate) fn from_builder(builder: ClientBuilder) -> Result<Self, Error> {
-        let base_url =
-            normalise_base_url(builder.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        let base_url = normalise_base_url(builder.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
         let auth = Auth::from_builder(&builder, &base_url)?;
         if let Some(pin) = &builder.api_version {
             for operation in operation_versions() {
@@ -88,7 +99,9 @@ impl Client {
             }
         }
         let mut agent = user_agent();
-        if let Some(suffix) = &builder.user_agent_suffix {
+        if let Some(suffix) = builder.user_agent_suffix.as_deref().map(str::trim)
+            && !suffix.is_empty()
+        {
             agent = format!("{agent} {suffix}");
         }
         let user_agent = HeaderValue::from_str(&agent).map_err(|_| {
@@ -191,9 +204,15 @@ impl Client {
     fn plan(&self, operation: &str, options: &CallOptions) -> Result<CallPlan, Error> {
         let shared = &progenitor_client::ClientInfo::inner(&self.inner).shared;
         let versions = versions_of(operation).ok_or_else(|| {
-            Error::invalid("api_version", format!("no versions known for `{operation}`"))
+            Error::invalid(
+                "api_version",
+                format!("no versions known for `{operation}`"),
+            )
         })?;
-        let pin = options.api_version.as_deref().or(shared.api_version.as_deref());
+        let pin = options
+            .api_version
+            .as_deref()
+            .or(shared.api_version.as_deref());
         let version = versions
             .resolve(pin)
             .map_err(|why| Error::invalid("api_version", why))?;

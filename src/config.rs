@@ -37,6 +37,19 @@ pub fn user_agent() -> String {
     )
 }
 
+/// Every variable [`ClientBuilder::from_env`] reads.
+const ENV_VARIABLES: [&str; 9] = [
+    "MONGODB_ATLAS_CLIENT_ID",
+    "MONGODB_ATLAS_CLIENT_SECRET",
+    "MONGODB_ATLAS_PUBLIC_API_KEY",
+    "MONGODB_ATLAS_PRIVATE_API_KEY",
+    "MONGODB_ATLAS_PUBLIC_KEY",
+    "MONGODB_ATLAS_PRIVATE_KEY",
+    "MONGODB_ATLAS_ACCESS_TOKEN",
+    "MONGODB_ATLAS_BASE_URL",
+    "MONGODB_ATLAS_OPS_MANAGER_URL",
+];
+
 /// How the client proves who it is. Exactly one is configured per client.
 #[derive(Clone, Debug)]
 #[non_exhaustive]
@@ -227,6 +240,14 @@ impl ClientBuilder {
     /// A builder configured from the process environment; see
     /// [`from_env_with`](Self::from_env_with).
     pub fn from_env() -> Result<Self, Error> {
+        if let Some(name) = ENV_VARIABLES
+            .iter()
+            .find(|name| std::env::var_os(name).is_some_and(|v| v.to_str().is_none()))
+        {
+            return Err(Error::configuration(format!(
+                "{name} is set but is not valid UTF-8"
+            )));
+        }
         Self::from_env_with(|name| std::env::var(name).ok())
     }
 
@@ -327,7 +348,8 @@ impl ClientBuilder {
 
         let mut builder = Self::new();
         builder.credentials.extend(credentials);
-        if let Some((_, url)) = aliased("MONGODB_ATLAS_BASE_URL", "MONGODB_ATLAS_OPS_MANAGER_URL")? {
+        if let Some((_, url)) = aliased("MONGODB_ATLAS_BASE_URL", "MONGODB_ATLAS_OPS_MANAGER_URL")?
+        {
             builder.base_url = Some(url);
         }
         Ok(builder)
@@ -345,7 +367,11 @@ impl ClientBuilder {
 /// query, fragment or embedded credentials.
 pub(crate) fn normalise_base_url(base_url: &str) -> Result<String, Error> {
     // A URL with `@` may hold the credentials this refuses: never echoed.
-    let shown = if base_url.contains('@') { "(not shown)" } else { base_url };
+    let shown = if base_url.contains('@') {
+        "(not shown)"
+    } else {
+        base_url
+    };
     let invalid = |why: String| Error::invalid("base_url", format!("`{shown}`: {why}"));
     let url = reqwest::Url::parse(base_url.trim()).map_err(|e| invalid(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {

@@ -461,7 +461,9 @@ impl fmt::Display for Error {
                 }
                 write!(f, "response body does not match the spec: {}", e.message)
             }
-            Error::Transport(e) => write!(f, "{} {}: transport error: {}", e.method, e.path, e.source),
+            Error::Transport(e) => {
+                write!(f, "{} {}: transport error: {}", e.method, e.path, e.source)
+            }
             Error::Timeout(e) => write!(f, "{} {}: timed out: {}", e.method, e.path, e.source),
         }
     }

@@ -179,7 +179,11 @@ impl ClientHooks<ClientState> for crate::generated::Client {
                 record(|r| r.failure = Some(error));
                 // Progenitor needs a response to go on; `from_generated`
                 // answers with the recorded failure instead.
-                return Ok(rebuild(StatusCode::INTERNAL_SERVER_ERROR, HeaderMap::new(), Bytes::new()));
+                return Ok(rebuild(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    HeaderMap::new(),
+                    Bytes::new(),
+                ));
             }
         };
         let status = response.status();
@@ -198,9 +202,16 @@ impl ClientHooks<ClientState> for crate::generated::Client {
         let body = match response.bytes().await {
             Ok(body) => body,
             Err(error) => {
-                let (method, path) = (request.method().to_string(), request.url().path().to_owned());
+                let (method, path) = (
+                    request.method().to_string(),
+                    request.url().path().to_owned(),
+                );
                 record(|r| r.failure = Some(Error::transport(&method, &path, error.without_url())));
-                return Ok(rebuild(StatusCode::INTERNAL_SERVER_ERROR, HeaderMap::new(), Bytes::new()));
+                return Ok(rebuild(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    HeaderMap::new(),
+                    Bytes::new(),
+                ));
             }
         };
         record(|r| {

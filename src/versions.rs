@@ -67,7 +67,11 @@ impl OperationVersions {
                 .ok_or_else(|| format!("`{}` declares no API version", self.name));
         };
         let chosen = if pin == "preview" {
-            versions.iter().find(|v| v.version == "preview")
+            let preview = versions.iter().find(|v| v.version == "preview");
+            if preview.is_none() {
+                return Err(format!("`{}` has no preview version", self.name));
+            }
+            preview
         } else {
             if !is_iso_date(pin) {
                 return Err(format!(
@@ -104,23 +108,26 @@ impl OperationVersions {
     }
 }
 
-/// `YYYY-MM-DD` with a plausible month and day.
+/// `YYYY-MM-DD`, a day that exists.
 fn is_iso_date(text: &str) -> bool {
-    let bytes = text.as_bytes();
-    let digits = |range: std::ops::Range<usize>| {
-        bytes
-            .get(range)
-            .is_some_and(|b| b.iter().all(u8::is_ascii_digit))
+    let field = |range: std::ops::Range<usize>| {
+        text.get(range)
+            .filter(|t| t.bytes().all(|b| b.is_ascii_digit()))
+            .and_then(|t| t.parse::<u32>().ok())
     };
-    let number = |range: std::ops::Range<usize>| text.get(range).and_then(|t| t.parse::<u8>().ok());
-    bytes.len() == 10
-        && digits(0..4)
-        && bytes[4] == b'-'
-        && digits(5..7)
-        && bytes[7] == b'-'
-        && digits(8..10)
-        && number(5..7).is_some_and(|m| (1..=12).contains(&m))
-        && number(8..10).is_some_and(|d| (1..=31).contains(&d))
+    let separators = text.get(4..5) == Some("-") && text.get(7..8) == Some("-");
+    let (Some(year), Some(month), Some(day)) = (field(0..4), field(5..7), field(8..10)) else {
+        return false;
+    };
+    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+    let days_in_month = match month {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    text.len() == 10 && separators && (1..=days_in_month).contains(&day)
 }
 
 /// Every operation this crate serves, with its versions.
@@ -133,4 +140,32 @@ pub fn versions_of(operation: &str) -> Option<&'static OperationVersions> {
     operation_versions()
         .iter()
         .find(|op| op.operation_id == operation || op.name == operation)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_iso_date;
+
+    #[test]
+    fn only_real_days_are_dates() {
+        for good in ["2023-02-01", "2024-02-29", "2000-02-29", "2025-12-31"] {
+            assert!(is_iso_date(good), "{good}");
+        }
+        for bad in [
+            "2023-02-29",
+            "1900-02-29",
+            "2023-04-31",
+            "2023-13-01",
+            "2023-00-10",
+            "2023-01-00",
+            "2023-1-01",
+            "2023/01/01",
+            "2023-01-01x",
+            "preview",
+            "",
+            "२०२३-०१-०१",
+        ] {
+            assert!(!is_iso_date(bad), "{bad}");
+        }
+    }
 }

@@ -205,8 +205,8 @@ async fn an_html_error_page_is_an_api_error_that_keeps_the_page() {
     let page = "<html><body><h1>502 Bad Gateway</h1></body></html>";
     for status in [502, 500] {
         let err = create_against(Reply::json(status, "text/html", page))
-        .await
-        .unwrap_err();
+            .await
+            .unwrap_err();
         let api = err
             .as_api_error()
             .unwrap_or_else(|| panic!("{status}: {err:?}"));
@@ -304,8 +304,7 @@ fn base_urls_are_checked() {
         );
     }
     assert_eq!(
-        client_for("https://cloud.mongodb.com/")
-            .base_url(),
+        client_for("https://cloud.mongodb.com/").base_url(),
         "https://cloud.mongodb.com"
     );
 }

@@ -102,7 +102,10 @@ impl ApiKey {
         if !retry {
             return Ok(response);
         }
-        tracing::debug!(stale = cached.challenge.stale, "Digest nonce refused; answering the new challenge");
+        tracing::debug!(
+            stale = cached.challenge.stale,
+            "Digest nonce refused; answering the new challenge"
+        );
         sender.send(self.authorize(again, &cached)).await
     }
 
@@ -116,8 +119,12 @@ impl ApiKey {
         let mut bodiless = Request::new(request.method().clone(), request.url().clone());
         *bodiless.headers_mut() = request.headers().clone();
         bodiless.headers_mut().remove(CONTENT_TYPE);
-        bodiless.headers_mut().remove(CONTENT_LENGTH);
-        *bodiless.body_mut() = Some(reqwest::Body::from(Vec::new()));
+        // An explicit zero: some servers and proxies refuse a POST that
+        // declares no length.
+        bodiless.headers_mut().insert(
+            CONTENT_LENGTH,
+            reqwest::header::HeaderValue::from_static("0"),
+        );
         let response = sender.send(bodiless).await?;
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(Probe::Answer(response));

@@ -8,7 +8,6 @@
 //! a `401` to fresh credentials is final.
 
 mod api_key;
-#[path = "digest_stub.rs"]
 mod digest;
 mod oauth;
 

@@ -199,13 +199,10 @@ impl ServiceAccount {
                 message,
             }))
         })?;
-        // A week bounds what a server could claim, so the sum cannot overflow.
-        let lifetime = Duration::from_secs(expires_in.min(7 * 24 * 3600));
-        let margin = self.margin.min(lifetime / 2);
         tracing::debug!(expires_in, "service-account token obtained");
         Ok(Token {
             value,
-            refresh_at: started + lifetime - margin,
+            refresh_at: started + usable_for(expires_in, self.margin),
             generation: self.generations.fetch_add(1, Ordering::Relaxed) + 1,
         })
     }
@@ -241,6 +238,16 @@ impl ServiceAccount {
     }
 }
 
+/// How long a token that lives `expires_in` seconds is used: its lifetime
+/// less the margin, or half its lifetime when the margin is longer than that
+/// (so a short-lived token is not thrown away the moment it arrives).
+fn usable_for(expires_in: u64, margin: Duration) -> Duration {
+    // A week bounds what a server could claim, so `Instant + this` cannot
+    // overflow.
+    let lifetime = Duration::from_secs(expires_in.min(7 * 24 * 3600));
+    lifetime - margin.min(lifetime / 2)
+}
+
 /// `access_token` and `expires_in` from a token response. Messages name the
 /// field at fault, never a value.
 fn parse_token(body: &[u8]) -> Result<(SecretString, u64), String> {
@@ -255,13 +262,31 @@ fn parse_token(body: &[u8]) -> Result<(SecretString, u64), String> {
         .get("expires_in")
         .and_then(Value::as_u64)
         .ok_or("the token response has no `expires_in` number of seconds")?;
-    if let Some(kind) = value.get("token_type").and_then(Value::as_str)
-        && !kind.eq_ignore_ascii_case("bearer")
+    if value
+        .get("token_type")
+        .and_then(Value::as_str)
+        .is_some_and(|kind| !kind.eq_ignore_ascii_case("bearer"))
     {
-        return Err(format!("the token type is `{kind}`, not `Bearer`"));
+        return Err("the token response's `token_type` is not `Bearer`".to_owned());
     }
     if !token.bytes().all(|b| b.is_ascii_graphic()) {
         return Err("the `access_token` holds characters a header cannot carry".to_owned());
     }
     Ok((SecretString::new(token), expires_in))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_token_is_used_for_its_lifetime_less_the_margin_or_half_of_it() {
+        let minutes = |m: u64| Duration::from_secs(m * 60);
+        assert_eq!(usable_for(3600, minutes(5)), minutes(55));
+        assert_eq!(usable_for(3600, Duration::ZERO), minutes(60));
+        assert_eq!(usable_for(600, minutes(5)), minutes(5));
+        assert_eq!(usable_for(120, minutes(5)), minutes(1), "half of 2 min");
+        assert_eq!(usable_for(0, minutes(5)), Duration::ZERO);
+        assert_eq!(usable_for(u64::MAX, minutes(5)), minutes(7 * 24 * 60 - 5));
+    }
 }

@@ -188,6 +188,20 @@ async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<RawRequest> 
 #[derive(Clone, Default)]
 pub struct Captured(Arc<Mutex<Vec<String>>>);
 
+thread_local! {
+    static CURRENT: std::cell::RefCell<Option<Captured>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Stops capturing on this thread when dropped.
+pub struct CaptureGuard(Option<Captured>);
+
+impl Drop for CaptureGuard {
+    fn drop(&mut self) {
+        let previous = self.0.take();
+        CURRENT.with(|c| *c.borrow_mut() = previous);
+    }
+}
+
 impl Captured {
     pub fn lines(&self) -> Vec<String> {
         self.0.lock().unwrap().clone()
@@ -195,14 +209,33 @@ impl Captured {
     pub fn text(&self) -> String {
         self.lines().join("\n")
     }
-    /// Installs this capture as the thread's default subscriber until the
-    /// guard drops (tests on a current-thread runtime see every event).
-    pub fn install(&self) -> tracing::subscriber::DefaultGuard {
-        tracing::subscriber::set_default(CaptureSubscriber(self.clone()))
+    /// Captures what this thread emits until the guard drops (tests on a
+    /// current-thread runtime see every event of their calls).
+    ///
+    /// One global subscriber, installed once, routes events to the capture
+    /// of the emitting thread. Thread-local subscribers (`set_default`) lose
+    /// events when tests run in parallel: a callsite first reached on
+    /// another thread while no subscriber was set keeps a cached "never".
+    pub fn install(&self) -> CaptureGuard {
+        static GLOBAL: std::sync::Once = std::sync::Once::new();
+        GLOBAL.call_once(|| {
+            tracing::subscriber::set_global_default(CaptureSubscriber)
+                .expect("no other global subscriber in tests");
+        });
+        tracing::callsite::rebuild_interest_cache();
+        CaptureGuard(CURRENT.with(|c| c.borrow_mut().replace(self.clone())))
     }
 }
 
-struct CaptureSubscriber(Captured);
+fn capture(line: String) {
+    CURRENT.with(|c| {
+        if let Some(captured) = c.borrow().as_ref() {
+            captured.0.lock().unwrap().push(line);
+        }
+    });
+}
+
+struct CaptureSubscriber;
 
 struct FieldText<'a>(&'a mut String);
 
@@ -213,26 +246,43 @@ impl tracing::field::Visit for FieldText<'_> {
 }
 
 impl tracing::Subscriber for CaptureSubscriber {
+    fn register_callsite(
+        &self,
+        _: &'static tracing::Metadata<'static>,
+    ) -> tracing::subscriber::Interest {
+        tracing::subscriber::Interest::always()
+    }
+    fn max_level_hint(&self) -> Option<tracing::level_filters::LevelFilter> {
+        Some(tracing::level_filters::LevelFilter::TRACE)
+    }
     fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
         true
     }
     fn new_span(&self, span: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        let mut line = format!("span {} {}", span.metadata().level(), span.metadata().name());
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        let mut line = format!(
+            "span {} {}",
+            span.metadata().level(),
+            span.metadata().name()
+        );
         span.record(&mut FieldText(&mut line));
-        let mut lines = (self.0).0.lock().unwrap();
-        lines.push(line);
-        tracing::span::Id::from_u64(lines.len() as u64)
+        capture(line);
+        tracing::span::Id::from_u64(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
     }
     fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
         let mut line = "record".to_string();
         values.record(&mut FieldText(&mut line));
-        (self.0).0.lock().unwrap().push(line);
+        capture(line);
     }
     fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
     fn event(&self, event: &tracing::Event<'_>) {
-        let mut line = format!("event {} {}", event.metadata().level(), event.metadata().target());
+        let mut line = format!(
+            "event {} {}",
+            event.metadata().level(),
+            event.metadata().target()
+        );
         event.record(&mut FieldText(&mut line));
-        (self.0).0.lock().unwrap().push(line);
+        capture(line);
     }
     fn enter(&self, _: &tracing::span::Id) {}
     fn exit(&self, _: &tracing::span::Id) {}

@@ -1,0 +1,441 @@
+//! API keys against a real HTTP Digest server on 127.0.0.1 that checks every
+//! response hash: the first challenge is fetched without the body, later
+//! calls answer pre-emptively (one exchange each), expired nonces and wrong
+//! keys are handled, and the private key never shows.
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use atlas_stream_connections::types::StreamsConnection;
+use atlas_stream_connections::{Client, Error};
+use md5::Digest as _;
+use support::{Captured, RawRequest, Reply, Server, VERSIONED};
+
+const GROUP: &str = "32b6e34b3d91647abb20e7b8";
+const PUBLIC: &str = "abcdefgh";
+const PRIVATE: &str = "6f1c0a0e-private-key-never-shown";
+const REALM: &str = "MMS Public API";
+const CREATED: &str = include_str!("fixtures/seed/response-200-Kafka.json");
+
+fn kafka() -> StreamsConnection {
+    serde_json::from_str(include_str!("fixtures/seed/request-Kafka.json")).unwrap()
+}
+
+fn hex_md5(text: &str) -> String {
+    hex(&md5::Md5::digest(text.as_bytes()))
+}
+
+fn hex_sha256(text: &str) -> String {
+    hex(&sha2::Sha256::digest(text.as_bytes()))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The `name=value` pairs of a Digest `Authorization` header.
+fn digest_params(header: &str) -> HashMap<String, String> {
+    let rest = header.strip_prefix("Digest ").expect("a Digest header");
+    let mut params = HashMap::new();
+    let mut chars = rest.chars().peekable();
+    loop {
+        while chars.peek().is_some_and(|c| *c == ',' || *c == ' ') {
+            chars.next();
+        }
+        let name: String = chars.by_ref().take_while(|c| *c != '=').collect();
+        if name.is_empty() {
+            return params;
+        }
+        let mut value = String::new();
+        if chars.peek() == Some(&'"') {
+            chars.next();
+            while let Some(c) = chars.next() {
+                match c {
+                    '\\' => value.extend(chars.next()),
+                    '"' => break,
+                    c => value.push(c),
+                }
+            }
+        } else {
+            value = chars.by_ref().take_while(|c| *c != ',').collect();
+        }
+        params.insert(name.trim().to_string(), value);
+    }
+}
+
+/// What the server saw of one authenticated request.
+#[derive(Debug, Clone)]
+struct Seen {
+    nc: u32,
+    cnonce: String,
+    nonce: String,
+}
+
+/// An Atlas-like Digest server: issues nonces, checks every response hash
+/// with the real key, and lets a nonce serve `uses_per_nonce` requests.
+struct DigestServer {
+    server: Server,
+    state: Arc<Mutex<State>>,
+}
+
+#[derive(Default)]
+struct State {
+    nonces_issued: u32,
+    current_nonce: String,
+    uses: u32,
+    authenticated: Vec<Seen>,
+}
+
+#[derive(Clone)]
+struct Rules {
+    private_key: &'static str,
+    uses_per_nonce: u32,
+    /// Mark the 401 for an expired nonce `stale=true` (Atlas may not).
+    say_stale: bool,
+    /// Offer SHA-256 (first) and MD5.
+    offer_sha256: bool,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            private_key: PRIVATE,
+            uses_per_nonce: u32::MAX,
+            say_stale: true,
+            offer_sha256: false,
+        }
+    }
+}
+
+impl DigestServer {
+    async fn start(rules: Rules) -> Self {
+        let state = Arc::new(Mutex::new(State::default()));
+        let shared = state.clone();
+        let server = Server::serve(move |request| {
+            let mut state = shared.lock().unwrap();
+            handle(&rules, &mut state, request)
+        })
+        .await;
+        DigestServer { server, state }
+    }
+
+    fn client(&self) -> Client {
+        Client::builder()
+            .base_url(&self.server.base_url)
+            .api_key(PUBLIC, PRIVATE)
+            .build()
+            .unwrap()
+    }
+
+    fn authenticated(&self) -> Vec<Seen> {
+        self.state.lock().unwrap().authenticated.clone()
+    }
+}
+
+fn challenge(rules: &Rules, state: &mut State, stale: bool) -> Reply {
+    state.nonces_issued += 1;
+    state.uses = 0;
+    state.current_nonce = format!("nonce-{}", state.nonces_issued);
+    let nonce = &state.current_nonce;
+    let stale = if stale { "true" } else { "false" };
+    let md5 = format!(
+        r#"Digest realm="{REALM}", domain="", nonce="{nonce}", algorithm=MD5, qop="auth", stale={stale}"#
+    );
+    let reply = Reply::json(
+        401,
+        "application/json",
+        r#"{"error":401,"errorCode":"UNAUTHORIZED","detail":"You are not authorized for this resource.","reason":"Unauthorized"}"#,
+    );
+    if rules.offer_sha256 {
+        let sha = md5.replace("algorithm=MD5", "algorithm=SHA-256");
+        reply
+            .header("www-authenticate", &sha)
+            .header("www-authenticate", &md5)
+    } else {
+        reply.header("www-authenticate", &md5)
+    }
+}
+
+fn handle(rules: &Rules, state: &mut State, request: &RawRequest) -> Reply {
+    let Some(header) = request.header("authorization") else {
+        return challenge(rules, state, false);
+    };
+    let p = digest_params(&header);
+    let method = request
+        .request_line()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let uri = request
+        .request_line()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let hash = match p["algorithm"].as_str() {
+        "MD5" => hex_md5,
+        "SHA-256" => hex_sha256,
+        other => panic!("unexpected algorithm {other}"),
+    };
+    let ha1 = hash(&format!("{}:{REALM}:{}", p["username"], rules.private_key));
+    let ha2 = hash(&format!("{method}:{}", p["uri"]));
+    let expected = hash(&format!(
+        "{ha1}:{}:{}:{}:{}:{ha2}",
+        p["nonce"], p["nc"], p["cnonce"], p["qop"]
+    ));
+    let known = p["nonce"] == state.current_nonce;
+    if p["uri"] != uri || p["realm"] != REALM || p["response"] != expected || !known {
+        return challenge(rules, state, false);
+    }
+    if state.uses >= rules.uses_per_nonce {
+        return challenge(rules, state, rules.say_stale);
+    }
+    state.uses += 1;
+    state.authenticated.push(Seen {
+        nc: u32::from_str_radix(&p["nc"], 16).unwrap(),
+        cnonce: p["cnonce"].clone(),
+        nonce: p["nonce"].clone(),
+    });
+    Reply::json(200, VERSIONED, CREATED)
+}
+
+#[tokio::test]
+async fn the_first_challenge_is_fetched_without_the_body() {
+    let server = DigestServer::start(Rules::default()).await;
+    let created = server
+        .client()
+        .create_stream_connection(GROUP, "instance-1", &kafka())
+        .await
+        .expect("authenticated create");
+    assert_eq!(created.kind(), "Kafka");
+
+    let requests = server.server.requests();
+    assert_eq!(requests.len(), 2, "one probe, one authenticated request");
+    let (probe, real) = (&requests[0], &requests[1]);
+    assert_eq!(probe.request_line(), real.request_line());
+    assert!(probe.body.is_empty(), "the probe carried a body");
+    assert_eq!(probe.header("content-length").as_deref(), Some("0"));
+    assert_eq!(probe.header("content-type"), None);
+    assert_eq!(probe.header("authorization"), None);
+    assert!(
+        !real.body.is_empty(),
+        "the authenticated request lost its body"
+    );
+    let params = digest_params(&real.header("authorization").unwrap());
+    assert_eq!(params["username"], PUBLIC);
+    assert_eq!(params["realm"], REALM);
+    assert_eq!(params["qop"], "auth");
+    assert_eq!(params["nc"], "00000001");
+    assert_eq!(params["algorithm"], "MD5");
+    assert_eq!(
+        params["uri"],
+        format!("/api/atlas/v2/groups/{GROUP}/streams/instance-1/connections")
+    );
+    assert_eq!(
+        server.authenticated().len(),
+        1,
+        "the server accepted the hash"
+    );
+}
+
+#[tokio::test]
+async fn steady_state_needs_one_exchange_per_call() {
+    let server = DigestServer::start(Rules::default()).await;
+    let client = server.client();
+    let calls = 100;
+    for i in 0..calls {
+        client
+            .create_stream_connection(GROUP, &format!("instance-{i}"), &kafka())
+            .await
+            .unwrap_or_else(|e| panic!("call {i}: {e}"));
+    }
+    let exchanges = server.server.requests().len();
+    eprintln!(
+        "Digest: {exchanges} HTTP exchanges for {calls} sequential creates = {:.2} per call",
+        exchanges as f64 / calls as f64
+    );
+    assert_eq!(
+        exchanges,
+        calls + 1,
+        "one probe, then one exchange per call"
+    );
+
+    let seen = server.authenticated();
+    let counts: Vec<u32> = seen.iter().map(|s| s.nc).collect();
+    assert_eq!(
+        counts,
+        (1..=calls as u32).collect::<Vec<_>>(),
+        "nc counts up"
+    );
+    let cnonces: HashSet<&str> = seen.iter().map(|s| s.cnonce.as_str()).collect();
+    assert_eq!(cnonces.len(), calls, "every cnonce is fresh");
+    assert!(
+        seen.iter().all(|s| s.nonce == "nonce-1"),
+        "one nonce served all"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_nonce_is_replaced_and_the_request_sent_once_more() {
+    for say_stale in [true, false] {
+        let server = DigestServer::start(Rules {
+            uses_per_nonce: 2,
+            say_stale,
+            ..Rules::default()
+        })
+        .await;
+        let client = server.client();
+        for i in 0..3 {
+            client
+                .create_stream_connection(GROUP, &format!("instance-{i}"), &kafka())
+                .await
+                .unwrap_or_else(|e| panic!("stale={say_stale}, call {i}: {e}"));
+        }
+        // Probe, two calls on nonce-1, then a refusal and a retry on nonce-2.
+        assert_eq!(server.server.requests().len(), 5, "stale={say_stale}");
+        let seen = server.authenticated();
+        assert_eq!(seen.len(), 3);
+        assert_eq!(seen[2].nonce, "nonce-2");
+        assert_eq!(seen[2].nc, 1, "nc starts again with a new nonce");
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_key_is_an_authentication_error_after_two_exchanges() {
+    let server = DigestServer::start(Rules {
+        private_key: "the-key-the-server-knows",
+        ..Rules::default()
+    })
+    .await;
+    let err = server
+        .client()
+        .create_stream_connection(GROUP, "instance-1", &kafka())
+        .await
+        .unwrap_err();
+    let Error::Authentication(response) = &err else {
+        panic!("not an authentication error: {err:?}");
+    };
+    assert_eq!(response.status().as_u16(), 401);
+    assert_eq!(err.error_code(), Some("UNAUTHORIZED"));
+    assert_eq!(
+        server.server.requests().len(),
+        2,
+        "a fresh challenge refused is final"
+    );
+    assert!(!err.to_string().contains(PRIVATE));
+}
+
+#[tokio::test]
+async fn sha256_is_preferred_when_offered() {
+    let server = DigestServer::start(Rules {
+        offer_sha256: true,
+        ..Rules::default()
+    })
+    .await;
+    server
+        .client()
+        .create_stream_connection(GROUP, "instance-1", &kafka())
+        .await
+        .expect("SHA-256 accepted");
+    let requests = server.server.requests();
+    let params = digest_params(&requests[1].header("authorization").unwrap());
+    assert_eq!(params["algorithm"], "SHA-256");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_cold_calls_share_one_bodiless_probe() {
+    let server = DigestServer::start(Rules::default()).await;
+    let client = server.client();
+    let tasks: Vec<_> = (0..16)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .create_stream_connection(GROUP, &format!("instance-{i}"), &kafka())
+                    .await
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().expect("create");
+    }
+    let requests = server.server.requests();
+    let unauthenticated: Vec<&RawRequest> = requests
+        .iter()
+        .filter(|r| r.header("authorization").is_none())
+        .collect();
+    assert_eq!(unauthenticated.len(), 1, "one probe for all cold calls");
+    assert!(unauthenticated[0].body.is_empty());
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.body.is_empty() || r.header("authorization").is_some()),
+        "a body went out unauthenticated"
+    );
+}
+
+#[tokio::test]
+async fn a_throttled_probe_is_retried_like_any_call() {
+    let probes = Arc::new(Mutex::new(0));
+    let count = probes.clone();
+    let rules = Rules::default();
+    let state = Arc::new(Mutex::new(State::default()));
+    let server = Server::serve(move |request| {
+        if request.header("authorization").is_none() {
+            let mut probes = count.lock().unwrap();
+            *probes += 1;
+            if *probes == 1 {
+                return Reply::status(429).header("retry-after", "0");
+            }
+        }
+        handle(&rules, &mut state.lock().unwrap(), request)
+    })
+    .await;
+    let client = Client::builder()
+        .base_url(&server.base_url)
+        .api_key(PUBLIC, PRIVATE)
+        .retry_backoff(std::time::Duration::ZERO, std::time::Duration::from_secs(1))
+        .build()
+        .unwrap();
+    client
+        .create_stream_connection(GROUP, "instance-1", &kafka())
+        .await
+        .expect("create after a throttled probe");
+    assert_eq!(*probes.lock().unwrap(), 2);
+    assert_eq!(server.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn the_private_key_shows_nowhere() {
+    let captured = Captured::default();
+    let _guard = captured.install();
+    let good = DigestServer::start(Rules::default()).await;
+    let client = good.client();
+    client
+        .create_stream_connection(GROUP, "instance-1", &kafka())
+        .await
+        .unwrap();
+    let bad = DigestServer::start(Rules {
+        private_key: "other",
+        ..Rules::default()
+    })
+    .await;
+    let err = bad
+        .client()
+        .create_stream_connection(GROUP, "instance-1", &kafka())
+        .await
+        .unwrap_err();
+    let shown = [
+        format!("{client:?}"),
+        format!("{err:?}"),
+        err.to_string(),
+        captured.text(),
+    ];
+    assert!(!captured.lines().is_empty(), "nothing was captured");
+    for text in shown {
+        assert!(!text.contains(PRIVATE), "private key in: {text}");
+    }
+}
