@@ -111,6 +111,10 @@ impl Client {
             Some(http) => http,
             None => reqwest::Client::builder()
                 .connect_timeout(builder.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+                // Atlas does not redirect API calls; following a redirect
+                // would send the body (Kafka passwords, a token to revoke)
+                // to wherever it points. A 3xx comes back as `Error::Api`.
+                .redirect(reqwest::redirect::Policy::none())
                 .build()
                 .map_err(|e| {
                     Error::configuration(format!("the HTTP client cannot be built: {e}"))
@@ -174,6 +178,14 @@ impl Client {
         if tenant_name.is_empty() {
             return Err(Error::invalid("tenantName", "must not be empty"));
         }
+        if matches!(tenant_name, "." | "..") {
+            // URL parsing would resolve them as dot segments and send the
+            // request to another endpoint.
+            return Err(Error::invalid(
+                "tenantName",
+                format!("`{tenant_name}` cannot be sent as a path segment"),
+            ));
+        }
         let plan = self.plan("create_stream_connection", options)?;
         let call = self.inner.create_stream_connection(
             &group_id,
@@ -216,9 +228,6 @@ impl Client {
         let version = versions
             .resolve(pin)
             .map_err(|why| Error::invalid("api_version", why))?;
-        Ok(CallPlan {
-            version,
-            envelope: options.envelope,
-        })
+        Ok(CallPlan { version })
     }
 }

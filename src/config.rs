@@ -14,7 +14,11 @@ pub const DEFAULT_BASE_URL: &str = "https://cloud.mongodb.com";
 /// Time allowed to establish a connection, by default.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Time allowed for one HTTP exchange, from sending the request to the end
-/// of the response body, by default. Retries each get this much again.
+/// of the response body, by default. It bounds each exchange, not the call:
+/// a call may take a token request, a Digest challenge and retries, each
+/// with this much time, and waits between retries bounded by
+/// [`DEFAULT_MAX_RETRY_DELAY`](crate::DEFAULT_MAX_RETRY_DELAY). Wrap the
+/// call in `tokio::time::timeout` for a deadline on the whole.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long before its expiry a service-account token is replaced, by
 /// default. Atlas tokens live an hour; replacing them five minutes early
@@ -162,7 +166,10 @@ impl ClientBuilder {
 
     /// Sends requests through this `reqwest::Client` (to share a connection
     /// pool, or set proxies). Its own default headers stay; `User-Agent` and
-    /// the timeout are set on each request.
+    /// the timeout are set on each request. Build it with
+    /// `redirect(reqwest::redirect::Policy::none())`, as the default client
+    /// is: reqwest follows `307`/`308` with the body, and the body may hold
+    /// secrets.
     pub fn http_client(mut self, client: reqwest::Client) -> Self {
         self.http = Some(client);
         self

@@ -93,6 +93,23 @@ pub struct RateLimit {
     pub reset: Option<Duration>,
 }
 
+impl RateLimit {
+    /// Reads `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`.
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        let number = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+        };
+        RateLimit {
+            limit: number("ratelimit-limit"),
+            remaining: number("ratelimit-remaining"),
+            reset: number("ratelimit-reset").map(Duration::from_secs),
+        }
+    }
+}
+
 impl ApiErrorResponse {
     /// Builds a response error from an HTTP answer, reading whichever error
     /// shape the body has (Atlas's `ApiError` or OAuth's `error`).
@@ -196,17 +213,7 @@ impl ApiErrorResponse {
     }
     /// The `RateLimit-*` headers.
     pub fn rate_limit(&self) -> RateLimit {
-        let number = |name: &str| {
-            self.headers
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u64>().ok())
-        };
-        RateLimit {
-            limit: number("ratelimit-limit"),
-            remaining: number("ratelimit-remaining"),
-            reset: number("ratelimit-reset").map(Duration::from_secs),
-        }
+        RateLimit::from_headers(&self.headers)
     }
     /// What the client adds to the server's answer (why a `401` was final,
     /// say), if anything.
@@ -315,16 +322,28 @@ impl Error {
 
     /// Whether the same call may simply be made again later: the server said
     /// it did not act (`429`, or `503` with `Retry-After`), or the request
-    /// never reached it (connection refused). A timeout is not retryable:
-    /// the connection may have been created.
+    /// never reached it (connection refused, connect timeout). A timeout
+    /// after the request was sent is not retryable: the connection may have
+    /// been created.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::RateLimited(_) => true,
             Error::Api(e) => {
                 e.status == StatusCode::SERVICE_UNAVAILABLE && e.retry_after().is_some()
             }
-            Error::Transport(e) => e.source.is_connect(),
+            // A connect timeout is both: the request never left.
+            Error::Transport(e) | Error::Timeout(e) => e.source.is_connect(),
             _ => false,
+        }
+    }
+
+    /// The HTTP method and URL path of the request that failed, for every
+    /// variant that sent one.
+    pub fn request(&self) -> Option<(&str, &str)> {
+        match self {
+            Error::Decode(e) => Some(e.request()),
+            Error::Transport(e) | Error::Timeout(e) => Some(e.request()),
+            _ => self.response().map(ApiErrorResponse::request),
         }
     }
 
@@ -381,7 +400,7 @@ impl Error {
             path,
             status,
             headers,
-            error_body,
+            body,
             ..
         } = call;
         let content_type = headers
@@ -406,7 +425,7 @@ impl Error {
                     path,
                     status,
                     headers,
-                    error_body.unwrap_or_default(),
+                    body.unwrap_or_default(),
                 ))
             }
             (G::InvalidResponsePayload(body, e), status) => Error::Decode(Box::new(DecodeError {
@@ -422,15 +441,17 @@ impl Error {
                 path,
                 status: Some(value.status()),
                 content_type,
-                body: Bytes::new(),
+                body: body.unwrap_or_default(),
                 message: "an error body with a success status".into(),
             })),
+            // A success status the spec does not declare (a 201, say): the
+            // bytes are kept, so a created connection is not lost.
             (G::UnexpectedResponse(response), _) => Error::Decode(Box::new(DecodeError {
                 method,
                 path,
                 status: Some(response.status()),
                 content_type,
-                body: Bytes::new(),
+                body: body.unwrap_or_default(),
                 message: format!("the spec declares no {} response", response.status()),
             })),
         }

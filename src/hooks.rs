@@ -4,10 +4,10 @@
 //! - `pre` sends the call's API version as media types (`Accept`, and
 //!   `Content-Type` when there is a body) and drops progenitor's
 //!   `api-version` header, which Atlas does not use.
-//! - `exec` authenticates, retries throttled requests, unwraps an
-//!   `envelope=true` answer, reports `Deprecation`/`Sunset`, and keeps the
-//!   bytes of every error response (an HTML 502 page as much as an
-//!   `ApiError`).
+//! - `exec` authenticates, retries throttled requests, reports
+//!   `Deprecation`/`Sunset`, and keeps the bytes of every response, so an
+//!   error (an HTML 502 page as much as an `ApiError`) or an undeclared
+//!   status loses nothing.
 //! - A per-call [`CallRecord`] (a task-local scoped around one call) carries
 //!   what progenitor's error type cannot: method, path, status, headers, and
 //!   this crate's own error when the failure is not an HTTP answer.
@@ -20,13 +20,12 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use progenitor_client::{ClientHooks, ClientInfo, Error as GeneratedError, OperationInfo};
-use reqwest::header::{ACCEPT, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue};
-use reqwest::{Response, StatusCode};
-use serde_json::Value;
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 
 use crate::auth::Auth;
 use crate::error::Error;
-use crate::send::{Sender, replay};
+use crate::send::{Sender, rebuild, replay};
 use crate::versions::{ApiVersion, versions_of};
 
 /// Per-client state handed to progenitor as its `inner` type; clones share
@@ -73,7 +72,6 @@ impl fmt::Debug for Shared {
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct CallPlan {
     pub version: &'static ApiVersion,
-    pub envelope: bool,
 }
 
 /// What one call saw.
@@ -83,7 +81,8 @@ pub(crate) struct CallRecord {
     pub path: String,
     pub status: Option<StatusCode>,
     pub headers: HeaderMap,
-    pub error_body: Option<Bytes>,
+    /// The body of the final response, exactly as received.
+    pub body: Option<Bytes>,
     /// A failure that is not an HTTP answer progenitor could describe.
     pub failure: Option<Error>,
 }
@@ -160,18 +159,12 @@ impl ClientHooks<ClientState> for crate::generated::Client {
         info: &OperationInfo,
     ) -> reqwest::Result<reqwest::Response> {
         let shared = &self.inner().shared;
-        let envelope = plan().is_some_and(|p| p.envelope);
         let request = &request;
         let outcome = shared
             .sender
-            .retrying(move || async move {
-                let response = shared.auth.send(&shared.sender, replay(request)?).await?;
-                if envelope {
-                    unwrap_envelope(request, response).await
-                } else {
-                    Ok(response)
-                }
-            })
+            .retrying(
+                move || async move { shared.auth.send(&shared.sender, replay(request)?).await },
+            )
             .await;
         let response = match outcome {
             Ok(response) => response,
@@ -190,13 +183,6 @@ impl ClientHooks<ClientState> for crate::generated::Client {
         let headers = response.headers().clone();
         if let Some(plan) = plan() {
             report_deprecation(shared, info.operation_id, plan.version.version, &headers);
-        }
-        if status.is_success() {
-            record(|r| {
-                r.status = Some(status);
-                r.headers = headers;
-            });
-            return Ok(response);
         }
         // Keep the exact bytes, then hand progenitor an identical response.
         let body = match response.bytes().await {
@@ -217,47 +203,10 @@ impl ClientHooks<ClientState> for crate::generated::Client {
         record(|r| {
             r.status = Some(status);
             r.headers = headers.clone();
-            r.error_body = Some(body.clone());
+            r.body = Some(body.clone());
         });
         Ok(rebuild(status, headers, body))
     }
-}
-
-/// A response progenitor reads like one from the network.
-fn rebuild(status: StatusCode, mut headers: HeaderMap, body: Bytes) -> Response {
-    headers.remove(CONTENT_LENGTH);
-    let mut response = http::Response::new(body);
-    *response.status_mut() = status;
-    *response.headers_mut() = headers;
-    Response::from(response)
-}
-
-/// With `envelope=true`, Atlas answers `200` with `{"status": <the real
-/// status>, "content": <the real body>}`; this restores the real answer so
-/// the call decodes (and retries, and fails) exactly as without envelope. A
-/// body of another shape is passed on as it is.
-async fn unwrap_envelope(
-    request: &reqwest::Request,
-    response: Response,
-) -> Result<Response, Error> {
-    let headers = response.headers().clone();
-    let status = response.status();
-    let body = response.bytes().await.map_err(|e| {
-        let (method, path) = (request.method().as_str(), request.url().path());
-        Error::transport(method, path, e.without_url())
-    })?;
-    if let Ok(Value::Object(mut envelope)) = serde_json::from_slice::<Value>(&body) {
-        let inner_status = envelope
-            .get("status")
-            .and_then(Value::as_u64)
-            .and_then(|s| u16::try_from(s).ok())
-            .and_then(|s| StatusCode::from_u16(s).ok());
-        if let (Some(inner_status), Some(content)) = (inner_status, envelope.remove("content")) {
-            let content = serde_json::to_vec(&content).unwrap_or_default();
-            return Ok(rebuild(inner_status, headers, content.into()));
-        }
-    }
-    Ok(rebuild(status, headers, body))
 }
 
 /// One `tracing` warning per client, operation and version when Atlas says

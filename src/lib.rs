@@ -10,6 +10,13 @@
 //! Write-only fields (passwords, client secrets, private keys) are
 //! [`SecretString`]s, which never show in `Debug`.
 //!
+//! A [`Client`] authenticates with one credential (service account, API key
+//! or access token; see [`ClientBuilder`]), sends each call in the API
+//! version the spec declares or one the caller pins, retries throttled calls,
+//! and reports every failure as one [`Error`]. Calls need a Tokio runtime
+//! with its I/O and time drivers (`#[tokio::main]`, or
+//! `Builder::enable_all()`), as reqwest does.
+//!
 //! ```no_run
 //! use atlas_stream_connections::{Client, types};
 //!

@@ -6,6 +6,8 @@ use std::ops::Deref;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 
+use crate::error::RateLimit;
+
 /// A decoded response body with its status, headers and API version.
 #[derive(Debug, Clone)]
 pub struct ApiResponse<T> {
@@ -53,6 +55,10 @@ impl<T> ApiResponse<T> {
     /// The `Sunset` header: when Atlas will stop serving this API version.
     pub fn sunset(&self) -> Option<&str> {
         self.header("sunset")
+    }
+    /// The `RateLimit-*` headers: how much of the quota is left.
+    pub fn rate_limit(&self) -> RateLimit {
+        RateLimit::from_headers(&self.headers)
     }
 
     fn header(&self, name: &str) -> Option<&str> {

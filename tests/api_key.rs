@@ -439,3 +439,82 @@ async fn the_private_key_shows_nowhere() {
         assert!(!text.contains(PRIVATE), "private key in: {text}");
     }
 }
+
+#[tokio::test]
+async fn a_probe_answered_without_a_challenge_ends_the_call_without_sending_the_body() {
+    for (reply, what) in [
+        (
+            Reply::json(
+                400,
+                "application/json",
+                r#"{"error":400,"errorCode":"INVALID_JSON"}"#,
+            ),
+            "400",
+        ),
+        (
+            Reply::status(401).header("www-authenticate", r#"Bearer realm="x""#),
+            "401 without Digest",
+        ),
+        (Reply::json(200, VERSIONED, CREATED), "200"),
+    ] {
+        let server = Server::start(reply).await;
+        let err = Client::builder()
+            .base_url(&server.base_url)
+            .api_key(PUBLIC, PRIVATE)
+            .build()
+            .unwrap()
+            .create_stream_connection(GROUP, "instance-1", &kafka())
+            .await
+            .unwrap_err();
+        let Error::Authentication(response) = &err else {
+            panic!("{what}: not an authentication error: {err:?}");
+        };
+        assert!(
+            response
+                .note()
+                .is_some_and(|n| n.contains("Digest challenge")),
+            "{what}: {err}"
+        );
+        let requests = server.requests();
+        assert_eq!(requests.len(), 1, "{what}: only the probe");
+        assert!(requests[0].body.is_empty(), "{what}: the body went out");
+    }
+}
+
+#[tokio::test]
+async fn digest_works_when_every_answer_is_enveloped() {
+    // A server that envelopes everything (HTTP 200, the real status inside)
+    // still has its challenges and refusals seen as such.
+    let rules = Rules {
+        uses_per_nonce: 1,
+        ..Rules::default()
+    };
+    let state = Arc::new(Mutex::new(State::default()));
+    let server = Server::serve(move |request| {
+        let reply = handle(&rules, &mut state.lock().unwrap(), request);
+        let content = String::from_utf8(reply.body.clone()).unwrap();
+        let mut enveloped = Reply::json(
+            200,
+            "application/json",
+            &format!(r#"{{"status":{},"content":{content}}}"#, reply.status),
+        );
+        enveloped.headers = reply.headers;
+        enveloped
+    })
+    .await;
+    let client = Client::builder()
+        .base_url(&server.base_url)
+        .api_key(PUBLIC, PRIVATE)
+        .build()
+        .unwrap();
+    let options = atlas_stream_connections::CallOptions::new().envelope(true);
+    for i in 0..2 {
+        let created = client
+            .create_stream_connection_with(GROUP, &format!("instance-{i}"), &kafka(), &options)
+            .await
+            .unwrap_or_else(|e| panic!("call {i}: {e}"));
+        assert_eq!(created.kind(), "Kafka");
+    }
+    // Probe, call 1, then call 2 refused (nonce used up) and sent again.
+    assert_eq!(server.requests().len(), 4);
+}

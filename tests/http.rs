@@ -58,6 +58,12 @@ async fn create_against(reply: Reply) -> Result<StreamsConnection, Error> {
         .await
 }
 
+async fn create_against_server(server: &Server) -> Result<StreamsConnection, Error> {
+    client_for(&server.base_url)
+        .create_stream_connection(GROUP, "instance-1", &kafka_request())
+        .await
+}
+
 async fn ok_server() -> Server {
     Server::start(Reply::json(
         200,
@@ -307,4 +313,59 @@ fn base_urls_are_checked() {
         client_for("https://cloud.mongodb.com/").base_url(),
         "https://cloud.mongodb.com"
     );
+}
+
+#[tokio::test]
+async fn dot_segments_are_refused_as_tenant_names_before_any_io() {
+    let server = ok_server().await;
+    let client = client_for(&server.base_url);
+    for tenant in [".", ".."] {
+        let err = client
+            .create_stream_connection(GROUP, tenant, &kafka_request())
+            .await
+            .unwrap_err();
+        assert!(rejected(&err, "tenantName"), "{tenant}: {err:?}");
+    }
+    assert!(server.requests().is_empty(), "a request went out");
+    // Dots inside a name are plain characters.
+    client
+        .create_stream_connection(GROUP, "a..b", &kafka_request())
+        .await
+        .expect("a..b is a name");
+}
+
+#[tokio::test]
+async fn a_redirect_is_not_followed_with_the_body() {
+    let elsewhere = ok_server().await;
+    let redirecting = Server::start(
+        Reply::status(307).header("location", &format!("{}/elsewhere", elsewhere.base_url)),
+    )
+    .await;
+    let err = create_against_server(&redirecting).await.unwrap_err();
+    let api = err.as_api_error().unwrap_or_else(|| panic!("{err:?}"));
+    assert_eq!(api.status().as_u16(), 307);
+    assert_eq!(redirecting.requests().len(), 1);
+    assert!(
+        elsewhere.requests().is_empty(),
+        "the body (with its secrets) went to the redirect target"
+    );
+}
+
+#[tokio::test]
+async fn an_undeclared_success_status_is_a_decode_error_that_keeps_the_body() {
+    let body = fixture("response-200-Kafka.json");
+    let err = create_against(Reply::json(201, VERSIONED, &body))
+        .await
+        .unwrap_err();
+    let Error::Decode(decode) = &err else {
+        panic!("{err:?}");
+    };
+    assert_eq!(decode.status().map(|s| s.as_u16()), Some(201));
+    assert_eq!(
+        decode.body().as_ref(),
+        body.as_bytes(),
+        "the created connection is kept"
+    );
+    let recovered: StreamsConnection = serde_json::from_slice(decode.body()).unwrap();
+    assert_eq!(recovered.kind(), "Kafka");
 }

@@ -531,6 +531,35 @@ async fn sixty_four_concurrent_cold_calls_make_one_token_request() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_cold_calls_share_even_a_token_that_is_already_expiring() {
+    // `expires_in: 0` is inside the refresh margin from the start: callers
+    // queued behind its request must still take it rather than each asking
+    // for another one in turn.
+    let run = concurrent_cold_calls(8, |n| token_reply(&token(n), 0)).await;
+
+    assert_eq!(run.waiting_at_first_token, 8, "the calls overlapped");
+    assert_eq!(run.atlas.count(Endpoint::Token), 1, "token requests");
+    assert_eq!(run.atlas.api_authorizations(), vec![bearer("token-1"); 8]);
+}
+
+#[tokio::test]
+async fn an_unavailable_token_endpoint_is_an_api_error_not_an_authentication_one() {
+    let atlas = FakeAtlas::new()
+        .token(|_| Reply::json(503, "text/html", "<h1>down</h1>"))
+        .start()
+        .await;
+    let error = create(&atlas.client())
+        .await
+        .expect_err("the token endpoint is down");
+    let Error::Api(response) = &error else {
+        panic!("expected Error::Api, got {error:?}");
+    };
+    assert_eq!(response.status().as_u16(), 503);
+    assert_eq!(response.request(), ("POST", TOKEN_PATH));
+    assert_eq!(atlas.count(Endpoint::Api), 0, "API requests");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_cold_calls_share_the_failure_of_the_one_token_request() {
     let run =
         concurrent_cold_calls(16, |_| Reply::json(401, "application/json", INVALID_CLIENT)).await;
@@ -835,8 +864,7 @@ fn rate_limited(retry_after: &str) -> Reply {
 }
 
 #[tokio::test]
-async fn a_rate_limited_token_request_without_retries_is_an_authentication_error_with_retry_after()
-{
+async fn a_rate_limited_token_request_without_retries_is_rate_limited_with_retry_after() {
     let atlas = FakeAtlas::new().token(|_| rate_limited("30")).start().await;
     let client = atlas
         .builder()
@@ -847,7 +875,11 @@ async fn a_rate_limited_token_request_without_retries_is_an_authentication_error
         .await
         .expect_err("the token endpoint is rate limited");
 
-    let response = authentication(&error);
+    // Throttling, not a credential problem: typed as such, and retryable.
+    let Error::RateLimited(response) = &error else {
+        panic!("expected Error::RateLimited, got {error:?}");
+    };
+    assert!(error.is_retryable());
     assert_eq!(error.error_code(), Some("RATE_LIMITED"));
     assert_eq!(response.retry_after(), Some(Duration::from_secs(30)));
     assert_eq!(response.status().as_u16(), 429);

@@ -15,8 +15,9 @@ use reqwest::{Request, Response, StatusCode};
 
 use super::digest::{self, Challenge};
 use crate::SecretString;
+use crate::error::ApiErrorResponse;
 use crate::error::Error;
-use crate::send::{Sender, replay};
+use crate::send::{Sender, discard, replay};
 
 /// A challenge and the nonce count used with it so far.
 struct Cached {
@@ -47,7 +48,8 @@ impl std::fmt::Debug for ApiKey {
 enum Probe {
     /// A challenge to answer.
     Challenge(Arc<Cached>),
-    /// Not a challenge (a `429`, say): this is the call's answer.
+    /// Throttling or a server error (`429`, `5xx`): the call's answer, which
+    /// the retry rule then judges.
     Answer(Response),
 }
 
@@ -102,6 +104,7 @@ impl ApiKey {
         if !retry {
             return Ok(response);
         }
+        discard(response).await;
         tracing::debug!(
             stale = cached.challenge.stale,
             "Digest nonce refused; answering the new challenge"
@@ -126,15 +129,28 @@ impl ApiKey {
             reqwest::header::HeaderValue::from_static("0"),
         );
         let response = sender.send(bodiless).await?;
-        if response.status() != StatusCode::UNAUTHORIZED {
+        let status = response.status();
+        if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
             return Ok(Probe::Answer(response));
         }
-        match digest::parse_challenges(response.headers().get_all(WWW_AUTHENTICATE)) {
-            Ok(challenge) => Ok(Probe::Challenge(self.remember(challenge))),
-            Err(why) => {
-                tracing::debug!(%why, "no usable Digest challenge");
-                Ok(Probe::Answer(response))
+        let challenge = match status {
+            StatusCode::UNAUTHORIZED => {
+                digest::parse_challenges(response.headers().get_all(WWW_AUTHENTICATE))
+                    .map_err(|why| why.to_string())
             }
+            other => Err(format!(
+                "the server answered HTTP {other} to a request without credentials, \
+                 where Atlas challenges with 401"
+            )),
+        };
+        match challenge {
+            Ok(challenge) => {
+                discard(response).await;
+                Ok(Probe::Challenge(self.remember(challenge)))
+            }
+            // Without a challenge the key cannot be used, and the body must
+            // not go out unauthenticated: the call ends here.
+            Err(why) => Err(no_challenge(request, response, why).await),
         }
     }
 
@@ -156,5 +172,22 @@ impl ApiKey {
         );
         request.headers_mut().insert(AUTHORIZATION, header);
         request
+    }
+}
+
+/// The authentication error for a probe that brought no usable challenge,
+/// with the server's answer.
+async fn no_challenge(request: &Request, response: Response, why: String) -> Error {
+    let (method, path) = (
+        request.method().to_string(),
+        request.url().path().to_owned(),
+    );
+    let (status, headers) = (response.status(), response.headers().clone());
+    match response.bytes().await {
+        Ok(body) => Error::Authentication(Box::new(
+            ApiErrorResponse::new(method, path, status, headers, body)
+                .with_note(format!("no usable Digest challenge: {why}")),
+        )),
+        Err(e) => Error::transport(&method, &path, e.without_url()),
     }
 }

@@ -16,7 +16,7 @@ use reqwest::{Request, Response, StatusCode};
 
 use crate::config::{Credentials, DEFAULT_TOKEN_REFRESH_MARGIN};
 use crate::error::Error;
-use crate::send::{Sender, replay};
+use crate::send::{Sender, discard, replay};
 use crate::{ClientBuilder, SecretString};
 
 /// The credential of one client, with its cached token or challenge.
@@ -97,6 +97,7 @@ impl Auth {
                     return Ok(response);
                 }
                 tracing::debug!("cached token refused; fetching a new one");
+                discard(response).await;
                 account.invalidate(lease.generation);
                 let lease = account.token(sender).await?;
                 sender.send(bearer(again, &lease.token)).await

@@ -44,9 +44,11 @@ struct Token {
     generation: u64,
 }
 
+/// The outcome of the last token request, for the callers that queued
+/// behind it.
 #[derive(Default)]
 struct Flight {
-    last_failure: Option<Error>,
+    last: Option<Result<Token, Error>>,
 }
 
 /// A token handed to one call.
@@ -117,24 +119,22 @@ impl ServiceAccount {
         if let Some(token) = self.current() {
             return Ok(lease(token, false));
         }
-        if let Some(failure) = &flight.last_failure
+        // A fetch finished while this caller queued: its outcome is this
+        // caller's too, even a token already inside its refresh margin (a
+        // short-lived one), so that a queue never turns into a series of
+        // token requests.
+        if let Some(last) = &flight.last
             && self.flights_done.load(Ordering::Acquire) != seen
         {
-            return Err(failure.clone());
+            return last.clone().map(|token| lease(token, false));
         }
         let fetched = self.fetch(sender).await;
-        self.flights_done.fetch_add(1, Ordering::Release);
-        match fetched {
-            Ok(token) => {
-                flight.last_failure = None;
-                self.store(Some(token.clone()));
-                Ok(lease(token, true))
-            }
-            Err(error) => {
-                flight.last_failure = Some(error.clone());
-                Err(error)
-            }
+        if let Ok(token) = &fetched {
+            self.store(Some(token.clone()));
         }
+        flight.last = Some(fetched.clone());
+        self.flights_done.fetch_add(1, Ordering::Release);
+        fetched.map(|token| lease(token, true))
     }
 
     /// Forgets the token of `generation` after the API refused it, unless a
@@ -181,9 +181,9 @@ impl ServiceAccount {
             .await
             .map_err(|e| Error::transport("POST", &path, e.without_url()))?;
         if !status.is_success() {
-            return Err(Error::Authentication(Box::new(ApiErrorResponse::new(
+            return Err(token_endpoint_error(ApiErrorResponse::new(
                 "POST", path, status, headers, body,
-            ))));
+            )));
         }
         let (value, expires_in) = parse_token(&body).map_err(|message| {
             // The body may hold a token: it is not kept.
@@ -231,10 +231,24 @@ impl ServiceAccount {
             .bytes()
             .await
             .map_err(|e| Error::transport("POST", &path, e.without_url()))?;
-        Err(Error::Authentication(Box::new(
+        Err(token_endpoint_error(
             ApiErrorResponse::new("POST", path, status, headers, body)
                 .with_note("the token was not revoked"),
-        )))
+        ))
+    }
+}
+
+/// A refusal from the token or revoke endpoint: throttling and outages are
+/// what they are (retryable), anything else is about the credentials.
+fn token_endpoint_error(response: ApiErrorResponse) -> Error {
+    let status = response.status();
+    let response = Box::new(response);
+    if status == reqwest::StatusCode::TOO_MANY_REQUESTS {
+        Error::RateLimited(response)
+    } else if status.is_server_error() {
+        Error::Api(response)
+    } else {
+        Error::Authentication(response)
     }
 }
 
