@@ -75,6 +75,14 @@ async fn main() -> std::process::ExitCode {
                 let request = &server.requests()[0];
                 println!("the stand-in received: {}", request.request_line());
                 for (name, value) in request.headers() {
+                    // Credentials are never printed, even the stand-in's.
+                    let value = match name.as_str() {
+                        "authorization" => match value.split_once(' ') {
+                            Some((scheme, _)) => format!("{scheme} [redacted]"),
+                            None => "[redacted]".to_owned(),
+                        },
+                        _ => value,
+                    };
                     println!("  {name}: {value}");
                 }
             }
