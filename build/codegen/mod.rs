@@ -14,6 +14,7 @@
 //! 4. everything is joined into one syntax tree and pretty-printed.
 
 mod error;
+mod hoist;
 mod preprocess;
 mod schema_walk;
 mod unions;
@@ -181,6 +182,16 @@ fn inject_into_types(
     }
 
     derive_default_where_natural(content);
+    mark_deprecated_fields(content);
+    // Serde's derives and our impls use deprecated fields too; only the
+    // crate's users should be warned.
+    types_mod
+        .attrs
+        .push(syn::parse_quote!(#[allow(deprecated)]));
+    let (_, content) = types_mod
+        .content
+        .as_mut()
+        .ok_or_else(|| Error::at("", "progenitor's `types` module is empty"))?;
     content.insert(
         0,
         syn::parse_quote! {
@@ -192,6 +203,31 @@ fn inject_into_types(
         content.extend(parse_items(tokens)?);
     }
     Ok(())
+}
+
+/// Adds `#[deprecated]` to every field whose docs carry the marker that
+/// preprocessing puts into deprecated properties.
+fn mark_deprecated_fields(items: &mut [syn::Item]) {
+    let deprecated = |attrs: &[syn::Attribute]| {
+        attrs.iter().any(|attr| match &attr.meta {
+            syn::Meta::NameValue(nv) if nv.path.is_ident("doc") => matches!(
+                &nv.value,
+                syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. })
+                    if s.value().contains(preprocess::DEPRECATED_MARKER)
+            ),
+            _ => false,
+        })
+    };
+    for item in items {
+        let syn::Item::Struct(s) = item else { continue };
+        for field in s.fields.iter_mut() {
+            if deprecated(&field.attrs) {
+                field.attrs.push(syn::parse_quote!(
+                    #[deprecated(note = "deprecated in the Atlas Administration API spec")]
+                ));
+            }
+        }
+    }
 }
 
 /// Spec descriptions are Markdown whose code blocks show `curl` and JSON;

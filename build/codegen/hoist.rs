@@ -1,0 +1,291 @@
+//! Names for the discriminated unions the spec writes inline.
+//!
+//! A discriminated `oneOf` may sit anywhere: as a component schema, or inline
+//! in a property (an authentication block that is one of two kinds), an array
+//! item, a request body. Only named ones can become tagged enums, so every
+//! inline one is moved to `components/schemas` under the name typify would
+//! give it in place (`StreamsKafkaConnection` + `authentication` →
+//! `StreamsKafkaConnectionAuthentication`), and referenced from where it was.
+//! Likewise an inline member of a union whose tag property is a one-value
+//! `enum` is named `<Union><Tag>` and added to the mapping.
+
+use heck::ToUpperCamelCase;
+use serde_json::{Map, Value, json};
+
+use super::Error;
+use super::schema_walk::{escape, for_each_schema_mut};
+
+const SCHEMAS: &str = "/components/schemas/";
+
+/// Hoists every inline discriminated `oneOf`, and every inline member of one
+/// that declares its tag, into named component schemas.
+pub fn hoist(doc: &mut Value) -> Result<(), Error> {
+    // A hoisted union may hold another inline one: repeat until none is left
+    // (each round empties at least one place, so this ends).
+    loop {
+        let mut found: Vec<(String, Map<String, Value>)> = Vec::new();
+        for_each_schema_mut(doc, &mut |pointer, schema| {
+            if is_union(schema) && !is_component(pointer) {
+                found.push((pointer.to_owned(), std::mem::take(schema)));
+            }
+            Ok(())
+        })?;
+        if found.is_empty() {
+            break;
+        }
+        for (pointer, schema) in found {
+            let name = free_name(doc, &name_for(doc, &pointer));
+            place(doc, &pointer, &name, schema)?;
+        }
+    }
+    name_inline_members(doc)
+}
+
+fn is_union(schema: &Map<String, Value>) -> bool {
+    schema.contains_key("discriminator") && schema.contains_key("oneOf")
+}
+
+/// A top-level component schema (`/components/schemas/<name>`).
+fn is_component(pointer: &str) -> bool {
+    pointer
+        .strip_prefix(SCHEMAS)
+        .is_some_and(|rest| !rest.contains('/'))
+}
+
+/// Puts `schema` under `components/schemas/<name>` and a reference to it at
+/// `pointer`.
+fn place(
+    doc: &mut Value,
+    pointer: &str,
+    name: &str,
+    schema: Map<String, Value>,
+) -> Result<(), Error> {
+    let schemas = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+        .ok_or_else(|| Error::at("/components/schemas", "missing, yet a schema must go there"))?;
+    schemas.insert(name.to_owned(), Value::Object(schema));
+    let slot = doc
+        .pointer_mut(pointer)
+        .ok_or_else(|| Error::at(pointer, "vanished while being named"))?;
+    *slot = json!({ "$ref": format!("#{SCHEMAS}{}", escape(name)) });
+    Ok(())
+}
+
+/// `name`, or `name2`, `name3`... if a schema has it already.
+fn free_name(doc: &Value, name: &str) -> String {
+    let taken = |n: &str| doc.pointer(&format!("{SCHEMAS}{}", escape(n))).is_some();
+    if !taken(name) {
+        return name.to_owned();
+    }
+    (2..)
+        .map(|i| format!("{name}{i}"))
+        .find(|n| !taken(n))
+        .unwrap_or_else(|| name.to_owned())
+}
+
+/// The name typify would give the schema at `pointer`: its owner's name
+/// followed by the property names on the way (`items` → `Item`,
+/// `additionalProperties` → `Value`); `allOf`/`oneOf`/`anyOf` positions add
+/// nothing.
+fn name_for(doc: &Value, pointer: &str) -> String {
+    let tokens: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|t| t.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let (mut name, rest) = match tokens.as_slice() {
+        [c, s, schema, rest @ ..] if c == "components" && s == "schemas" => {
+            (schema.to_upper_camel_case(), rest)
+        }
+        [p, path, method, rest @ ..] if p == "paths" => {
+            let op = doc
+                .pointer(&format!("/paths/{}/{method}", escape(path)))
+                .and_then(|op| {
+                    op.get("operationId")
+                        .or_else(|| op.get("x-xgen-operation-id-override"))
+                })
+                .and_then(Value::as_str)
+                .unwrap_or(method);
+            let role = match rest.first().map(String::as_str) {
+                Some("requestBody") => "Body",
+                Some("responses") => "Response",
+                _ => "Parameter",
+            };
+            (format!("{}{role}", op.to_upper_camel_case()), rest)
+        }
+        _ => ("Inline".to_owned(), &tokens[..0]),
+    };
+    let mut it = rest.iter();
+    while let Some(token) = it.next() {
+        match token.as_str() {
+            "properties" => {
+                if let Some(property) = it.next() {
+                    name.push_str(&property.to_upper_camel_case());
+                }
+            }
+            "items" => name.push_str("Item"),
+            "additionalProperties" => name.push_str("Value"),
+            _ => {}
+        }
+    }
+    name
+}
+
+/// Names the inline members of component unions that say their tag with a
+/// one-value `enum` on the tag property, and maps the tag to them.
+fn name_inline_members(doc: &mut Value) -> Result<(), Error> {
+    let unions: Vec<String> = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .filter(|(_, s)| s.as_object().is_some_and(is_union))
+        .map(|(name, _)| name.clone())
+        .collect();
+    for union in unions {
+        let union_ptr = format!("{SCHEMAS}{}", escape(&union));
+        let (tag_property, members) = match doc.pointer(&union_ptr) {
+            Some(schema) => (
+                schema
+                    .pointer("/discriminator/propertyName")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned(),
+                schema
+                    .get("oneOf")
+                    .and_then(Value::as_array)
+                    .cloned()
+                    .unwrap_or_default(),
+            ),
+            None => continue,
+        };
+        for (i, member) in members.iter().enumerate() {
+            let Some(member) = member.as_object() else {
+                continue;
+            };
+            if member.contains_key("$ref") {
+                continue;
+            }
+            // Without a declared tag the member stays inline, and the union
+            // generator reports it with its pointer.
+            let Some(tag) = declared_tag(member, &tag_property) else {
+                continue;
+            };
+            let name = free_name(doc, &format!("{union}{}", tag.to_upper_camel_case()));
+            place(
+                doc,
+                &format!("{union_ptr}/oneOf/{i}"),
+                &name,
+                member.clone(),
+            )?;
+            let mapping = doc
+                .pointer_mut(&format!("{union_ptr}/discriminator"))
+                .and_then(Value::as_object_mut)
+                .map(|d| d.entry("mapping").or_insert_with(|| json!({})));
+            if let Some(Value::Object(mapping)) = mapping {
+                mapping.insert(tag, json!(format!("#{SCHEMAS}{}", escape(&name))));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The tag a member declares: `properties.<tag>.enum == [one value]`.
+fn declared_tag(member: &Map<String, Value>, tag_property: &str) -> Option<String> {
+    let values = member
+        .get("properties")?
+        .get(tag_property)?
+        .get("enum")?
+        .as_array()?;
+    match values.as_slice() {
+        [Value::String(tag)] => Some(tag.clone()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn union(members: Value) -> Value {
+        json!({
+            "type": "object",
+            "oneOf": members,
+            "discriminator": {"propertyName": "kind", "mapping": {"A": "#/components/schemas/A"}}
+        })
+    }
+
+    #[test]
+    fn an_inline_union_is_named_after_where_it_was_and_referenced_from_there() {
+        let mut doc = json!({
+            "openapi": "3.0.1",
+            "paths": {"/x": {"post": {
+                "operationId": "createThing",
+                "requestBody": {"content": {"application/json": {"schema":
+                    union(json!([{"$ref": "#/components/schemas/A"}]))}}}
+            }}},
+            "components": {"schemas": {
+                "A": {"type": "object", "properties": {"kind": {"type": "string"}}},
+                "Owner": {"allOf": [{"type": "object", "properties": {
+                    "auth": union(json!([{"$ref": "#/components/schemas/A"}])),
+                    "list": {"type": "array", "items":
+                        union(json!([{"$ref": "#/components/schemas/A"}]))}
+                }}]},
+                "OwnerAuth": {"description": "already taken"}
+            }}
+        });
+        hoist(&mut doc).unwrap();
+        let at = |p: &str| doc.pointer(p).cloned().unwrap_or(Value::Null);
+        assert_eq!(
+            at("/components/schemas/Owner/allOf/0/properties/auth/$ref"),
+            json!("#/components/schemas/OwnerAuth2"),
+            "a taken name gets a number"
+        );
+        assert_eq!(
+            at("/components/schemas/Owner/allOf/0/properties/list/items/$ref"),
+            json!("#/components/schemas/OwnerListItem")
+        );
+        assert_eq!(
+            at("/paths/~1x/post/requestBody/content/application~1json/schema/$ref"),
+            json!("#/components/schemas/CreateThingBody")
+        );
+        for name in ["OwnerAuth2", "OwnerListItem", "CreateThingBody"] {
+            let hoisted = at(&format!("/components/schemas/{name}"));
+            assert!(hoisted.get("discriminator").is_some(), "{name}: {hoisted}");
+        }
+        assert_eq!(
+            at("/components/schemas/OwnerAuth"),
+            json!({"description": "already taken"})
+        );
+    }
+
+    #[test]
+    fn an_inline_member_with_a_declared_tag_is_named_and_mapped() {
+        let mut doc = json!({
+            "openapi": "3.0.1",
+            "paths": {},
+            "components": {"schemas": {
+                "A": {"type": "object"},
+                "U": union(json!([
+                    {"$ref": "#/components/schemas/A"},
+                    {"type": "object", "properties": {"kind": {"type": "string", "enum": ["b-side"]}}},
+                    {"type": "object", "properties": {"kind": {"type": "string"}}}
+                ]))
+            }}
+        });
+        hoist(&mut doc).unwrap();
+        assert_eq!(
+            doc.pointer("/components/schemas/U/oneOf/1/$ref"),
+            Some(&json!("#/components/schemas/UBSide"))
+        );
+        assert_eq!(
+            doc.pointer("/components/schemas/U/discriminator/mapping/b-side"),
+            Some(&json!("#/components/schemas/UBSide"))
+        );
+        assert!(
+            doc.pointer("/components/schemas/U/oneOf/2/$ref").is_none(),
+            "a member without a declared tag stays inline (and is reported later)"
+        );
+    }
+}
