@@ -40,25 +40,68 @@ pub fn selection_text(operations: &[String]) -> String {
     text
 }
 
-/// Parses JSON or YAML (JSON first: it is a subset and much faster).
-pub fn parse_document(bytes: &[u8], path: &Path) -> Result<Value, String> {
+/// Parses JSON or YAML (JSON first: it is a subset and much faster). The
+/// error is one line, without the source (the caller puts it in front).
+pub fn parse_document(bytes: &[u8]) -> Result<Value, String> {
     let value = match serde_json::from_slice::<Value>(bytes) {
         Ok(v) => v,
         Err(json_err) => {
-            let text = std::str::from_utf8(bytes)
-                .map_err(|e| format!("{}: not UTF-8 text: {e}", path.display()))?;
-            serde_yaml_ng::from_str::<Value>(text).map_err(|yaml_err| {
+            let text = std::str::from_utf8(bytes).map_err(|e| {
                 format!(
-                    "{}: neither JSON ({json_err}) nor YAML ({yaml_err})",
-                    path.display()
+                    "neither JSON nor YAML: not UTF-8 text (invalid byte at offset {})",
+                    e.valid_up_to()
                 )
+            })?;
+            serde_yaml_ng::from_str::<Value>(text).map_err(|yaml_err| {
+                // Report the parser the text was meant for.
+                let looks_like_json = text.trim_start().starts_with('{');
+                let detail = if looks_like_json {
+                    format!("as JSON: {json_err}")
+                } else {
+                    format!("as YAML: {yaml_err}")
+                };
+                format!("neither JSON nor YAML: {}", one_line(&detail))
             })?
         }
     };
     if !value.is_object() {
-        return Err(format!("{}: the document is not an object", path.display()));
+        let kind = match value {
+            Value::Null => "empty",
+            Value::Bool(_) => "a boolean",
+            Value::Number(_) => "a number",
+            Value::String(_) => "a string",
+            Value::Array(_) => "a list",
+            Value::Object(_) => unreachable!(),
+        };
+        return Err(format!(
+            "not an OpenAPI document: the document is {kind}, not a mapping"
+        ));
     }
     Ok(value)
+}
+
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Refuses anything but OpenAPI 3.0.x (Swagger 2.0, OpenAPI 3.1, ...).
+pub fn check_version(doc: &Value) -> Result<(), String> {
+    let shown = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    match (doc.get("openapi"), doc.get("swagger")) {
+        (Some(Value::String(v)), _) if v.starts_with("3.0.") => Ok(()),
+        (Some(v), _) => Err(format!(
+            "not an OpenAPI 3.0.x document: /openapi is `{}`",
+            shown(v)
+        )),
+        (None, Some(v)) => Err(format!(
+            "not an OpenAPI 3.0.x document: it is Swagger `{}` (/swagger)",
+            shown(v)
+        )),
+        (None, None) => Err("not an OpenAPI 3.0.x document: /openapi is missing".into()),
+    }
 }
 
 pub fn to_pretty_json(value: &Value) -> String {
@@ -74,17 +117,7 @@ fn escape(token: &str) -> String {
 
 /// Builds the fragment for `operations` out of `doc`.
 pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
-    let version = doc.get("openapi").and_then(Value::as_str).unwrap_or("");
-    if !version.starts_with("3.0.") {
-        return Err(format!(
-            "/openapi: expected an OpenAPI 3.0.x document, found `{}`",
-            if version.is_empty() {
-                "nothing"
-            } else {
-                version
-            }
-        ));
-    }
+    check_version(doc)?;
     let paths = doc
         .get("paths")
         .and_then(Value::as_object)
@@ -109,14 +142,25 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
         match found.len() {
             1 => selected.extend(found),
             0 => {
+                let close = close_matches(wanted, paths);
+                let hint = match close.as_slice() {
+                    [] => String::new(),
+                    [one] => format!("; did you mean `{one}`?"),
+                    many => format!("; did you mean one of `{}`?", many.join("`, `")),
+                };
                 return Err(format!(
-                    "unknown operation `{wanted}`: no operationId or x-xgen-operation-id-override has that name"
+                    "unknown operation `{wanted}`: no operationId or x-xgen-operation-id-override has that name{hint}"
                 ));
             }
             _ => {
+                let at: Vec<String> = found
+                    .iter()
+                    .map(|(p, m)| format!("{} {p}", m.to_uppercase()))
+                    .collect();
                 return Err(format!(
-                    "operation `{wanted}` is ambiguous: {} operations carry that name",
-                    found.len()
+                    "operation `{wanted}` is ambiguous: {} operations carry that name ({})",
+                    found.len(),
+                    at.join(", ")
                 ));
             }
         }
@@ -153,7 +197,7 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
         }
         let value = doc
             .pointer(&target)
-            .ok_or_else(|| format!("{at}: dangling $ref `#{target}`"))?;
+            .ok_or_else(|| format!("dangling $ref at {at}: `#{target}` does not exist"))?;
         collect_refs(value, &target, &mut pending)?;
     }
 
@@ -257,6 +301,53 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
         }
     }
     Ok(Value::Object(out))
+}
+
+/// Up to three operation names within a small edit distance of `wanted`.
+fn close_matches(wanted: &str, paths: &Map<String, Value>) -> Vec<String> {
+    let wanted_lower = wanted.to_ascii_lowercase();
+    let limit = (wanted.len() / 7).max(2);
+    let mut names: BTreeSet<&str> = BTreeSet::new();
+    for item in paths.values() {
+        for method in HTTP_METHODS {
+            let Some(op) = item.get(method) else { continue };
+            for key in ["operationId", "x-xgen-operation-id-override"] {
+                if let Some(name) = op.get(key).and_then(Value::as_str) {
+                    names.insert(name);
+                }
+            }
+        }
+    }
+    let mut scored: Vec<(usize, &str)> = names
+        .into_iter()
+        .map(|n| (edit_distance(&wanted_lower, &n.to_ascii_lowercase()), n))
+        .filter(|(d, _)| *d <= limit)
+        .collect();
+    scored.sort();
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, n)| n.to_string())
+        .collect()
+}
+
+/// Levenshtein distance over bytes (operation names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len().abs_diff(b.len()) > 8 {
+        return a.len().abs_diff(b.len());
+    }
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut row = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let substitute = prev[j] + usize::from(ca != cb);
+            row[j + 1] = substitute.min(prev[j + 1] + 1).min(row[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut row);
+    }
+    prev[b.len()]
 }
 
 /// Pushes `(target, where_found)` for every `$ref` below `value`.

@@ -10,21 +10,40 @@ use std::process::ExitCode;
 
 #[path = "../../build/codegen/mod.rs"]
 mod codegen;
+mod diff;
 mod extract;
+mod fetch;
 mod provenance;
+mod source;
 #[cfg(test)]
 mod tests;
+
+use source::Source;
 
 const HELP: &str = "\
 cargo xtask <command> [options]
 
 Commands:
-  regen --from <spec.yaml|spec.json> [--ops a,b,c] [--check]
-        Extract the operations listed in spec/operations (or given by --ops)
-        and every component they reach by $ref, verbatim, from a full upstream
-        Atlas Admin API v2 spec into spec/openapi.json, with provenance in
-        spec/provenance.json. --check writes nothing and fails when spec/
-        differs from what the source gives.
+  regen --from <file|https://url> [--ops a,b,c] [--check]
+        Extract the operations listed in spec/operations (or given by --ops,
+        which then replaces that list) and every component they reach by $ref,
+        verbatim, from a full upstream Atlas Admin API v2 spec (OpenAPI 3.0.x,
+        YAML or JSON) into spec/openapi.json, with provenance (source file
+        name or URL, sha256, upstream version) in spec/provenance.json. All
+        three files are written, or none.
+        --from <file>        a local copy, e.g.
+                             ../shared/upstream/atlas-admin-v2-2025-10-22.yaml
+        --from <https://url> download it first, e.g. https://raw.githubusercontent.com/
+                             mongodb/openapi/<commit>/openapi/v2.yaml (connect
+                             timeout 10 s, total 120 s, at most 64 MiB, non-2xx
+                             refused; plain http:// only to 127.0.0.1/localhost)
+        --check  write nothing; when spec/ differs from what the source gives,
+                 print what differs (operations and schemas added or removed;
+                 per schema, properties and discriminator kinds added or
+                 removed; a count of other changed schemas; or, when only
+                 spec/provenance.json differs, which of its fields did) and the
+                 command that fixes it, and exit 1. The extraction date is not
+                 compared.
   codegen [--spec <openapi.json>]
         Run build.rs's generator on a spec fragment (default spec/openapi.json)
         and print the Rust it generates, or the error the build would give.
@@ -38,13 +57,16 @@ fn main() -> ExitCode {
             print!("{HELP}");
             Ok(())
         }
-        Some("regen") => RegenArgs::parse(&args[1..]).and_then(|a| regen(&a)),
+        Some("regen") => RegenArgs::parse(&args[1..])
+            .and_then(|a| regen_in(&repo_root().join("spec"), &a).and_then(|o| o.print(&a))),
         Some("codegen") => codegen_command(&args[1..]),
         Some(other) => Err(format!("unknown command `{other}`; run `cargo xtask help`")),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
+            // One line, whatever a library put into the message.
+            let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
             eprintln!("error: {message}");
             ExitCode::FAILURE
         }
@@ -79,7 +101,7 @@ fn codegen_command(args: &[String]) -> Result<(), String> {
 }
 
 struct RegenArgs {
-    from: PathBuf,
+    from: Source,
     ops: Option<Vec<String>>,
     check: bool,
 }
@@ -93,7 +115,10 @@ impl RegenArgs {
         while let Some(arg) = it.next() {
             match arg.as_str() {
                 "--from" => {
-                    from = Some(PathBuf::from(it.next().ok_or("--from needs a path")?));
+                    let value = it
+                        .next()
+                        .ok_or("--from needs a file path or an https:// URL")?;
+                    from = Some(Source::parse(value)?);
                 }
                 "--ops" => {
                     let list = it.next().ok_or("--ops needs a comma-separated list")?;
@@ -113,8 +138,20 @@ impl RegenArgs {
                 }
             }
         }
-        let from = from.ok_or("regen needs --from <upstream spec>; run `cargo xtask help`")?;
+        let from = from.ok_or("regen needs --from <file|https://url>; run `cargo xtask help`")?;
         Ok(Self { from, ops, check })
+    }
+
+    /// The command that brings `spec/` in line with the source.
+    fn fix(&self) -> String {
+        format!(
+            "cargo xtask regen --from {}{}",
+            self.from.as_argument(),
+            self.ops
+                .as_ref()
+                .map(|o| format!(" --ops {}", o.join(",")))
+                .unwrap_or_default()
+        )
     }
 }
 
@@ -126,8 +163,50 @@ fn repo_root() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-fn regen(args: &RegenArgs) -> Result<(), String> {
-    let spec_dir = repo_root().join("spec");
+/// What `regen` did or found.
+#[derive(Debug, PartialEq)]
+enum Outcome {
+    Wrote {
+        operations: usize,
+        schemas: usize,
+    },
+    /// Not `--check`, but nothing to write (the extraction date is kept).
+    AlreadyCurrent,
+    /// `--check` and nothing differs.
+    UpToDate,
+    /// `--check` and something differs: the summary's lines.
+    Stale(Vec<String>),
+}
+
+impl Outcome {
+    fn print(&self, args: &RegenArgs) -> Result<(), String> {
+        match self {
+            Self::Wrote {
+                operations,
+                schemas,
+            } => println!(
+                "wrote spec/openapi.json ({operations} operation(s), {schemas} schema(s)) and spec/provenance.json from {}",
+                args.from
+            ),
+            Self::AlreadyCurrent => println!("spec/ is already what {} gives", args.from),
+            Self::UpToDate => println!("spec/ is up to date with {}", args.from),
+            Self::Stale(lines) => {
+                eprintln!("spec/ differs from what {} gives:", args.from);
+                for line in lines {
+                    eprintln!("{line}");
+                }
+                return Err(format!("spec/ is stale; run `{}`", args.fix()));
+            }
+        }
+        Ok(())
+    }
+}
+
+const FILE_NAMES: [&str; 3] = ["openapi.json", "provenance.json", "operations"];
+
+/// `regen` with `spec_dir` in place of `spec/`. Errors are one line and
+/// start with the source when they are about it.
+fn regen_in(spec_dir: &Path, args: &RegenArgs) -> Result<Outcome, String> {
     let selection_file = spec_dir.join("operations");
     let operations = match &args.ops {
         Some(ops) => ops.clone(),
@@ -140,70 +219,71 @@ fn regen(args: &RegenArgs) -> Result<(), String> {
         ));
     }
 
-    let bytes = std::fs::read(&args.from)
-        .map_err(|e| format!("cannot read {}: {e}", args.from.display()))?;
-    let source = extract::parse_document(&bytes, &args.from)?;
-    let fragment = extract::extract(&source, &operations)
-        .map_err(|e| format!("{}: {e}", args.from.display()))?;
-    let provenance = provenance::Provenance::describe(&args.from, &bytes, &source, &operations);
+    let source = &args.from;
+    let bytes = source.load()?;
+    let document = extract::parse_document(&bytes).map_err(|e| format!("{source}: {e}"))?;
+    let fragment =
+        extract::extract(&document, &operations).map_err(|e| format!("{source}: {e}"))?;
+    let provenance = provenance::Provenance::describe(source, &bytes, &document, &operations);
 
-    let files = [
-        ("openapi.json", extract::to_pretty_json(&fragment)),
-        (
-            "provenance.json",
-            extract::to_pretty_json(&provenance.to_json()),
-        ),
-        ("operations", extract::selection_text(&operations)),
+    let read = |name: &str| std::fs::read_to_string(spec_dir.join(name)).ok();
+    let current: Vec<Option<String>> = FILE_NAMES.iter().map(|n| read(n)).collect();
+    let mut files = [
+        extract::to_pretty_json(&fragment),
+        extract::to_pretty_json(&provenance.to_json()),
+        extract::selection_text(&operations),
     ];
-
-    let fix = format!(
-        "cargo xtask regen --from {}{}",
-        args.from.display(),
-        args.ops
-            .as_ref()
-            .map(|o| format!(" --ops {}", o.join(",")))
-            .unwrap_or_default()
-    );
-    if args.check {
-        let mut stale = Vec::new();
-        for (name, text) in &files {
-            let path = spec_dir.join(name);
-            let current = std::fs::read_to_string(&path).unwrap_or_default();
-            let same = if *name == "provenance.json" {
-                provenance::same_ignoring_date(&current, text)
-            } else {
-                current == *text
-            };
-            if !same {
-                stale.push(format!("spec/{name}"));
-            }
-        }
-        if stale.is_empty() {
-            println!("spec/ is up to date with {}", args.from.display());
-            return Ok(());
-        }
-        return Err(format!(
-            "{} differ from what {} gives; run `{fix}`",
-            stale.join(", "),
-            args.from.display()
-        ));
+    // The same extraction on another day keeps its date.
+    if let Some(old) = &current[1]
+        && provenance::same_ignoring_date(old, &files[1])
+    {
+        files[1] = old.clone();
     }
 
-    write_all_or_nothing(&spec_dir, &files)?;
+    let summary = diff::report(
+        &diff::Files {
+            openapi: current[0].as_deref(),
+            provenance: current[1].as_deref(),
+            operations: current[2].as_deref(),
+        },
+        &diff::Files {
+            openapi: Some(&files[0]),
+            provenance: Some(&files[1]),
+            operations: Some(&files[2]),
+        },
+    );
+    if args.check {
+        return Ok(summary.map_or(Outcome::UpToDate, Outcome::Stale));
+    }
+    if summary.is_none()
+        && current
+            .iter()
+            .zip(&files)
+            .all(|(c, f)| c.as_ref() == Some(f))
+    {
+        return Ok(Outcome::AlreadyCurrent);
+    }
+
+    let named: Vec<(&str, &str)> = FILE_NAMES
+        .iter()
+        .copied()
+        .zip(files.iter().map(String::as_str))
+        .collect();
+    write_all_or_nothing(spec_dir, &named)?;
     let schemas = fragment
         .pointer("/components/schemas")
         .and_then(|v| v.as_object())
         .map_or(0, |m| m.len());
-    println!(
-        "wrote spec/openapi.json ({} operation(s), {schemas} schema(s)) and spec/provenance.json",
-        operations.len()
-    );
-    Ok(())
+    Ok(Outcome::Wrote {
+        operations: operations.len(),
+        schemas,
+    })
 }
 
-/// Writes every file to a temporary sibling first and renames only when all
-/// of them were written, so a failure leaves `spec/` as it was.
-fn write_all_or_nothing(dir: &Path, files: &[(&str, String)]) -> Result<(), String> {
+/// Writes every file to a temporary sibling first, then moves them into
+/// place; if any step fails, the files already replaced are restored from
+/// backups, so a failure leaves `dir` as it was.
+fn write_all_or_nothing(dir: &Path, files: &[(&str, &str)]) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let mut staged = Vec::new();
     for (name, text) in files {
@@ -217,9 +297,55 @@ fn write_all_or_nothing(dir: &Path, files: &[(&str, String)]) -> Result<(), Stri
         }
         staged.push((tmp, dir.join(name)));
     }
+
+    // (destination, its backup if it existed) for every file moved so far.
+    let mut done: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
+    let mut failure = None;
     for (tmp, dest) in &staged {
-        std::fs::rename(tmp, dest)
-            .map_err(|e| format!("cannot move {} to {}: {e}", tmp.display(), dest.display()))?;
+        let backup = dest.with_file_name(format!(
+            ".{}.bak",
+            dest.file_name().unwrap_or_default().to_string_lossy()
+        ));
+        let step = (|| {
+            let had = if dest.exists() {
+                std::fs::copy(dest, &backup)
+                    .map_err(|e| format!("cannot back up {}: {e}", dest.display()))?;
+                Some(backup.clone())
+            } else {
+                None
+            };
+            std::fs::rename(tmp, dest).map_err(|e| {
+                if let Some(b) = &had {
+                    let _ = std::fs::remove_file(b);
+                }
+                format!("cannot move {} to {}: {e}", tmp.display(), dest.display())
+            })?;
+            Ok::<_, String>(had)
+        })();
+        match step {
+            Ok(had) => done.push((dest.clone(), had)),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    if let Some(error) = failure {
+        for (dest, backup) in done.iter().rev() {
+            let _ = match backup {
+                Some(b) => std::fs::rename(b, dest),
+                None => std::fs::remove_file(dest),
+            };
+        }
+        for (tmp, _) in &staged {
+            let _ = std::fs::remove_file(tmp);
+        }
+        return Err(error);
+    }
+    for (_, backup) in done {
+        if let Some(b) = backup {
+            let _ = std::fs::remove_file(b);
+        }
     }
     Ok(())
 }

@@ -1,13 +1,15 @@
 //! `spec/provenance.json`: where the vendored fragment came from.
 
-use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use crate::source::Source;
+
 pub struct Provenance {
-    file_name: String,
+    /// `("file", file name)` or `("url", URL without credentials)`.
+    origin: (&'static str, String),
     sha256: String,
     xgen_sha: Value,
     openapi: Value,
@@ -18,13 +20,19 @@ pub struct Provenance {
 }
 
 impl Provenance {
-    pub fn describe(path: &Path, bytes: &[u8], doc: &Value, operations: &[String]) -> Self {
+    pub fn describe(source: &Source, bytes: &[u8], doc: &Value, operations: &[String]) -> Self {
         let info = doc.get("info").cloned().unwrap_or(Value::Null);
+        let origin = match source {
+            Source::File(path) => (
+                "file",
+                path.file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default(),
+            ),
+            Source::Url(_) => ("url", source.to_string()),
+        };
         Self {
-            file_name: path
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default(),
+            origin,
             sha256: Sha256::digest(bytes)
                 .iter()
                 .map(|b| format!("{b:02x}"))
@@ -39,15 +47,15 @@ impl Provenance {
     }
 
     pub fn to_json(&self) -> Value {
+        let mut source = serde_json::Map::new();
+        source.insert(self.origin.0.into(), json!(self.origin.1));
+        source.insert("sha256".into(), json!(self.sha256));
+        source.insert("x-xgen-sha".into(), self.xgen_sha.clone());
+        source.insert("openapi".into(), self.openapi.clone());
+        source.insert("info.version".into(), self.info_version.clone());
+        source.insert("license".into(), self.license.clone());
         json!({
-            "source": {
-                "file": self.file_name,
-                "sha256": self.sha256,
-                "x-xgen-sha": self.xgen_sha,
-                "openapi": self.openapi,
-                "info.version": self.info_version,
-                "license": self.license,
-            },
+            "source": source,
             "extracted_on": self.extracted_on,
             "operations": self.operations,
             "generated_by": "cargo xtask regen",

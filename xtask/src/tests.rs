@@ -1,9 +1,16 @@
-//! Tests of the extraction and of build.rs's generator on evolved and broken
-//! specs, all derived from the vendored fragment so they need nothing else.
+//! Tests of the extraction, of `regen` (from files and from a local HTTP
+//! server) and of build.rs's generator on evolved and broken specs, all
+//! derived from the vendored fragment so they need nothing else.
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
 
-use crate::{extract, generate, repo_root};
+use crate::source::Source;
+use crate::{Outcome, RegenArgs, extract, generate, regen_in, repo_root};
 
 fn fragment() -> Value {
     let text = std::fs::read_to_string(repo_root().join("spec/openapi.json")).unwrap();
@@ -44,9 +51,8 @@ fn the_vendored_fragment_generates_the_expected_items() {
     assert!(!kafka.contains("rename = \"type\""), "{kafka}");
 }
 
-#[test]
-fn a_new_kind_in_the_spec_becomes_a_new_variant() {
-    let mut doc = fragment();
+/// Adds a `SchemaRegistry` kind to the StreamsConnection union of `doc`.
+fn add_schema_registry_kind(doc: &mut Value) {
     doc["components"]["schemas"]["StreamsSchemaRegistryConnection"] = json!({
         "allOf": [
             { "$ref": "#/components/schemas/StreamsConnection" },
@@ -62,6 +68,12 @@ fn a_new_kind_in_the_spec_becomes_a_new_variant() {
         .push(json!({ "$ref": "#/components/schemas/StreamsSchemaRegistryConnection" }));
     union["discriminator"]["mapping"]["SchemaRegistry"] =
         json!("#/components/schemas/StreamsSchemaRegistryConnection");
+}
+
+#[test]
+fn a_new_kind_in_the_spec_becomes_a_new_variant() {
+    let mut doc = fragment();
+    add_schema_registry_kind(&mut doc);
     let code = generate_value(&doc).unwrap();
     assert!(code.contains("SchemaRegistry(StreamsSchemaRegistryConnection)"));
     assert!(code.contains("pub schema_registry_urls"));
@@ -260,10 +272,507 @@ fn extraction_refuses_what_is_not_openapi_3_0() {
 
 #[test]
 fn documents_that_are_neither_json_nor_yaml_are_refused() {
-    let err =
-        extract::parse_document(b"{ unbalanced: [", std::path::Path::new("x.yaml")).unwrap_err();
-    assert!(err.contains("neither JSON"), "{err}");
-    let err =
-        extract::parse_document(b"- just\n- a list\n", std::path::Path::new("x.yaml")).unwrap_err();
-    assert!(err.contains("not an object"), "{err}");
+    let err = extract::parse_document(b"{ unbalanced: [").unwrap_err();
+    assert!(err.starts_with("neither JSON nor YAML: as JSON: "), "{err}");
+    let err = extract::parse_document(b"- just\n- a list\n").unwrap_err();
+    assert_eq!(
+        err,
+        "not an OpenAPI document: the document is a list, not a mapping"
+    );
+}
+
+#[test]
+fn an_unknown_operation_gets_close_matches_suggested() {
+    let err = extract::extract(&upstream_like(), &["creatA".into()]).unwrap_err();
+    assert!(err.ends_with("; did you mean `createA`?"), "{err}");
+    let err = extract::extract(&upstream_like(), &["somethingElse".into()]).unwrap_err();
+    assert!(!err.contains("did you mean"), "{err}");
+}
+
+// ------------------------------------------------------------ regen
+
+const OP: &str = "createStreamConnection";
+
+/// A directory under the system's temp dir, unique to this test, removed on
+/// drop.
+struct TempDir(PathBuf);
+
+impl TempDir {
+    fn new(name: &str) -> Self {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "xtask-test-{}-{}-{name}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    fn write(&self, name: &str, bytes: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.0.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// An upstream-like source built from the vendored fragment, with an
+/// operation and a schema that the selection does not reach.
+fn upstream_source() -> Value {
+    let mut doc = fragment();
+    doc["paths"]["/api/atlas/v2/groups/{groupId}/streams"] = json!({
+        "get": { "operationId": "listGroupStreamWorkspaces", "tags": ["Streams"],
+            "responses": { "200": { "description": "ok", "content": { "application/json": {
+                "schema": { "$ref": "#/components/schemas/Unrelated" } } } } } }
+    });
+    doc["components"]["schemas"]["Unrelated"] = json!({ "type": "object" });
+    doc
+}
+
+fn args(from: &str, ops: &[&str], check: bool) -> RegenArgs {
+    RegenArgs {
+        from: Source::parse(from).unwrap(),
+        ops: Some(ops.iter().map(|s| s.to_string()).collect()),
+        check,
+    }
+}
+
+fn regen_file(dir: &Path, doc: &Value, ops: &[&str], check: bool) -> Result<Outcome, String> {
+    let source = dir.join("upstream.json");
+    std::fs::write(&source, extract::to_pretty_json(doc)).unwrap();
+    regen_in(
+        &dir.join("spec"),
+        &args(source.to_str().unwrap(), ops, check),
+    )
+}
+
+/// Every file under `dir` with its bytes, to show that nothing changed.
+fn snapshot(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap_or_default();
+            (p.file_name().unwrap().to_string_lossy().into_owned(), bytes)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Serves one canned HTTP response on 127.0.0.1 and hands back the request.
+fn serve_once(status: &str, body: Vec<u8>) -> (String, std::thread::JoinHandle<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: application/yaml\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let handle = std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut request = Vec::new();
+        let mut buf = [0u8; 4096];
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            let n = stream.read(&mut buf).unwrap();
+            if n == 0 {
+                break;
+            }
+            request.extend_from_slice(&buf[..n]);
+        }
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(&body).unwrap();
+        String::from_utf8_lossy(&request).into_owned()
+    });
+    (base, handle)
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap()
+}
+
+#[test]
+fn regen_writes_the_fragment_and_check_then_passes() {
+    let tmp = TempDir::new("roundtrip");
+    let outcome = regen_file(&tmp.0, &upstream_source(), &[OP], false).unwrap();
+    assert_eq!(
+        outcome,
+        Outcome::Wrote {
+            operations: 1,
+            schemas: 18
+        }
+    );
+    let spec = tmp.0.join("spec");
+    assert_eq!(
+        read(&spec, "openapi.json"),
+        extract::to_pretty_json(&fragment())
+    );
+    assert_eq!(
+        regen_file(&tmp.0, &upstream_source(), &[OP], true).unwrap(),
+        Outcome::UpToDate
+    );
+    // Another source file with the same content: only the file name differs.
+    let before = snapshot(&spec);
+    let other = tmp.write("other.json", extract::to_pretty_json(&upstream_source()));
+    assert_eq!(
+        regen_in(&spec, &args(other.to_str().unwrap(), &[OP], true)).unwrap(),
+        Outcome::Stale(vec![
+            "  only spec/provenance.json differs (spec/openapi.json and spec/operations are identical): source.file upstream.json -> other.json".into()
+        ])
+    );
+    // A different file with the same fragment: only the sha256 differs.
+    let mut doc = upstream_source();
+    doc["components"]["schemas"]["Unrelated"]["description"] = json!("new upstream text");
+    let lines = match regen_file(&tmp.0, &doc, &[OP], true).unwrap() {
+        Outcome::Stale(lines) => lines,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].starts_with("  only spec/provenance.json differs (spec/openapi.json and spec/operations are identical): source.sha256 "),
+        "{lines:?}"
+    );
+    assert_eq!(snapshot(&spec), before, "--check wrote something");
+}
+
+#[test]
+fn extraction_from_a_url_gives_the_same_bytes_as_from_the_file() {
+    let tmp = TempDir::new("url");
+    let text = serde_yaml_ng::to_string(&upstream_source()).unwrap();
+    let file = tmp.write("upstream.yaml", &text);
+    let by_file = tmp.0.join("by-file");
+    let by_url = tmp.0.join("by-url");
+    regen_in(&by_file, &args(file.to_str().unwrap(), &[OP], false)).unwrap();
+
+    let (base, server) = serve_once("200 OK", text.into_bytes());
+    let url = format!("{base}/openapi/v2.yaml");
+    regen_in(&by_url, &args(&url, &[OP], false)).unwrap();
+    let request = server.join().unwrap();
+    assert!(
+        request.starts_with("GET /openapi/v2.yaml HTTP/1.1\r\n"),
+        "{request}"
+    );
+    assert!(
+        request
+            .to_ascii_lowercase()
+            .contains("user-agent: atlas-stream-connections-xtask/"),
+        "{request}"
+    );
+
+    for name in ["openapi.json", "operations"] {
+        assert_eq!(read(&by_file, name), read(&by_url, name), "{name}");
+    }
+    let provenance =
+        |dir: &Path| -> Value { serde_json::from_str(&read(dir, "provenance.json")).unwrap() };
+    let (f, u) = (provenance(&by_file), provenance(&by_url));
+    assert_eq!(f["source"]["sha256"], u["source"]["sha256"]);
+    assert_eq!(f["source"]["file"], "upstream.yaml");
+    assert_eq!(u["source"]["url"], url.as_str());
+    assert!(u["source"].get("file").is_none());
+}
+
+/// Regenerates from `upstream_source()`, then checks against `evolved`.
+fn check_summary(evolved: Value, ops: &[&str]) -> Vec<String> {
+    let tmp = TempDir::new("check");
+    regen_file(&tmp.0, &upstream_source(), &[OP], false).unwrap();
+    let before = snapshot(&tmp.0.join("spec"));
+    let outcome = regen_file(&tmp.0, &evolved, ops, true).unwrap();
+    assert_eq!(
+        snapshot(&tmp.0.join("spec")),
+        before,
+        "--check wrote something"
+    );
+    match outcome {
+        Outcome::Stale(lines) => lines,
+        other => panic!("expected a stale spec, got {other:?}"),
+    }
+}
+
+#[test]
+fn check_names_an_added_kind() {
+    let mut doc = upstream_source();
+    add_schema_registry_kind(&mut doc);
+    let lines = check_summary(doc, &[OP]);
+    assert_eq!(lines[0], "  spec/openapi.json:");
+    assert_eq!(
+        lines[1],
+        "    schemas added (1): StreamsSchemaRegistryConnection"
+    );
+    assert_eq!(
+        lines[2],
+        "    StreamsConnection: kinds added: SchemaRegistry"
+    );
+    assert!(
+        lines[3].starts_with("  spec/provenance.json: source.sha256 "),
+        "{lines:?}"
+    );
+    assert_eq!(lines.len(), 4, "{lines:?}");
+}
+
+#[test]
+fn check_names_a_removed_schema() {
+    let mut doc = upstream_source();
+    let union = &mut doc["components"]["schemas"]["StreamsConnection"];
+    union["oneOf"]
+        .as_array_mut()
+        .unwrap()
+        .retain(|m| m["$ref"] != "#/components/schemas/StreamsS3Connection");
+    union["discriminator"]["mapping"]
+        .as_object_mut()
+        .unwrap()
+        .shift_remove("S3");
+    doc["components"]["schemas"]
+        .as_object_mut()
+        .unwrap()
+        .shift_remove("StreamsS3Connection");
+    let lines = check_summary(doc, &[OP]);
+    assert_eq!(lines[1], "    schemas removed (1): StreamsS3Connection");
+    assert_eq!(lines[2], "    StreamsConnection: kinds removed: S3");
+}
+
+#[test]
+fn check_names_an_added_property() {
+    let mut doc = upstream_source();
+    doc["components"]["schemas"]["StreamsKafkaConnection"]["allOf"][1]["properties"]["schemaRegistry"] =
+        json!({ "type": "string" });
+    let lines = check_summary(doc, &[OP]);
+    assert_eq!(
+        lines[1],
+        "    StreamsKafkaConnection: properties added: schemaRegistry"
+    );
+}
+
+#[test]
+fn check_names_an_added_operation_and_the_fix_keeps_ops() {
+    let lines = check_summary(upstream_source(), &[OP, "listGroupStreamWorkspaces"]);
+    assert_eq!(
+        lines[1],
+        "    operations added (1): GET /api/atlas/v2/groups/{groupId}/streams (listGroupStreamWorkspaces)"
+    );
+    assert_eq!(lines[2], "    schemas added (1): Unrelated");
+    assert!(
+        lines.contains(
+            &"  spec/operations: operations added: listGroupStreamWorkspaces".to_string()
+        ),
+        "{lines:?}"
+    );
+    let a = args("/up stream.yaml", &[OP, "listGroupStreamWorkspaces"], true);
+    assert_eq!(
+        a.fix(),
+        "cargo xtask regen --from '/up stream.yaml' --ops createStreamConnection,listGroupStreamWorkspaces"
+    );
+}
+
+/// Runs regen on a spec dir holding a previous extraction and expects the
+/// one-line error `expected`, with nothing under spec/ changed.
+fn expect_regen_error(from: &str, ops: &[&str], expected: &str) {
+    let tmp = TempDir::new("bad");
+    regen_file(&tmp.0, &upstream_source(), &[OP], false).unwrap();
+    let spec = tmp.0.join("spec");
+    let before = snapshot(&spec);
+    for check in [false, true] {
+        let err = regen_in(&spec, &args(from, ops, check)).unwrap_err();
+        assert!(!err.contains('\n'), "not one line: {err}");
+        assert!(
+            err.starts_with(expected),
+            "expected `{expected}...`, got `{err}`"
+        );
+    }
+    assert_eq!(snapshot(&spec), before, "a failed regen changed spec/");
+}
+
+#[test]
+fn a_missing_file_is_one_line() {
+    let missing = std::env::temp_dir().join("xtask-test-no-such-file.yaml");
+    let missing = missing.to_str().unwrap();
+    expect_regen_error(missing, &[OP], &format!("{missing}: no such file"));
+}
+
+#[test]
+fn an_unreachable_url_is_one_line() {
+    let port = TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/v2.yaml");
+    expect_regen_error(&url, &[OP], &format!("{url}: cannot connect: "));
+}
+
+#[test]
+fn an_http_error_status_is_one_line() {
+    let tmp = TempDir::new("status");
+    regen_file(&tmp.0, &upstream_source(), &[OP], false).unwrap();
+    let spec = tmp.0.join("spec");
+    let before = snapshot(&spec);
+    let (base, server) = serve_once("404 Not Found", b"<html>no</html>".to_vec());
+    let url = format!("{base}/v2.yaml");
+    let err = regen_in(&spec, &args(&url, &[OP], false)).unwrap_err();
+    server.join().unwrap();
+    assert_eq!(err, format!("{url}: HTTP 404 Not Found"));
+    assert_eq!(snapshot(&spec), before);
+}
+
+#[test]
+fn a_file_that_is_neither_yaml_nor_json_is_one_line() {
+    let tmp = TempDir::new("garbage");
+    let text = tmp.write("broken.yaml", "openapi: 3.0.1\npaths: [unclosed\n  - : :\n");
+    let text = text.to_str().unwrap();
+    expect_regen_error(
+        text,
+        &[OP],
+        &format!("{text}: neither JSON nor YAML: as YAML: "),
+    );
+    let binary = tmp.write("binary.yaml", [0x89, b'P', b'N', b'G', 0xff, 0xfe, 0]);
+    let binary = binary.to_str().unwrap();
+    expect_regen_error(
+        binary,
+        &[OP],
+        &format!("{binary}: neither JSON nor YAML: not UTF-8 text (invalid byte at offset 0)"),
+    );
+}
+
+#[test]
+fn a_document_that_is_not_openapi_3_0_is_one_line() {
+    let tmp = TempDir::new("version");
+    let mut doc = upstream_source();
+    doc["openapi"] = json!("3.1.0");
+    let v31 = tmp.write("v31.json", extract::to_pretty_json(&doc));
+    let v31 = v31.to_str().unwrap();
+    expect_regen_error(
+        v31,
+        &[OP],
+        &format!("{v31}: not an OpenAPI 3.0.x document: /openapi is `3.1.0`"),
+    );
+    let swagger = tmp.write(
+        "swagger.yaml",
+        "swagger: \"2.0\"\ninfo: { title: t, version: \"1\" }\npaths: {}\n",
+    );
+    let swagger = swagger.to_str().unwrap();
+    expect_regen_error(
+        swagger,
+        &[OP],
+        &format!("{swagger}: not an OpenAPI 3.0.x document: it is Swagger `2.0` (/swagger)"),
+    );
+}
+
+#[test]
+fn an_unknown_operation_is_named_with_a_suggestion() {
+    let tmp = TempDir::new("unknown-op");
+    let file = tmp.write("up.json", extract::to_pretty_json(&upstream_source()));
+    let file = file.to_str().unwrap();
+    expect_regen_error(
+        file,
+        &["createStreamConection"],
+        &format!(
+            "{file}: unknown operation `createStreamConection`: no operationId or x-xgen-operation-id-override has that name; did you mean `createStreamConnection`?"
+        ),
+    );
+}
+
+#[test]
+fn a_dangling_ref_gives_its_location_and_target() {
+    let tmp = TempDir::new("dangling");
+    let mut doc = upstream_source();
+    doc["components"]["schemas"]["StreamsKafkaConnection"]["allOf"][1]["properties"]["networking"] =
+        json!({ "$ref": "#/components/schemas/Gone" });
+    let file = tmp.write("up.json", extract::to_pretty_json(&doc));
+    let file = file.to_str().unwrap();
+    expect_regen_error(
+        file,
+        &[OP],
+        &format!(
+            "{file}: dangling $ref at /components/schemas/StreamsKafkaConnection/allOf/1/properties/networking/$ref: `#/components/schemas/Gone` does not exist"
+        ),
+    );
+}
+
+/// A spec dir holding an extraction of the vendored fragment, and a source
+/// that gives something else (so every file would change).
+fn stale_spec_dir(name: &str) -> (TempDir, PathBuf, String) {
+    let tmp = TempDir::new(name);
+    regen_file(&tmp.0, &upstream_source(), &[OP], false).unwrap();
+    let mut doc = upstream_source();
+    doc["components"]["schemas"]["StreamsKafkaConnection"]["description"] = json!("changed");
+    let file = tmp.write("new.json", extract::to_pretty_json(&doc));
+    let spec = tmp.0.join("spec");
+    (tmp, spec, file.to_str().unwrap().to_string())
+}
+
+#[test]
+fn a_failed_rename_restores_the_files_already_moved() {
+    let (_tmp, spec, file) = stale_spec_dir("rename-fails");
+    // provenance.json (moved second) cannot be replaced: it is a directory.
+    std::fs::remove_file(spec.join("provenance.json")).unwrap();
+    std::fs::create_dir(spec.join("provenance.json")).unwrap();
+    std::fs::write(spec.join("provenance.json/keep"), "x").unwrap();
+    let before = snapshot(&spec);
+    let err = regen_in(&spec, &args(&file, &[OP], false)).unwrap_err();
+    assert!(err.contains("provenance.json"), "{err}");
+    assert_eq!(
+        snapshot(&spec),
+        before,
+        "spec/ changed or kept temporary files"
+    );
+}
+
+#[test]
+fn a_failed_staging_write_leaves_spec_untouched() {
+    let (_tmp, spec, file) = stale_spec_dir("write-fails");
+    std::fs::create_dir(spec.join(".operations.tmp")).unwrap();
+    let before = snapshot(&spec);
+    let err = regen_in(&spec, &args(&file, &[OP], false)).unwrap_err();
+    assert!(err.starts_with("cannot write "), "{err}");
+    assert_eq!(snapshot(&spec), before);
+}
+
+#[test]
+fn the_same_extraction_keeps_its_date() {
+    let tmp = TempDir::new("same-date");
+    regen_file(&tmp.0, &upstream_source(), &[OP], false).unwrap();
+    let spec = tmp.0.join("spec");
+    let mut provenance: Value = serde_json::from_str(&read(&spec, "provenance.json")).unwrap();
+    provenance["extracted_on"] = json!("2001-01-01");
+    std::fs::write(
+        spec.join("provenance.json"),
+        extract::to_pretty_json(&provenance),
+    )
+    .unwrap();
+    assert_eq!(
+        regen_file(&tmp.0, &upstream_source(), &[OP], false).unwrap(),
+        Outcome::AlreadyCurrent
+    );
+    assert!(read(&spec, "provenance.json").contains("\"2001-01-01\""));
+}
+
+#[test]
+fn the_help_documents_urls_and_check() {
+    for needle in [
+        "--from <https://url>",
+        "https://",
+        "--check",
+        "discriminator kinds",
+        "command that fixes it",
+    ] {
+        assert!(crate::HELP.contains(needle), "help lacks `{needle}`");
+    }
+}
+
+#[test]
+fn a_stale_outcome_fails_and_names_the_fix() {
+    let a = args("up.yaml", &[OP], true);
+    let err = Outcome::Stale(vec!["  spec/openapi.json:".into()])
+        .print(&a)
+        .unwrap_err();
+    assert_eq!(
+        err,
+        "spec/ is stale; run `cargo xtask regen --from up.yaml --ops createStreamConnection`"
+    );
+    assert!(Outcome::UpToDate.print(&a).is_ok());
 }
