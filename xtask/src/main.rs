@@ -24,7 +24,7 @@ const HELP: &str = "\
 cargo xtask <command> [options]
 
 Commands:
-  regen --from <file|https://url> [--ops a,b,c] [--check]
+  regen --from <file|https://url> [--ops a,b,c] [--check] [--spec-dir <dir>]
         Extract the operations listed in spec/operations (or given by --ops,
         which then replaces that list) and every component they reach by $ref,
         verbatim, from a full upstream Atlas Admin API v2 spec (OpenAPI 3.0.x,
@@ -44,6 +44,8 @@ Commands:
                  spec/provenance.json differs, which of its fields did) and the
                  command that fixes it, and exit 1. The extraction date is not
                  compared.
+        --spec-dir <dir>  work on <dir> instead of the repository's spec/
+                 (a new directory needs --ops).
   codegen [--spec <openapi.json>]
         Run build.rs's generator on a spec fragment (default spec/openapi.json)
         and print the Rust it generates, or the error the build would give.
@@ -57,8 +59,13 @@ fn main() -> ExitCode {
             print!("{HELP}");
             Ok(())
         }
-        Some("regen") => RegenArgs::parse(&args[1..])
-            .and_then(|a| regen_in(&repo_root().join("spec"), &a).and_then(|o| o.print(&a))),
+        Some("regen") => RegenArgs::parse(&args[1..]).and_then(|a| {
+            let spec_dir = a
+                .spec_dir
+                .clone()
+                .unwrap_or_else(|| repo_root().join("spec"));
+            regen_in(&spec_dir, &a).and_then(|o| o.print(&a))
+        }),
         Some("codegen") => codegen_command(&args[1..]),
         Some(other) => Err(format!("unknown command `{other}`; run `cargo xtask help`")),
     };
@@ -104,6 +111,8 @@ struct RegenArgs {
     from: Source,
     ops: Option<Vec<String>>,
     check: bool,
+    /// Where the fragment goes instead of the repository's `spec/`.
+    spec_dir: Option<PathBuf>,
 }
 
 impl RegenArgs {
@@ -111,6 +120,7 @@ impl RegenArgs {
         let mut from = None;
         let mut ops = None;
         let mut check = false;
+        let mut spec_dir = None;
         let mut it = args.iter();
         while let Some(arg) = it.next() {
             match arg.as_str() {
@@ -131,6 +141,10 @@ impl RegenArgs {
                     );
                 }
                 "--check" => check = true,
+                "--spec-dir" => {
+                    let dir = it.next().ok_or("--spec-dir needs a directory")?;
+                    spec_dir = Some(PathBuf::from(dir));
+                }
                 other => {
                     return Err(format!(
                         "regen: unknown option `{other}`; run `cargo xtask help`"
@@ -139,17 +153,26 @@ impl RegenArgs {
             }
         }
         let from = from.ok_or("regen needs --from <file|https://url>; run `cargo xtask help`")?;
-        Ok(Self { from, ops, check })
+        Ok(Self {
+            from,
+            ops,
+            check,
+            spec_dir,
+        })
     }
 
     /// The command that brings `spec/` in line with the source.
     fn fix(&self) -> String {
         format!(
-            "cargo xtask regen --from {}{}",
+            "cargo xtask regen --from {}{}{}",
             self.from.as_argument(),
             self.ops
                 .as_ref()
                 .map(|o| format!(" --ops {}", o.join(",")))
+                .unwrap_or_default(),
+            self.spec_dir
+                .as_ref()
+                .map(|d| format!(" --spec-dir {}", d.display()))
                 .unwrap_or_default()
         )
     }

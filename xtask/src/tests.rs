@@ -341,6 +341,7 @@ fn args(from: &str, ops: &[&str], check: bool) -> RegenArgs {
         from: Source::parse(from).unwrap(),
         ops: Some(ops.iter().map(|s| s.to_string()).collect()),
         check,
+        spec_dir: None,
     }
 }
 

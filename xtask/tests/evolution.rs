@@ -2,8 +2,13 @@
 //! every way the upstream spec has changed before, compiles without warnings,
 //! keeps its existing API, and behaves.
 //!
-//! The evolved spec starts from spec/openapi.json (verbatim from the upstream
-//! file) and adds, in one document: a new connection kind, an inline
+//! The evolution is applied to the shared upstream file
+//! (`../shared/upstream/atlas-admin-v2-2025-10-22.yaml`, when it is beside
+//! the repository, as in CI), and `cargo xtask regen` extracts the fragment
+//! from the result, so extraction and generation are both exercised; without
+//! the upstream file it is applied to spec/openapi.json, which `regen --check`
+//! proves to be that file's extraction. It adds, in one document: a new
+//! connection kind, an inline
 //! discriminated `oneOf` in a variant (with `$ref` members and one inline
 //! member), `nullable`, `required` inside an `allOf` member, a deprecated
 //! property, `format: uri`, `uniqueItems`/`maxItems`, response headers and a
@@ -37,9 +42,9 @@ const SCHEMAS: &str = "/components/schemas";
 const OPERATION: &str =
     "/paths/~1api~1atlas~1v2~1groups~1{groupId}~1streams~1{tenantName}~1connections/post";
 
-/// The vendored spec with every kind of change applied.
-fn evolved_spec(vendored: &str) -> Value {
-    let mut doc: Value = serde_json::from_str(vendored).expect("spec/openapi.json is JSON");
+/// `doc` (the upstream spec or the vendored fragment) with every kind of
+/// change applied.
+fn evolve(mut doc: Value) -> Value {
     let kafka = format!("{SCHEMAS}/StreamsKafkaConnection/allOf/1");
     let https = format!("{SCHEMAS}/StreamsHttpsConnection/allOf/1");
 
@@ -97,11 +102,10 @@ fn evolved_spec(vendored: &str) -> Value {
     at(&mut doc, &format!("{https}/properties/url"))["format"] = json!("uri");
     at(&mut doc, &https)["required"] = json!(["url"]);
 
-    // Response headers and a 429, by $ref.
-    at(&mut doc, "/components")["headers"] = json!({
-        "RateLimitLimit": {"description": "Requests allowed.", "schema": {"type": "integer"}}
-    });
-    at(&mut doc, "/components/responses")["tooManyRequests"] = json!({
+    // Response headers and a 429, by $ref (added to what is there).
+    at(&mut doc, "/components")["headers"]["RateLimitLimit"] =
+        json!({"description": "Requests allowed.", "schema": {"type": "integer"}});
+    at(&mut doc, "/components")["responses"]["tooManyRequests"] = json!({
         "description": "Too Many Requests.",
         "headers": {"Retry-After": {"$ref": "#/components/headers/RateLimitLimit"}},
         "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}
@@ -142,9 +146,47 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A copy of the crate with `spec` as its spec, the behaviour tests and the
+/// Writes the evolved fragment into `spec_dir`: extracted by `cargo xtask
+/// regen` from the evolved upstream file when there is one.
+fn write_evolved_spec(root: &Path, spec_dir: &Path) {
+    std::fs::create_dir_all(spec_dir).unwrap();
+    let upstream = root.join("../shared/upstream/atlas-admin-v2-2025-10-22.yaml");
+    if !upstream.exists() {
+        eprintln!(
+            "note: {} not found; evolving spec/openapi.json",
+            upstream.display()
+        );
+        let vendored = std::fs::read_to_string(root.join("spec/openapi.json")).unwrap();
+        let doc = evolve(serde_json::from_str(&vendored).expect("spec/openapi.json is JSON"));
+        std::fs::write(
+            spec_dir.join("openapi.json"),
+            serde_json::to_string_pretty(&doc).unwrap(),
+        )
+        .unwrap();
+        return;
+    }
+    let text = std::fs::read_to_string(&upstream).unwrap();
+    let doc: Value = serde_yaml_ng::from_str(&text).expect("the upstream file is YAML");
+    let evolved = root.join("target/evolution/upstream-evolved.json");
+    std::fs::write(&evolved, serde_json::to_string(&evolve(doc)).unwrap()).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .arg("regen")
+        .arg("--from")
+        .arg(&evolved)
+        .args(["--ops", "createStreamConnection", "--spec-dir"])
+        .arg(spec_dir)
+        .output()
+        .expect("xtask runs");
+    assert!(
+        output.status.success(),
+        "regen refuses the evolved upstream file: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+/// A copy of the crate with the evolved spec, the behaviour tests and the
 /// deprecation example, in `target/evolution/crate`.
-fn evolved_crate(root: &Path, spec: &Value) -> PathBuf {
+fn evolved_crate(root: &Path) -> PathBuf {
     let dir = root.join("target/evolution/crate");
     if dir.exists() {
         std::fs::remove_dir_all(&dir).unwrap();
@@ -166,12 +208,7 @@ fn evolved_crate(root: &Path, spec: &Value) -> PathBuf {
         manifest.replace("members = [\"xtask\"]", "members = []"),
     )
     .unwrap();
-    std::fs::create_dir_all(dir.join("spec")).unwrap();
-    std::fs::write(
-        dir.join("spec/openapi.json"),
-        serde_json::to_string_pretty(spec).unwrap(),
-    )
-    .unwrap();
+    write_evolved_spec(root, &dir.join("spec"));
     let here = root.join("xtask/tests/evolution");
     std::fs::create_dir_all(dir.join("tests/support")).unwrap();
     std::fs::copy(
@@ -213,8 +250,7 @@ fn cargo(root: &Path, dir: &Path, args: &[&str]) -> (bool, String) {
 #[ignore = "slow: builds the crate against an evolved spec; run with --ignored"]
 fn the_crate_builds_and_behaves_against_an_evolved_spec() {
     let root = repo_root();
-    let vendored = std::fs::read_to_string(root.join("spec/openapi.json")).unwrap();
-    let dir = evolved_crate(&root, &evolved_spec(&vendored));
+    let dir = evolved_crate(&root);
 
     let (ok, out) = cargo(&root, &dir, &["build", "--lib", "--message-format=short"]);
     assert!(
