@@ -13,7 +13,7 @@ use heck::ToUpperCamelCase;
 use serde_json::{Map, Value, json};
 
 use super::Error;
-use super::schema_walk::{escape, for_each_schema_mut};
+use super::schema_walk::{escape, for_each_schema_mut, unescape};
 
 const SCHEMAS: &str = "/components/schemas/";
 
@@ -35,7 +35,7 @@ pub fn hoist(doc: &mut Value) -> Result<(), Error> {
         }
         for (pointer, schema) in found {
             let name = free_name(doc, &name_for(doc, &pointer));
-            place(doc, &pointer, &name, schema)?;
+            place(doc, &pointer, &name, schema, true)?;
         }
     }
     name_inline_members(doc)
@@ -52,29 +52,69 @@ fn is_component(pointer: &str) -> bool {
         .is_some_and(|rest| !rest.contains('/'))
 }
 
+/// Keywords that describe the place where a schema is used: they stay there
+/// when the schema moves (the description is also kept on the schema).
+const SITE_KEYWORDS: [&str; 4] = ["description", "deprecated", "nullable", "readOnly"];
+
 /// Puts `schema` under `components/schemas/<name>` and a reference to it at
-/// `pointer`.
+/// `pointer`. With `keep_site`, the site keeps its own annotations around
+/// the reference (a one-member `allOf`, which typify reads as the referenced
+/// type), so a field stays documented, deprecated or nullable.
 fn place(
     doc: &mut Value,
     pointer: &str,
     name: &str,
-    schema: Map<String, Value>,
+    mut schema: Map<String, Value>,
+    keep_site: bool,
 ) -> Result<(), Error> {
-    let schemas = doc
-        .pointer_mut("/components/schemas")
-        .and_then(Value::as_object_mut)
-        .ok_or_else(|| Error::at("/components/schemas", "missing, yet a schema must go there"))?;
+    let reference = json!({ "$ref": format!("#{SCHEMAS}{}", escape(name)) });
+    let mut site = Map::new();
+    for key in SITE_KEYWORDS.into_iter().filter(|_| keep_site) {
+        let value = if key == "description" {
+            schema.get(key).cloned()
+        } else {
+            schema.remove(key)
+        };
+        if let Some(value) = value {
+            site.insert(key.to_owned(), value);
+        }
+    }
+    let components = doc
+        .as_object_mut()
+        .ok_or_else(|| Error::at("", "the document is not an object"))?
+        .entry("components")
+        .or_insert_with(|| json!({}));
+    let schemas = components
+        .as_object_mut()
+        .ok_or_else(|| Error::at("/components", "must be an object"))?
+        .entry("schemas")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .ok_or_else(|| Error::at("/components/schemas", "must be an object"))?;
     schemas.insert(name.to_owned(), Value::Object(schema));
     let slot = doc
         .pointer_mut(pointer)
         .ok_or_else(|| Error::at(pointer, "vanished while being named"))?;
-    *slot = json!({ "$ref": format!("#{SCHEMAS}{}", escape(name)) });
+    *slot = if site.is_empty() {
+        reference
+    } else {
+        site.insert("allOf".to_owned(), json!([reference]));
+        Value::Object(site)
+    };
     Ok(())
 }
 
-/// `name`, or `name2`, `name3`... if a schema has it already.
+/// `name`, or `name2`, `name3`... if a schema has it already, or has a name
+/// typify would turn into the same Rust name.
 fn free_name(doc: &Value, name: &str) -> String {
-    let taken = |n: &str| doc.pointer(&format!("{SCHEMAS}{}", escape(n))).is_some();
+    let existing: Vec<String> = doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+        .map(|(key, _)| key.to_upper_camel_case())
+        .collect();
+    let taken = |n: &str| existing.contains(&n.to_upper_camel_case());
     if !taken(name) {
         return name.to_owned();
     }
@@ -89,11 +129,7 @@ fn free_name(doc: &Value, name: &str) -> String {
 /// `additionalProperties` → `Value`); `allOf`/`oneOf`/`anyOf` positions add
 /// nothing.
 fn name_for(doc: &Value, pointer: &str) -> String {
-    let tokens: Vec<String> = pointer
-        .split('/')
-        .skip(1)
-        .map(|t| t.replace("~1", "/").replace("~0", "~"))
-        .collect();
+    let tokens: Vec<String> = pointer.split('/').skip(1).map(unescape).collect();
     let (mut name, rest) = match tokens.as_slice() {
         [c, s, schema, rest @ ..] if c == "components" && s == "schemas" => {
             (schema.to_upper_camel_case(), rest)
@@ -172,13 +208,21 @@ fn name_inline_members(doc: &mut Value) -> Result<(), Error> {
             let Some(tag) = declared_tag(member, &tag_property) else {
                 continue;
             };
-            let name = free_name(doc, &format!("{union}{}", tag.to_upper_camel_case()));
-            place(
-                doc,
-                &format!("{union_ptr}/oneOf/{i}"),
-                &name,
-                member.clone(),
-            )?;
+            let member_ptr = format!("{union_ptr}/oneOf/{i}");
+            let mapped = format!("{union_ptr}/discriminator/mapping/{}", escape(&tag));
+            if doc.pointer(&mapped).is_some() {
+                return Err(Error::at(
+                    member_ptr,
+                    format!("declares the tag `{tag}`, which the mapping gives to another member"),
+                ));
+            }
+            let name = format!(
+                "{}{}",
+                union.to_upper_camel_case(),
+                tag.to_upper_camel_case()
+            );
+            let name = free_name(doc, &name);
+            place(doc, &member_ptr, &name, member.clone(), false)?;
             let mapping = doc
                 .pointer_mut(&format!("{union_ptr}/discriminator"))
                 .and_then(Value::as_object_mut)
@@ -207,6 +251,15 @@ fn declared_tag(member: &Map<String, Value>, tag_property: &str) -> Option<Strin
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A document whose only schemas are `A` (an object) and `extra`.
+    fn with_schemas(extra: Value) -> Value {
+        let mut schemas = json!({"A": {"type": "object"}});
+        for (name, schema) in extra.as_object().into_iter().flatten() {
+            schemas[name] = schema.clone();
+        }
+        json!({"openapi": "3.0.1", "paths": {}, "components": {"schemas": schemas}})
+    }
 
     fn union(members: Value) -> Value {
         json!({
@@ -262,18 +315,11 @@ mod tests {
 
     #[test]
     fn an_inline_member_with_a_declared_tag_is_named_and_mapped() {
-        let mut doc = json!({
-            "openapi": "3.0.1",
-            "paths": {},
-            "components": {"schemas": {
-                "A": {"type": "object"},
-                "U": union(json!([
-                    {"$ref": "#/components/schemas/A"},
-                    {"type": "object", "properties": {"kind": {"type": "string", "enum": ["b-side"]}}},
-                    {"type": "object", "properties": {"kind": {"type": "string"}}}
-                ]))
-            }}
-        });
+        let mut doc = with_schemas(json!({"U": union(json!([
+            {"$ref": "#/components/schemas/A"},
+            {"type": "object", "properties": {"kind": {"type": "string", "enum": ["b-side"]}}},
+            {"type": "object", "properties": {"kind": {"type": "string"}}}
+        ]))}));
         hoist(&mut doc).unwrap();
         assert_eq!(
             doc.pointer("/components/schemas/U/oneOf/1/$ref"),
@@ -286,6 +332,36 @@ mod tests {
         assert!(
             doc.pointer("/components/schemas/U/oneOf/2/$ref").is_none(),
             "a member without a declared tag stays inline (and is reported later)"
+        );
+    }
+
+    #[test]
+    fn the_site_keeps_its_annotations_and_a_taken_tag_is_an_error() {
+        let mut inline = union(json!([{"$ref": "#/components/schemas/A"}]));
+        inline["description"] = json!("How.");
+        inline["deprecated"] = json!(true);
+        inline["nullable"] = json!(true);
+        let mut doc =
+            with_schemas(json!({"Owner": {"type": "object", "properties": {"auth": inline}}}));
+        hoist(&mut doc).unwrap();
+        assert_eq!(
+            doc.pointer("/components/schemas/Owner/properties/auth"),
+            Some(&json!({
+                "description": "How.", "deprecated": true, "nullable": true,
+                "allOf": [{"$ref": "#/components/schemas/OwnerAuth"}]
+            }))
+        );
+        let hoisted = &doc["components"]["schemas"]["OwnerAuth"];
+        assert!(hoisted.get("deprecated").is_none() && hoisted.get("nullable").is_none());
+
+        let mut doc = with_schemas(json!({"U": union(json!([
+            {"$ref": "#/components/schemas/A"},
+            {"type": "object", "properties": {"kind": {"type": "string", "enum": ["A"]}}}
+        ]))}));
+        let err = hoist(&mut doc).unwrap_err().to_string();
+        assert!(
+            err.contains("/components/schemas/U/oneOf/1") && err.contains("`A`"),
+            "{err}"
         );
     }
 }

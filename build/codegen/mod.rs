@@ -206,27 +206,55 @@ fn inject_into_types(
 }
 
 /// Adds `#[deprecated]` to every field whose docs carry the marker that
-/// preprocessing puts into deprecated properties.
+/// preprocessing puts into deprecated properties, then removes the marker
+/// from every doc comment (the attribute says it, and rustdoc shows it).
 fn mark_deprecated_fields(items: &mut [syn::Item]) {
-    let deprecated = |attrs: &[syn::Attribute]| {
-        attrs.iter().any(|attr| match &attr.meta {
-            syn::Meta::NameValue(nv) if nv.path.is_ident("doc") => matches!(
-                &nv.value,
-                syn::Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(s), .. })
-                    if s.value().contains(preprocess::DEPRECATED_MARKER)
-            ),
-            _ => false,
-        })
+    let marked = |attrs: &[syn::Attribute]| {
+        attrs
+            .iter()
+            .any(|a| doc_text(a).is_some_and(|d| d.contains(preprocess::DEPRECATED_MARKER)))
     };
-    for item in items {
+    for item in items.iter_mut() {
         let syn::Item::Struct(s) = item else { continue };
         for field in s.fields.iter_mut() {
-            if deprecated(&field.attrs) {
+            if marked(&field.attrs) {
                 field.attrs.push(syn::parse_quote!(
                     #[deprecated(note = "deprecated in the Atlas Administration API spec")]
                 ));
             }
         }
+    }
+    for item in items {
+        syn::visit_mut::VisitMut::visit_item_mut(&mut StripDeprecatedMarker, item);
+    }
+}
+
+/// The text of a `#[doc = "..."]` attribute.
+fn doc_text(attr: &syn::Attribute) -> Option<String> {
+    match &attr.meta {
+        syn::Meta::NameValue(nv) if nv.path.is_ident("doc") => match &nv.value {
+            syn::Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) => Some(s.value()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+struct StripDeprecatedMarker;
+
+impl syn::visit_mut::VisitMut for StripDeprecatedMarker {
+    fn visit_attribute_mut(&mut self, attr: &mut syn::Attribute) {
+        let Some(text) = doc_text(attr) else { return };
+        if !text.contains(preprocess::DEPRECATED_MARKER) {
+            return;
+        }
+        let stripped = text
+            .replace(&format!("\n\n{}", preprocess::DEPRECATED_MARKER), "")
+            .replace(preprocess::DEPRECATED_MARKER, "");
+        *attr = syn::parse_quote!(#[doc = #stripped]);
     }
 }
 

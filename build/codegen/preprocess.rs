@@ -35,13 +35,13 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 use serde_json::{Map, Value, json};
 
 use super::Error;
-use super::schema_walk::{METHODS, escape, for_each_schema_mut, ref_pointer};
+use super::schema_walk::{METHODS, escape, for_each_schema_mut, ref_pointer, unescape};
 
 const SCHEMAS: &str = "/components/schemas/";
 
 /// Appended to the description of every property the spec marks
 /// `deprecated`; found again in the generated field docs.
-pub const DEPRECATED_MARKER: &str = "Deprecated in the Atlas Administration API spec.";
+pub const DEPRECATED_MARKER: &str = "[[atlas-stream-connections: deprecated property]]";
 
 /// A `oneOf` with a `discriminator`, to be generated as a tagged enum.
 #[derive(Debug)]
@@ -108,8 +108,10 @@ pub fn prepare(doc: &mut Value, crate_name: &str) -> Result<Prepared, Error> {
         ));
     }
     let operations = operations(doc)?;
-    mark_deprecated(doc)?;
+    // Hoisting first: it leaves a deprecated inline union's annotations at
+    // its site, where marking puts them on the field.
     super::hoist::hoist(doc)?;
+    mark_deprecated(doc)?;
     let unions = unions(doc)?;
     let union_pointers: BTreeSet<String> = unions.iter().map(|u| u.pointer.clone()).collect();
     secrets_and_open_objects(doc, crate_name, &union_pointers)?;
@@ -413,9 +415,11 @@ fn unions(doc: &mut Value) -> Result<Vec<Union>, Error> {
                     .as_str()
                     .ok_or_else(|| Error::at(&at, "a mapping value must be a string"))?;
                 // OpenAPI allows a bare schema name as well as a reference.
-                let target_name = target
-                    .strip_prefix("#/components/schemas/")
-                    .unwrap_or(target);
+                let target_name = match target.strip_prefix("#/components/schemas/") {
+                    Some(token) => unescape(token),
+                    None => target.to_owned(),
+                };
+                let target_name = target_name.as_str();
                 if !schemas.contains_key(target_name) {
                     return Err(Error::at(
                         &at,
@@ -433,23 +437,28 @@ fn unions(doc: &mut Value) -> Result<Vec<Union>, Error> {
         for (i, member) in members.iter().enumerate() {
             let at = format!("{pointer}/oneOf/{i}");
             let reference = member.get("$ref").and_then(Value::as_str).ok_or_else(|| {
-                Error::at(&at, "an inline member of a discriminated oneOf is not supported; name it under components/schemas")
+                Error::at(
+                    &at,
+                    "an inline member of a discriminated oneOf must declare its tag (a one-value \
+                     `enum` on the tag property) or be named under components/schemas",
+                )
             })?;
             let member_name = reference
                 .strip_prefix("#/components/schemas/")
+                .map(unescape)
                 .ok_or_else(|| {
                     Error::at(
                         format!("{at}/$ref"),
                         format!("`{reference}` is not a component schema"),
                     )
                 })?;
-            if !schemas.contains_key(member_name) {
+            if !schemas.contains_key(&member_name) {
                 return Err(Error::at(
                     format!("{at}/$ref"),
                     format!("dangling $ref `{reference}`"),
                 ));
             }
-            member_names.push(member_name.to_string());
+            member_names.push(member_name);
         }
         for (tag, target) in &mapping {
             if !member_names.contains(target) {
@@ -472,7 +481,7 @@ fn unions(doc: &mut Value) -> Result<Vec<Union>, Error> {
                 tags.push(member);
             }
             for tag in tags {
-                let rust_variant = variant_ident(tag);
+                let rust_variant = rust_ident(variant_ident(tag), &format!("{pointer}/oneOf/{i}"))?;
                 let at = format!("{pointer}/oneOf/{i}");
                 if rust_variant == "Unknown"
                     || variants
@@ -490,7 +499,10 @@ fn unions(doc: &mut Value) -> Result<Vec<Union>, Error> {
                     tag: tag.clone(),
                     rust_variant,
                     schema: member.clone(),
-                    rust_type: member.to_upper_camel_case(),
+                    rust_type: rust_ident(
+                        member.to_upper_camel_case(),
+                        &format!("{pointer}/oneOf/{i}"),
+                    )?,
                     description: schemas[member]
                         .get("description")
                         .and_then(Value::as_str)
@@ -502,7 +514,7 @@ fn unions(doc: &mut Value) -> Result<Vec<Union>, Error> {
 
         out.push(Union {
             name: name.clone(),
-            rust_name: name.to_upper_camel_case(),
+            rust_name: rust_ident(name.to_upper_camel_case(), &pointer)?,
             pointer,
             description: schema
                 .get("description")
@@ -544,6 +556,18 @@ fn unions(doc: &mut Value) -> Result<Vec<Union>, Error> {
         }
     }
     Ok(out)
+}
+
+/// `name`, if Rust accepts it as an identifier (the union generator's
+/// `format_ident!` would panic on anything else).
+fn rust_ident(name: String, at: &str) -> Result<String, Error> {
+    match syn::parse_str::<syn::Ident>(&name) {
+        Ok(_) => Ok(name),
+        Err(_) => Err(Error::at(
+            at,
+            format!("gives the Rust name `{name}`, which is not an identifier"),
+        )),
+    }
 }
 
 /// A Rust variant name for a wire tag: `AWSLambda` → `AwsLambda`.
@@ -638,7 +662,10 @@ fn merge_part(
             .ok_or_else(|| Error::at(at, "properties must be an object"))?;
         for (name, schema) in props {
             match target.get(name) {
-                Some(existing) if existing != schema => {
+                // A kind may redeclare an inherited property to document or
+                // deprecate it: the same schema up to annotations, and the
+                // kind's own copy wins.
+                Some(existing) if without_annotations(existing) != without_annotations(schema) => {
                     return Err(Error::at(
                         format!("{at}/properties/{}", escape(name)),
                         format!("property `{name}` is defined twice with different schemas"),
@@ -676,6 +703,27 @@ fn merge_part(
         }
     }
     Ok(())
+}
+
+/// A schema without the keywords that describe rather than constrain.
+fn without_annotations(schema: &Value) -> Value {
+    const ANNOTATIONS: [&str; 6] = [
+        "description",
+        "deprecated",
+        "example",
+        "externalDocs",
+        "title",
+        "x-xgen-IPA-exception",
+    ];
+    match schema {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| !ANNOTATIONS.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 // ------------------------------------------------- secrets and open objects
@@ -784,7 +832,7 @@ fn composition_refs(schema: &Value, out: &mut Vec<String>) {
         .and_then(Value::as_str)
         .and_then(|r| r.strip_prefix("#/components/schemas/"))
     {
-        out.push(name.to_string());
+        out.push(unescape(name));
     }
     for key in ["allOf", "oneOf", "anyOf"] {
         for item in schema

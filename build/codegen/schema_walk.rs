@@ -18,6 +18,11 @@ pub fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")
 }
 
+/// Undoes [`escape`].
+pub fn unescape(token: &str) -> String {
+    token.replace("~1", "/").replace("~0", "~")
+}
+
 /// The pointer a local `$ref` (`#/...`) designates.
 pub fn ref_pointer(reference: &str) -> Option<&str> {
     reference.strip_prefix('#')

@@ -365,6 +365,28 @@ fn collect_refs(value: &Value, at: &str, out: &mut Vec<(String, String)>) -> Res
                     out.push((target.to_string(), here));
                     continue;
                 }
+                // Examples are data: a `$ref` key inside one is not a reference.
+                if key == "example" || key == "examples" {
+                    continue;
+                }
+                // A discriminator's mapping names schemas too, as references
+                // or as bare component names.
+                if key == "mapping"
+                    && map.contains_key("propertyName")
+                    && let Value::Object(mapping) = child
+                {
+                    for (tag, target) in mapping {
+                        let Value::String(target) = target else {
+                            continue;
+                        };
+                        let target = match target.strip_prefix('#') {
+                            Some(pointer) => pointer.to_owned(),
+                            None => format!("/components/schemas/{}", escape(target)),
+                        };
+                        out.push((target, format!("{here}/{}", escape(tag))));
+                    }
+                    continue;
+                }
                 collect_refs(child, &here, out)?;
             }
         }

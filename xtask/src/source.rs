@@ -21,12 +21,15 @@ impl Source {
             return Ok(Self::File(PathBuf::from(arg)));
         };
         let scheme = scheme.to_ascii_lowercase();
+        // Errors before parsing echo the argument without its user info,
+        // which may hold a password.
+        let shown = without_user_info(arg);
         if scheme != "https" && scheme != "http" {
             return Err(format!(
-                "{arg}: unsupported URL scheme `{scheme}`; --from takes a file path or an https:// URL"
+                "{shown}: unsupported URL scheme `{scheme}`; --from takes a file path or an https:// URL"
             ));
         }
-        let url = Url::parse(arg).map_err(|e| format!("{arg}: not a valid URL: {e}"))?;
+        let url = Url::parse(arg).map_err(|e| format!("{shown}: not a valid URL: {e}"))?;
         if url.scheme() == "http" && !fetch::is_loopback(&url) {
             return Err(format!(
                 "{}: plain http:// is accepted only for 127.0.0.1 or localhost; use https://",
@@ -67,6 +70,19 @@ impl fmt::Display for Source {
             Self::File(path) => write!(f, "{}", path.display()),
             Self::Url(url) => f.write_str(&redact(url)),
         }
+    }
+}
+
+/// `scheme://user:pass@host/...` as `scheme://host/...`, textually (for
+/// arguments that do not parse as URLs).
+fn without_user_info(arg: &str) -> String {
+    let Some((scheme, rest)) = arg.split_once("://") else {
+        return arg.to_owned();
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://{}", &rest[at + 1..]),
+        None => arg.to_owned(),
     }
 }
 
@@ -144,6 +160,14 @@ mod tests {
         );
         let err = Source::parse("ftp://example.com/v2.yaml").unwrap_err();
         assert!(err.contains("unsupported URL scheme `ftp`"), "{err}");
+    }
+
+    #[test]
+    fn credentials_never_show_even_in_errors_about_unparsable_urls() {
+        for arg in ["ftp://u:SECRET@h/x", "https://u:SECRET@host:99999/x.yaml"] {
+            let err = Source::parse(arg).unwrap_err();
+            assert!(!err.contains("SECRET"), "{err}");
+        }
     }
 
     #[test]

@@ -223,18 +223,38 @@ fn upstream_like() -> Value {
     })
 }
 
+fn schema_names(fragment: &Value) -> Vec<&String> {
+    fragment["components"]["schemas"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .collect()
+}
+
 #[test]
 fn extraction_keeps_the_operation_and_its_closure_verbatim() {
     let doc = upstream_like();
     let fragment = extract::extract(&doc, &["createA".into()]).unwrap();
-    let schemas: Vec<&String> = fragment["components"]["schemas"]
-        .as_object()
-        .unwrap()
-        .keys()
-        .collect();
+    let schemas = schema_names(&fragment);
     assert_eq!(schemas, ["B", "C"]);
     assert!(fragment["paths"]["/a"].get("get").is_none());
     assert_eq!(fragment["paths"]["/a"]["post"], doc["paths"]["/a"]["post"]);
+}
+
+#[test]
+fn extraction_follows_discriminator_mappings_and_ignores_refs_in_examples() {
+    let mut doc = upstream_like();
+    doc["components"]["schemas"]["B"] = json!({
+        "type": "object",
+        "discriminator": { "propertyName": "kind",
+            "mapping": { "x": "#/components/schemas/OnlyMapped", "y": "BareName" } },
+        "example": { "$ref": "#/components/schemas/Unused" }
+    });
+    doc["components"]["schemas"]["OnlyMapped"] = json!({ "type": "object" });
+    doc["components"]["schemas"]["BareName"] = json!({ "type": "object" });
+    let fragment = extract::extract(&doc, &["createA".into()]).unwrap();
+    let schemas = schema_names(&fragment);
+    assert_eq!(schemas, ["B", "OnlyMapped", "BareName"]);
 }
 
 #[test]

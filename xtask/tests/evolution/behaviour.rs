@@ -26,8 +26,10 @@ fn kafka(value: Value) -> StreamsKafkaConnection {
 #[test]
 fn a_new_kind_is_a_new_variant_and_the_old_ones_keep_their_api() {
     assert!(StreamsConnection::KNOWN_KINDS.contains(&"SchemaRegistry"));
-    let wire =
-        json!({"type": "SchemaRegistry", "name": "registry", "schemaRegistryUrls": ["https://r"]});
+    let wire = json!({
+        "type": "SchemaRegistry", "name": "registry",
+        "schemaRegistryUrls": ["https://r"], "authType": "basic"
+    });
     let StreamsConnection::SchemaRegistry(registry) = decode(wire.clone()) else {
         panic!("SchemaRegistry did not get its own variant");
     };
@@ -92,6 +94,17 @@ fn nullable_and_required_fields_follow_the_spec() {
         kafka.bootstrap_servers, None,
         "null is accepted where nullable"
     );
+    // Required and nullable: null is a value, absence is an error.
+    let StreamsConnection::SchemaRegistry(registry) =
+        decode(json!({"type": "SchemaRegistry", "authType": null}))
+    else {
+        panic!("not SchemaRegistry");
+    };
+    assert_eq!(registry.auth_type, None);
+    assert!(
+        serde_json::from_value::<StreamsConnection>(json!({"type": "SchemaRegistry"})).is_err(),
+        "a required nullable field may not be missing"
+    );
     // `required` inside an allOf member makes the field plain.
     let https: StreamsHttpsConnection =
         serde_json::from_value(json!({"url": "https://example.com/hook"})).unwrap();
@@ -138,7 +151,8 @@ fn every_media_type_is_in_the_version_table() {
 
 #[tokio::test]
 async fn the_client_calls_the_evolved_api_and_retries_its_declared_429() {
-    let created = json!({"type": "SchemaRegistry", "name": "registry"}).to_string();
+    let created = json!({"type": "SchemaRegistry", "name": "registry", "authType": null});
+    let created = created.to_string();
     let calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let seen = calls.clone();
     let server =
@@ -160,7 +174,8 @@ async fn the_client_calls_the_evolved_api_and_retries_its_declared_429() {
         .retry_backoff(std::time::Duration::ZERO, std::time::Duration::from_secs(1))
         .build()
         .unwrap();
-    let connection = decode(json!({"type": "SchemaRegistry", "name": "registry"}));
+    let connection =
+        decode(json!({"type": "SchemaRegistry", "name": "registry", "authType": null}));
     let response = client
         .create_stream_connection("32b6e34b3d91647abb20e7b8", "instance", &connection)
         .await

@@ -1,6 +1,11 @@
-//! Uses a field the evolved spec deprecates: building this must warn.
+//! Uses a field the evolved spec deprecates, and one it does not: building
+//! this must warn about the first only, whose type must be unchanged.
+
+use atlas_stream_connections::types::{StreamsKafkaConnection, StreamsKafkaNetworking};
 
 fn main() {
-    let kafka = atlas_stream_connections::types::StreamsKafkaConnection::default();
-    println!("{:?}", kafka.networking);
+    let kafka = StreamsKafkaConnection::default();
+    let networking: Option<StreamsKafkaNetworking> = kafka.networking;
+    let name: Option<String> = kafka.name;
+    println!("{networking:?} {name:?}");
 }
