@@ -151,7 +151,7 @@ fn a_known_kind_with_the_wrong_shape_is_an_error_not_unknown() {
         r#"{"type":"Kafka","bootstrapServers":42}"#,
         r#"{"type":"Cluster","dbRoleToExecute":"readWrite"}"#,
         r#"{"type":"Https","headers":{"a":1}}"#,
-        r#"{"type":"Cluster","dbRoleToExecute":{"type":"NOT_A_ROLE_TYPE"}}"#,
+        r#"{"type":"Cluster","dbRoleToExecute":{"type":7}}"#,
     ] {
         let err = serde_json::from_str::<StreamsConnection>(text).unwrap_err();
         assert!(
@@ -159,6 +159,33 @@ fn a_known_kind_with_the_wrong_shape_is_an_error_not_unknown() {
             "{text}: {err}"
         );
     }
+}
+
+#[test]
+fn a_string_enum_value_a_newer_server_sends_is_kept_and_sent_back() {
+    use atlas_stream_connections::types::DbRoleType;
+    let text = r#"{"type":"Cluster","dbRoleToExecute":{"role":"r","type":"FUTURE_ROLE_TYPE"}}"#;
+    let connection: StreamsConnection = serde_json::from_str(text).unwrap();
+    let StreamsConnection::Cluster(cluster) = &connection else {
+        panic!("{connection:?}");
+    };
+    let role_type = cluster.db_role_to_execute.as_ref().unwrap().type_.clone();
+    assert_eq!(
+        role_type,
+        Some(DbRoleType::Unknown("FUTURE_ROLE_TYPE".into()))
+    );
+    assert_eq!(
+        serde_json::to_value(&connection).unwrap(),
+        serde_json::from_str::<Value>(text).unwrap()
+    );
+    // Known values are variants, and the wire names are there to compare.
+    assert_eq!(DbRoleType::from("CUSTOM"), DbRoleType::Custom);
+    assert_eq!(DbRoleType::BuiltIn.to_string(), "BUILT_IN");
+    assert_eq!(DbRoleType::KNOWN_VALUES, ["BUILT_IN", "CUSTOM"]);
+    assert_eq!(
+        serde_json::to_string(&DbRoleType::Custom).unwrap(),
+        r#""CUSTOM""#
+    );
 }
 
 #[test]

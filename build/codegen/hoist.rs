@@ -1,11 +1,14 @@
-//! Names for the discriminated unions the spec writes inline.
+//! Names for the discriminated unions and string enums the spec writes
+//! inline.
 //!
-//! A discriminated `oneOf` may sit anywhere: as a component schema, or inline
-//! in a property (an authentication block that is one of two kinds), an array
-//! item, a request body. Only named ones can become tagged enums, so every
-//! inline one is moved to `components/schemas` under the name typify would
-//! give it in place (`StreamsKafkaConnection` + `authentication` →
-//! `StreamsKafkaConnectionAuthentication`), and referenced from where it was.
+//! A discriminated `oneOf` or a string `enum` may sit anywhere: as a
+//! component schema, or inline in a property (an authentication block that
+//! is one of two kinds, a networking type), an array item, a request body.
+//! Only named ones can become this crate's open enums, so every inline one is
+//! moved to `components/schemas` under the name typify would give it in place
+//! (its `title`, else `StreamsKafkaConnection` + `authentication` →
+//! `StreamsKafkaConnectionAuthentication`), and referenced from where it was;
+//! the same enum written out in several places becomes one schema.
 //! Likewise an inline member of a union whose tag property is a one-value
 //! `enum` is named `<Union><Tag>` and added to the mapping.
 
@@ -19,30 +22,72 @@ const SCHEMAS: &str = "/components/schemas/";
 
 /// Hoists every inline discriminated `oneOf`, and every inline member of one
 /// that declares its tag, into named component schemas.
-pub fn hoist(doc: &mut Value) -> Result<(), Error> {
-    // A hoisted union may hold another inline one: repeat until none is left
-    // (each round empties at least one place, so this ends).
+pub fn hoist_unions(doc: &mut Value) -> Result<(), Error> {
+    hoist_where(doc, |schema, _| is_union(schema))?;
+    name_inline_members(doc)
+}
+
+/// Hoists every inline string `enum` into a named component schema. Run
+/// after the unions are flattened, which removes the kinds' own tag
+/// properties; a union's tag property is the union's business (its kinds
+/// are the variants), so its enum is not a type of its own.
+pub fn hoist_enums(doc: &mut Value) -> Result<(), Error> {
+    let mut tags = std::collections::BTreeSet::new();
+    for_each_schema_mut(doc, &mut |pointer, schema| {
+        if let Some(tag) = schema
+            .get("discriminator")
+            .and_then(|d| d.get("propertyName"))
+            .and_then(Value::as_str)
+        {
+            tags.insert(format!("{pointer}/properties/{}", escape(tag)));
+        }
+        Ok(())
+    })?;
+    hoist_where(doc, |schema, pointer| {
+        is_string_enum(schema) && !tags.contains(pointer)
+    })
+}
+
+/// Moves every schema that is not a component and satisfies `wanted` to a
+/// component, named by its `title` or its place.
+fn hoist_where(
+    doc: &mut Value,
+    wanted: impl Fn(&Map<String, Value>, &str) -> bool,
+) -> Result<(), Error> {
+    // A hoisted schema may hold another inline one: repeat until none is
+    // left (each round empties at least one place, so this ends).
     loop {
         let mut found: Vec<(String, Map<String, Value>)> = Vec::new();
         for_each_schema_mut(doc, &mut |pointer, schema| {
-            if is_union(schema) && !is_component(pointer) {
+            if !is_component(pointer) && wanted(schema, pointer) {
                 found.push((pointer.to_owned(), std::mem::take(schema)));
             }
             Ok(())
         })?;
         if found.is_empty() {
-            break;
+            return Ok(());
         }
         for (pointer, schema) in found {
-            let name = free_name(doc, &name_for(doc, &pointer));
-            place(doc, &pointer, &name, schema, true)?;
+            let preferred = match schema.get("title").and_then(Value::as_str) {
+                Some(title) => title.to_upper_camel_case(),
+                None => name_for(doc, &pointer),
+            };
+            place(doc, &pointer, &preferred, schema, true)?;
         }
     }
-    name_inline_members(doc)
 }
 
 fn is_union(schema: &Map<String, Value>) -> bool {
     schema.contains_key("discriminator") && schema.contains_key("oneOf")
+}
+
+/// `type: string` with an `enum` of strings only.
+pub fn is_string_enum(schema: &Map<String, Value>) -> bool {
+    schema.get("type").and_then(Value::as_str) == Some("string")
+        && schema
+            .get("enum")
+            .and_then(Value::as_array)
+            .is_some_and(|values| !values.is_empty() && values.iter().all(Value::is_string))
 }
 
 /// A top-level component schema (`/components/schemas/<name>`).
@@ -56,18 +101,19 @@ fn is_component(pointer: &str) -> bool {
 /// when the schema moves (the description is also kept on the schema).
 const SITE_KEYWORDS: [&str; 4] = ["description", "deprecated", "nullable", "readOnly"];
 
-/// Puts `schema` under `components/schemas/<name>` and a reference to it at
-/// `pointer`. With `keep_site`, the site keeps its own annotations around
+/// Puts `schema` under `components/schemas/<preferred>` (or the first free
+/// variation of that name, unless an identical schema already has it) and a
+/// reference to it at `pointer`, and returns the name. With `keep_site`, the
+/// site keeps its own annotations around
 /// the reference (a one-member `allOf`, which typify reads as the referenced
 /// type), so a field stays documented, deprecated or nullable.
 fn place(
     doc: &mut Value,
     pointer: &str,
-    name: &str,
+    preferred: &str,
     mut schema: Map<String, Value>,
     keep_site: bool,
-) -> Result<(), Error> {
-    let reference = json!({ "$ref": format!("#{SCHEMAS}{}", escape(name)) });
+) -> Result<String, Error> {
     let mut site = Map::new();
     for key in SITE_KEYWORDS.into_iter().filter(|_| keep_site) {
         let value = if key == "description" {
@@ -79,6 +125,19 @@ fn place(
             site.insert(key.to_owned(), value);
         }
     }
+    let existing = doc.pointer(&format!("{SCHEMAS}{}", escape(preferred)));
+    let without_description = |s: &Map<String, Value>| {
+        let mut s = s.clone();
+        s.remove("description");
+        s
+    };
+    let name = match existing {
+        Some(Value::Object(same)) if without_description(same) == without_description(&schema) => {
+            preferred.to_owned()
+        }
+        _ => free_name(doc, preferred),
+    };
+    let reference = json!({ "$ref": format!("#{SCHEMAS}{}", escape(&name)) });
     let components = doc
         .as_object_mut()
         .ok_or_else(|| Error::at("", "the document is not an object"))?
@@ -91,7 +150,7 @@ fn place(
         .or_insert_with(|| json!({}))
         .as_object_mut()
         .ok_or_else(|| Error::at("/components/schemas", "must be an object"))?;
-    schemas.insert(name.to_owned(), Value::Object(schema));
+    schemas.insert(name.clone(), Value::Object(schema));
     let slot = doc
         .pointer_mut(pointer)
         .ok_or_else(|| Error::at(pointer, "vanished while being named"))?;
@@ -101,7 +160,7 @@ fn place(
         site.insert("allOf".to_owned(), json!([reference]));
         Value::Object(site)
     };
-    Ok(())
+    Ok(name)
 }
 
 /// `name`, or `name2`, `name3`... if a schema has it already, or has a name
@@ -216,13 +275,12 @@ fn name_inline_members(doc: &mut Value) -> Result<(), Error> {
                     format!("declares the tag `{tag}`, which the mapping gives to another member"),
                 ));
             }
-            let name = format!(
+            let preferred = format!(
                 "{}{}",
                 union.to_upper_camel_case(),
                 tag.to_upper_camel_case()
             );
-            let name = free_name(doc, &name);
-            place(doc, &member_ptr, &name, member.clone(), false)?;
+            let name = place(doc, &member_ptr, &preferred, member.clone(), false)?;
             let mapping = doc
                 .pointer_mut(&format!("{union_ptr}/discriminator"))
                 .and_then(Value::as_object_mut)
@@ -288,7 +346,7 @@ mod tests {
                 "OwnerAuth": {"description": "already taken"}
             }}
         });
-        hoist(&mut doc).unwrap();
+        hoist_unions(&mut doc).unwrap();
         let at = |p: &str| doc.pointer(p).cloned().unwrap_or(Value::Null);
         assert_eq!(
             at("/components/schemas/Owner/allOf/0/properties/auth/$ref"),
@@ -320,7 +378,7 @@ mod tests {
             {"type": "object", "properties": {"kind": {"type": "string", "enum": ["b-side"]}}},
             {"type": "object", "properties": {"kind": {"type": "string"}}}
         ]))}));
-        hoist(&mut doc).unwrap();
+        hoist_unions(&mut doc).unwrap();
         assert_eq!(
             doc.pointer("/components/schemas/U/oneOf/1/$ref"),
             Some(&json!("#/components/schemas/UBSide"))
@@ -343,7 +401,7 @@ mod tests {
         inline["nullable"] = json!(true);
         let mut doc =
             with_schemas(json!({"Owner": {"type": "object", "properties": {"auth": inline}}}));
-        hoist(&mut doc).unwrap();
+        hoist_unions(&mut doc).unwrap();
         assert_eq!(
             doc.pointer("/components/schemas/Owner/properties/auth"),
             Some(&json!({
@@ -358,10 +416,42 @@ mod tests {
             {"$ref": "#/components/schemas/A"},
             {"type": "object", "properties": {"kind": {"type": "string", "enum": ["A"]}}}
         ]))}));
-        let err = hoist(&mut doc).unwrap_err().to_string();
+        let err = hoist_unions(&mut doc).unwrap_err().to_string();
         assert!(
             err.contains("/components/schemas/U/oneOf/1") && err.contains("`A`"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn inline_string_enums_are_named_by_title_once_and_tags_stay_inline() {
+        let kind = json!({"type": "string", "title": "Access Kind", "enum": ["A", "B"]});
+        let mut doc = with_schemas(json!({
+            "One": {"type": "object", "properties": {"access": kind.clone()}},
+            "Two": {"type": "object", "properties": {"access": kind, "mode":
+                {"type": "string", "enum": ["x"]}}},
+            "U": {"type": "object", "properties": {"kind": {"type": "string", "enum": ["A"]}},
+                  "oneOf": [{"$ref": "#/components/schemas/A"}],
+                  "discriminator": {"propertyName": "kind"}}
+        }));
+        hoist_enums(&mut doc).unwrap();
+        let at = |p: &str| doc.pointer(p).cloned().unwrap_or(Value::Null);
+        let access = json!({"$ref": "#/components/schemas/AccessKind"});
+        assert_eq!(at("/components/schemas/One/properties/access"), access);
+        assert_eq!(
+            at("/components/schemas/Two/properties/access"),
+            access,
+            "one schema for both"
+        );
+        assert_eq!(
+            at("/components/schemas/Two/properties/mode"),
+            json!({"$ref": "#/components/schemas/TwoMode"})
+        );
+        assert!(at("/components/schemas/AccessKind2").is_null());
+        assert_eq!(
+            at("/components/schemas/U/properties/kind"),
+            json!({"type": "string", "enum": ["A"]}),
+            "a union's tag property is not a type of its own"
         );
     }
 }

@@ -13,6 +13,7 @@
 //!    and [`versions`] the table of API versions per operation;
 //! 4. everything is joined into one syntax tree and pretty-printed.
 
+mod enums;
 mod error;
 mod hoist;
 mod preprocess;
@@ -79,6 +80,17 @@ pub fn generate(spec_text: &str, config: &Config<'_>) -> Result<String, Error> {
             std::iter::empty(),
         );
     }
+    for open in &prepared.enums {
+        settings.with_replacement(
+            &open.rust_name,
+            format!("types::{}", open.rust_name),
+            [
+                progenitor_impl::TypeImpl::Display,
+                progenitor_impl::TypeImpl::FromStr,
+            ]
+            .into_iter(),
+        );
+    }
 
     let client = run_progenitor(&settings, &spec)?;
     let mut file: syn::File = syn::parse2(client)
@@ -88,6 +100,7 @@ pub fn generate(spec_text: &str, config: &Config<'_>) -> Result<String, Error> {
         .unions
         .iter()
         .map(|u| unions::generate(u, &crate_ident))
+        .chain(prepared.enums.iter().map(enums::generate))
         .collect::<Vec<_>>();
     inject_into_types(&mut file, &prepared.unions, union_items)?;
     let versions = versions::generate(&prepared.operations, &crate_ident);
@@ -182,7 +195,6 @@ fn inject_into_types(
     }
 
     derive_default_where_natural(content);
-    mark_deprecated_fields(content);
     // Serde's derives and our impls use deprecated fields too; only the
     // crate's users should be warned.
     types_mod
@@ -202,6 +214,8 @@ fn inject_into_types(
     for tokens in items {
         content.extend(parse_items(tokens)?);
     }
+    // Last, so that the marker leaves the docs of our own enums too.
+    mark_deprecated_fields(content);
     Ok(())
 }
 

@@ -54,6 +54,15 @@ pub struct Union {
     pub variants: Vec<Variant>,
 }
 
+/// A string `enum`, to be generated as an open enum by `enums.rs`.
+#[derive(Debug)]
+pub struct OpenEnum {
+    pub rust_name: String,
+    pub description: Option<String>,
+    /// `(value on the wire, Rust variant)`, in the spec's order.
+    pub values: Vec<(String, String)>,
+}
+
 /// One kind of a [`Union`].
 #[derive(Debug)]
 pub struct Variant {
@@ -96,6 +105,7 @@ pub struct ApiVersion {
 #[derive(Debug)]
 pub struct Prepared {
     pub unions: Vec<Union>,
+    pub enums: Vec<OpenEnum>,
     pub operations: Vec<OperationVersions>,
 }
 
@@ -110,13 +120,66 @@ pub fn prepare(doc: &mut Value, crate_name: &str) -> Result<Prepared, Error> {
     let operations = operations(doc)?;
     // Hoisting first: it leaves a deprecated inline union's annotations at
     // its site, where marking puts them on the field.
-    super::hoist::hoist(doc)?;
+    super::hoist::hoist_unions(doc)?;
     mark_deprecated(doc)?;
     let unions = unions(doc)?;
+    super::hoist::hoist_enums(doc)?;
+    let enums = open_enums(doc)?;
     let union_pointers: BTreeSet<String> = unions.iter().map(|u| u.pointer.clone()).collect();
     secrets_and_open_objects(doc, crate_name, &union_pointers)?;
     check_composition_cycles(doc, &union_pointers)?;
-    Ok(Prepared { unions, operations })
+    Ok(Prepared {
+        unions,
+        enums,
+        operations,
+    })
+}
+
+// ---------------------------------------------------------------- enums
+
+/// Every component string `enum` (inline ones were named by hoisting).
+fn open_enums(doc: &Value) -> Result<Vec<OpenEnum>, Error> {
+    let mut out = Vec::new();
+    for (name, schema) in doc
+        .pointer("/components/schemas")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        let Some(schema) = schema
+            .as_object()
+            .filter(|s| super::hoist::is_string_enum(s))
+        else {
+            continue;
+        };
+        let pointer = format!("{SCHEMAS}{}", escape(name));
+        let mut values: Vec<(String, String)> = Vec::new();
+        for (i, value) in schema["enum"].as_array().into_iter().flatten().enumerate() {
+            let Some(wire) = value.as_str() else { continue };
+            if values.iter().any(|(w, _)| w == wire) {
+                continue;
+            }
+            // `Unknown` is ours; values that read alike (`a-b`, `a_b`) get
+            // their position appended.
+            let mut ident = variant_ident(wire);
+            if ident == "Unknown" || values.iter().any(|(_, v)| *v == ident) {
+                ident = format!("{ident}{i}");
+            }
+            values.push((
+                wire.to_owned(),
+                rust_ident(ident, &format!("{pointer}/enum/{i}"))?,
+            ));
+        }
+        out.push(OpenEnum {
+            rust_name: rust_ident(name.to_upper_camel_case(), &pointer)?,
+            description: schema
+                .get("description")
+                .and_then(Value::as_str)
+                .map(String::from),
+            values,
+        });
+    }
+    Ok(out)
 }
 
 // ---------------------------------------------------------------- deprecated

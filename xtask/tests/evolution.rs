@@ -11,7 +11,8 @@
 //! connection kind, an inline
 //! discriminated `oneOf` in a variant (with `$ref` members and one inline
 //! member), `nullable`, `required` inside an `allOf` member, a deprecated
-//! property, `format: uri`, `uniqueItems`/`maxItems`, response headers and a
+//! property, a new value of a string enum, `format: uri`,
+//! `uniqueItems`/`maxItems`, response headers and a
 //! `429` by `$ref`, a removed field, a newer dated media type with the same
 //! schema and a `preview` one with another. The whole crate (build.rs, the
 //! generator, the handwritten layer) is copied beside it into
@@ -101,6 +102,14 @@ fn evolve(mut doc: Value) -> Value {
     });
     properties.as_object_mut().unwrap().shift_remove("security");
     at(&mut doc, &format!("{https}/properties/url"))["format"] = json!("uri");
+    // A new value of an existing string enum.
+    at(
+        &mut doc,
+        &format!("{SCHEMAS}/StreamsKafkaNetworkingAccess/properties/type/enum"),
+    )
+    .as_array_mut()
+    .unwrap()
+    .push(json!("PRIVATE_ENDPOINT"));
     at(&mut doc, &https)["required"] = json!(["url"]);
 
     // Response headers and a 429, by $ref (added to what is there).
@@ -278,7 +287,7 @@ fn the_crate_builds_and_behaves_against_an_evolved_spec() {
         "the behaviour tests fail against the evolved spec:\n{out}"
     );
     assert!(
-        out.contains("test result: ok. 7 passed"),
+        out.contains("test result: ok. 8 passed"),
         "not every behaviour test ran:\n{out}"
     );
 

@@ -117,6 +117,20 @@ fn nullable_and_required_fields_follow_the_spec() {
 }
 
 #[test]
+fn a_new_enum_value_is_a_new_variant_and_the_old_ones_stay() {
+    use atlas_stream_connections::types::NetworkingAccessType;
+    assert_eq!(
+        NetworkingAccessType::from("PRIVATE_ENDPOINT"),
+        NetworkingAccessType::PrivateEndpoint
+    );
+    assert_eq!(NetworkingAccessType::Public.as_str(), "PUBLIC");
+    assert_eq!(
+        NetworkingAccessType::from("NEWER_STILL"),
+        NetworkingAccessType::Unknown("NEWER_STILL".into())
+    );
+}
+
+#[test]
 fn formats_and_array_constraints_compile_to_plain_types() {
     let kafka = kafka(json!({"type": "Kafka", "tags": ["a", "b"]}));
     assert_eq!(kafka.tags, Some(vec!["a".to_string(), "b".to_string()]));
