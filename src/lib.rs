@@ -57,6 +57,9 @@ mod send;
 mod unknown;
 mod versions;
 
+#[cfg(feature = "local-atlas")]
+pub mod local_atlas;
+
 pub use client::{CallOptions, Client};
 pub use config::{
     ClientBuilder, Credentials, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
