@@ -41,8 +41,9 @@ pub fn user_agent() -> String {
     )
 }
 
-/// Every variable [`ClientBuilder::from_env`] reads.
-const ENV_VARIABLES: [&str; 9] = [
+/// The environment variables [`ClientBuilder::from_env`] reads credentials
+/// from, named as the Atlas CLI and the Terraform provider name them.
+pub const CREDENTIAL_VARIABLES: [&str; 7] = [
     "MONGODB_ATLAS_CLIENT_ID",
     "MONGODB_ATLAS_CLIENT_SECRET",
     "MONGODB_ATLAS_PUBLIC_API_KEY",
@@ -50,9 +51,12 @@ const ENV_VARIABLES: [&str; 9] = [
     "MONGODB_ATLAS_PUBLIC_KEY",
     "MONGODB_ATLAS_PRIVATE_KEY",
     "MONGODB_ATLAS_ACCESS_TOKEN",
-    "MONGODB_ATLAS_BASE_URL",
-    "MONGODB_ATLAS_OPS_MANAGER_URL",
 ];
+
+/// The environment variables [`ClientBuilder::from_env`] reads the base URL
+/// from.
+pub const BASE_URL_VARIABLES: [&str; 2] =
+    ["MONGODB_ATLAS_BASE_URL", "MONGODB_ATLAS_OPS_MANAGER_URL"];
 
 /// How the client proves who it is. Exactly one is configured per client.
 #[derive(Clone, Debug)]
@@ -247,8 +251,9 @@ impl ClientBuilder {
     /// A builder configured from the process environment; see
     /// [`from_env_with`](Self::from_env_with).
     pub fn from_env() -> Result<Self, Error> {
-        if let Some(name) = ENV_VARIABLES
+        if let Some(name) = CREDENTIAL_VARIABLES
             .iter()
+            .chain(&BASE_URL_VARIABLES)
             .find(|name| std::env::var_os(name).is_some_and(|v| v.to_str().is_none()))
         {
             return Err(Error::configuration(format!(

@@ -62,8 +62,8 @@ pub mod local_atlas;
 
 pub use client::{CallOptions, Client};
 pub use config::{
-    ClientBuilder, Credentials, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
-    DEFAULT_TOKEN_REFRESH_MARGIN, user_agent,
+    BASE_URL_VARIABLES, CREDENTIAL_VARIABLES, ClientBuilder, Credentials, DEFAULT_BASE_URL,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_TOKEN_REFRESH_MARGIN, user_agent,
 };
 pub use error::{ApiErrorResponse, DecodeError, Error, OAuthError, RateLimit, TransportError};
 pub use response::ApiResponse;

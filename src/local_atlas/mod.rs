@@ -1,1 +1,299 @@
-//! An Atlas double in-process on 127.0.0.1 (stub: to be written).
+//! An Atlas double in-process on `127.0.0.1`, for tests and examples: a real
+//! HTTP/1.1 server (hyper) that serves **Create One Stream Connection** as
+//! the spec describes it, authenticates like Atlas, and can be told to fail.
+//!
+//! ```no_run
+//! use atlas_stream_connections::local_atlas::LocalAtlas;
+//! use atlas_stream_connections::{Client, types};
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let atlas = LocalAtlas::start().await?;
+//! let (public, private) = atlas.api_key();
+//! let client = Client::builder()
+//!     .base_url(atlas.base_url())
+//!     .api_key(public, private.clone())
+//!     .build()?;
+//! let kafka = types::StreamsKafkaConnection {
+//!     name: Some("events".into()),
+//!     bootstrap_servers: Some("broker-1:9092".into()),
+//!     ..Default::default()
+//! };
+//! client
+//!     .create_stream_connection("32b6e34b3d91647abb20e7b8", "my-instance", &kafka.into())
+//!     .await?;
+//! assert_eq!(atlas.connections().len(), 1);
+//! # Ok(()) }
+//! ```
+//!
+//! What it does, in the order it does it, for each request:
+//!
+//! 1. records it ([`LocalAtlas::requests`]; `Authorization` values keep only
+//!    their scheme);
+//! 2. answers an injected failure if one is queued
+//!    ([`LocalAtlas::respond_next`]), whatever the path (the token endpoint
+//!    included) and before authentication;
+//! 3. routes: `POST /api/oauth/token`, `POST /api/oauth/revoke`, and `POST
+//!    /api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections`;
+//!    another path is `404 RESOURCE_NOT_FOUND`, another method `405`;
+//! 4. authenticates: HTTP Digest with the API key (`realm="MMS Public API"`,
+//!    MD5, `qop="auth"`; nonces expire after the nonce lifetime, and a right
+//!    answer to an expired nonce earns a new challenge with `stale=true`; a
+//!    nonce count is accepted once per nonce), or a bearer token from the
+//!    token endpoint (expiring after the token lifetime, refused once
+//!    revoked). The first use of a nonce or token is always accepted, so a
+//!    zero lifetime makes them single-use. Otherwise `401` with an Atlas
+//!    error body and a Digest challenge;
+//! 5. checks `Accept`: absent, `*/*`, `application/*`, `application/json` or
+//!    a media type the spec serves the response in
+//!    (`application/vnd.atlas.2023-02-01+json`) is fine; anything else (such
+//!    as another version) is `406 INVALID_VERSION_DATE`;
+//! 6. checks `groupId` against the spec's pattern (`400 INVALID_GROUP_ID`),
+//!    and, once instances are declared ([`LocalAtlasBuilder::instance`]),
+//!    that the instance exists (`404 RESOURCE_NOT_FOUND`);
+//! 7. checks the body against the spec's request schema, walked generically
+//!    (`$ref`, `allOf`, the discriminated `oneOf` by its mapping, `type`,
+//!    `enum`, `pattern`, `properties`, `additionalProperties`, `items`;
+//!    `readOnly` members are ignored): not JSON is `400 MALFORMED_JSON`; an
+//!    unknown kind, a wrong type, a value outside an `enum` or `pattern` is
+//!    `400 INVALID_ATTRIBUTE` with `badRequestDetail.fields` naming each
+//!    field by its dotted path (`authentication.password`); a connection
+//!    without a `name` is `400 MISSING_ATTRIBUTE` (Atlas needs one, though
+//!    the spec does not say so). The request's `Content-Type` is not
+//!    checked;
+//! 8. refuses a `name` the instance already has (`409
+//!    DUPLICATE_STREAM_CONNECTION`);
+//! 9. stores the connection without its `readOnly` members, and answers
+//!    `200` with it, `writeOnly` members removed and `links` added, as
+//!    `application/vnd.atlas.2023-02-01+json`; `pretty=true` indents it and
+//!    `envelope=true` wraps any answer of the API path in `{"status",
+//!    "content"}` with HTTP `200`.
+//!
+//! Every response carries the `Sunset` and `Deprecation` headers set with
+//! [`LocalAtlas::set_sunset`] and [`LocalAtlas::set_deprecation`]. The server
+//! stops when the [`LocalAtlas`] is dropped.
+
+mod auth;
+mod server;
+mod state;
+mod validate;
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+
+use crate::SecretString;
+
+pub use state::{Failure, RecordedRequest, StoredConnection};
+
+/// How long a Digest nonce lives unless told otherwise.
+pub const DEFAULT_NONCE_LIFETIME: Duration = Duration::from_secs(300);
+/// How long an access token lives unless told otherwise (Atlas: one hour).
+pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+
+/// A running local Atlas. Stops when dropped. `Debug` shows the public key
+/// and client id, never the private key or the client secret.
+pub struct LocalAtlas {
+    base_url: String,
+    shared: Arc<server::Shared>,
+    api_key: (String, SecretString),
+    service_account: (String, SecretString),
+    task: JoinHandle<()>,
+}
+
+/// Settings for a [`LocalAtlas`]; see [`LocalAtlas::builder`].
+#[derive(Clone, Default)]
+pub struct LocalAtlasBuilder {
+    api_key: Option<(String, SecretString)>,
+    service_account: Option<(String, SecretString)>,
+    nonce_lifetime: Option<Duration>,
+    token_lifetime: Option<Duration>,
+    instances: Vec<(String, String)>,
+}
+
+impl fmt::Debug for LocalAtlasBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalAtlasBuilder")
+            .field("public_key", &self.api_key.as_ref().map(|k| &k.0))
+            .field("client_id", &self.service_account.as_ref().map(|s| &s.0))
+            .field("nonce_lifetime", &self.nonce_lifetime)
+            .field("token_lifetime", &self.token_lifetime)
+            .field("instances", &self.instances)
+            .finish_non_exhaustive()
+    }
+}
+
+impl LocalAtlasBuilder {
+    /// The API key Digest requests must answer with. By default a random
+    /// pair (see [`LocalAtlas::api_key`]).
+    pub fn api_key(
+        mut self,
+        public_key: impl Into<String>,
+        private_key: impl Into<SecretString>,
+    ) -> Self {
+        self.api_key = Some((public_key.into(), private_key.into()));
+        self
+    }
+
+    /// The service account the token endpoint accepts. By default a random
+    /// one (see [`LocalAtlas::service_account`]).
+    pub fn service_account(
+        mut self,
+        client_id: impl Into<String>,
+        client_secret: impl Into<SecretString>,
+    ) -> Self {
+        self.service_account = Some((client_id.into(), client_secret.into()));
+        self
+    }
+
+    /// How long a Digest nonce is accepted after it was issued (default
+    /// [`DEFAULT_NONCE_LIFETIME`]). Its first use is always accepted, so
+    /// `Duration::ZERO` makes every nonce stale at its second use.
+    pub fn nonce_lifetime(mut self, lifetime: Duration) -> Self {
+        self.nonce_lifetime = Some(lifetime);
+        self
+    }
+
+    /// How long an access token is accepted after it was issued (default
+    /// [`DEFAULT_TOKEN_LIFETIME`]); `expires_in` says it in whole seconds.
+    /// Its first use is always accepted, so `Duration::ZERO` makes tokens
+    /// single-use.
+    pub fn token_lifetime(mut self, lifetime: Duration) -> Self {
+        self.token_lifetime = Some(lifetime);
+        self
+    }
+
+    /// Declares a stream instance. Once one is declared, connections to an
+    /// undeclared instance are `404`; with none, every instance exists.
+    pub fn instance(mut self, group_id: impl Into<String>, tenant_name: impl Into<String>) -> Self {
+        self.instances.push((group_id.into(), tenant_name.into()));
+        self
+    }
+
+    /// Binds `127.0.0.1` on a free port and starts serving on the current
+    /// Tokio runtime.
+    /// Outside a Tokio runtime it is an error rather than a panic; the
+    /// runtime needs its I/O and time drivers, as the `Client` does.
+    pub async fn start(self) -> std::io::Result<LocalAtlas> {
+        let runtime = tokio::runtime::Handle::try_current()
+            .map_err(|e| std::io::Error::other(format!("LocalAtlas needs a Tokio runtime: {e}")))?;
+        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let base_url = format!("http://{}", listener.local_addr()?);
+        let api_key = self
+            .api_key
+            .unwrap_or_else(|| (random_public_key(), SecretString::new(auth::random_hex(18))));
+        let service_account = self.service_account.unwrap_or_else(|| {
+            (
+                format!("mdb_sa_id_{}", auth::random_hex(12)),
+                SecretString::new(format!("mdb_sa_sk_{}", auth::random_hex(20))),
+            )
+        });
+        let authenticator = auth::Authenticator::new(
+            api_key.clone(),
+            service_account.clone(),
+            self.nonce_lifetime.unwrap_or(DEFAULT_NONCE_LIFETIME),
+            self.token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME),
+        );
+        let mut state = state::State::default();
+        state.instances.extend(self.instances);
+        let shared = Arc::new(server::Shared::new(base_url.clone(), authenticator, state)?);
+        let task = runtime.spawn(server::serve(listener, shared.clone()));
+        Ok(LocalAtlas {
+            base_url,
+            shared,
+            api_key,
+            service_account,
+            task,
+        })
+    }
+}
+
+/// Eight lowercase letters, like an Atlas public key.
+fn random_public_key() -> String {
+    auth::random_hex(8)
+        .bytes()
+        .take(8)
+        .map(|b| char::from(b'a' + b % 26))
+        .collect()
+}
+
+impl LocalAtlas {
+    /// Settings for a local Atlas.
+    pub fn builder() -> LocalAtlasBuilder {
+        LocalAtlasBuilder::default()
+    }
+
+    /// A local Atlas with the defaults: random credentials, every instance
+    /// existing.
+    pub async fn start() -> std::io::Result<Self> {
+        Self::builder().start().await
+    }
+
+    /// `http://127.0.0.1:<port>`, for `ClientBuilder::base_url`.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The API key it accepts: public key and private key.
+    pub fn api_key(&self) -> (&str, &SecretString) {
+        (&self.api_key.0, &self.api_key.1)
+    }
+
+    /// The service account it accepts: client id and client secret.
+    pub fn service_account(&self) -> (&str, &SecretString) {
+        (&self.service_account.0, &self.service_account.1)
+    }
+
+    /// The requests received so far, in arrival order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared.state().requests.clone()
+    }
+
+    /// The connections created so far, in creation order, as answered.
+    pub fn connections(&self) -> Vec<StoredConnection> {
+        self.shared.state().connections.clone()
+    }
+
+    /// Answers the next `count` requests (to any path) with `failure`,
+    /// after those already queued.
+    pub fn respond_next(&self, count: usize, failure: Failure) {
+        let mut state = self.shared.state();
+        state.failures.extend(std::iter::repeat_n(failure, count));
+    }
+
+    /// Adds `Sunset: <value>` to every response from now on (`None` stops).
+    pub fn set_sunset(&self, sunset: Option<String>) {
+        self.shared.state().sunset = sunset;
+    }
+
+    /// Adds `Deprecation: <value>` to every response from now on (`None`
+    /// stops).
+    pub fn set_deprecation(&self, deprecation: Option<String>) {
+        self.shared.state().deprecation = deprecation;
+    }
+}
+
+impl fmt::Debug for LocalAtlas {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LocalAtlas")
+            .field("base_url", &self.base_url)
+            .field("public_key", &self.api_key.0)
+            .field("private_key", &self.api_key.1)
+            .field("client_id", &self.service_account.0)
+            .field("client_secret", &self.service_account.1)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for LocalAtlas {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// The lock, recovered if a handler panicked while holding it.
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,348 @@
+//! `streams`: create an Atlas Stream Processing connection from the command
+//! line, against Atlas (with `MONGODB_ATLAS_*` credentials in the
+//! environment) or, without any, against the crate's embedded local Atlas.
+//!
+//! `cargo run --features local-atlas --bin streams -- --help` says
+//! everything; the exit status tells usage errors (2), errors Atlas answered
+//! with (3) and requests that got no usable answer (4) apart. The binary
+//! needs the `local-atlas` feature, so library users never compile it.
+
+use std::io::Read;
+use std::process::ExitCode;
+
+use atlas_stream_connections::local_atlas::LocalAtlas;
+use atlas_stream_connections::types::{
+    StreamsClusterConnection, StreamsConnection, StreamsHttpsConnection,
+    StreamsKafkaAuthentication, StreamsKafkaConnection, StreamsSampleConnection,
+};
+use atlas_stream_connections::{
+    CREDENTIAL_VARIABLES, CallOptions, Client, ClientBuilder, Error, SecretString,
+};
+
+const SAMPLE_PROJECT: &str = "32b6e34b3d91647abb20e7b8";
+const SAMPLE_INSTANCE: &str = "sample-instance";
+
+const HELP: &str = "\
+streams: create MongoDB Atlas Stream Processing connections
+
+USAGE:
+    streams create [OPTIONS] (--file <PATH> | --kind <KIND> --name <NAME> ...)
+
+The connection comes from a JSON file (the body of Atlas's Create One Stream
+Connection: {\"type\": \"Kafka\", \"name\": ..., ...}), from standard input with
+--file -, or from flags for the common kinds.
+
+OPTIONS:
+    --project <ID>             Project (group) id: 24 hexadecimal digits
+    --instance <NAME>          Stream instance (workspace) name
+    --file <PATH>              The connection as JSON; - reads standard input
+    --kind <KIND>              Build the connection from flags instead:
+                               sample, kafka, cluster or https
+    --name <NAME>              Connection name (with --kind)
+    --bootstrap-servers <LIST> kafka: comma-separated broker addresses
+    --mechanism <NAME>         kafka: SASL mechanism (PLAIN, SCRAM-256, ...)
+    --username <NAME>          kafka: SASL user name
+    --password-env <VAR>       kafka: read the SASL password from this
+                               environment variable (never from a flag)
+    --cluster <NAME>           cluster: the Atlas cluster to connect to
+    --url <URL>                https: the endpoint
+    --api-version <DATE>       Pin the API version (YYYY-MM-DD)
+    --json                     Print the created connection as JSON
+    -h, --help                 Print this help
+
+WHERE IT GOES:
+    With credentials in the environment, the way the Atlas CLI reads them
+    (MONGODB_ATLAS_CLIENT_ID and MONGODB_ATLAS_CLIENT_SECRET, or
+    MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVATE_API_KEY, or
+    MONGODB_ATLAS_ACCESS_TOKEN; MONGODB_ATLAS_BASE_URL to change the host),
+    the connection is created in Atlas, and --project and --instance are
+    required. With none, an embedded local Atlas starts on 127.0.0.1 (said on
+    standard error) and the connection is created there, in project
+    32b6e34b3d91647abb20e7b8, instance sample-instance, unless given.
+
+EXIT STATUS:
+    0  created
+    2  usage error: bad flags, unreadable file, invalid JSON, bad credentials
+       configuration
+    3  Atlas answered with an error (validation, authentication, conflict,
+       rate limit, ...)
+    4  no usable answer: network error, timeout, unexpected response
+
+Secrets (passwords, keys, tokens) are never printed.
+";
+
+/// Why the program stops, with its exit status.
+enum Failure {
+    Usage(String),
+    Api(Error),
+    Transport(Error),
+}
+
+impl Failure {
+    fn from_client(error: Error) -> Self {
+        match &error {
+            Error::InvalidInput { .. } | Error::Configuration { .. } => {
+                Failure::Usage(error.to_string())
+            }
+            Error::Transport(_) | Error::Timeout(_) | Error::Decode(_) => Failure::Transport(error),
+            _ => Failure::Api(error),
+        }
+    }
+}
+
+#[derive(Default)]
+struct Options {
+    project: Option<String>,
+    instance: Option<String>,
+    file: Option<String>,
+    kind: Option<String>,
+    name: Option<String>,
+    bootstrap_servers: Option<String>,
+    mechanism: Option<String>,
+    username: Option<String>,
+    password_env: Option<String>,
+    cluster: Option<String>,
+    url: Option<String>,
+    api_version: Option<String>,
+    json: bool,
+}
+
+fn parse(args: &[String]) -> Result<Options, Failure> {
+    let usage = |m: String| Failure::Usage(format!("{m} (see --help)"));
+    let mut it = args.iter();
+    match it.next().map(String::as_str) {
+        Some("create") => {}
+        Some(other) => return Err(usage(format!("unknown command `{other}`"))),
+        None => return Err(usage("missing the command `create`".into())),
+    }
+    let mut o = Options::default();
+    while let Some(flag) = it.next() {
+        if flag == "--json" {
+            o.json = true;
+            continue;
+        }
+        let slot = match flag.as_str() {
+            "--project" => &mut o.project,
+            "--instance" => &mut o.instance,
+            "--file" => &mut o.file,
+            "--kind" => &mut o.kind,
+            "--name" => &mut o.name,
+            "--bootstrap-servers" => &mut o.bootstrap_servers,
+            "--mechanism" => &mut o.mechanism,
+            "--username" => &mut o.username,
+            "--password-env" => &mut o.password_env,
+            "--cluster" => &mut o.cluster,
+            "--url" => &mut o.url,
+            "--api-version" => &mut o.api_version,
+            "--password" => {
+                return Err(usage(
+                    "--password is not accepted (it would show in the process list); \
+                     use --password-env <VAR>"
+                        .into(),
+                ));
+            }
+            other => return Err(usage(format!("unknown option `{other}`"))),
+        };
+        let value = it
+            .next()
+            .ok_or_else(|| usage(format!("{flag} needs a value")))?;
+        *slot = Some(value.clone());
+    }
+    if o.file.is_some() == o.kind.is_some() {
+        return Err(usage("give exactly one of --file and --kind".into()));
+    }
+    Ok(o)
+}
+
+/// The connection to create, from the file or the flags.
+fn connection(o: &Options) -> Result<StreamsConnection, Failure> {
+    let usage = Failure::Usage;
+    if let Some(file) = &o.file {
+        let text = if file == "-" {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|e| usage(format!("cannot read standard input: {e}")))?;
+            text
+        } else {
+            std::fs::read_to_string(file).map_err(|e| usage(format!("cannot read {file}: {e}")))?
+        };
+        return serde_json::from_str(&text)
+            .map_err(|e| usage(format!("{file}: not a stream connection: {e}")));
+    }
+    let kind = o.kind.as_deref().unwrap_or_default();
+    let name = o
+        .name
+        .clone()
+        .ok_or_else(|| usage(format!("--kind {kind} needs --name")))?;
+    let needs = |value: &Option<String>, flag: &str| {
+        value
+            .clone()
+            .ok_or_else(|| usage(format!("--kind {kind} needs {flag}")))
+    };
+    Ok(match kind {
+        "sample" => StreamsSampleConnection {
+            name: Some(name),
+            ..Default::default()
+        }
+        .into(),
+        "cluster" => StreamsClusterConnection {
+            name: Some(name),
+            cluster_name: Some(needs(&o.cluster, "--cluster")?),
+            ..Default::default()
+        }
+        .into(),
+        "https" => StreamsHttpsConnection {
+            name: Some(name),
+            url: Some(needs(&o.url, "--url")?),
+            ..Default::default()
+        }
+        .into(),
+        "kafka" => {
+            let password = match &o.password_env {
+                Some(var) => Some(SecretString::new(std::env::var(var).map_err(|_| {
+                    usage(format!("--password-env {var}: the variable is not set"))
+                })?)),
+                None => None,
+            };
+            let authentication = (o.mechanism.is_some()
+                || o.username.is_some()
+                || password.is_some())
+            .then(|| StreamsKafkaAuthentication {
+                mechanism: o.mechanism.clone(),
+                username: o.username.clone(),
+                password,
+                ..Default::default()
+            });
+            StreamsKafkaConnection {
+                name: Some(name),
+                bootstrap_servers: Some(needs(&o.bootstrap_servers, "--bootstrap-servers")?),
+                authentication,
+                ..Default::default()
+            }
+            .into()
+        }
+        other => {
+            return Err(usage(format!(
+                "unknown --kind `{other}`: sample, kafka, cluster or https (other kinds: --file)"
+            )));
+        }
+    })
+}
+
+/// Whether the environment holds any Atlas credential.
+fn has_credentials() -> bool {
+    CREDENTIAL_VARIABLES
+        .iter()
+        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+}
+
+async fn run(args: &[String]) -> Result<(), Failure> {
+    if args.iter().any(|a| a == "-h" || a == "--help") || args.is_empty() {
+        print!("{HELP}");
+        return Ok(());
+    }
+    let o = parse(args)?;
+    let connection = connection(&o)?;
+
+    // Kept alive until the call is done.
+    let local;
+    let (client, project, instance) = if has_credentials() {
+        let project = o
+            .project
+            .clone()
+            .ok_or_else(|| Failure::Usage("--project is required with Atlas credentials".into()))?;
+        let instance = o.instance.clone().ok_or_else(|| {
+            Failure::Usage("--instance is required with Atlas credentials".into())
+        })?;
+        let client = ClientBuilder::from_env()
+            .and_then(|b| b.user_agent_suffix("streams-example").build())
+            .map_err(Failure::from_client)?;
+        (client, project, instance)
+    } else {
+        let project = o.project.clone().unwrap_or_else(|| SAMPLE_PROJECT.into());
+        let instance = o.instance.clone().unwrap_or_else(|| SAMPLE_INSTANCE.into());
+        local = LocalAtlas::builder()
+            .instance(&project, &instance)
+            .start()
+            .await
+            .map_err(|e| Failure::Usage(format!("cannot start the local Atlas: {e}")))?;
+        eprintln!(
+            "note: no MONGODB_ATLAS_* credentials in the environment; started an embedded local \
+             Atlas at {} (project {project}, instance {instance})",
+            local.base_url()
+        );
+        let (public, private) = local.api_key();
+        let client = Client::builder()
+            .base_url(local.base_url())
+            .api_key(public, private.clone())
+            .user_agent_suffix("streams-example")
+            .build()
+            .map_err(Failure::from_client)?;
+        (client, project, instance)
+    };
+
+    let mut options = CallOptions::new();
+    if let Some(version) = &o.api_version {
+        options = options.api_version(version.clone());
+    }
+    let created = client
+        .create_stream_connection_with(&project, &instance, &connection, &options)
+        .await
+        .map_err(Failure::from_client)?;
+    if o.json {
+        let json = serde_json::to_string_pretty(&*created)
+            .map_err(|e| Failure::Usage(format!("cannot print the response: {e}")))?;
+        println!("{json}");
+    } else {
+        println!(
+            "created {} connection `{}` in project {project}, instance {instance}",
+            created.kind(),
+            connection_name(&created).unwrap_or("(unnamed)")
+        );
+        println!("  API version: {}", created.api_version());
+        if let Some(sunset) = created.sunset() {
+            println!("  note: Atlas retires this API version on {sunset}");
+        }
+    }
+    Ok(())
+}
+
+fn connection_name(connection: &StreamsConnection) -> Option<&str> {
+    let value = match connection {
+        StreamsConnection::Sample(c) => &c.name,
+        StreamsConnection::Cluster(c) => &c.name,
+        StreamsConnection::Kafka(c) => &c.name,
+        StreamsConnection::Https(c) => &c.name,
+        StreamsConnection::AwsLambda(c) => &c.name,
+        StreamsConnection::S3(c) => &c.name,
+        StreamsConnection::AwsKinesisDataStreams(c) => &c.name,
+        _ => return None,
+    };
+    value.as_deref()
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match run(&args).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Usage(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Api(error)) => {
+            eprintln!("error: {error}");
+            if let Some(response) = error.response() {
+                for field in response.bad_request_fields() {
+                    eprintln!("  {}: {}", field.field, field.description);
+                }
+            }
+            ExitCode::from(3)
+        }
+        Err(Failure::Transport(error)) => {
+            eprintln!("error: {error}");
+            ExitCode::from(4)
+        }
+    }
+}

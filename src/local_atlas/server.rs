@@ -1,0 +1,698 @@
+//! The HTTP side: the accept loop, routing, the token endpoints, the create
+//! operation, and Atlas-shaped answers (error bodies, envelopes, extra
+//! headers).
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
+use http::{HeaderMap, Method, Request, Response, StatusCode};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::{Value, json};
+use tokio::net::TcpListener;
+
+use super::auth::{Authenticator, Refusal};
+use super::lock;
+use super::state::{Failure, RecordedRequest, State, StoredConnection};
+use super::validate::{Schemas, Violation, object};
+
+/// The spec this server serves, embedded.
+const SPEC: &str = include_str!("../../spec/openapi.json");
+/// The operation's path template and method in the spec.
+const CREATE_PATH: &str = "/api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections";
+const CREATE_METHOD: &str = "post";
+const TOKEN_PATH: &str = "/api/oauth/token";
+const REVOKE_PATH: &str = "/api/oauth/revoke";
+/// Largest body read; larger is `413`.
+const MAX_BODY: usize = 1 << 20;
+
+/// Everything the connection tasks share.
+pub(crate) struct Shared {
+    base_url: String,
+    spec: Value,
+    auth: Mutex<Authenticator>,
+    state: Mutex<State>,
+}
+
+/// One answer, before headers common to all answers are added.
+struct Reply {
+    status: StatusCode,
+    headers: Vec<(&'static str, String)>,
+    body: Option<Value>,
+    content_type: String,
+}
+
+impl Reply {
+    fn json(status: StatusCode, content_type: &str, body: Value) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: Some(body),
+            content_type: content_type.to_owned(),
+        }
+    }
+
+    fn header(mut self, name: &'static str, value: String) -> Self {
+        self.headers.push((name, value));
+        self
+    }
+}
+
+/// An Atlas `ApiError` answer.
+fn api_error(
+    status: StatusCode,
+    code: &str,
+    detail: impl Into<String>,
+    fields: &[Violation],
+) -> Reply {
+    let mut body = object([
+        ("error", json!(status.as_u16())),
+        ("errorCode", json!(code)),
+        ("detail", json!(detail.into())),
+        (
+            "reason",
+            json!(status.canonical_reason().unwrap_or("Error")),
+        ),
+        ("parameters", json!([])),
+    ]);
+    if !fields.is_empty()
+        && let Some(map) = body.as_object_mut()
+    {
+        let fields: Vec<Value> = fields
+            .iter()
+            .map(|v| json!({"field": v.field, "description": v.description}))
+            .collect();
+        map.insert("badRequestDetail".into(), json!({ "fields": fields }));
+    }
+    Reply::json(status, "application/json", body)
+}
+
+/// An OAuth error answer (RFC 6749 §5.2).
+fn oauth_error(status: StatusCode, error: &str, description: &str) -> Reply {
+    Reply::json(
+        status,
+        "application/json",
+        json!({"error": error, "error_description": description}),
+    )
+    .header("cache-control", "no-store".into())
+}
+
+fn failure_reply(failure: Failure) -> Reply {
+    match failure {
+        Failure::TooManyRequests { retry_after } => {
+            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            api_error(
+                StatusCode::TOO_MANY_REQUESTS,
+                "RATE_LIMITED",
+                "Resource /api/atlas/v2 is limited to a number of requests per minute.",
+                &[],
+            )
+            .header("retry-after", seconds.to_string())
+        }
+        Failure::Status(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            let code = if status.is_server_error() {
+                "UNEXPECTED_ERROR"
+            } else {
+                "INJECTED_FAILURE"
+            };
+            api_error(status, code, "An injected failure of the local Atlas.", &[])
+        }
+    }
+}
+
+/// Accepts connections until the task is aborted; aborting it drops the
+/// connection tasks too.
+pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>) {
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let shared = shared.clone();
+                    connections.spawn(async move {
+                        let service = service_fn(move |request| {
+                            let shared = shared.clone();
+                            async move { Ok::<_, Infallible>(shared.handle(request).await) }
+                        });
+                        if let Err(e) = http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), service)
+                            .await
+                        {
+                            tracing::debug!(error = %e, "local Atlas connection ended");
+                        }
+                    });
+                }
+                Err(e) => {
+                    // Out of descriptors, say: wait rather than spin.
+                    tracing::debug!(error = %e, "local Atlas accept failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+}
+
+/// The parsed query string.
+fn query_flag(query: Option<&str>, name: &str) -> bool {
+    query.is_some_and(|q| {
+        form_urlencoded::parse(q.as_bytes())
+            .any(|(n, v)| n == name && v.eq_ignore_ascii_case("true"))
+    })
+}
+
+/// `%XX` decoded, invalid sequences kept as they are.
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (b, hex) {
+            (b'%', Some(decoded)) => {
+                out.push(decoded);
+                i += 3;
+            }
+            _ => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// One path segment, percent-encoded.
+fn percent_encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// `(groupId, tenantName)` as sent, if `path` is the create operation's.
+fn create_path(path: &str) -> Option<(&str, &str)> {
+    let rest = path.strip_prefix("/api/atlas/v2/groups/")?;
+    let (group, rest) = rest.split_once('/')?;
+    let rest = rest.strip_prefix("streams/")?;
+    let (tenant, rest) = rest.split_once('/')?;
+    (rest == "connections" && !tenant.is_empty()).then_some((group, tenant))
+}
+
+/// The media type to answer in, or `None` when `Accept` asks for none this
+/// server serves.
+fn negotiate(accept: Option<&str>, served: &[String]) -> Option<String> {
+    let default = served
+        .first()
+        .cloned()
+        .unwrap_or_else(|| "application/json".to_owned());
+    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
+        return Some(default);
+    };
+    for range in accept.split(',') {
+        let media = range
+            .split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        if served.contains(&media) {
+            return Some(media);
+        }
+        if matches!(media.as_str(), "*/*" | "application/*" | "application/json") {
+            return Some(default.clone());
+        }
+    }
+    None
+}
+
+fn redact(name: &str, value: &str) -> String {
+    if name.eq_ignore_ascii_case(AUTHORIZATION.as_str()) {
+        let scheme = value.split_whitespace().next().unwrap_or_default();
+        format!("{scheme} [REDACTED]").trim_start().to_owned()
+    } else {
+        value.to_owned()
+    }
+}
+
+/// A revoke body with the token replaced.
+fn redact_revoke(body: &[u8]) -> Vec<u8> {
+    let mut out = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in form_urlencoded::parse(body) {
+        let value = if name == "token" {
+            "[REDACTED]".into()
+        } else {
+            value
+        };
+        out.append_pair(&name, &value);
+    }
+    out.finish().into_bytes()
+}
+
+impl Shared {
+    pub fn new(base_url: String, auth: Authenticator, state: State) -> std::io::Result<Self> {
+        let spec: Value = serde_json::from_str(SPEC)
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+        if Schemas::new(&spec)
+            .operation(CREATE_PATH, CREATE_METHOD)
+            .is_none()
+        {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the embedded spec lacks the create operation's request body",
+            ));
+        }
+        Ok(Self {
+            base_url,
+            spec,
+            auth: Mutex::new(auth),
+            state: Mutex::new(state),
+        })
+    }
+
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    fn auth(&self) -> MutexGuard<'_, Authenticator> {
+        lock(&self.auth)
+    }
+
+    async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
+        let (parts, body) = request.into_parts();
+        let (body, too_large) = match Limited::new(body, MAX_BODY).collect().await {
+            Ok(collected) => (collected.to_bytes(), false),
+            Err(_) => (Bytes::new(), true),
+        };
+        let path = parts.uri.path().to_owned();
+        let query = parts.uri.query().map(str::to_owned);
+        let mut reply = if too_large {
+            api_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "PAYLOAD_TOO_LARGE",
+                "The body is too large.",
+                &[],
+            )
+        } else {
+            self.respond(
+                &parts.method,
+                &path,
+                query.as_deref(),
+                &parts.headers,
+                &body,
+            )
+        };
+        let recorded_body = if path == REVOKE_PATH {
+            redact_revoke(&body)
+        } else {
+            body.to_vec()
+        };
+        let (sunset, deprecation) = {
+            let mut state = self.state();
+            state.requests.push(RecordedRequest {
+                method: parts.method.to_string(),
+                path: path.clone(),
+                query: query.clone(),
+                headers: parts
+                    .headers
+                    .iter()
+                    .map(|(n, v)| {
+                        let v = String::from_utf8_lossy(v.as_bytes());
+                        (n.as_str().to_owned(), redact(n.as_str(), &v))
+                    })
+                    .collect(),
+                body: recorded_body,
+                status: reply.status.as_u16(),
+            });
+            (state.sunset.clone(), state.deprecation.clone())
+        };
+        if path.starts_with("/api/atlas/") && query_flag(query.as_deref(), "envelope") {
+            let content = reply.body.take().unwrap_or(Value::Null);
+            reply.body = Some(json!({"status": reply.status.as_u16(), "content": content}));
+            reply.status = StatusCode::OK;
+        }
+        let pretty = query_flag(query.as_deref(), "pretty");
+        let bytes = match &reply.body {
+            None => Vec::new(),
+            Some(value) if pretty => serde_json::to_vec_pretty(value).unwrap_or_default(),
+            Some(value) => serde_json::to_vec(value).unwrap_or_default(),
+        };
+        let mut builder = Response::builder().status(reply.status);
+        if reply.body.is_some() {
+            builder = builder.header(CONTENT_TYPE, reply.content_type.as_str());
+        }
+        for (name, value) in &reply.headers {
+            builder = builder.header(*name, value.as_str());
+        }
+        if let Some(sunset) = sunset {
+            builder = builder.header("sunset", sunset);
+        }
+        if let Some(deprecation) = deprecation {
+            builder = builder.header("deprecation", deprecation);
+        }
+        builder.body(Full::new(Bytes::from(bytes))).unwrap_or_else(|_| {
+            // A header value the test set could not be sent (a newline in a
+            // Sunset, say): say so rather than panic.
+            let mut response = Response::new(Full::new(Bytes::from_static(
+                b"{\"error\":500,\"errorCode\":\"UNEXPECTED_ERROR\",\"detail\":\"a header value cannot be sent\"}",
+            )));
+            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+            response
+        })
+    }
+
+    fn respond(
+        &self,
+        method: &Method,
+        path: &str,
+        query: Option<&str>,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Reply {
+        if let Some(failure) = self.state().failures.pop_front() {
+            return failure_reply(failure);
+        }
+        let not_allowed = || {
+            api_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                format!("{method} is not allowed on {path}."),
+                &[],
+            )
+            .header("allow", "POST".into())
+        };
+        if path == TOKEN_PATH || path == REVOKE_PATH {
+            if method != Method::POST {
+                return not_allowed();
+            }
+            return self.oauth(path == TOKEN_PATH, headers, body);
+        }
+        let Some((group, tenant)) = create_path(path) else {
+            return api_error(
+                StatusCode::NOT_FOUND,
+                "RESOURCE_NOT_FOUND",
+                format!("Cannot find resource {path}."),
+                &[],
+            );
+        };
+        if method != Method::POST {
+            return not_allowed();
+        }
+        let target = match query {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_owned(),
+        };
+        if let Some(reply) = self.refuse(method, &target, headers) {
+            return reply;
+        }
+        self.create(group, tenant, headers, body)
+    }
+
+    /// `None` for a request with valid Digest or bearer credentials; else
+    /// the `401` to send.
+    fn refuse(&self, method: &Method, target: &str, headers: &HeaderMap) -> Option<Reply> {
+        let value = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let (scheme, rest) = value
+            .and_then(|v| v.trim().split_once(' '))
+            .unwrap_or_default();
+        let mut auth = self.auth();
+        let outcome = if scheme.eq_ignore_ascii_case("digest") {
+            auth.check_digest(rest, method.as_str(), target)
+        } else if scheme.eq_ignore_ascii_case("bearer") {
+            if auth.check_bearer(rest) {
+                Ok(())
+            } else {
+                Err(Refusal::Unauthorized)
+            }
+        } else {
+            Err(Refusal::Unauthorized)
+        };
+        outcome.err().map(|refusal| {
+            let stale = refusal == Refusal::Stale;
+            api_error(
+                StatusCode::UNAUTHORIZED,
+                "UNAUTHORIZED",
+                "You are not authorized for this resource.",
+                &[],
+            )
+            .header("www-authenticate", auth.challenge(stale))
+        })
+    }
+
+    /// The token (`issue`) or revoke endpoint.
+    fn oauth(&self, issue: bool, headers: &HeaderMap, body: &[u8]) -> Reply {
+        let basic = headers
+            .get(AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))
+            .map(|(_, rest)| rest);
+        let mut auth = self.auth();
+        if !basic.is_some_and(|b| auth.check_basic(b)) {
+            return oauth_error(
+                StatusCode::UNAUTHORIZED,
+                "invalid_client",
+                "Invalid client credentials.",
+            )
+            .header("www-authenticate", "Basic realm=\"MMS Public API\"".into());
+        }
+        let form: Vec<(String, String)> = form_urlencoded::parse(body)
+            .map(|(n, v)| (n.into_owned(), v.into_owned()))
+            .collect();
+        let param = |name: &str| {
+            form.iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+        };
+        if issue {
+            return match param("grant_type") {
+                Some("client_credentials") => {
+                    let (token, expires_in) = auth.issue_token();
+                    Reply::json(
+                        StatusCode::OK,
+                        "application/json",
+                        json!({"access_token": token, "expires_in": expires_in, "token_type": "Bearer"}),
+                    )
+                    .header("cache-control", "no-store".into())
+                }
+                Some(_) => oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "unsupported_grant_type",
+                    "Only client_credentials is supported.",
+                ),
+                None => oauth_error(
+                    StatusCode::BAD_REQUEST,
+                    "invalid_request",
+                    "grant_type is required.",
+                ),
+            };
+        }
+        match param("token") {
+            // RFC 7009: revoking an unknown token succeeds too.
+            Some(token) => {
+                auth.revoke(token);
+                Reply {
+                    status: StatusCode::OK,
+                    headers: Vec::new(),
+                    body: None,
+                    content_type: String::new(),
+                }
+            }
+            None => oauth_error(
+                StatusCode::BAD_REQUEST,
+                "invalid_request",
+                "token is required.",
+            ),
+        }
+    }
+
+    fn create(&self, group_raw: &str, tenant_raw: &str, headers: &HeaderMap, body: &[u8]) -> Reply {
+        let schemas = Schemas::new(&self.spec);
+        let Some((schema, served)) = schemas.operation(CREATE_PATH, CREATE_METHOD) else {
+            return api_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "UNEXPECTED_ERROR",
+                "No spec.",
+                &[],
+            );
+        };
+        let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
+        let Some(media_type) = negotiate(accept, &served) else {
+            return api_error(
+                StatusCode::NOT_ACCEPTABLE,
+                "INVALID_VERSION_DATE",
+                format!(
+                    "The Accept header asks for {}; this resource is served as {}.",
+                    accept.unwrap_or_default(),
+                    served.join(", ")
+                ),
+                &[],
+            );
+        };
+        let (group, tenant) = (percent_decode(group_raw), percent_decode(tenant_raw));
+        if let Some(reply) =
+            self.check_path_parameters(&[("groupId", &group), ("tenantName", &tenant)])
+        {
+            return reply;
+        }
+        if !self.state().knows_instance(&group, &tenant) {
+            return api_error(
+                StatusCode::NOT_FOUND,
+                "RESOURCE_NOT_FOUND",
+                format!("Cannot find stream instance {tenant} in project {group}."),
+                &[],
+            );
+        }
+        let Ok(mut connection) = serde_json::from_slice::<Value>(body) else {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "MALFORMED_JSON",
+                "The body is not valid JSON.",
+                &[],
+            );
+        };
+        let violations = schemas.check(schema, &connection);
+        if let Some(first) = violations.first() {
+            return api_error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_ATTRIBUTE",
+                format!("Invalid attribute {}: {}.", first.field, first.description),
+                &violations,
+            );
+        }
+        let name = match connection.get("name") {
+            Some(Value::String(name)) if !name.is_empty() => name.clone(),
+            _ => {
+                let missing = Violation {
+                    field: "name".into(),
+                    description: "is required".into(),
+                };
+                return api_error(
+                    StatusCode::BAD_REQUEST,
+                    "MISSING_ATTRIBUTE",
+                    "The required attribute name was not specified.",
+                    &[missing],
+                );
+            }
+        };
+        schemas.strip_read_only(schema, &mut connection);
+        schemas.strip_write_only(schema, &mut connection);
+        let href = format!(
+            "{}/api/atlas/v2/groups/{}/streams/{}/connections/{}",
+            self.base_url,
+            percent_encode(&group),
+            percent_encode(&tenant),
+            percent_encode(&name)
+        );
+        if let Some(map) = connection.as_object_mut() {
+            map.insert("links".into(), json!([{"href": href, "rel": "self"}]));
+        }
+        let mut state = self.state();
+        let key = (group.clone(), tenant.clone());
+        if !state.names.entry(key).or_default().insert(name.clone()) {
+            return api_error(
+                StatusCode::CONFLICT,
+                "DUPLICATE_STREAM_CONNECTION",
+                format!("A connection named {name} already exists in stream instance {tenant}."),
+                &[],
+            );
+        }
+        state.connections.push(StoredConnection {
+            group_id: group,
+            tenant_name: tenant,
+            connection: connection.clone(),
+        });
+        Reply::json(StatusCode::OK, &media_type, connection)
+    }
+
+    /// Checks path parameters against the `pattern` the spec gives them.
+    fn check_path_parameters(&self, values: &[(&str, &str)]) -> Option<Reply> {
+        let parameters = self
+            .spec
+            .pointer("/paths")?
+            .get(CREATE_PATH)?
+            .get(CREATE_METHOD)?
+            .get("parameters")?
+            .as_array()?;
+        for parameter in parameters {
+            let parameter = match parameter.get("$ref").and_then(Value::as_str) {
+                Some(r) => self.spec.pointer(r.strip_prefix('#')?)?,
+                None => parameter,
+            };
+            let name = parameter.get("name").and_then(Value::as_str)?;
+            let Some((_, value)) = values.iter().find(|(n, _)| *n == name) else {
+                continue;
+            };
+            let Some(pattern) = parameter.pointer("/schema/pattern").and_then(Value::as_str) else {
+                continue;
+            };
+            let matches = regress::Regex::new(pattern).is_ok_and(|r| r.find(value).is_some());
+            if !matches {
+                let code = if name == "groupId" {
+                    "INVALID_GROUP_ID"
+                } else {
+                    "INVALID_PATH_PARAMETER"
+                };
+                return Some(api_error(
+                    StatusCode::BAD_REQUEST,
+                    code,
+                    format!("The specified {name} ({value}) is invalid."),
+                    &[Violation {
+                        field: name.to_owned(),
+                        description: format!("must match `{pattern}`"),
+                    }],
+                ));
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_media_types() {
+        assert_eq!(
+            create_path("/api/atlas/v2/groups/g/streams/t%20x/connections"),
+            Some(("g", "t%20x"))
+        );
+        assert_eq!(
+            create_path("/api/atlas/v2/groups/g/streams//connections"),
+            None
+        );
+        assert_eq!(percent_decode("a%20b%zz"), "a b%zz");
+        let served = vec!["application/vnd.atlas.2023-02-01+json".to_owned()];
+        assert_eq!(
+            negotiate(None, &served).as_deref(),
+            Some(served[0].as_str())
+        );
+        assert_eq!(
+            negotiate(Some("application/vnd.atlas.2099-01-01+json"), &served),
+            None
+        );
+        assert_eq!(
+            negotiate(
+                Some("application/vnd.atlas.2023-02-01+json; charset=utf-8"),
+                &served
+            )
+            .as_deref(),
+            Some(served[0].as_str())
+        );
+    }
+}

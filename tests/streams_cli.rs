@@ -1,0 +1,384 @@
+//! End-to-end tests of the `streams` command: the real binary, spawned, its
+//! stdout, stderr and exit status, against the embedded local Atlas (its own,
+//! or one this test starts and points it at as "real" Atlas).
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use atlas_stream_connections::local_atlas::LocalAtlas;
+use atlas_stream_connections::{BASE_URL_VARIABLES, CREDENTIAL_VARIABLES};
+
+const PROJECT: &str = "32b6e34b3d91647abb20e7b8";
+const INSTANCE: &str = "instance-1";
+const KAFKA_PASSWORD: &str = "kafka-password-never-printed";
+
+/// The command with no Atlas variables but `env`.
+fn streams(args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_streams"));
+    command.args(args);
+    for name in CREDENTIAL_VARIABLES.iter().chain(&BASE_URL_VARIABLES) {
+        command.env_remove(name);
+    }
+    command.envs(env.iter().copied());
+    command
+}
+
+struct Run {
+    status: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+fn run(mut command: Command, stdin: Option<&str>) -> Run {
+    command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().expect("the streams binary runs");
+    let mut input = child.stdin.take().expect("stdin");
+    if let Some(text) = stdin {
+        input.write_all(text.as_bytes()).expect("write stdin");
+    }
+    drop(input);
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().expect("the command ends");
+    Run {
+        status: status.code(),
+        stdout: String::from_utf8_lossy(&stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr).into_owned(),
+    }
+}
+
+fn kafka_json(name: &str) -> String {
+    serde_json::json!({
+        "type": "Kafka",
+        "name": name,
+        "bootstrapServers": "broker-1:9092",
+        "authentication": {"mechanism": "PLAIN", "username": "u", "password": KAFKA_PASSWORD}
+    })
+    .to_string()
+}
+
+fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
+    let path = std::env::temp_dir().join(format!("streams-cli-{}-{name}", std::process::id()));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn without_credentials_it_starts_a_local_atlas_and_creates_there() {
+    let out = run(
+        streams(&["create", "--kind", "sample", "--name", "solar"], &[]),
+        None,
+    );
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("embedded local Atlas"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stdout.contains("created Sample connection `solar`")
+            && out.stdout.contains(PROJECT)
+            && out.stdout.contains("sample-instance"),
+        "{}",
+        out.stdout
+    );
+}
+
+#[test]
+fn json_prints_the_created_connection() {
+    let out = run(
+        streams(
+            &["create", "--kind", "sample", "--name", "solar", "--json"],
+            &[],
+        ),
+        None,
+    );
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let created: serde_json::Value = serde_json::from_str(&out.stdout).expect("stdout is JSON");
+    assert_eq!(created["type"], "Sample");
+    assert_eq!(created["name"], "solar");
+    assert!(created["links"].is_array(), "{created}");
+}
+
+#[test]
+fn a_file_and_stdin_give_the_connection_and_no_secret_is_printed() {
+    let file = temp_file("kafka.json", &kafka_json("events"));
+    let from_file = run(
+        streams(&["create", "--file", file.to_str().unwrap(), "--json"], &[]),
+        None,
+    );
+    let from_stdin = run(
+        streams(&["create", "--file", "-", "--json"], &[]),
+        Some(&kafka_json("events")),
+    );
+    std::fs::remove_file(file).ok();
+    for out in [from_file, from_stdin] {
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+        assert!(out.stdout.contains("\"Kafka\""), "{}", out.stdout);
+        assert!(
+            !out.stdout.contains(KAFKA_PASSWORD) && !out.stderr.contains(KAFKA_PASSWORD),
+            "the password was printed"
+        );
+    }
+}
+
+#[test]
+fn flags_build_a_kafka_connection_with_the_password_from_the_environment() {
+    let out = run(
+        streams(
+            &[
+                "create",
+                "--kind",
+                "kafka",
+                "--name",
+                "events",
+                "--bootstrap-servers",
+                "b:9092",
+                "--mechanism",
+                "PLAIN",
+                "--username",
+                "u",
+                "--password-env",
+                "KAFKA_PW",
+                "--json",
+            ],
+            &[("KAFKA_PW", KAFKA_PASSWORD)],
+        ),
+        None,
+    );
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let created: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(created["bootstrapServers"], "b:9092");
+    assert_eq!(created["authentication"]["username"], "u");
+    assert!(!out.stdout.contains(KAFKA_PASSWORD));
+}
+
+#[test]
+fn usage_errors_exit_with_2_and_say_what_is_wrong() {
+    let bad_json = temp_file("bad.json", "{ not json");
+    let cases: Vec<(Vec<&str>, &str)> = vec![
+        (vec!["create", "--bogus"], "unknown option `--bogus`"),
+        (vec!["delete"], "unknown command `delete`"),
+        (vec!["create"], "exactly one of --file and --kind"),
+        (
+            vec![
+                "create", "--kind", "sample", "--name", "a", "--file", "x.json",
+            ],
+            "exactly one of --file and --kind",
+        ),
+        (
+            vec!["create", "--kind", "kafka", "--name", "a"],
+            "--bootstrap-servers",
+        ),
+        (
+            vec!["create", "--kind", "kafka", "--password", "p"],
+            "--password-env",
+        ),
+        (
+            vec!["create", "--kind", "ftp", "--name", "a"],
+            "unknown --kind `ftp`",
+        ),
+        (
+            vec!["create", "--file", "/nonexistent/conn.json"],
+            "cannot read",
+        ),
+        (
+            vec!["create", "--file", bad_json.to_str().unwrap()],
+            "not a stream connection",
+        ),
+        (
+            vec![
+                "create",
+                "--kind",
+                "sample",
+                "--name",
+                "a",
+                "--project",
+                "nothex",
+            ],
+            "groupId",
+        ),
+    ];
+    for (args, expected) in cases {
+        let out = run(streams(&args, &[]), None);
+        assert_eq!(out.status, Some(2), "{args:?}: {}", out.stderr);
+        assert!(out.stderr.contains(expected), "{args:?}: {}", out.stderr);
+        assert!(out.stdout.is_empty(), "{args:?}: {}", out.stdout);
+    }
+    std::fs::remove_file(bad_json).ok();
+}
+
+#[test]
+fn help_explains_the_command_and_the_exit_statuses() {
+    let out = run(streams(&["--help"], &[]), None);
+    assert_eq!(out.status, Some(0));
+    for text in [
+        "streams create",
+        "--file",
+        "--kind",
+        "MONGODB_ATLAS_",
+        "EXIT STATUS",
+    ] {
+        assert!(out.stdout.contains(text), "help lacks {text}");
+    }
+}
+
+/// A local Atlas the test starts, given to the command as "real" Atlas
+/// through the environment.
+fn atlas() -> (tokio::runtime::Runtime, LocalAtlas) {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let atlas = runtime
+        .block_on(LocalAtlas::builder().instance(PROJECT, INSTANCE).start())
+        .expect("local Atlas starts");
+    (runtime, atlas)
+}
+
+#[test]
+fn with_credentials_in_the_environment_it_talks_to_that_atlas_with_each_kind() {
+    let (runtime, atlas) = atlas();
+    let (public, private) = atlas.api_key();
+    let (id, secret) = atlas.service_account();
+    let base = atlas.base_url().to_string();
+    // An access token obtained elsewhere: from the local Atlas's own token
+    // endpoint.
+    let token = runtime.block_on(async {
+        let response = reqwest::Client::new()
+            .post(format!("{base}/api/oauth/token"))
+            .basic_auth(id, Some(secret.expose_secret()))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body("grant_type=client_credentials")
+            .send()
+            .await
+            .expect("token request");
+        let body: serde_json::Value = response.json().await.expect("token JSON");
+        body["access_token"].as_str().expect("a token").to_string()
+    });
+    let kinds: [(&str, Vec<(&str, &str)>); 3] = [
+        (
+            "api key",
+            vec![
+                ("MONGODB_ATLAS_PUBLIC_API_KEY", public),
+                ("MONGODB_ATLAS_PRIVATE_API_KEY", private.expose_secret()),
+            ],
+        ),
+        (
+            "service account",
+            vec![
+                ("MONGODB_ATLAS_CLIENT_ID", id),
+                ("MONGODB_ATLAS_CLIENT_SECRET", secret.expose_secret()),
+            ],
+        ),
+        ("access token", vec![("MONGODB_ATLAS_ACCESS_TOKEN", &token)]),
+    ];
+    for (i, (kind, mut env)) in kinds.into_iter().enumerate() {
+        env.push(("MONGODB_ATLAS_BASE_URL", &base));
+        let name = format!("conn-{i}");
+        let out = create_sample(&name, &env);
+        assert_eq!(out.status, Some(0), "{kind}: {}", out.stderr);
+        assert!(
+            !out.stderr.contains("embedded local Atlas"),
+            "{kind}: {}",
+            out.stderr
+        );
+        assert!(out.stdout.contains(&name), "{kind}: {}", out.stdout);
+    }
+    assert_eq!(atlas.connections().len(), 3, "all went to the test's Atlas");
+}
+
+#[test]
+fn atlas_errors_exit_with_3_and_show_the_fields_at_fault() {
+    let (_runtime, atlas) = atlas();
+    let (public, private) = atlas.api_key();
+    let base = atlas.base_url().to_string();
+    let env = [
+        ("MONGODB_ATLAS_PUBLIC_API_KEY", public),
+        ("MONGODB_ATLAS_PRIVATE_API_KEY", private.expose_secret()),
+        ("MONGODB_ATLAS_BASE_URL", base.as_str()),
+    ];
+    assert_eq!(create_sample("dup", &env).status, Some(0));
+    let duplicate = create_sample("dup", &env);
+    assert_eq!(duplicate.status, Some(3), "{}", duplicate.stderr);
+    assert!(duplicate.stderr.contains("409"), "{}", duplicate.stderr);
+
+    let wrong_key = [
+        ("MONGODB_ATLAS_PUBLIC_API_KEY", public),
+        ("MONGODB_ATLAS_PRIVATE_API_KEY", "not-the-key"),
+        ("MONGODB_ATLAS_BASE_URL", base.as_str()),
+    ];
+    let refused = create_sample("other", &wrong_key);
+    assert_eq!(refused.status, Some(3), "{}", refused.stderr);
+    assert!(refused.stderr.contains("401"), "{}", refused.stderr);
+    assert!(!refused.stderr.contains("not-the-key"));
+
+    // A kind this crate does not know is sent as it is; Atlas refuses it
+    // and names the field.
+    let invalid = create_from_json(r#"{"type":"Teleport","name":"k"}"#, &env);
+    assert_eq!(invalid.status, Some(3), "{}", invalid.stderr);
+    assert!(invalid.stderr.contains("400"), "{}", invalid.stderr);
+    assert!(
+        invalid.stderr.contains("  type:"),
+        "the field is named: {}",
+        invalid.stderr
+    );
+
+    // A wrong field type never leaves: the file is not a connection.
+    let wrong = create_from_json(r#"{"type":"Kafka","name":"k","bootstrapServers":42}"#, &env);
+    assert_eq!(wrong.status, Some(2), "{}", wrong.stderr);
+}
+
+/// Runs `create` of a sample connection `name` in the test project and
+/// instance.
+fn create_sample(name: &str, env: &[(&str, &str)]) -> Run {
+    let args = [
+        "create",
+        "--project",
+        PROJECT,
+        "--instance",
+        INSTANCE,
+        "--kind",
+        "sample",
+        "--name",
+        name,
+    ];
+    run(streams(&args, env), None)
+}
+
+/// Runs `create` in the test project and instance with the connection
+/// `json` in a file.
+fn create_from_json(json: &str, env: &[(&str, &str)]) -> Run {
+    let file = temp_file("connection.json", json);
+    let args = [
+        "create",
+        "--project",
+        PROJECT,
+        "--instance",
+        INSTANCE,
+        "--file",
+        file.to_str().unwrap(),
+    ];
+    let out = run(streams(&args, env), None);
+    std::fs::remove_file(file).ok();
+    out
+}
+
+#[test]
+fn no_answer_exits_with_4() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let base = format!("http://{addr}");
+    let out = create_sample(
+        "a",
+        &[
+            ("MONGODB_ATLAS_ACCESS_TOKEN", "token"),
+            ("MONGODB_ATLAS_BASE_URL", &base),
+        ],
+    );
+    assert_eq!(out.status, Some(4), "{}", out.stderr);
+    assert!(out.stderr.contains("transport error"), "{}", out.stderr);
+}
