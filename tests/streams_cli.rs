@@ -165,6 +165,11 @@ fn usage_errors_exit_with_2_and_say_what_is_wrong() {
         (vec!["create", "--bogus"], "unknown option `--bogus`"),
         (vec!["delete"], "unknown command `delete`"),
         (vec!["create"], "exactly one of --file and --kind"),
+        (vec![], "missing the command `create`"),
+        (
+            vec!["create", "--kind", "sample", "--name"],
+            "--name needs a value",
+        ),
         (
             vec![
                 "create", "--kind", "sample", "--name", "a", "--file", "x.json",
@@ -189,7 +194,7 @@ fn usage_errors_exit_with_2_and_say_what_is_wrong() {
         ),
         (
             vec!["create", "--file", bad_json.to_str().unwrap()],
-            "not a stream connection",
+            "not valid JSON at line 1",
         ),
         (
             vec![
@@ -214,9 +219,86 @@ fn usage_errors_exit_with_2_and_say_what_is_wrong() {
 }
 
 #[test]
+fn a_wrong_field_type_is_reported_without_its_value() {
+    let file = temp_file(
+        "secret.json",
+        r#"{"type":"Kafka","name":"k","authentication":{"password":"hunter2-secret"},"bootstrapServers":7}"#,
+    );
+    let out = run(
+        streams(&["create", "--file", file.to_str().unwrap()], &[]),
+        None,
+    );
+    std::fs::remove_file(file).ok();
+    assert_eq!(out.status, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("not a stream connection"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("hunter2"),
+        "the value was echoed: {}",
+        out.stderr
+    );
+    let file = temp_file(
+        "secret2.json",
+        r#"{"type":"Kafka","name":"k","authentication":"hunter2-secret"}"#,
+    );
+    let out = run(
+        streams(&["create", "--file", file.to_str().unwrap()], &[]),
+        None,
+    );
+    std::fs::remove_file(file).ok();
+    assert_eq!(out.status, Some(2), "{}", out.stderr);
+    assert!(
+        !out.stderr.contains("hunter2"),
+        "the value was echoed: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_base_url_without_credentials_is_a_usage_error_not_a_local_run() {
+    let out = run(
+        streams(
+            &["create", "--kind", "sample", "--name", "a"],
+            &[("MONGODB_ATLAS_BASE_URL", "https://cloud.mongodb.com")],
+        ),
+        None,
+    );
+    assert_eq!(out.status, Some(2), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("MONGODB_ATLAS_BASE_URL"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("embedded local Atlas"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn help_explains_the_command_and_the_exit_statuses() {
     let out = run(streams(&["--help"], &[]), None);
     assert_eq!(out.status, Some(0));
+    let inner = run(
+        streams(&["create", "--kind", "sample", "--help"], &[]),
+        None,
+    );
+    assert_eq!((inner.status, &inner.stdout), (Some(0), &out.stdout));
+    // As a flag's value, `--help` is a name, not a request for help.
+    let named = run(
+        streams(&["create", "--kind", "sample", "--name", "--help"], &[]),
+        None,
+    );
+    assert_eq!(named.status, Some(0), "{}", named.stderr);
+    assert!(
+        named.stdout.contains("created Sample connection `--help`"),
+        "{}",
+        named.stdout
+    );
     for text in [
         "streams create",
         "--file",

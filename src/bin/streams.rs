@@ -16,7 +16,8 @@ use atlas_stream_connections::types::{
     StreamsKafkaAuthentication, StreamsKafkaConnection, StreamsSampleConnection,
 };
 use atlas_stream_connections::{
-    CREDENTIAL_VARIABLES, CallOptions, Client, ClientBuilder, Error, SecretString,
+    BASE_URL_VARIABLES, CREDENTIAL_VARIABLES, CallOptions, Client, ClientBuilder, Error,
+    SecretString,
 };
 
 const SAMPLE_PROJECT: &str = "32b6e34b3d91647abb20e7b8";
@@ -33,7 +34,8 @@ Connection: {\"type\": \"Kafka\", \"name\": ..., ...}), from standard input with
 --file -, or from flags for the common kinds.
 
 OPTIONS:
-    --project <ID>             Project (group) id: 24 hexadecimal digits
+    --project <ID>             Project (group) id: 24 lowercase hexadecimal
+                               digits
     --instance <NAME>          Stream instance (workspace) name
     --file <PATH>              The connection as JSON; - reads standard input
     --kind <KIND>              Build the connection from flags instead:
@@ -74,6 +76,9 @@ Secrets (passwords, keys, tokens) are never printed.
 /// Why the program stops, with its exit status.
 enum Failure {
     Usage(String),
+    /// The embedded Atlas could not start (no loopback socket): like a
+    /// network failure, not the user's doing.
+    Local(String),
     Api(Error),
     Transport(Error),
 }
@@ -107,19 +112,26 @@ struct Options {
     json: bool,
 }
 
-fn parse(args: &[String]) -> Result<Options, Failure> {
+/// The options of `create`, or `None` when help was asked for (in the
+/// place of the command or of a flag, never as a flag's value).
+fn parse(args: &[String]) -> Result<Option<Options>, Failure> {
     let usage = |m: String| Failure::Usage(format!("{m} (see --help)"));
     let mut it = args.iter();
     match it.next().map(String::as_str) {
+        Some("-h" | "--help" | "help") => return Ok(None),
         Some("create") => {}
         Some(other) => return Err(usage(format!("unknown command `{other}`"))),
         None => return Err(usage("missing the command `create`".into())),
     }
     let mut o = Options::default();
     while let Some(flag) = it.next() {
-        if flag == "--json" {
-            o.json = true;
-            continue;
+        match flag.as_str() {
+            "--json" => {
+                o.json = true;
+                continue;
+            }
+            "-h" | "--help" => return Ok(None),
+            _ => {}
         }
         let slot = match flag.as_str() {
             "--project" => &mut o.project,
@@ -151,7 +163,7 @@ fn parse(args: &[String]) -> Result<Options, Failure> {
     if o.file.is_some() == o.kind.is_some() {
         return Err(usage("give exactly one of --file and --kind".into()));
     }
-    Ok(o)
+    Ok(Some(o))
 }
 
 /// The connection to create, from the file or the flags.
@@ -167,8 +179,25 @@ fn connection(o: &Options) -> Result<StreamsConnection, Failure> {
         } else {
             std::fs::read_to_string(file).map_err(|e| usage(format!("cannot read {file}: {e}")))?
         };
-        return serde_json::from_str(&text)
-            .map_err(|e| usage(format!("{file}: not a stream connection: {e}")));
+        // serde's message quotes the offending value, which may be a
+        // password: say where, and what kind of problem, never what.
+        return serde_json::from_str(&text).map_err(|e| {
+            let what = match e.classify() {
+                serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                    "not valid JSON"
+                }
+                _ => "not a stream connection (a field has the wrong type or shape)",
+            };
+            // Kinds are told apart after the object is read, which loses the
+            // position: it is given only where serde kept it.
+            match e.line() {
+                0 => usage(format!("{file}: {what}")),
+                line => usage(format!(
+                    "{file}: {what} at line {line}, column {}",
+                    e.column()
+                )),
+            }
+        });
     }
     let kind = o.kind.as_deref().unwrap_or_default();
     let name = o
@@ -238,11 +267,15 @@ fn has_credentials() -> bool {
 }
 
 async fn run(args: &[String]) -> Result<(), Failure> {
-    if args.iter().any(|a| a == "-h" || a == "--help") || args.is_empty() {
+    if args.is_empty() {
+        return Err(Failure::Usage(
+            "missing the command `create` (see --help)".into(),
+        ));
+    }
+    let Some(o) = parse(args)? else {
         print!("{HELP}");
         return Ok(());
-    }
-    let o = parse(args)?;
+    };
     let connection = connection(&o)?;
 
     // Kept alive until the call is done.
@@ -260,13 +293,24 @@ async fn run(args: &[String]) -> Result<(), Failure> {
             .map_err(Failure::from_client)?;
         (client, project, instance)
     } else {
+        if let Some(name) = BASE_URL_VARIABLES
+            .iter()
+            .find(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+        {
+            // Asked for a particular Atlas, without the means to sign in:
+            // creating in a local one instead would mislead.
+            return Err(Failure::Usage(format!(
+                "{name} is set but no credentials are; set MONGODB_ATLAS_CLIENT_ID and \
+                 MONGODB_ATLAS_CLIENT_SECRET, an API key pair, or MONGODB_ATLAS_ACCESS_TOKEN"
+            )));
+        }
         let project = o.project.clone().unwrap_or_else(|| SAMPLE_PROJECT.into());
         let instance = o.instance.clone().unwrap_or_else(|| SAMPLE_INSTANCE.into());
         local = LocalAtlas::builder()
             .instance(&project, &instance)
             .start()
             .await
-            .map_err(|e| Failure::Usage(format!("cannot start the local Atlas: {e}")))?;
+            .map_err(|e| Failure::Local(format!("cannot start the local Atlas: {e}")))?;
         eprintln!(
             "note: no MONGODB_ATLAS_* credentials in the environment; started an embedded local \
              Atlas at {} (project {project}, instance {instance})",
@@ -324,8 +368,17 @@ fn connection_name(connection: &StreamsConnection) -> Option<&str> {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    match run(&args).await {
+    let args: Result<Vec<String>, _> = std::env::args_os()
+        .skip(1)
+        .map(|a| a.into_string())
+        .collect();
+    let result = match args {
+        Ok(args) => run(&args).await,
+        Err(_) => Err(Failure::Usage(
+            "an argument is not valid UTF-8 (see --help)".into(),
+        )),
+    };
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(message)) => {
             eprintln!("error: {message}");
@@ -339,6 +392,10 @@ async fn main() -> ExitCode {
                 }
             }
             ExitCode::from(3)
+        }
+        Err(Failure::Local(message)) => {
+            eprintln!("error: {message}");
+            ExitCode::from(4)
         }
         Err(Failure::Transport(error)) => {
             eprintln!("error: {error}");

@@ -246,9 +246,12 @@ impl LocalAtlas {
         (&self.service_account.0, &self.service_account.1)
     }
 
-    /// The requests received so far, in arrival order.
+    /// The requests received so far, in arrival order (the latest 10 000).
+    /// Create bodies are recorded without their write-only members
+    /// (passwords, keys), and credentials in headers and revoke bodies are
+    /// redacted.
     pub fn requests(&self) -> Vec<RecordedRequest> {
-        self.shared.state().requests.clone()
+        self.shared.state().requests.iter().cloned().collect()
     }
 
     /// The connections created so far, in creation order, as answered.
@@ -260,7 +263,9 @@ impl LocalAtlas {
     /// after those already queued.
     pub fn respond_next(&self, count: usize, failure: Failure) {
         let mut state = self.shared.state();
-        state.failures.extend(std::iter::repeat_n(failure, count));
+        if count > 0 {
+            state.failures.push_back((failure, count));
+        }
     }
 
     /// Adds `Sunset: <value>` to every response from now on (`None` stops).

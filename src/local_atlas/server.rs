@@ -105,7 +105,9 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Reply {
 fn failure_reply(failure: Failure) -> Reply {
     match failure {
         Failure::TooManyRequests { retry_after } => {
-            let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            let seconds = retry_after
+                .as_secs()
+                .saturating_add(u64::from(retry_after.subsec_nanos() > 0));
             api_error(
                 StatusCode::TOO_MANY_REQUESTS,
                 "RATE_LIMITED",
@@ -319,11 +321,11 @@ impl Shared {
         let recorded_body = if path == REVOKE_PATH {
             redact_revoke(&body)
         } else {
-            body.to_vec()
+            self.without_write_only(&path, &body)
         };
         let (sunset, deprecation) = {
             let mut state = self.state();
-            state.requests.push(RecordedRequest {
+            state.record(RecordedRequest {
                 method: parts.method.to_string(),
                 path: path.clone(),
                 query: query.clone(),
@@ -383,7 +385,7 @@ impl Shared {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Reply {
-        if let Some(failure) = self.state().failures.pop_front() {
+        if let Some(failure) = self.state().next_failure() {
             return failure_reply(failure);
         }
         let not_allowed = || {
@@ -518,6 +520,22 @@ impl Shared {
                 "token is required.",
             ),
         }
+    }
+
+    /// A create body as recorded: its write-only members (passwords, keys)
+    /// removed, so tests that print requests cannot leak them. Other bodies,
+    /// and bodies that are not JSON, are kept as sent.
+    fn without_write_only(&self, path: &str, body: &[u8]) -> Vec<u8> {
+        let schemas = Schemas::new(&self.spec);
+        let (Some(_), Some((schema, _)), Ok(mut value)) = (
+            create_path(path),
+            schemas.operation(CREATE_PATH, CREATE_METHOD),
+            serde_json::from_slice::<Value>(body),
+        ) else {
+            return body.to_vec();
+        };
+        schemas.strip_write_only(schema, &mut value);
+        serde_json::to_vec(&value).unwrap_or_default()
     }
 
     fn create(&self, group_raw: &str, tenant_raw: &str, headers: &HeaderMap, body: &[u8]) -> Reply {

@@ -92,19 +92,43 @@ pub(crate) struct State {
     pub instances: HashSet<(String, String)>,
     /// Connections in creation order.
     pub connections: Vec<StoredConnection>,
-    /// Failures to answer the next requests with, first first.
-    pub failures: VecDeque<Failure>,
+    /// Failures to answer the next requests with, first first, as
+    /// `(failure, how many more times)` runs.
+    pub failures: VecDeque<(Failure, usize)>,
     /// `Sunset` header value added to every response.
     pub sunset: Option<String>,
     /// `Deprecation` header value added to every response.
     pub deprecation: Option<String>,
-    /// Requests in arrival order.
-    pub requests: Vec<RecordedRequest>,
+    /// The latest [`MAX_RECORDED`] requests, in arrival order.
+    pub requests: VecDeque<RecordedRequest>,
     /// Names per instance, for duplicate detection.
     pub names: HashMap<(String, String), HashSet<String>>,
 }
 
+/// How many requests are remembered; older ones are forgotten first, so a
+/// long-running double does not grow without bound.
+pub const MAX_RECORDED: usize = 10_000;
+
 impl State {
+    /// The failure to answer the next request with, if one is queued.
+    pub fn next_failure(&mut self) -> Option<Failure> {
+        let (failure, remaining) = self.failures.front_mut()?;
+        let failure = *failure;
+        *remaining -= 1;
+        if *remaining == 0 {
+            self.failures.pop_front();
+        }
+        Some(failure)
+    }
+
+    /// Remembers `request`, forgetting the oldest beyond [`MAX_RECORDED`].
+    pub fn record(&mut self, request: RecordedRequest) {
+        if self.requests.len() == MAX_RECORDED {
+            self.requests.pop_front();
+        }
+        self.requests.push_back(request);
+    }
+
     /// Whether `(group, tenant)` may hold connections.
     pub fn knows_instance(&self, group: &str, tenant: &str) -> bool {
         self.instances.is_empty()
