@@ -48,6 +48,18 @@ fn kafka() -> StreamsConnection {
     serde_json::from_str(KAFKA_REQUEST).expect("the Kafka request fixture decodes")
 }
 
+/// Creates the test connection with `client`.
+async fn create(client: &Client) -> Result<StreamsConnection, Error> {
+    client
+        .create_stream_connection(GROUP, TENANT, &kafka())
+        .await
+}
+
+/// The request line of the create call.
+fn api_request_line() -> String {
+    format!("POST {} HTTP/1.1", api_path())
+}
+
 fn api_path() -> String {
     format!("/api/atlas/v2/groups/{GROUP}/streams/{TENANT}/connections")
 }
@@ -187,10 +199,7 @@ async fn api_requests_keep_the_path_prefix_of_the_base_url() {
         .access_token(ACCESS_TOKEN)
         .build()
         .unwrap();
-    client
-        .create_stream_connection(GROUP, TENANT, &kafka())
-        .await
-        .unwrap();
+    create(&client).await.unwrap();
     let requests = server.requests();
     assert_eq!(requests.len(), 1, "one request");
     assert_eq!(
@@ -207,10 +216,7 @@ async fn token_requests_keep_the_path_prefix_of_the_base_url() {
         .service_account(CLIENT_ID, CLIENT_SECRET)
         .build()
         .unwrap();
-    client
-        .create_stream_connection(GROUP, TENANT, &kafka())
-        .await
-        .unwrap();
+    create(&client).await.unwrap();
     let lines: Vec<String> = server
         .requests()
         .iter()
@@ -331,16 +337,10 @@ async fn an_access_token_from_the_environment_is_sent_as_a_bearer_token() {
         .unwrap()
         .build()
         .unwrap();
-    client
-        .create_stream_connection(GROUP, TENANT, &kafka())
-        .await
-        .unwrap();
+    create(&client).await.unwrap();
     let requests = server.requests();
     assert_eq!(requests.len(), 1, "one request");
-    assert_eq!(
-        requests[0].request_line(),
-        format!("POST {} HTTP/1.1", api_path())
-    );
+    assert_eq!(requests[0].request_line(), api_request_line());
     assert_eq!(
         requests[0].header("authorization"),
         Some(format!("Bearer {ACCESS_TOKEN}"))
@@ -358,10 +358,7 @@ async fn a_service_account_from_the_environment_first_asks_for_a_token() {
     .unwrap()
     .build()
     .unwrap();
-    client
-        .create_stream_connection(GROUP, TENANT, &kafka())
-        .await
-        .unwrap();
+    create(&client).await.unwrap();
     let requests = server.requests();
     assert_eq!(requests.len(), 2, "a token request, then the call");
     assert_eq!(requests[0].request_line(), "POST /api/oauth/token HTTP/1.1");
@@ -371,10 +368,7 @@ async fn a_service_account_from_the_environment_first_asks_for_a_token() {
         String::from_utf8_lossy(&requests[0].body),
         "grant_type=client_credentials"
     );
-    assert_eq!(
-        requests[1].request_line(),
-        format!("POST {} HTTP/1.1", api_path())
-    );
+    assert_eq!(requests[1].request_line(), api_request_line());
     assert_eq!(
         requests[1].header("authorization"),
         Some(format!("Bearer {ISSUED_TOKEN}"))
@@ -403,18 +397,13 @@ async fn an_api_key_from_the_environment_first_sends_a_request_without_authoriza
         );
         let client = builder.build().unwrap();
         // Whatever Digest makes of the answer is tested elsewhere.
-        let _ = client
-            .create_stream_connection(GROUP, TENANT, &kafka())
-            .await;
+        let _ = create(&client).await;
         let requests = server.requests();
         assert!(
             !requests.is_empty(),
             "{public_var}/{private_var}: no request"
         );
-        assert_eq!(
-            requests[0].request_line(),
-            format!("POST {} HTTP/1.1", api_path())
-        );
+        assert_eq!(requests[0].request_line(), api_request_line());
         assert_eq!(
             requests[0].header("authorization"),
             None,
@@ -824,10 +813,7 @@ async fn every_request_carries_exactly_our_user_agent() {
         .access_token(ACCESS_TOKEN)
         .build()
         .unwrap();
-    client
-        .create_stream_connection(GROUP, TENANT, &kafka())
-        .await
-        .unwrap();
+    create(&client).await.unwrap();
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
     assert_eq!(
@@ -845,10 +831,7 @@ async fn a_user_agent_suffix_follows_a_space_on_token_and_api_requests() {
         .user_agent_suffix("my-app/1.0")
         .build()
         .unwrap();
-    client
-        .create_stream_connection(GROUP, TENANT, &kafka())
-        .await
-        .unwrap();
+    create(&client).await.unwrap();
     let requests = server.requests();
     assert_eq!(requests.len(), 2, "a token request, then the call");
     let expected = format!("{} my-app/1.0", atlas_stream_connections::user_agent());
@@ -882,10 +865,7 @@ async fn an_empty_user_agent_suffix_adds_nothing_not_even_a_space() {
         .user_agent_suffix("")
         .build()
         .unwrap();
-    client
-        .create_stream_connection(GROUP, TENANT, &kafka())
-        .await
-        .unwrap();
+    create(&client).await.unwrap();
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
     assert_eq!(
@@ -921,10 +901,7 @@ async fn a_caller_supplied_http_client_is_used_and_still_sends_our_user_agent() 
         .http_client(http)
         .build()
         .unwrap();
-    client
-        .create_stream_connection(GROUP, TENANT, &kafka())
-        .await
-        .unwrap();
+    create(&client).await.unwrap();
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
     assert_eq!(
@@ -951,10 +928,7 @@ async fn a_server_that_never_answers_is_a_timeout_naming_method_and_path() {
         .build()
         .unwrap();
     let started = Instant::now();
-    let error = client
-        .create_stream_connection(GROUP, TENANT, &kafka())
-        .await
-        .unwrap_err();
+    let error = create(&client).await.unwrap_err();
     assert!(
         started.elapsed() >= Duration::from_millis(300),
         "gave up before the timeout: {:?}",
@@ -1007,10 +981,7 @@ async fn debug_of_a_service_account_client_holding_a_token_never_shows_it() {
         .service_account(CLIENT_ID, CLIENT_SECRET)
         .build()
         .unwrap();
-    client
-        .create_stream_connection(GROUP, TENANT, &kafka())
-        .await
-        .unwrap();
+    create(&client).await.unwrap();
     assert_eq!(server.requests().len(), 2, "the client holds a token now");
     assert_no_secret(&format!("{client:?}"), "Debug of the client");
 }
