@@ -142,6 +142,21 @@ impl ApiErrorResponse {
         }
     }
 
+    /// Reads `response` whole into an error response for `method` `path`;
+    /// a body that cannot be read is a transport error.
+    pub(crate) async fn read(
+        method: &str,
+        path: &str,
+        response: reqwest::Response,
+    ) -> Result<Self, Error> {
+        let (status, headers) = (response.status(), response.headers().clone());
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| Error::transport(method, path, e))?;
+        Ok(Self::new(method, path, status, headers, body))
+    }
+
     pub(crate) fn with_note(mut self, note: impl Into<String>) -> Self {
         self.note = Some(note.into());
         self
@@ -372,12 +387,13 @@ impl Error {
     }
 
     /// A request that got no answer, as [`Error::Timeout`] or
-    /// [`Error::Transport`].
+    /// [`Error::Transport`]. The source loses its URL, whose query is not
+    /// ours to show; `Display` names the method and path instead.
     pub(crate) fn transport(method: &str, path: &str, source: reqwest::Error) -> Self {
         let error = Box::new(TransportError {
             method: method.to_owned(),
             path: path.to_owned(),
-            source: Arc::new(source),
+            source: Arc::new(source.without_url()),
         });
         if error.source.is_timeout() {
             Error::Timeout(error)

@@ -192,7 +192,7 @@ impl ClientHooks<ClientState> for crate::generated::Client {
                     request.method().to_string(),
                     request.url().path().to_owned(),
                 );
-                record(|r| r.failure = Some(Error::transport(&method, &path, error.without_url())));
+                record(|r| r.failure = Some(Error::transport(&method, &path, error)));
                 return Ok(rebuild(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     HeaderMap::new(),

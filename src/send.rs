@@ -57,12 +57,12 @@ impl Sender {
                 let body = response
                     .bytes()
                     .await
-                    .map_err(|e| Error::transport(&method, &path, e.without_url()))?;
+                    .map_err(|e| Error::transport(&method, &path, e))?;
                 Ok(unwrap_envelope(status, headers, body))
             }
             Err(error) => {
                 tracing::debug!(%method, %path, timeout = error.is_timeout(), "atlas exchange failed");
-                Err(Error::transport(&method, &path, error.without_url()))
+                Err(Error::transport(&method, &path, error))
             }
         }
     }

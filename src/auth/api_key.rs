@@ -178,16 +178,10 @@ impl ApiKey {
 /// The authentication error for a probe that brought no usable challenge,
 /// with the server's answer.
 async fn no_challenge(request: &Request, response: Response, why: String) -> Error {
-    let (method, path) = (
-        request.method().to_string(),
-        request.url().path().to_owned(),
-    );
-    let (status, headers) = (response.status(), response.headers().clone());
-    match response.bytes().await {
-        Ok(body) => Error::Authentication(Box::new(
-            ApiErrorResponse::new(method, path, status, headers, body)
-                .with_note(format!("no usable Digest challenge: {why}")),
+    match ApiErrorResponse::read(request.method().as_str(), request.url().path(), response).await {
+        Ok(refused) => Error::Authentication(Box::new(
+            refused.with_note(format!("no usable Digest challenge: {why}")),
         )),
-        Err(e) => Error::transport(&method, &path, e.without_url()),
+        Err(error) => error,
     }
 }

@@ -179,7 +179,7 @@ impl ServiceAccount {
         let body = response
             .bytes()
             .await
-            .map_err(|e| Error::transport("POST", &path, e.without_url()))?;
+            .map_err(|e| Error::transport("POST", &path, e))?;
         if !status.is_success() {
             return Err(token_endpoint_error(ApiErrorResponse::new(
                 "POST", path, status, headers, body,
@@ -225,15 +225,9 @@ impl ServiceAccount {
         if status.is_success() {
             return Ok(());
         }
-        let headers = response.headers().clone();
-        let path = self.revoke_url.path().to_owned();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| Error::transport("POST", &path, e.without_url()))?;
+        let refused = ApiErrorResponse::read("POST", self.revoke_url.path(), response).await?;
         Err(token_endpoint_error(
-            ApiErrorResponse::new("POST", path, status, headers, body)
-                .with_note("the token was not revoked"),
+            refused.with_note("the token was not revoked"),
         ))
     }
 }
