@@ -204,22 +204,29 @@ async fn a_call_pinned_before_every_version_is_invalid_input_and_sends_nothing()
         .build()
         .unwrap();
     for pin in ["2020-01-01", "2023-01-31"] {
-        let error = create_with(&client, &CallOptions::new().api_version(pin))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(
-                error,
-                Error::InvalidInput {
-                    parameter: "api_version",
-                    ..
-                }
-            ),
-            "{pin}: {error:?}"
-        );
+        let error = refused_pin(&client, pin).await;
         assert!(error.to_string().contains(pin), "{pin}: {error}");
     }
     assert_eq!(count(&server), 0, "a request went out");
+}
+
+/// The error of a call pinned to `pin`, which must be refused before I/O
+/// as an invalid `api_version`.
+async fn refused_pin(client: &Client, pin: &str) -> Error {
+    let error = create_with(client, &CallOptions::new().api_version(pin))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            error,
+            Error::InvalidInput {
+                parameter: "api_version",
+                ..
+            }
+        ),
+        "call, {pin:?}: {error:?}"
+    );
+    error
 }
 
 #[tokio::test]
@@ -238,19 +245,7 @@ async fn malformed_version_dates_are_refused_by_the_builder_and_per_call() {
             matches!(error, Error::Configuration { .. }),
             "builder, {pin:?}: {error:?}"
         );
-        let error = create_with(&client, &CallOptions::new().api_version(pin))
-            .await
-            .unwrap_err();
-        assert!(
-            matches!(
-                error,
-                Error::InvalidInput {
-                    parameter: "api_version",
-                    ..
-                }
-            ),
-            "call, {pin:?}: {error:?}"
-        );
+        refused_pin(&client, pin).await;
     }
     assert_eq!(count(&server), 0, "a request went out");
 }
