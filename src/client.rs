@@ -3,6 +3,8 @@
 
 use std::sync::Arc;
 
+use progenitor_client::ResponseValue;
+
 use reqwest::header::HeaderValue;
 
 use crate::auth::Auth;
@@ -194,6 +196,73 @@ impl Client {
             options.pretty.then_some(true),
             connection,
         );
+        self.run_planned(plan, call).await
+    }
+
+    /// Sends a generated call in `version` of `operation`: the per-version
+    /// methods the generator writes for versions whose bodies have their
+    /// own schema (`create_stream_connection_preview`) come here. A version
+    /// pinned in `options` must resolve to `version`; the client's own pin
+    /// does not apply, since the method names its version.
+    #[allow(
+        dead_code,
+        reason = "called by generated code only when the spec has such a version"
+    )]
+    pub(crate) async fn call_version<T, E>(
+        &self,
+        operation: &'static str,
+        version: &'static str,
+        options: &CallOptions,
+        call: impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    ) -> Result<ApiResponse<T>, Error> {
+        let versions = versions_of(operation).ok_or_else(|| {
+            Error::invalid(
+                "api_version",
+                format!("no versions known for `{operation}`"),
+            )
+        })?;
+        let target = versions
+            .versions
+            .iter()
+            .find(|v| v.version == version)
+            .ok_or_else(|| {
+                Error::invalid(
+                    "api_version",
+                    format!("`{operation}` declares no version `{version}`"),
+                )
+            })?;
+        if let Some(pin) = options.api_version.as_deref() {
+            let pinned = versions
+                .resolve_any(Some(pin))
+                .map_err(|why| Error::invalid("api_version", why))?;
+            if pinned.version != version {
+                return Err(Error::invalid(
+                    "api_version",
+                    format!(
+                        "`{pin}` resolves to version {} of `{operation}`, which `{}` does not \
+                         send (it sends {version})",
+                        pinned.version, target.method
+                    ),
+                ));
+            }
+        }
+        self.run_planned(CallPlan { version: target }, call).await
+    }
+
+    /// The generated client under this one.
+    #[allow(
+        dead_code,
+        reason = "called by generated code only when the spec has such a version"
+    )]
+    pub(crate) fn generated(&self) -> &generated::Client {
+        &self.inner
+    }
+
+    async fn run_planned<T, E>(
+        &self,
+        plan: CallPlan,
+        call: impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+    ) -> Result<ApiResponse<T>, Error> {
         match run(plan, call).await {
             (Ok(response), record) => Ok(ApiResponse::new(
                 response.into_inner(),

@@ -403,10 +403,7 @@ impl Error {
     }
 
     /// Turns progenitor's error into ours, with what the call recorded.
-    pub(crate) fn from_generated(
-        error: progenitor_client::Error<ApiError>,
-        call: CallRecord,
-    ) -> Self {
+    pub(crate) fn from_generated<E>(error: progenitor_client::Error<E>, call: CallRecord) -> Self {
         use progenitor_client::Error as G;
         if let Some(failure) = call.failure {
             return failure;

@@ -16,8 +16,15 @@ pub struct ApiVersion {
     pub request_media_type: Option<&'static str>,
     /// The media type of this version's successful response.
     pub response_media_type: Option<&'static str>,
-    /// Whether this crate's types describe this version's bodies.
+    /// Whether the operation's main method (and the types it takes) speaks
+    /// this version. A version whose bodies have a schema of their own is
+    /// sent by a method of its own, [`method`](Self::method).
     pub typed: bool,
+    /// The [`Client`](crate::Client) method that sends this version with its
+    /// own types: the operation's method (`create_stream_connection`) for the
+    /// versions it speaks, else one named after the version
+    /// (`create_stream_connection_preview`).
+    pub method: &'static str,
 }
 
 impl ApiVersion {
@@ -60,6 +67,23 @@ impl OperationVersions {
     /// A malformed date, a date before every version, or a version whose
     /// bodies this crate has no types for is an error message.
     pub fn resolve(&self, pin: Option<&str>) -> Result<&'static ApiVersion, String> {
+        let version = self.resolve_any(pin)?;
+        if !version.typed {
+            return Err(format!(
+                "`{}` version {} has bodies of another schema than version {}: send it with \
+                 `Client::{}`",
+                self.name,
+                version.version,
+                self.generated.unwrap_or("none"),
+                version.method
+            ));
+        }
+        Ok(version)
+    }
+
+    /// Like [`resolve`](Self::resolve), whatever the schema of the version
+    /// it finds.
+    pub fn resolve_any(&self, pin: Option<&str>) -> Result<&'static ApiVersion, String> {
         let versions: &'static [ApiVersion] = self.versions;
         let Some(pin) = pin else {
             return self
@@ -88,23 +112,13 @@ impl OperationVersions {
             let all: Vec<&str> = versions.iter().map(|v| v.version).collect();
             all.join(", ")
         };
-        let version = chosen.ok_or_else(|| {
+        chosen.ok_or_else(|| {
             format!(
                 "`{}` has no API version on or before `{pin}` (declared: {})",
                 self.name,
                 declared()
             )
-        })?;
-        if !version.typed {
-            return Err(format!(
-                "`{}` version {} has bodies of a different schema, which this crate has no types \
-                 for (typed: {})",
-                self.name,
-                version.version,
-                self.generated.unwrap_or("none")
-            ));
-        }
-        Ok(version)
+        })
     }
 }
 

@@ -20,6 +20,14 @@ impl Error {
             message: message.into(),
         }
     }
+
+    /// The same error, said to have happened while doing `what`.
+    pub fn context(self, what: &str) -> Self {
+        Self {
+            message: format!("{what}: {}", self.message),
+            ..self
+        }
+    }
 }
 
 impl fmt::Display for Error {

@@ -117,6 +117,7 @@ pub fn prepare(doc: &mut Value, crate_name: &str) -> Result<Prepared, Error> {
             format!("expected OpenAPI 3.0.x, found `{version}`"),
         ));
     }
+    super::nullable::move_to_use_sites(doc)?;
     let operations = operations(doc)?;
     // Hoisting first: it leaves a deprecated inline union's annotations at
     // its site, where marking puts them on the field.
@@ -339,7 +340,7 @@ fn version_key(v: &str) -> (u8, String) {
 }
 
 /// `Some(version)` for `application/vnd.atlas.<version>+json`.
-fn atlas_version(media: &str) -> Option<String> {
+pub fn atlas_version(media: &str) -> Option<String> {
     let middle = media
         .strip_prefix("application/vnd.atlas.")?
         .strip_suffix("+json")?;
@@ -352,7 +353,7 @@ fn atlas_version(media: &str) -> Option<String> {
     (dated || middle == "preview").then(|| middle.to_string())
 }
 
-fn resolve_clone(doc: &Value, value: &Value, at: &str) -> Result<Value, Error> {
+pub fn resolve_clone(doc: &Value, value: &Value, at: &str) -> Result<Value, Error> {
     match value.get("$ref").and_then(Value::as_str) {
         Some(reference) => ref_pointer(reference)
             .and_then(|p| doc.pointer(p))
@@ -588,16 +589,39 @@ fn unions(doc: &mut Value) -> Result<Vec<Union>, Error> {
         });
     }
 
-    // Flatten each member once its union is known.
-    for union in &out {
-        let base = doc
-            .pointer(&union.pointer)
-            .and_then(Value::as_object)
-            .cloned()
-            .unwrap_or_default();
+    flatten_members(doc, &out)?;
+    Ok(out)
+}
+
+/// Merges each union member's `allOf` into one plain object without the tag
+/// properties it inherits. A member that is a union itself (a kind that has
+/// kinds, told apart by another property) stays a union; its own members
+/// drop the tags of every union above them, since those are written by the
+/// enclosing enums.
+fn flatten_members(doc: &mut Value, unions: &[Union]) -> Result<(), Error> {
+    // Every union's own schema (its properties, without `oneOf`), taken
+    // before any member is rewritten, and its tag.
+    let bases: BTreeMap<String, Map<String, Value>> = unions
+        .iter()
+        .map(|u| {
+            let mut base = doc
+                .pointer(&u.pointer)
+                .and_then(Value::as_object)
+                .cloned()
+                .unwrap_or_default();
+            base.remove("oneOf");
+            base.remove("discriminator");
+            (u.pointer.clone(), without_property(base, &u.tag_property))
+        })
+        .collect();
+    let by_name: BTreeMap<&str, &Union> = unions.iter().map(|u| (u.name.as_str(), u)).collect();
+    for union in unions {
+        let mut tags = vec![union.tag_property.clone()];
+        tags.extend(ancestor_tags(unions, &union.name));
         let mut done = BTreeSet::new();
         for variant in &union.variants {
-            if !done.insert(variant.schema.clone()) {
+            if by_name.contains_key(variant.schema.as_str()) || !done.insert(variant.schema.clone())
+            {
                 continue;
             }
             let member_ptr = format!("{SCHEMAS}{}", escape(&variant.schema));
@@ -606,19 +630,46 @@ fn unions(doc: &mut Value) -> Result<Vec<Union>, Error> {
                 .and_then(Value::as_object)
                 .cloned()
                 .ok_or_else(|| Error::at(&member_ptr, "a oneOf member must be an object schema"))?;
-            let mut merged = merge_all_of(doc, &member, &member_ptr, &union.pointer, &base, 0)?;
-            if let Some(Value::Object(props)) = merged.get_mut("properties") {
-                props.shift_remove(&union.tag_property);
-            }
-            if let Some(Value::Array(required)) = merged.get_mut("required") {
-                required.retain(|r| r.as_str() != Some(union.tag_property.as_str()));
+            let mut merged = merge_all_of(doc, &member, &member_ptr, &bases, 0)?;
+            for tag in &tags {
+                merged = without_property(merged, tag);
             }
             if let Some(slot) = doc.pointer_mut(&member_ptr) {
                 *slot = Value::Object(merged);
             }
         }
     }
-    Ok(out)
+    Ok(())
+}
+
+/// The tag properties of the unions that hold `name` as a member, and of
+/// theirs, up to the outermost.
+fn ancestor_tags(unions: &[Union], name: &str) -> Vec<String> {
+    let mut tags = Vec::new();
+    let mut frontier = vec![name.to_owned()];
+    let mut seen = BTreeSet::new();
+    while let Some(current) = frontier.pop() {
+        for parent in unions
+            .iter()
+            .filter(|u| u.variants.iter().any(|v| v.schema == current))
+        {
+            if seen.insert(parent.name.clone()) {
+                tags.push(parent.tag_property.clone());
+                frontier.push(parent.name.clone());
+            }
+        }
+    }
+    tags
+}
+
+fn without_property(mut schema: Map<String, Value>, property: &str) -> Map<String, Value> {
+    if let Some(Value::Object(props)) = schema.get_mut("properties") {
+        props.shift_remove(property);
+    }
+    if let Some(Value::Array(required)) = schema.get_mut("required") {
+        required.retain(|r| r.as_str() != Some(property));
+    }
+    schema
 }
 
 /// `name`, if Rust accepts it as an identifier (the union generator's
@@ -642,14 +693,13 @@ fn variant_ident(tag: &str) -> String {
     }
 }
 
-/// Merges `schema`'s `allOf` into one object schema. A reference to the
-/// union itself (`union_ptr`) stands for the union's own properties.
+/// Merges `schema`'s `allOf` into one object schema. A reference to a union
+/// stands for the union's own properties, less its tag.
 fn merge_all_of(
     doc: &Value,
     schema: &Map<String, Value>,
     at: &str,
-    union_ptr: &str,
-    union_base: &Map<String, Value>,
+    unions: &BTreeMap<String, Map<String, Value>>,
     depth: usize,
 ) -> Result<Map<String, Value>, Error> {
     if depth > 32 {
@@ -674,8 +724,8 @@ fn merge_all_of(
         let part = match item.get("$ref").and_then(Value::as_str) {
             Some(reference) => {
                 let target = ref_pointer(reference).unwrap_or(reference);
-                if target == union_ptr {
-                    union_base.clone()
+                if let Some(base) = unions.get(target) {
+                    base.clone()
                 } else {
                     let resolved =
                         doc.pointer(target)
@@ -686,14 +736,14 @@ fn merge_all_of(
                                     format!("dangling $ref `{reference}`"),
                                 )
                             })?;
-                    merge_all_of(doc, resolved, target, union_ptr, union_base, depth + 1)?
+                    merge_all_of(doc, resolved, target, unions, depth + 1)?
                 }
             }
             None => {
                 let inline = item
                     .as_object()
                     .ok_or_else(|| Error::at(&item_ptr, "an allOf member must be an object"))?;
-                merge_all_of(doc, inline, &item_ptr, union_ptr, union_base, depth + 1)?
+                merge_all_of(doc, inline, &item_ptr, unions, depth + 1)?
             }
         };
         merge_part(&mut out, &part, &item_ptr)?;

@@ -26,12 +26,18 @@ pub fn generate(operations: &[OperationVersions], crate_ident: &str) -> TokenStr
             let request = option(&v.request_media_type);
             let response = option(&v.response_media_type);
             let typed = v.typed;
+            let method = if typed {
+                op.operation_id.clone()
+            } else {
+                format!("{}_{}", op.operation_id, super::variants::suffix(version))
+            };
             quote! {
                 ::#krate::ApiVersion {
                     version: #version,
                     request_media_type: #request,
                     response_media_type: #response,
                     typed: #typed,
+                    method: #method,
                 }
             }
         });

@@ -1,0 +1,77 @@
+//! Schema-level `nullable: true` moved to the places that use the schema.
+//!
+//! typify turns a component schema marked `nullable` into a newtype around an
+//! `Option` (`struct X(Option<XInner>)`), so a release of the spec that marks
+//! `BadRequestDetail` nullable would rename every field of it out of reach.
+//! For a client `null` means "absent" where the value is used, and the
+//! properties that use such a schema are `Option` already. So the mark is
+//! taken off the component (and `null` out of its `enum`), and put back where
+//! it still changes what the wire may carry: a *required* property that
+//! refers to the schema becomes a nullable one-member `allOf` (typify gives
+//! it `Option<X>`, which accepts `null` and still demands presence, as a
+//! required nullable property does). An optional property needs nothing: it
+//! is an `Option` whose `None` a `null` decodes to. The component's own Rust
+//! shape is therefore the same with and without the mark.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Map, Value, json};
+
+use super::Error;
+use super::schema_walk::{escape, for_each_schema_mut};
+
+const SCHEMAS: &str = "#/components/schemas/";
+
+/// Applies the rewrite to `doc`; returns the names of the schemas it unmarked.
+pub fn move_to_use_sites(doc: &mut Value) -> Result<BTreeSet<String>, Error> {
+    let mut nullable = BTreeSet::new();
+    if let Some(Value::Object(schemas)) = doc.pointer_mut("/components/schemas") {
+        for (name, schema) in schemas.iter_mut() {
+            let Value::Object(map) = schema else { continue };
+            if map.remove("nullable") == Some(Value::Bool(true)) {
+                if let Some(Value::Array(values)) = map.get_mut("enum") {
+                    values.retain(|v| !v.is_null());
+                }
+                nullable.insert(format!("{SCHEMAS}{}", escape(name)));
+            }
+        }
+    }
+    if nullable.is_empty() {
+        return Ok(nullable);
+    }
+    for_each_schema_mut(doc, &mut |_, schema| {
+        mark_required_uses(schema, &nullable);
+        Ok(())
+    })?;
+    Ok(nullable)
+}
+
+fn mark_required_uses(schema: &mut Map<String, Value>, nullable: &BTreeSet<String>) {
+    let required: BTreeSet<String> = schema
+        .get("required")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .map(String::from)
+        .collect();
+    let Some(Value::Object(properties)) = schema.get_mut("properties") else {
+        return;
+    };
+    for (name, property) in properties.iter_mut() {
+        let Value::Object(map) = property else {
+            continue;
+        };
+        let refers = map
+            .get("$ref")
+            .and_then(Value::as_str)
+            .is_some_and(|r| nullable.contains(r));
+        if !refers || !required.contains(name) {
+            continue;
+        }
+        if let Some(reference) = map.remove("$ref") {
+            map.insert("allOf".into(), json!([{ "$ref": reference }]));
+            map.insert("nullable".into(), Value::Bool(true));
+        }
+    }
+}

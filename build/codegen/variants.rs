@@ -1,0 +1,334 @@
+//! Typed calls for API versions whose bodies have a schema of their own.
+//!
+//! Preprocessing keeps one media type per operation (the newest dated one), so
+//! the generated method speaks that version. When an operation declares
+//! another version with other body schemas (Atlas's `preview` has been
+//! bound to a different union), the generator runs once more on a copy of
+//! the spec in which every operation that declares that version keeps only
+//! its media type. From that run it takes:
+//!
+//! - each such operation's method, renamed `<operation>_<version>`
+//!   (`create_stream_connection_preview`), into the generated client;
+//! - every type the main run did not make (most are shared: all component
+//!   schemas are generated in both runs);
+//!
+//! and it writes a public method of the same name on the crate's `Client`,
+//! which sends that version through the handwritten layer
+//! (`Client::call_version`): the Atlas-wide `envelope` and `pretty` query
+//! flags come from the call's options, every other parameter is the
+//! generated method's own.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use proc_macro2::TokenStream;
+use quote::{format_ident, quote};
+use serde_json::Value;
+
+use super::Error;
+use super::preprocess::{self, OperationVersions};
+use super::schema_walk::{METHODS, escape};
+
+/// The query parameters every Atlas operation has, set through the
+/// handwritten layer's `CallOptions`.
+const OPTION_FLAGS: [&str; 2] = ["envelope", "pretty"];
+
+/// The versions, over all operations, that need a run of their own.
+pub fn untyped_versions(operations: &[OperationVersions]) -> BTreeSet<String> {
+    operations
+        .iter()
+        .flat_map(|op| op.versions.iter())
+        .filter(|v| !v.typed)
+        .map(|v| v.version.clone())
+        .collect()
+}
+
+/// The Rust suffix of a version's method: `preview`, `v2025_03_12`.
+pub fn suffix(version: &str) -> String {
+    if version.starts_with(|c: char| c.is_ascii_digit()) {
+        format!("v{}", version.replace('-', "_"))
+    } else {
+        version.replace('-', "_")
+    }
+}
+
+/// `original` with, in every operation that declares `version`, only that
+/// version's media types; the operations that do not declare it are left
+/// out.
+pub fn spec_for(original: &Value, version: &str) -> Result<Value, Error> {
+    let mut doc = original.clone();
+    let media = |m: &str| preprocess::atlas_version(m);
+    let Some(Value::Object(paths)) = doc.get("paths").cloned() else {
+        return Ok(doc);
+    };
+    let mut kept_paths = serde_json::Map::new();
+    for (path, item) in paths {
+        let Value::Object(mut item) = item else {
+            continue;
+        };
+        for method in METHODS {
+            let Some(op) = item.get(method).cloned() else {
+                continue;
+            };
+            let pointer = format!("/paths/{}/{method}", escape(&path));
+            let mut op = op;
+            let mut declares = false;
+            let mut holders: Vec<String> = Vec::new();
+            if op.get("requestBody").is_some() {
+                holders.push("requestBody".into());
+            }
+            for status in op
+                .get("responses")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flat_map(|r| r.keys())
+            {
+                holders.push(format!("responses/{}", escape(status)));
+            }
+            for holder in holders {
+                let at = format!("{pointer}/{holder}");
+                let slot = op
+                    .pointer_mut(&format!("/{holder}"))
+                    .ok_or_else(|| Error::at(&at, "vanished"))?;
+                let mut resolved = preprocess::resolve_clone(original, slot, &at)?;
+                let Some(Value::Object(content)) = resolved.get_mut("content") else {
+                    continue;
+                };
+                if !content.keys().any(|m| media(m).as_deref() == Some(version)) {
+                    continue;
+                }
+                declares = true;
+                content.retain(|m, _| media(m).is_none_or(|v| v == version));
+                *slot = resolved;
+            }
+            if declares {
+                item.insert(method.into(), op);
+            } else {
+                item.remove(method);
+            }
+        }
+        if METHODS.iter().any(|m| item.contains_key(*m)) {
+            kept_paths.insert(path, Value::Object(item));
+        }
+    }
+    doc["paths"] = Value::Object(kept_paths);
+    Ok(doc)
+}
+
+/// Moves what the run for `version` made into the main generated file.
+pub fn merge(
+    main: &mut syn::File,
+    variant: syn::File,
+    version: &str,
+    operations: &[OperationVersions],
+    crate_ident: &str,
+) -> Result<(), Error> {
+    let suffix = suffix(version);
+    let wanted: BTreeMap<String, &OperationVersions> = operations
+        .iter()
+        .filter(|op| op.versions.iter().any(|v| v.version == version && !v.typed))
+        .map(|op| (op.operation_id.clone(), op))
+        .collect();
+    let mut methods = Vec::new();
+    let mut variant_types = Vec::new();
+    for item in variant.items {
+        match item {
+            syn::Item::Impl(imp) if is_client_impl(&imp) => {
+                for it in imp.items {
+                    if let syn::ImplItem::Fn(mut f) = it
+                        && wanted.contains_key(&f.sig.ident.to_string())
+                    {
+                        f.sig.ident = format_ident!("{}_{}", f.sig.ident, suffix);
+                        methods.push(f);
+                    }
+                }
+            }
+            syn::Item::Mod(m) if m.ident == "types" => {
+                variant_types = m.content.map(|(_, items)| items).unwrap_or_default();
+            }
+            _ => {}
+        }
+    }
+
+    let wrappers = methods
+        .iter()
+        .map(|f| wrapper(f, version, &wanted, crate_ident))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let client_impl = main
+        .items
+        .iter_mut()
+        .find_map(|item| match item {
+            syn::Item::Impl(imp) if is_client_impl(imp) => Some(imp),
+            _ => None,
+        })
+        .ok_or_else(|| Error::at("", "progenitor produced no `impl Client`"))?;
+    client_impl
+        .items
+        .extend(methods.into_iter().map(syn::ImplItem::Fn));
+
+    let types = main
+        .items
+        .iter_mut()
+        .find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|(_, c)| c),
+            _ => None,
+        })
+        .ok_or_else(|| Error::at("", "progenitor produced no `types` module"))?;
+    let defined: BTreeSet<String> = types.iter().filter_map(item_name).collect();
+    let mut missing = Vec::new();
+    for item in variant_types {
+        match item_name(&item) {
+            Some(name) if !defined.contains(&name) => missing.push(item),
+            _ => {}
+        }
+    }
+    // Impls of the types that move along go with them.
+    let moved: BTreeSet<String> = missing.iter().filter_map(item_name).collect();
+    types.extend(missing.into_iter().filter(|i| {
+        !matches!(i, syn::Item::Impl(_)) || impl_target(i).is_some_and(|t| moved.contains(&t))
+    }));
+    for tokens in wrappers {
+        main.items.extend(
+            syn::parse2::<syn::File>(tokens)
+                .map_err(|e| Error::at("", format!("unparsable version wrapper: {e}")))?
+                .items,
+        );
+    }
+    Ok(())
+}
+
+fn is_client_impl(imp: &syn::ItemImpl) -> bool {
+    imp.trait_.is_none() && matches!(&*imp.self_ty, syn::Type::Path(p) if p.path.is_ident("Client"))
+}
+
+fn item_name(item: &syn::Item) -> Option<String> {
+    match item {
+        syn::Item::Struct(s) => Some(s.ident.to_string()),
+        syn::Item::Enum(e) => Some(e.ident.to_string()),
+        syn::Item::Type(t) => Some(t.ident.to_string()),
+        syn::Item::Impl(_) => impl_target(item).map(|t| format!("impl {t}")),
+        _ => None,
+    }
+}
+
+fn impl_target(item: &syn::Item) -> Option<String> {
+    let syn::Item::Impl(imp) = item else {
+        return None;
+    };
+    match &*imp.self_ty {
+        syn::Type::Path(p) => p.path.segments.last().map(|s| s.ident.to_string()),
+        _ => None,
+    }
+}
+
+/// The public method on the crate's `Client` for one generated method of a
+/// version.
+fn wrapper(
+    method: &syn::ImplItemFn,
+    version: &str,
+    operations: &BTreeMap<String, &OperationVersions>,
+    crate_ident: &str,
+) -> Result<TokenStream, Error> {
+    let krate = format_ident!("{}", crate_ident);
+    let name = &method.sig.ident;
+    let operation_id = name
+        .to_string()
+        .strip_suffix(&format!("_{}", suffix(version)))
+        .map(String::from)
+        .unwrap_or_default();
+    let op = operations
+        .get(&operation_id)
+        .ok_or_else(|| Error::at("", format!("no operation behind `{name}`")))?;
+    let ok_type = result_types(&method.sig.output).ok_or_else(|| {
+        Error::at(
+            &op.pointer,
+            format!("`{name}` does not return Result<ResponseValue<_>, Error<_>>"),
+        )
+    })?;
+    let mut params = Vec::new();
+    let mut args = Vec::new();
+    let mut flags = Vec::new();
+    for input in method.sig.inputs.iter().skip(1) {
+        let syn::FnArg::Typed(pt) = input else {
+            continue;
+        };
+        let syn::Pat::Ident(pi) = &*pt.pat else {
+            return Err(Error::at(&op.pointer, "unexpected parameter pattern"));
+        };
+        let ident = &pi.ident;
+        let ty = &pt.ty;
+        if OPTION_FLAGS.contains(&ident.to_string().as_str()) {
+            flags.push(quote!(let #ident = options.#ident.then_some(true);));
+        } else {
+            params.push(quote!(#ident: #ty));
+        }
+        args.push(quote!(#ident));
+    }
+    let generics = &method.sig.generics;
+    if generics.lifetimes().all(|l| l.lifetime.ident != "a") {
+        return Err(Error::at(
+            &op.pointer,
+            format!("`{name}` has no lifetime `'a` for its references"),
+        ));
+    }
+    let doc = format!(
+        "`{}` ({} `{}`) in API version `{version}`, whose bodies have their own schema.\n\n\
+         Sends `{}`. The `envelope` and `pretty` flags come from `options`; a version \
+         pinned there must resolve to `{version}`.",
+        op.name,
+        op.method,
+        op.path,
+        op.versions
+            .iter()
+            .find(|v| v.version == version)
+            .and_then(|v| v
+                .response_media_type
+                .clone()
+                .or(v.request_media_type.clone()))
+            .unwrap_or_default(),
+    );
+    Ok(quote! {
+        impl ::#krate::Client {
+            #[doc = #doc]
+            pub async fn #name #generics(
+                &'a self,
+                #(#params,)*
+                options: &'a ::#krate::CallOptions,
+            ) -> ::std::result::Result<::#krate::ApiResponse<#ok_type>, ::#krate::Error> {
+                #(#flags)*
+                self.call_version(
+                    #operation_id,
+                    #version,
+                    options,
+                    self.generated().#name(#(#args),*),
+                )
+                .await
+            }
+        }
+    })
+}
+
+/// `T` of `Result<ResponseValue<T>, Error<_>>`.
+fn result_types(output: &syn::ReturnType) -> Option<syn::Type> {
+    let syn::ReturnType::Type(_, ty) = output else {
+        return None;
+    };
+    let first_arg = |ty: &syn::Type| -> Option<Vec<syn::Type>> {
+        let syn::Type::Path(p) = ty else { return None };
+        let last = p.path.segments.last()?;
+        let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+            return None;
+        };
+        Some(
+            args.args
+                .iter()
+                .filter_map(|a| match a {
+                    syn::GenericArgument::Type(t) => Some(t.clone()),
+                    _ => None,
+                })
+                .collect(),
+        )
+    };
+    let outer = first_arg(ty)?;
+    first_arg(outer.first()?)?.into_iter().next()
+}
