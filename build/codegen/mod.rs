@@ -22,6 +22,7 @@ mod schema_walk;
 mod unions;
 mod variants;
 mod versions;
+mod write_only;
 
 pub use error::Error;
 

@@ -124,6 +124,8 @@ pub fn prepare(doc: &mut Value, crate_name: &str) -> Result<Prepared, Error> {
     super::hoist::hoist_unions(doc)?;
     mark_deprecated(doc)?;
     let unions = unions(doc)?;
+    // After unions: their members' `allOf`s are merged by then.
+    super::write_only::optional_when_write_only(doc)?;
     super::hoist::hoist_enums(doc)?;
     let enums = open_enums(doc)?;
     let union_pointers: BTreeSet<String> = unions.iter().map(|u| u.pointer.clone()).collect();

@@ -342,7 +342,7 @@ async fn run(args: &[String]) -> Result<(), Failure> {
         println!(
             "created {} connection `{}` in project {project}, instance {instance}",
             created.kind(),
-            connection_name(&created).unwrap_or("(unnamed)")
+            connection_name(&created).as_deref().unwrap_or("(unnamed)")
         );
         println!("  API version: {}", created.api_version());
         if let Some(sunset) = created.sunset() {
@@ -352,18 +352,13 @@ async fn run(args: &[String]) -> Result<(), Failure> {
     Ok(())
 }
 
-fn connection_name(connection: &StreamsConnection) -> Option<&str> {
-    let value = match connection {
-        StreamsConnection::Sample(c) => &c.name,
-        StreamsConnection::Cluster(c) => &c.name,
-        StreamsConnection::Kafka(c) => &c.name,
-        StreamsConnection::Https(c) => &c.name,
-        StreamsConnection::AwsLambda(c) => &c.name,
-        StreamsConnection::S3(c) => &c.name,
-        StreamsConnection::AwsKinesisDataStreams(c) => &c.name,
-        _ => return None,
-    };
-    value.as_deref()
+/// Every kind has a `name`; read it from the wire form, so the command
+/// does not list the kinds (which change with the spec).
+fn connection_name(connection: &StreamsConnection) -> Option<String> {
+    match serde_json::to_value(connection).ok()?.get("name")? {
+        serde_json::Value::String(name) => Some(name.clone()),
+        _ => None,
+    }
 }
 
 #[tokio::main(flavor = "current_thread")]

@@ -797,3 +797,200 @@ fn a_stale_outcome_fails_and_names_the_fix() {
     );
     assert!(Outcome::UpToDate.print(&a).is_ok());
 }
+
+// ------------------------------------------------ nullable, versions, unions
+
+/// `doc` with every `nullable` key removed, wherever it is.
+fn without_nullable(doc: &Value) -> Value {
+    match doc {
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .filter(|(k, _)| k.as_str() != "nullable")
+                .map(|(k, v)| (k.clone(), without_nullable(v)))
+                .collect(),
+        ),
+        Value::Array(items) => Value::Array(items.iter().map(without_nullable).collect()),
+        other => other.clone(),
+    }
+}
+
+#[test]
+fn a_real_release_with_schema_level_nullable_generates_the_same_code_as_without() {
+    // The 2026-07-14 release marked `BadRequestDetail` and `DBRoleToExecute`
+    // nullable; both are used by optional properties only.
+    let path = repo_root().join("tests/corpus/2026-07-14-6a0c103d/openapi.json");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(
+        doc.pointer("/components/schemas/BadRequestDetail/nullable"),
+        Some(&json!(true))
+    );
+    let with = generate_value(&doc).unwrap();
+    assert!(with.contains("pub struct BadRequestDetail {"), "a newtype");
+    assert_eq!(with, generate_value(&without_nullable(&doc)).unwrap());
+}
+
+/// A fragment whose Kafka kind uses a nullable object, array, string and
+/// string enum, each from an optional and from a required property.
+fn with_nullable_components(nullable: bool) -> Value {
+    let mut doc = fragment();
+    let schemas = doc.pointer_mut("/components/schemas").unwrap();
+    schemas["NObject"] = json!({"type": "object", "properties": {"a": {"type": "string"}}});
+    schemas["NArray"] = json!({"type": "array", "items": {"type": "string"}});
+    schemas["NString"] = json!({"type": "string", "pattern": "^x"});
+    schemas["NEnum"] = json!({"type": "string", "enum": ["ONE", "TWO"]});
+    if nullable {
+        for name in ["NObject", "NArray", "NString", "NEnum"] {
+            schemas[name]["nullable"] = json!(true);
+        }
+        schemas["NEnum"]["enum"]
+            .as_array_mut()
+            .unwrap()
+            .push(Value::Null);
+    }
+    let kafka = doc
+        .pointer_mut("/components/schemas/StreamsKafkaConnection/allOf/1")
+        .unwrap();
+    let mut required = Vec::new();
+    for name in ["NObject", "NArray", "NString", "NEnum"] {
+        let reference = json!({ "$ref": format!("#/components/schemas/{name}") });
+        kafka["properties"][format!("opt{name}")] = reference.clone();
+        kafka["properties"][format!("req{name}")] = reference;
+        required.push(json!(format!("req{name}")));
+    }
+    kafka["required"] = Value::Array(required);
+    doc
+}
+
+/// The text of one item of the generated `types` module, from its first
+/// line to the next line at its indentation that closes it.
+fn item<'a>(code: &'a str, header: &str) -> &'a str {
+    let start = code.find(header).unwrap_or_else(|| panic!("no `{header}`"));
+    let end = code[start..]
+        .find("\n    }\n")
+        .map_or(code.len(), |e| start + e);
+    &code[start..end]
+}
+
+#[test]
+fn schema_level_nullable_changes_no_type_and_makes_required_uses_nullable() {
+    let plain = generate_value(&with_nullable_components(false)).unwrap();
+    let nullable = generate_value(&with_nullable_components(true)).unwrap();
+    for header in [
+        "pub struct NObject {",
+        "pub struct NArray(",
+        "pub struct NString(",
+        "pub enum NEnum {",
+    ] {
+        assert_eq!(item(&plain, header), item(&nullable, header), "{header}");
+    }
+    let kafka_plain = item(&plain, "pub struct StreamsKafkaConnection {");
+    let kafka = item(&nullable, "pub struct StreamsKafkaConnection {");
+    for name in ["NObject", "NArray", "NString", "NEnum"] {
+        let opt = format!(
+            "pub opt_{}: ::std::option::Option<types::{name}>",
+            name.to_lowercase()
+        );
+        let opt_alt = format!(
+            "pub opt_{}: ::std::option::Option<{name}>",
+            name.to_lowercase()
+        );
+        let has = |code: &str, a: &str, b: &str| code.contains(a) || code.contains(b);
+        assert!(
+            has(kafka, &opt, &opt_alt),
+            "optional use of {name}:\n{kafka}"
+        );
+        assert!(has(kafka_plain, &opt, &opt_alt), "{kafka_plain}");
+        // Required: the plain type without the mark, an Option with it
+        // (null accepted, absence still refused: no serde default).
+        let req = format!("pub req_{}: ", name.to_lowercase());
+        let line = |code: &str| {
+            code.lines()
+                .find(|l| l.contains(&req))
+                .unwrap_or_else(|| panic!("no {req} in\n{code}"))
+                .to_owned()
+        };
+        assert!(
+            !line(kafka_plain).contains("Option"),
+            "{}",
+            line(kafka_plain)
+        );
+        assert!(line(kafka).contains("Option"), "{}", line(kafka));
+    }
+}
+
+#[test]
+fn a_version_with_its_own_schema_gets_its_own_method_and_table_entry() {
+    let path = repo_root().join("tests/corpus/2026-01-08-b682b6df/openapi.json");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let code = generate_value(&doc).unwrap();
+    // The generated method, on the generated client...
+    assert!(code.contains("pub async fn create_stream_connection_preview<'a>("));
+    assert!(code.contains("body: &'a types::StreamsConnectionPrivatePreview,"));
+    // ...the public one on the crate's client, through the handwritten layer...
+    assert!(code.contains("impl ::atlas_stream_connections::Client {"));
+    assert!(code.contains("self.call_version("));
+    assert!(code.contains(
+        "::atlas_stream_connections::ApiResponse<types::StreamsConnectionPrivatePreview>"
+    ));
+    // ...and the table says which method sends which version.
+    assert!(code.contains("method: \"create_stream_connection_preview\""));
+    assert!(code.contains("method: \"create_stream_connection\""));
+    // Two levels of kinds, each its own enum; the leaf has neither tag.
+    assert!(code.contains("SchemaRegistry(StreamsSchemaRegistryConnectionPrivatePreview)"));
+    assert!(code.contains("Confluent(ConfluentSchemaRegistryConnectionPrivatePreview)"));
+    let leaf = item(
+        &code,
+        "pub struct ConfluentSchemaRegistryConnectionPrivatePreview {",
+    );
+    assert!(!leaf.contains("rename = \"type\""), "{leaf}");
+    assert!(!leaf.contains("provider"), "{leaf}");
+}
+
+#[test]
+fn a_version_with_the_same_schema_needs_no_method_of_its_own() {
+    let code = generate_value(&fragment()).unwrap();
+    assert!(!code.contains("call_version"));
+    assert!(!code.contains("impl ::atlas_stream_connections::Client"));
+}
+
+#[test]
+fn a_kind_that_only_refers_to_its_middle_union_still_loses_the_outer_tag() {
+    // The leaf inherits the middle union alone; the middle union declares
+    // the outer tag among its properties (as upstream's does).
+    let mut doc = fragment();
+    let schemas = doc.pointer_mut("/components/schemas").unwrap();
+    schemas["Middle"] = json!({
+        "type": "object",
+        "discriminator": {"propertyName": "provider", "mapping": {"P": "#/components/schemas/Leaf"}},
+        "oneOf": [{"$ref": "#/components/schemas/Leaf"}],
+        "properties": {
+            "type": {"type": "string", "enum": ["Kafka"]},
+            "provider": {"type": "string"},
+            "name": {"type": "string"}
+        }
+    });
+    schemas["Leaf"] = json!({"allOf": [
+        {"$ref": "#/components/schemas/Middle"},
+        {"type": "object", "properties": {"url": {"type": "string"}}}
+    ]});
+    schemas["StreamsConnection"]["oneOf"]
+        .as_array_mut()
+        .unwrap()
+        .push(json!({"$ref": "#/components/schemas/Middle"}));
+    schemas["StreamsConnection"]["discriminator"]["mapping"]["Middle"] =
+        json!("#/components/schemas/Middle");
+    let code = generate_value(&doc).unwrap();
+    assert!(
+        code.contains("Middle(Middle)"),
+        "the middle union is a variant"
+    );
+    let leaf = item(&code, "pub struct Leaf {");
+    assert!(
+        leaf.contains("pub url:") && leaf.contains("pub name:"),
+        "{leaf}"
+    );
+    assert!(
+        !leaf.contains("rename = \"type\"") && !leaf.contains("provider"),
+        "{leaf}"
+    );
+}

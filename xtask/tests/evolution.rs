@@ -22,17 +22,13 @@
 //! Slow (a build of the crate), so ignored by default:
 //! `cargo test -p xtask --test evolution -- --ignored` (CI runs it).
 
-use std::path::{Path, PathBuf};
+mod support;
+
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::{Value, json};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask sits in the repository")
-        .to_path_buf()
-}
+use support::CrateCopy;
 
 fn at<'a>(doc: &'a mut Value, pointer: &str) -> &'a mut Value {
     doc.pointer_mut(pointer)
@@ -143,19 +139,6 @@ fn evolve(mut doc: Value) -> Value {
     doc
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 /// Writes the evolved fragment into `spec_dir`: extracted by `cargo xtask
 /// regen` from the evolved upstream file when there is one.
 fn write_evolved_spec(root: &Path, spec_dir: &Path) {
@@ -184,7 +167,7 @@ fn write_evolved_spec(root: &Path, spec_dir: &Path) {
     }
     let text = std::fs::read_to_string(&upstream).unwrap();
     let doc: Value = serde_yaml_ng::from_str(&text).expect("the upstream file is YAML");
-    let evolved = root.join("target/evolution/upstream-evolved.json");
+    let evolved = spec_dir.join("../../upstream-evolved.json");
     std::fs::write(&evolved, serde_json::to_string(&evolve(doc)).unwrap()).unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
         .arg("regen")
@@ -202,97 +185,30 @@ fn write_evolved_spec(root: &Path, spec_dir: &Path) {
 }
 
 /// A copy of the crate with the evolved spec, the behaviour tests and the
-/// deprecation example, in `target/evolution/crate`.
-fn evolved_crate(root: &Path) -> PathBuf {
-    let dir = root.join("target/evolution/crate");
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).unwrap();
-    }
-    for sub in ["build", "src"] {
-        copy_dir(&root.join(sub), &dir.join(sub));
-    }
-    // The library is under test; the `streams` command is an application of
-    // it, written against today's types, which the evolved spec changes on
-    // purpose (a removed field, an inline union).
-    std::fs::remove_dir_all(dir.join("src/bin")).unwrap();
-    for file in ["build.rs", "Cargo.lock"] {
-        std::fs::copy(root.join(file), dir.join(file)).unwrap();
-    }
-    // Its own workspace, without xtask.
-    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
-    assert!(
-        manifest.contains("members = [\"xtask\"]"),
-        "the root manifest changed shape"
+/// deprecation example. The library is under test; the `streams` command is
+/// an application of it, written against today's types, which the evolved
+/// spec changes on purpose (a removed field, an inline union).
+fn evolved_crate() -> CrateCopy {
+    let copy = CrateCopy::new("evolution", false);
+    write_evolved_spec(&copy.root, &copy.dir.join("spec"));
+    copy.add(
+        Path::new("xtask/tests/evolution/behaviour.rs"),
+        "tests/evolution.rs",
     );
-    let bin = manifest
-        .find("[[bin]]")
-        .expect("the root manifest declares the streams binary");
-    let bin_end = manifest[bin..]
-        .find("\n\n")
-        .map_or(manifest.len(), |end| bin + end + 2);
-    let manifest = format!("{}{}", &manifest[..bin], &manifest[bin_end..]);
-    std::fs::write(
-        dir.join("Cargo.toml"),
-        manifest.replace("members = [\"xtask\"]", "members = []"),
-    )
-    .unwrap();
-    write_evolved_spec(root, &dir.join("spec"));
-    let here = root.join("xtask/tests/evolution");
-    std::fs::create_dir_all(dir.join("tests/support")).unwrap();
-    std::fs::copy(
-        root.join("tests/support/mod.rs"),
-        dir.join("tests/support/mod.rs"),
-    )
-    .unwrap();
-    std::fs::copy(here.join("behaviour.rs"), dir.join("tests/evolution.rs")).unwrap();
-    std::fs::create_dir_all(dir.join("examples")).unwrap();
-    std::fs::copy(
-        here.join("uses_deprecated.rs"),
-        dir.join("examples/uses_deprecated.rs"),
-    )
-    .unwrap();
-    dir
-}
-
-/// Runs cargo on the copy; its own target directory keeps the main build's
-/// fingerprints untouched while sharing nothing that could go stale.
-fn cargo(root: &Path, dir: &Path, args: &[&str]) -> (bool, String) {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
-        .args(args)
-        .arg("--manifest-path")
-        .arg(dir.join("Cargo.toml"))
-        .env("CARGO_TARGET_DIR", root.join("target/evolution/target"))
-        .env_remove("RUSTFLAGS")
-        .output()
-        .expect("cargo runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    copy.add(
+        Path::new("xtask/tests/evolution/uses_deprecated.rs"),
+        "examples/uses_deprecated.rs",
     );
-    (output.status.success(), text)
+    copy
 }
 
 #[test]
 #[ignore = "slow: builds the crate against an evolved spec; run with --ignored"]
 fn the_crate_builds_and_behaves_against_an_evolved_spec() {
-    let root = repo_root();
-    let dir = evolved_crate(&root);
+    let copy = evolved_crate();
+    copy.build_warning_free(&["build", "--lib"], "the evolved spec");
 
-    let (ok, out) = cargo(&root, &dir, &["build", "--lib", "--message-format=short"]);
-    assert!(
-        ok,
-        "the crate does not build against the evolved spec:\n{out}"
-    );
-    let warnings: Vec<&str> = out.lines().filter(|l| l.contains("warning")).collect();
-    assert!(
-        warnings.is_empty(),
-        "the evolved build warns:\n{}",
-        warnings.join("\n")
-    );
-
-    let (ok, out) = cargo(&root, &dir, &["test", "--test", "evolution"]);
+    let (ok, out) = copy.cargo(&["test", "--test", "evolution"]);
     assert!(
         ok,
         "the behaviour tests fail against the evolved spec:\n{out}"
@@ -302,16 +218,12 @@ fn the_crate_builds_and_behaves_against_an_evolved_spec() {
         "not every behaviour test ran:\n{out}"
     );
 
-    let (ok, out) = cargo(
-        &root,
-        &dir,
-        &[
-            "build",
-            "--example",
-            "uses_deprecated",
-            "--message-format=short",
-        ],
-    );
+    let (ok, out) = copy.cargo(&[
+        "build",
+        "--example",
+        "uses_deprecated",
+        "--message-format=short",
+    ]);
     assert!(ok, "{out}");
     let warnings: Vec<&str> = out
         .lines()
