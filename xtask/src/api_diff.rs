@@ -104,8 +104,6 @@ struct Operation {
 #[derive(Debug, Clone, PartialEq)]
 struct Function {
     associated: bool,
-    /// The signature with the parameter names left out: what callers see.
-    shape: String,
     /// The signature without the parameters after `self` and the return
     /// type (qualifiers, generics, receiver).
     head: String,
@@ -400,23 +398,16 @@ fn function(sig: &syn::Signature, associated: bool) -> Function {
         syn::ReturnType::Type(_, ty) => render_type(ty),
     };
     let shown = tidy(&sig.to_token_stream().to_string());
-    let mut unnamed = sig.clone();
-    for arg in unnamed.inputs.iter_mut() {
-        if let syn::FnArg::Typed(p) = arg {
-            *p.pat = syn::parse_quote!(_);
-        }
-    }
-    let shape = tidy(&unnamed.to_token_stream().to_string());
-    unnamed.inputs = unnamed
+    let mut head = sig;
+    head.inputs = head
         .inputs
         .into_iter()
         .filter(|arg| matches!(arg, syn::FnArg::Receiver(_)))
         .collect();
-    unnamed.output = syn::ReturnType::Default;
+    head.output = syn::ReturnType::Default;
     Function {
         associated,
-        shape,
-        head: tidy(&unnamed.to_token_stream().to_string()),
+        head: tidy(&head.to_token_stream().to_string()),
         shown,
         params,
         output,
@@ -909,9 +900,6 @@ fn compare_enums(path: &str, old: &Enum, new: &Enum, changes: &mut Changes) {
 }
 
 fn compare_functions(path: &str, old: &Function, new: &Function, changes: &mut Changes) {
-    if old.shape == new.shape {
-        return; // At most parameter names changed: callers pass by position.
-    }
     if old.head != new.head {
         changes.breaking(format!(
             "{path}: signature `{}` -> `{}`",
@@ -920,6 +908,7 @@ fn compare_functions(path: &str, old: &Function, new: &Function, changes: &mut C
         return;
     }
     let mut parts = Vec::new();
+    // Parameter names alone do not matter: callers pass by position.
     let types = |f: &Function| f.params.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>();
     if types(old) != types(new) {
         let find = |f: &Function, name: &str| f.params.iter().find(|(n, _)| n == name).cloned();
@@ -1570,7 +1559,7 @@ mod tests {
             ("group_id: &'a str, ", ""),
             (
                 "pub fn new(baseurl: &str)",
-                "pub async fn new(baseurl: &str)",
+                "pub async fn new(\nbaseurl: &str,\n)",
             ),
         ]);
         assert_eq!(
