@@ -8,6 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+mod api_diff;
 #[path = "../../build/codegen/mod.rs"]
 mod codegen;
 mod diff;
@@ -46,6 +47,17 @@ Commands:
                  compared.
         --spec-dir <dir>  work on <dir> instead of the repository's spec/
                  (a new directory needs --ops).
+        When spec/openapi.json was there and changes, regen and --check also
+        print what the change does to the Rust API of the generated code,
+        as api-diff does.
+  api-diff --old <openapi.json> --new <openapi.json>
+        Run the generator on both specs and print what changes in the public
+        Rust API of the generated code (types::*, the client's methods; the
+        OPERATION_VERSIONS table as data): each change marked breaking or
+        additive by Cargo's SemVer rules (a removed or changed item, a new
+        variant in an exhaustive enum, a new field in a struct whose fields
+        are all pub: breaking; a new item, a new variant in a
+        #[non_exhaustive] enum: additive), and the release it needs.
   codegen [--spec <openapi.json>]
         Run build.rs's generator on a spec fragment (default spec/openapi.json)
         and print the Rust it generates, or the error the build would give.
@@ -64,9 +76,22 @@ fn main() -> ExitCode {
                 .spec_dir
                 .clone()
                 .unwrap_or_else(|| repo_root().join("spec"));
-            regen_in(&spec_dir, &a).and_then(|o| o.print(&a))
+            let (outcome, specs) = regen_compared(&spec_dir, &a)?;
+            let printed = outcome.print(&a);
+            // After the spec-level summary: to stdout after what was
+            // written, to stderr with the summary of a stale spec/.
+            for line in specs.map_or_else(Vec::new, |(old, new)| api_diff::report_specs(&old, &new))
+            {
+                if printed.is_ok() {
+                    println!("  {line}");
+                } else {
+                    eprintln!("  {line}");
+                }
+            }
+            printed
         }),
         Some("codegen") => codegen_command(&args[1..]),
+        Some("api-diff") => api_diff::command(&args[1..]),
         Some(other) => Err(format!("unknown command `{other}`; run `cargo xtask help`")),
     };
     match result {
@@ -227,9 +252,20 @@ impl Outcome {
 
 const FILE_NAMES: [&str; 3] = ["openapi.json", "provenance.json", "operations"];
 
-/// `regen` with `spec_dir` in place of `spec/`. Errors are one line and
-/// start with the source when they are about it.
+/// What [`regen_compared`] did or found, without the specs it compared.
+#[cfg(test)]
 fn regen_in(spec_dir: &Path, args: &RegenArgs) -> Result<Outcome, String> {
+    regen_compared(spec_dir, args).map(|(outcome, _)| outcome)
+}
+
+/// `regen` with `spec_dir` in place of `spec/`. Errors are one line and
+/// start with the source when they are about it. With the outcome, the text
+/// of the vendored spec/openapi.json and of the new one when both exist and
+/// differ, for the Rust API report.
+fn regen_compared(
+    spec_dir: &Path,
+    args: &RegenArgs,
+) -> Result<(Outcome, Option<(String, String)>), String> {
     let selection_file = spec_dir.join("operations");
     let operations = match &args.ops {
         Some(ops) => ops.clone(),
@@ -275,8 +311,12 @@ fn regen_in(spec_dir: &Path, args: &RegenArgs) -> Result<Outcome, String> {
             operations: Some(&files[2]),
         },
     );
+    let specs = current[0]
+        .as_ref()
+        .filter(|old| **old != files[0])
+        .map(|old| (old.clone(), files[0].clone()));
     if args.check {
-        return Ok(summary.map_or(Outcome::UpToDate, Outcome::Stale));
+        return Ok((summary.map_or(Outcome::UpToDate, Outcome::Stale), specs));
     }
     if summary.is_none()
         && current
@@ -284,7 +324,7 @@ fn regen_in(spec_dir: &Path, args: &RegenArgs) -> Result<Outcome, String> {
             .zip(&files)
             .all(|(c, f)| c.as_ref() == Some(f))
     {
-        return Ok(Outcome::AlreadyCurrent);
+        return Ok((Outcome::AlreadyCurrent, None));
     }
 
     let named: Vec<(&str, &str)> = FILE_NAMES
@@ -297,10 +337,13 @@ fn regen_in(spec_dir: &Path, args: &RegenArgs) -> Result<Outcome, String> {
         .pointer("/components/schemas")
         .and_then(|v| v.as_object())
         .map_or(0, |m| m.len());
-    Ok(Outcome::Wrote {
-        operations: operations.len(),
-        schemas,
-    })
+    Ok((
+        Outcome::Wrote {
+            operations: operations.len(),
+            schemas,
+        },
+        specs,
+    ))
 }
 
 /// Writes every file to a temporary sibling first, then moves them into
