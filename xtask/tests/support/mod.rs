@@ -83,9 +83,9 @@ impl CrateCopy {
         )
         .unwrap();
         Self {
+            target: root.join("target/crate-copies"),
             root,
             dir,
-            target: root.join("target/crate-copies"),
         }
     }
 
