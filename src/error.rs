@@ -66,9 +66,39 @@ pub struct ApiErrorResponse {
     pub(crate) content_type: Option<String>,
     pub(crate) headers: HeaderMap,
     pub(crate) error: Option<ApiError>,
+    /// What this crate itself reads of an Atlas error body.
+    atlas: Option<AtlasErrorBody>,
     pub(crate) oauth: Option<OAuthError>,
     pub(crate) body: Bytes,
     pub(crate) note: Option<String>,
+}
+
+/// The members of Atlas's error body that this crate reads itself, by their
+/// wire names, and leniently (a missing or `null` member is absent).
+///
+/// The generated [`ApiError`] is the typed view for users; the accessors of
+/// [`ApiErrorResponse`] do not go through it, so that a release of the spec
+/// that reshapes `ApiError` (a member made optional or nullable, another
+/// one required) neither breaks this file nor hides an `errorCode`.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct AtlasErrorBody {
+    error_code: String,
+    #[serde(default)]
+    detail: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default, deserialize_with = "null_as_empty")]
+    parameters: Vec<Map<String, Value>>,
+}
+
+/// `null` as an empty list, like an absent member.
+fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    Ok(<Option<Vec<T>> as serde::Deserialize>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// An OAuth 2.0 error body (RFC 6749 §5.2) from the token endpoint.
@@ -125,8 +155,9 @@ impl ApiErrorResponse {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let error = serde_json::from_slice::<ApiError>(&body).ok();
+        let atlas = serde_json::from_slice::<AtlasErrorBody>(&body).ok();
         let oauth = match serde_json::from_slice::<Value>(&body) {
-            Ok(Value::Object(object)) if error.is_none() => oauth_error(&object),
+            Ok(Value::Object(object)) if atlas.is_none() => oauth_error(&object),
             _ => None,
         };
         Self {
@@ -136,6 +167,7 @@ impl ApiErrorResponse {
             content_type,
             headers,
             error,
+            atlas,
             oauth,
             body,
             note: None,
@@ -177,27 +209,27 @@ impl ApiErrorResponse {
     /// Atlas's `errorCode` (`RESOURCE_NOT_FOUND`, `RATE_LIMITED`, ...), or
     /// the OAuth `error` (`invalid_client`) from the token endpoint.
     pub fn error_code(&self) -> Option<&str> {
-        match (&self.error, &self.oauth) {
-            (Some(api), _) => Some(&api.error_code),
+        match (&self.atlas, &self.oauth) {
+            (Some(atlas), _) => Some(&atlas.error_code),
             (None, Some(oauth)) => Some(&oauth.error),
             (None, None) => None,
         }
     }
     /// Atlas's `detail`, or the OAuth `error_description`.
     pub fn detail(&self) -> Option<&str> {
-        match (&self.error, &self.oauth) {
-            (Some(api), _) => api.detail.as_deref(),
+        match (&self.atlas, &self.oauth) {
+            (Some(atlas), _) => atlas.detail.as_deref(),
             (None, Some(oauth)) => oauth.error_description.as_deref(),
             (None, None) => None,
         }
     }
     /// Atlas's `reason`.
     pub fn reason(&self) -> Option<&str> {
-        self.error.as_ref().and_then(|e| e.reason.as_deref())
+        self.atlas.as_ref().and_then(|e| e.reason.as_deref())
     }
     /// Atlas's `parameters`.
     pub fn parameters(&self) -> &[Map<String, Value>] {
-        self.error.as_ref().map_or(&[], |e| &e.parameters)
+        self.atlas.as_ref().map_or(&[], |e| &e.parameters)
     }
     /// The fields Atlas rejected (`badRequestDetail.fields`).
     pub fn bad_request_fields(&self) -> &[FieldViolation] {

@@ -207,6 +207,41 @@ async fn every_error_example_comes_back_as_a_typed_api_error_with_the_http_statu
 }
 
 #[tokio::test]
+async fn an_error_body_of_another_shape_than_api_error_still_yields_its_code() {
+    // No `error`, `parameters: null`, `reason` absent: the generated
+    // `ApiError` (which requires `error`) does not decode it, the error's
+    // accessors still read what is there.
+    let body = r#"{"errorCode":"STREAM_CONNECTION_NOT_FOUND","detail":"No connection.","parameters":null}"#;
+    let err = create_against(Reply::json(404, "application/json", body))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.error_code(),
+        Some("STREAM_CONNECTION_NOT_FOUND"),
+        "{err}"
+    );
+    let api = err.as_api_error().expect("an API error");
+    assert!(
+        api.api_error().is_none(),
+        "not an ApiError: {:?}",
+        api.api_error()
+    );
+    assert_eq!(api.detail(), Some("No connection."));
+    assert!(api.parameters().is_empty());
+    assert_eq!(api.reason(), None);
+    assert!(api.oauth_error().is_none());
+
+    let body = r#"{"errorCode":"INVALID_ATTRIBUTE","reason":"Bad Request","parameters":[{"a":1}]}"#;
+    let err = create_against(Reply::json(400, "application/json", body))
+        .await
+        .unwrap_err();
+    let api = err.as_api_error().expect("an API error");
+    assert_eq!(api.error_code(), Some("INVALID_ATTRIBUTE"));
+    assert_eq!(api.reason(), Some("Bad Request"));
+    assert_eq!(api.parameters().len(), 1);
+}
+
+#[tokio::test]
 async fn an_html_error_page_is_an_api_error_that_keeps_the_page() {
     let page = "<html><body><h1>502 Bad Gateway</h1></body></html>";
     for status in [502, 500] {

@@ -1174,6 +1174,7 @@ pub static OPERATION_VERSIONS: &[::atlas_stream_connections::OperationVersions] 
                     "application/vnd.atlas.2023-02-01+json",
                 ),
                 typed: true,
+                method: "create_stream_connection",
             },
         ],
     },

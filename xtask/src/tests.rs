@@ -885,15 +885,14 @@ fn schema_level_nullable_changes_no_type_and_makes_required_uses_nullable() {
     }
     let kafka_plain = item(&plain, "pub struct StreamsKafkaConnection {");
     let kafka = item(&nullable, "pub struct StreamsKafkaConnection {");
-    for name in ["NObject", "NArray", "NString", "NEnum"] {
-        let opt = format!(
-            "pub opt_{}: ::std::option::Option<types::{name}>",
-            name.to_lowercase()
-        );
-        let opt_alt = format!(
-            "pub opt_{}: ::std::option::Option<{name}>",
-            name.to_lowercase()
-        );
+    for (name, snake) in [
+        ("NObject", "n_object"),
+        ("NArray", "n_array"),
+        ("NString", "n_string"),
+        ("NEnum", "n_enum"),
+    ] {
+        let opt = format!("pub opt_{}: ::std::option::Option<types::{name}>", snake);
+        let opt_alt = format!("pub opt_{}: ::std::option::Option<{name}>", snake);
         let has = |code: &str, a: &str, b: &str| code.contains(a) || code.contains(b);
         assert!(
             has(kafka, &opt, &opt_alt),
@@ -902,7 +901,7 @@ fn schema_level_nullable_changes_no_type_and_makes_required_uses_nullable() {
         assert!(has(kafka_plain, &opt, &opt_alt), "{kafka_plain}");
         // Required: the plain type without the mark, an Option with it
         // (null accepted, absence still refused: no serde default).
-        let req = format!("pub req_{}: ", name.to_lowercase());
+        let req = format!("pub req_{}: ", snake);
         let line = |code: &str| {
             code.lines()
                 .find(|l| l.contains(&req))
