@@ -149,43 +149,82 @@ pub fn merge(
         }
     }
 
+    let types = types_of(main)?;
+    // Both runs generate every component schema, so most types are in both
+    // and shared. A type of the same name that differs (two versions with
+    // inline bodies, say) is this version's own: it is renamed with the
+    // version's suffix, and so is every type that refers to it, until what
+    // is left is the same in both runs.
+    let defined: BTreeMap<String, String> = types
+        .iter()
+        .filter(|i| !matches!(i, syn::Item::Impl(_)))
+        .filter_map(|i| Some((item_name(i)?, quote!(#i).to_string())))
+        .collect();
+    let own = heck::ToUpperCamelCase::to_upper_camel_case(suffix.as_str());
+    loop {
+        let clashing: BTreeSet<String> = variant_types
+            .iter()
+            .filter(|i| !matches!(i, syn::Item::Impl(_)))
+            .filter_map(|i| {
+                let name = item_name(i)?;
+                let tokens = defined.get(&name)?;
+                (*tokens != quote!(#i).to_string()).then_some(name)
+            })
+            .collect();
+        if clashing.is_empty() {
+            break;
+        }
+        let renames: BTreeMap<String, String> = clashing
+            .into_iter()
+            .map(|name| {
+                let new = format!("{name}{own}");
+                (name, new)
+            })
+            .collect();
+        if let Some(taken) = renames.values().find(|n| defined.contains_key(*n)) {
+            return Err(Error::at(
+                "",
+                format!("API version `{version}` needs a type `{taken}`, which is taken"),
+            ));
+        }
+        let mut renamer = Rename(&renames);
+        for item in variant_types.iter_mut() {
+            syn::visit_mut::VisitMut::visit_item_mut(&mut renamer, item);
+        }
+        for method in methods.iter_mut() {
+            syn::visit_mut::VisitMut::visit_impl_item_fn_mut(&mut renamer, method);
+        }
+    }
+    let missing: Vec<syn::Item> = variant_types
+        .into_iter()
+        .filter(|i| {
+            matches!(i, syn::Item::Impl(_))
+                || item_name(i).is_some_and(|n| !defined.contains_key(&n))
+        })
+        .collect();
     let wrappers = methods
         .iter()
         .map(|f| wrapper(f, version, &wanted, crate_ident))
         .collect::<Result<Vec<_>, _>>()?;
-
-    let client_impl = main
-        .items
+    main.items
         .iter_mut()
         .find_map(|item| match item {
             syn::Item::Impl(imp) if is_client_impl(imp) => Some(imp),
             _ => None,
         })
-        .ok_or_else(|| Error::at("", "progenitor produced no `impl Client`"))?;
-    client_impl
+        .ok_or_else(|| Error::at("", "progenitor produced no `impl Client`"))?
         .items
         .extend(methods.into_iter().map(syn::ImplItem::Fn));
-
-    let types = main
-        .items
-        .iter_mut()
-        .find_map(|item| match item {
-            syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|(_, c)| c),
-            _ => None,
-        })
-        .ok_or_else(|| Error::at("", "progenitor produced no `types` module"))?;
-    let defined: BTreeSet<String> = types.iter().filter_map(item_name).collect();
-    let mut missing = Vec::new();
-    for item in variant_types {
-        match item_name(&item) {
-            Some(name) if !defined.contains(&name) => missing.push(item),
-            _ => {}
-        }
-    }
+    let types = types_of(main)?;
     // Impls of the types that move along go with them.
-    let moved: BTreeSet<String> = missing.iter().filter_map(item_name).collect();
-    types.extend(missing.into_iter().filter(|i| {
-        !matches!(i, syn::Item::Impl(_)) || impl_target(i).is_some_and(|t| moved.contains(&t))
+    let moved: BTreeSet<String> = missing
+        .iter()
+        .filter(|i| !matches!(i, syn::Item::Impl(_)))
+        .filter_map(item_name)
+        .collect();
+    types.extend(missing.into_iter().filter(|i| match i {
+        syn::Item::Impl(_) => impl_target(i).is_some_and(|t| moved.contains(&t)),
+        _ => true,
     }));
     for tokens in wrappers {
         main.items.extend(
@@ -197,6 +236,28 @@ pub fn merge(
     Ok(())
 }
 
+/// The items of the generated `types` module.
+fn types_of(file: &mut syn::File) -> Result<&mut Vec<syn::Item>, Error> {
+    file.items
+        .iter_mut()
+        .find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|(_, c)| c),
+            _ => None,
+        })
+        .ok_or_else(|| Error::at("", "progenitor produced no `types` module"))
+}
+
+/// Renames type identifiers, wherever they are used.
+struct Rename<'a>(&'a BTreeMap<String, String>);
+
+impl syn::visit_mut::VisitMut for Rename<'_> {
+    fn visit_ident_mut(&mut self, ident: &mut syn::Ident) {
+        if let Some(new) = self.0.get(&ident.to_string()) {
+            *ident = syn::Ident::new(new, ident.span());
+        }
+    }
+}
+
 fn is_client_impl(imp: &syn::ItemImpl) -> bool {
     imp.trait_.is_none() && matches!(&*imp.self_ty, syn::Type::Path(p) if p.path.is_ident("Client"))
 }
@@ -206,7 +267,7 @@ fn item_name(item: &syn::Item) -> Option<String> {
         syn::Item::Struct(s) => Some(s.ident.to_string()),
         syn::Item::Enum(e) => Some(e.ident.to_string()),
         syn::Item::Type(t) => Some(t.ident.to_string()),
-        syn::Item::Impl(_) => impl_target(item).map(|t| format!("impl {t}")),
+        syn::Item::Impl(_) => impl_target(item),
         _ => None,
     }
 }

@@ -993,3 +993,69 @@ fn a_kind_that_only_refers_to_its_middle_union_still_loses_the_outer_tag() {
         "{leaf}"
     );
 }
+
+/// The vendored fragment with a preview media type beside the dated one in
+/// the request body and the 200 response, bound to `schema`; the dated one
+/// rebound to `dated` when given.
+fn with_preview(schema: Value, dated: Option<Value>) -> Value {
+    let mut doc = fragment();
+    let op = doc
+        .pointer_mut(
+            "/paths/~1api~1atlas~1v2~1groups~1{groupId}~1streams~1{tenantName}~1connections/post",
+        )
+        .unwrap();
+    for holder in ["/requestBody/content", "/responses/200/content"] {
+        let content = op.pointer_mut(holder).unwrap();
+        if let Some(dated) = &dated {
+            content["application/vnd.atlas.2023-02-01+json"]["schema"] = dated.clone();
+        }
+        content["application/vnd.atlas.preview+json"] = json!({ "schema": schema.clone() });
+    }
+    doc
+}
+
+#[test]
+fn an_inline_body_of_a_version_of_its_own_is_generated_for_its_method() {
+    let code = generate_value(&with_preview(
+        json!({"type": "object", "properties": {"draft": {"type": "boolean"}}}),
+        None,
+    ))
+    .unwrap();
+    assert!(code.contains("pub async fn create_stream_connection_preview<'a>("));
+    // The inline schema's type exists exactly once, in `types`.
+    let method = item(&code, "pub async fn create_stream_connection_preview<'a>(");
+    let body_type = method
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("body: &'a types::"))
+        .expect("a typed body")
+        .trim_end_matches(',');
+    assert_eq!(
+        code.matches(&format!("pub struct {body_type} {{")).count(),
+        1,
+        "{body_type}"
+    );
+}
+
+#[test]
+fn a_version_whose_type_clashes_with_another_versions_type_of_that_name_gets_its_own() {
+    // Both versions inline, differently: typify names both bodies alike.
+    let code = generate_value(&with_preview(
+        json!({"type": "object", "properties": {"draft": {"type": "boolean"}}}),
+        Some(json!({"type": "object", "properties": {"name": {"type": "string"}}})),
+    ))
+    .unwrap();
+    let main = item(&code, "pub async fn create_stream_connection<'a>(");
+    let preview = item(&code, "pub async fn create_stream_connection_preview<'a>(");
+    let body_of = |method: &str| {
+        method
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("body: &'a types::"))
+            .expect("a typed body")
+            .trim_end_matches(',')
+            .to_owned()
+    };
+    let (main_body, preview_body) = (body_of(main), body_of(preview));
+    assert_eq!(preview_body, format!("{main_body}Preview"));
+    assert!(item(&code, &format!("pub struct {main_body} {{")).contains("pub name:"));
+    assert!(item(&code, &format!("pub struct {preview_body} {{")).contains("pub draft:"));
+}

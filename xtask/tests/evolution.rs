@@ -214,7 +214,7 @@ fn the_crate_builds_and_behaves_against_an_evolved_spec() {
         "the behaviour tests fail against the evolved spec:\n{out}"
     );
     assert!(
-        out.contains("test result: ok. 8 passed"),
+        out.contains("test result: ok. 9 passed"),
         "not every behaviour test ran:\n{out}"
     );
 

@@ -160,7 +160,50 @@ fn every_media_type_is_in_the_version_table() {
         "2023-02-01"
     );
     let preview = op.resolve(Some("preview")).unwrap_err();
-    assert!(preview.contains("different schema"), "{preview}");
+    assert!(
+        preview.contains("Client::create_stream_connection_preview"),
+        "{preview}"
+    );
+    let entry = op.versions.iter().find(|v| v.version == "preview").unwrap();
+    assert!(!entry.typed);
+    assert_eq!(entry.method, "create_stream_connection_preview");
+}
+
+#[tokio::test]
+async fn a_version_with_its_own_schema_is_sent_by_its_own_typed_method() {
+    let server = Server::start(Reply::json(
+        200,
+        "application/vnd.atlas.preview+json",
+        r#"{"name":"p","new":1}"#,
+    ))
+    .await;
+    let client = Client::builder()
+        .base_url(&server.base_url)
+        .access_token("token")
+        .build()
+        .unwrap();
+    let body = atlas_stream_connections::types::StreamsConnectionPreview {
+        name: Some("p".into()),
+        ..Default::default()
+    };
+    let created = client
+        .create_stream_connection_preview(
+            &"32b6e34b3d91647abb20e7b8".parse().unwrap(),
+            "instance",
+            &body,
+            &atlas_stream_connections::CallOptions::new(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(created.api_version(), "preview");
+    assert_eq!(created.name.as_deref(), Some("p"));
+    assert_eq!(created.extra.get("new"), Some(&json!(1)));
+    let sent = &server.requests()[0];
+    assert_eq!(
+        sent.header("content-type").as_deref(),
+        Some("application/vnd.atlas.preview+json")
+    );
+    assert_eq!(sent.body, br#"{"name":"p"}"#);
 }
 
 #[tokio::test]
