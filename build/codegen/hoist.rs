@@ -27,6 +27,36 @@ pub fn hoist_unions(doc: &mut Value) -> Result<(), Error> {
     name_inline_members(doc)
 }
 
+/// Hoists the inline string `enum`s of the unions' own properties (not the
+/// tag), before the unions are flattened: every kind inherits the property,
+/// and so shares one type (`StreamsConnectionState`), instead of a copy per
+/// kind named after it.
+pub fn hoist_union_base_enums(doc: &mut Value) -> Result<(), Error> {
+    let mut bases = std::collections::BTreeSet::new();
+    for_each_schema_mut(doc, &mut |pointer, schema| {
+        if is_union(schema)
+            && let Some(tag) = schema
+                .get("discriminator")
+                .and_then(|d| d.get("propertyName"))
+                .and_then(Value::as_str)
+        {
+            for name in schema
+                .get("properties")
+                .and_then(Value::as_object)
+                .into_iter()
+                .flat_map(|p| p.keys())
+                .filter(|name| *name != tag)
+            {
+                bases.insert(format!("{pointer}/properties/{}", escape(name)));
+            }
+        }
+        Ok(())
+    })?;
+    hoist_where(doc, |schema, pointer| {
+        is_string_enum(schema) && bases.contains(pointer)
+    })
+}
+
 /// Hoists every inline string `enum` into a named component schema. Run
 /// after the unions are flattened, which removes the kinds' own tag
 /// properties; a union's tag property is the union's business (its kinds
@@ -68,9 +98,15 @@ fn hoist_where(
             return Ok(());
         }
         for (pointer, schema) in found {
+            // A title that another schema has taken gives way to the name of
+            // the place: a number would depend on which came first, and
+            // shift when a later release adds a namesake before it.
+            let by_place = name_for(doc, &pointer);
             let preferred = match schema.get("title").and_then(Value::as_str) {
-                Some(title) => title.to_upper_camel_case(),
-                None => name_for(doc, &pointer),
+                Some(title) if fits(doc, &title.to_upper_camel_case(), &schema) => {
+                    title.to_upper_camel_case()
+                }
+                _ => by_place,
             };
             place(doc, &pointer, &preferred, schema, true)?;
         }
@@ -125,17 +161,10 @@ fn place(
             site.insert(key.to_owned(), value);
         }
     }
-    let existing = doc.pointer(&format!("{SCHEMAS}{}", escape(preferred)));
-    let without_description = |s: &Map<String, Value>| {
-        let mut s = s.clone();
-        s.remove("description");
-        s
-    };
-    let name = match existing {
-        Some(Value::Object(same)) if without_description(same) == without_description(&schema) => {
-            preferred.to_owned()
-        }
-        _ => free_name(doc, preferred),
+    let name = if is_same(doc, preferred, &schema) {
+        preferred.to_owned()
+    } else {
+        free_name(doc, preferred)
     };
     let reference = json!({ "$ref": format!("#{SCHEMAS}{}", escape(&name)) });
     let components = doc
@@ -161,6 +190,24 @@ fn place(
         Value::Object(site)
     };
     Ok(name)
+}
+
+/// Whether the component `name` is `schema` (its description aside).
+fn is_same(doc: &Value, name: &str, schema: &Map<String, Value>) -> bool {
+    let without_description = |s: &Map<String, Value>| {
+        let mut s = s.clone();
+        s.remove("description");
+        s
+    };
+    matches!(
+        doc.pointer(&format!("{SCHEMAS}{}", escape(name))),
+        Some(Value::Object(same)) if without_description(same) == without_description(schema)
+    )
+}
+
+/// Whether `schema` may be named `name`: it is free, or `schema` has it.
+fn fits(doc: &Value, name: &str, schema: &Map<String, Value>) -> bool {
+    is_same(doc, name, schema) || free_name(doc, name) == name
 }
 
 /// `name`, or `name2`, `name3`... if a schema has it already, or has a name

@@ -123,6 +123,7 @@ pub fn prepare(doc: &mut Value, crate_name: &str) -> Result<Prepared, Error> {
     // its site, where marking puts them on the field.
     super::hoist::hoist_unions(doc)?;
     mark_deprecated(doc)?;
+    super::hoist::hoist_union_base_enums(doc)?;
     let unions = unions(doc)?;
     // After unions: their members' `allOf`s are merged by then.
     super::write_only::optional_when_write_only(doc)?;

@@ -1059,3 +1059,54 @@ fn a_version_whose_type_clashes_with_another_versions_type_of_that_name_gets_its
     assert!(item(&code, &format!("pub struct {main_body} {{")).contains("pub name:"));
     assert!(item(&code, &format!("pub struct {preview_body} {{")).contains("pub draft:"));
 }
+
+#[test]
+fn an_enum_of_the_union_itself_is_one_type_shared_by_every_kind() {
+    let mut doc = fragment();
+    doc.pointer_mut(&format!("{UNION}/properties"))
+        .unwrap()
+        .as_object_mut()
+        .unwrap()
+        .insert(
+            "state".into(),
+            json!({"type": "string", "enum": ["PENDING", "READY"], "readOnly": true}),
+        );
+    let code = generate_value(&doc).unwrap();
+    assert_eq!(code.matches("pub enum StreamsConnectionState {").count(), 1);
+    assert!(
+        !code.contains("StreamsKafkaConnectionState"),
+        "a copy per kind"
+    );
+    for kind in ["StreamsKafkaConnection", "StreamsSampleConnection"] {
+        let fields = item(&code, &format!("pub struct {kind} {{"));
+        assert!(
+            fields.contains("pub state: ::std::option::Option<types::StreamsConnectionState>"),
+            "{fields}"
+        );
+    }
+}
+
+#[test]
+fn a_title_taken_by_another_enum_gives_way_to_the_name_of_the_place() {
+    let mut doc = fragment();
+    let kafka = doc
+        .pointer_mut("/components/schemas/StreamsKafkaConnection/allOf/1/properties")
+        .unwrap();
+    kafka["mode"] = json!({"type": "string", "title": "Mode", "enum": ["A", "B"]});
+    let https = doc
+        .pointer_mut("/components/schemas/StreamsHttpsConnection/allOf/1/properties")
+        .unwrap();
+    https["mode"] = json!({"type": "string", "title": "Mode", "enum": ["C"]});
+    let code = generate_value(&doc).unwrap();
+    assert!(
+        code.contains("pub enum Mode {"),
+        "the first keeps its title"
+    );
+    assert!(!code.contains("Mode2"), "no number");
+    let other = if code.contains("pub enum StreamsKafkaConnectionMode {") {
+        "StreamsKafkaConnectionMode"
+    } else {
+        "StreamsHttpsConnectionMode"
+    };
+    assert!(code.contains(&format!("pub enum {other} {{")), "{other}");
+}
