@@ -5,13 +5,13 @@
 //! `BadRequestDetail` nullable would rename every field of it out of reach.
 //! For a client `null` means "absent" where the value is used, and the
 //! properties that use such a schema are `Option` already. So the mark is
-//! taken off the component (and `null` out of its `enum`), and put back where
-//! it still changes what the wire may carry: a *required* property that
-//! refers to the schema becomes a nullable one-member `allOf` (typify gives
-//! it `Option<X>`, which accepts `null` and still demands presence, as a
-//! required nullable property does). An optional property needs nothing: it
-//! is an `Option` whose `None` a `null` decodes to. The component's own Rust
-//! shape is therefore the same with and without the mark.
+//! taken off the component (and `null` out of its `enum`), and put back on
+//! every property that refers to it, as a nullable one-member `allOf`.
+//! typify gives such a property `Option<X>`: an optional one was that
+//! already (`null` decodes to `None`); a required one accepts `null` and
+//! still demands presence, as a required nullable property does. The
+//! component's own Rust shape is therefore the same with and without the
+//! mark.
 
 use std::collections::BTreeSet;
 
@@ -40,25 +40,17 @@ pub fn move_to_use_sites(doc: &mut Value) -> Result<BTreeSet<String>, Error> {
         return Ok(nullable);
     }
     for_each_schema_mut(doc, &mut |_, schema| {
-        mark_required_uses(schema, &nullable);
+        mark_uses(schema, &nullable);
         Ok(())
     })?;
     Ok(nullable)
 }
 
-fn mark_required_uses(schema: &mut Map<String, Value>, nullable: &BTreeSet<String>) {
-    let required: BTreeSet<String> = schema
-        .get("required")
-        .and_then(Value::as_array)
-        .into_iter()
-        .flatten()
-        .filter_map(Value::as_str)
-        .map(String::from)
-        .collect();
+fn mark_uses(schema: &mut Map<String, Value>, nullable: &BTreeSet<String>) {
     let Some(Value::Object(properties)) = schema.get_mut("properties") else {
         return;
     };
-    for (name, property) in properties.iter_mut() {
+    for property in properties.values_mut() {
         let Value::Object(map) = property else {
             continue;
         };
@@ -66,10 +58,7 @@ fn mark_required_uses(schema: &mut Map<String, Value>, nullable: &BTreeSet<Strin
             .get("$ref")
             .and_then(Value::as_str)
             .is_some_and(|r| nullable.contains(r));
-        if !refers || !required.contains(name) {
-            continue;
-        }
-        if let Some(reference) = map.remove("$ref") {
+        if refers && let Some(reference) = map.remove("$ref") {
             map.insert("allOf".into(), json!([{ "$ref": reference }]));
             map.insert("nullable".into(), Value::Bool(true));
         }

@@ -1110,3 +1110,44 @@ fn a_title_taken_by_another_enum_gives_way_to_the_name_of_the_place() {
     };
     assert!(code.contains(&format!("pub enum {other} {{")), "{other}");
 }
+
+#[test]
+fn a_required_write_only_property_is_optional_in_the_type_that_also_decodes_answers() {
+    let mut doc = fragment();
+    let schemas = doc.pointer_mut("/components/schemas").unwrap();
+    // Required in the object itself, and required by the outer schema of an
+    // `allOf` whose part declares it.
+    schemas["Plain"] = json!({
+        "type": "object", "required": ["secret", "user"],
+        "properties": {
+            "secret": {"type": "string", "writeOnly": true},
+            "user": {"type": "string"}
+        }
+    });
+    schemas["Composed"] = json!({
+        "type": "object", "required": ["token", "kept"],
+        "allOf": [{"type": "object", "properties": {
+            "token": {"type": "string", "writeOnly": true},
+            "kept": {"type": "string"}
+        }}]
+    });
+    let code = generate_value(&doc).unwrap();
+    let plain = item(&code, "pub struct Plain {");
+    assert!(
+        plain.contains(
+            "pub secret: ::std::option::Option<::atlas_stream_connections::SecretString>"
+        ),
+        "{plain}"
+    );
+    assert!(plain.contains("pub user: ::std::string::String"), "{plain}");
+    let composed = item(&code, "pub struct Composed {");
+    assert!(
+        composed
+            .contains("pub token: ::std::option::Option<::atlas_stream_connections::SecretString>"),
+        "{composed}"
+    );
+    assert!(
+        composed.contains("pub kept: ::std::string::String"),
+        "{composed}"
+    );
+}
