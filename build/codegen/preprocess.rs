@@ -603,8 +603,11 @@ fn unions(doc: &mut Value) -> Result<Vec<Union>, Error> {
 /// enclosing enums.
 fn flatten_members(doc: &mut Value, unions: &[Union]) -> Result<(), Error> {
     // Every union's own schema (its properties, without `oneOf`), taken
-    // before any member is rewritten, and its tag.
-    let bases: BTreeMap<String, Map<String, Value>> = unions
+    // before any member is rewritten, less its tag. A union may inherit
+    // through `allOf` too (a kind with kinds inheriting its parent's
+    // properties): merged, with the unions it names standing for their own
+    // bases, once per level of nesting.
+    let raw: BTreeMap<String, Map<String, Value>> = unions
         .iter()
         .map(|u| {
             let mut base = doc
@@ -614,9 +617,24 @@ fn flatten_members(doc: &mut Value, unions: &[Union]) -> Result<(), Error> {
                 .unwrap_or_default();
             base.remove("oneOf");
             base.remove("discriminator");
+            (u.pointer.clone(), base)
+        })
+        .collect();
+    let mut bases: BTreeMap<String, Map<String, Value>> = unions
+        .iter()
+        .map(|u| {
+            let base = raw[&u.pointer].clone();
             (u.pointer.clone(), without_property(base, &u.tag_property))
         })
         .collect();
+    for _ in unions {
+        let mut next = BTreeMap::new();
+        for u in unions {
+            let merged = merge_all_of(doc, &raw[&u.pointer], &u.pointer, &bases, 0)?;
+            next.insert(u.pointer.clone(), without_property(merged, &u.tag_property));
+        }
+        bases = next;
+    }
     let by_name: BTreeMap<&str, &Union> = unions.iter().map(|u| (u.name.as_str(), u)).collect();
     for union in unions {
         let mut tags = vec![union.tag_property.clone()];

@@ -149,27 +149,27 @@ pub fn merge(
         }
     }
 
-    let types = types_of(main)?;
     // Both runs generate every component schema, so most types are in both
-    // and shared. A type of the same name that differs (two versions with
-    // inline bodies, say) is this version's own: it is renamed with the
-    // version's suffix, and so is every type that refers to it, until what
-    // is left is the same in both runs.
-    let defined: BTreeMap<String, String> = types
-        .iter()
-        .filter(|i| !matches!(i, syn::Item::Impl(_)))
-        .filter_map(|i| Some((item_name(i)?, quote!(#i).to_string())))
-        .collect();
+    // and shared. A type of the same name that differs, in itself or in an
+    // impl of it (typify checks a string's `pattern` in `FromStr`), is this
+    // version's own (two versions with inline bodies, say): it is renamed
+    // with the version's suffix, and so is every type that refers to it,
+    // until what is left is the same in both runs.
+    let defined = signatures(types_of(main)?);
     let own = heck::ToUpperCamelCase::to_upper_camel_case(suffix.as_str());
-    loop {
-        let clashing: BTreeSet<String> = variant_types
-            .iter()
-            .filter(|i| !matches!(i, syn::Item::Impl(_)))
-            .filter_map(|i| {
-                let name = item_name(i)?;
-                let tokens = defined.get(&name)?;
-                (*tokens != quote!(#i).to_string()).then_some(name)
-            })
+    // Each round renames at least one shared name for good, so this ends;
+    // the bound turns a mistake here into an error, not a hang.
+    for round in 0.. {
+        if round > defined.len() {
+            return Err(Error::at(
+                "",
+                format!("API version `{version}`: its types do not settle apart from the others"),
+            ));
+        }
+        let clashing: BTreeSet<String> = signatures(&variant_types)
+            .into_iter()
+            .filter(|(name, tokens)| defined.get(name).is_some_and(|t| t != tokens))
+            .map(|(name, _)| name)
             .collect();
         if clashing.is_empty() {
             break;
@@ -195,13 +195,7 @@ pub fn merge(
             syn::visit_mut::VisitMut::visit_impl_item_fn_mut(&mut renamer, method);
         }
     }
-    let missing: Vec<syn::Item> = variant_types
-        .into_iter()
-        .filter(|i| {
-            matches!(i, syn::Item::Impl(_))
-                || item_name(i).is_some_and(|n| !defined.contains_key(&n))
-        })
-        .collect();
+
     let wrappers = methods
         .iter()
         .map(|f| wrapper(f, version, &wanted, crate_ident))
@@ -215,23 +209,104 @@ pub fn merge(
         .ok_or_else(|| Error::at("", "progenitor produced no `impl Client`"))?
         .items
         .extend(methods.into_iter().map(syn::ImplItem::Fn));
-    let types = types_of(main)?;
-    // Impls of the types that move along go with them.
-    let moved: BTreeSet<String> = missing
-        .iter()
-        .filter(|i| !matches!(i, syn::Item::Impl(_)))
-        .filter_map(item_name)
-        .collect();
-    types.extend(missing.into_iter().filter(|i| match i {
-        syn::Item::Impl(_) => impl_target(i).is_some_and(|t| moved.contains(&t)),
-        _ => true,
-    }));
+    add_missing(types_of(main)?, variant_types, &defined)?;
     for tokens in wrappers {
         main.items.extend(
             syn::parse2::<syn::File>(tokens)
                 .map_err(|e| Error::at("", format!("unparsable version wrapper: {e}")))?
                 .items,
         );
+    }
+    Ok(())
+}
+
+/// Each type declared in `items` with its impls, as tokens, by name.
+/// (Impls for other types, such as typify's `impl From<&X> for String`, go
+/// with the type they name in their generics only through that type's own
+/// tokens changing; they are not a type of this module.)
+fn signatures(items: &[syn::Item]) -> BTreeMap<String, String> {
+    let mut out: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for item in items.iter().filter(|i| !matches!(i, syn::Item::Impl(_))) {
+        if let Some(name) = item_name(item) {
+            out.entry(name).or_default().push(quote!(#item).to_string());
+        }
+    }
+    for item in items.iter().filter(|i| matches!(i, syn::Item::Impl(_))) {
+        if let Some(parts) = impl_target(item).and_then(|name| out.get_mut(&name)) {
+            parts.push(quote!(#item).to_string());
+        }
+    }
+    out.into_iter()
+        .map(|(name, mut parts)| {
+            parts.sort();
+            (name, parts.join("\n"))
+        })
+        .collect()
+}
+
+/// Adds to `types` the items of the variant run it lacks: the types (with
+/// their impls) `defined` does not have, and, module by module, the items of
+/// nested modules (typify's `defaults`, `builder`) not there yet.
+fn add_missing(
+    types: &mut Vec<syn::Item>,
+    variant: Vec<syn::Item>,
+    defined: &BTreeMap<String, String>,
+) -> Result<(), Error> {
+    let impls: BTreeSet<String> = types
+        .iter()
+        .filter(|i| matches!(i, syn::Item::Impl(_)))
+        .map(|i| quote!(#i).to_string())
+        .collect();
+    for item in variant {
+        match item {
+            // The impls of shared types are the same in both runs; those of
+            // this version's own types, or naming them, are new.
+            syn::Item::Impl(_) => {
+                if !impls.contains(&quote!(#item).to_string()) {
+                    types.push(item);
+                }
+            }
+            syn::Item::Mod(module) => {
+                let Some((_, content)) = module.content else {
+                    continue;
+                };
+                let existing = types.iter_mut().find_map(|i| match i {
+                    syn::Item::Mod(m) if m.ident == module.ident => {
+                        m.content.as_mut().map(|(_, c)| c)
+                    }
+                    _ => None,
+                });
+                match existing {
+                    Some(existing) => {
+                        let present: BTreeSet<String> =
+                            existing.iter().map(|i| quote!(#i).to_string()).collect();
+                        existing.extend(
+                            content
+                                .into_iter()
+                                .filter(|i| !present.contains(&quote!(#i).to_string())),
+                        );
+                    }
+                    None => types.push(syn::Item::Mod(syn::ItemMod {
+                        content: Some((Default::default(), content)),
+                        ..module
+                    })),
+                }
+            }
+            syn::Item::Use(_) => {}
+            other => match item_name(&other) {
+                Some(name) if defined.contains_key(&name) => {}
+                Some(_) => types.push(other),
+                None => {
+                    return Err(Error::at(
+                        "",
+                        format!(
+                            "cannot merge an item of another API version's types: `{}`",
+                            quote!(#other)
+                        ),
+                    ));
+                }
+            },
+        }
     }
     Ok(())
 }
@@ -247,14 +322,46 @@ fn types_of(file: &mut syn::File) -> Result<&mut Vec<syn::Item>, Error> {
         .ok_or_else(|| Error::at("", "progenitor produced no `types` module"))
 }
 
-/// Renames type identifiers, wherever they are used.
+/// Renames types: where they are declared, and in paths (`types::X`, `X`,
+/// `Option<X>`), never a field, method or variant of the same name.
 struct Rename<'a>(&'a BTreeMap<String, String>);
 
-impl syn::visit_mut::VisitMut for Rename<'_> {
-    fn visit_ident_mut(&mut self, ident: &mut syn::Ident) {
+impl Rename<'_> {
+    fn rename(&self, ident: &mut syn::Ident) {
         if let Some(new) = self.0.get(&ident.to_string()) {
             *ident = syn::Ident::new(new, ident.span());
         }
+    }
+}
+
+impl syn::visit_mut::VisitMut for Rename<'_> {
+    fn visit_item_struct_mut(&mut self, item: &mut syn::ItemStruct) {
+        self.rename(&mut item.ident);
+        syn::visit_mut::visit_item_struct_mut(self, item);
+    }
+    fn visit_item_enum_mut(&mut self, item: &mut syn::ItemEnum) {
+        self.rename(&mut item.ident);
+        syn::visit_mut::visit_item_enum_mut(self, item);
+    }
+    fn visit_item_type_mut(&mut self, item: &mut syn::ItemType) {
+        self.rename(&mut item.ident);
+        syn::visit_mut::visit_item_type_mut(self, item);
+    }
+    fn visit_path_mut(&mut self, path: &mut syn::Path) {
+        // A type is the first segment, or follows a module (`types::X`);
+        // after a type (`Self::Kafka`, `Enum::Kafka`) comes a variant or an
+        // associated item, which keeps its name.
+        let mut after_module = true;
+        for segment in path.segments.iter_mut() {
+            let module = ["types", "super", "self", "crate"]
+                .iter()
+                .any(|m| segment.ident == m);
+            if after_module && !module {
+                self.rename(&mut segment.ident);
+            }
+            after_module = module;
+        }
+        syn::visit_mut::visit_path_mut(self, path);
     }
 }
 
