@@ -130,6 +130,8 @@ fn client_for(
         );
     }
 
+    // The crate's own types (format newtypes, secrets) stand behind
+    // synthetic components that typify keeps through merges (formats.rs).
     for (rust_name, path, string_like) in formats::replacements(&doc) {
         let impls = [
             progenitor_impl::TypeImpl::Display,

@@ -25,7 +25,6 @@
 //!   allows any other property (JSON Schema's default); it is given an
 //!   explicit schema so typify keeps unknown properties in a flattened `extra`
 //!   map instead of dropping them.
-//!
 //! - **Repairs** ([`super::repairs`]), first: `enum`/`default` values that do
 //!   not fit their schema, and members that `allOf` their own union.
 //! - **Bodies** ([`super::bodies`]), after the media types: media types
