@@ -9,8 +9,8 @@
 //! 2. `all_operations_build_without_warnings`: all operations are extracted
 //!    into one fragment and a copy of the crate (build.rs, build/, src/
 //!    without src/bin, the manifest without xtask and the `streams` binary,
-//!    Cargo.lock) is built against it in `target/operations/`, with its own
-//!    target directory; the build must succeed and print no warning. The
+//!    Cargo.lock) is built against it in `target/operations/`, into
+//!    `target/crate-copies`; the build must succeed and print no warning. The
 //!    generated file is some 290,000 lines.
 //!
 //! Measured on the 2-core machine with the 2025-10-22 spec (462
@@ -258,9 +258,11 @@ fn all_operations_build_without_warnings() {
             "--manifest-path",
         ])
         .arg(dir.join("Cargo.toml"))
-        // Kept between runs (only the copy is rebuilt) and apart from the
-        // repository's own build.
-        .env("CARGO_TARGET_DIR", root.join("target/operations/target"))
+        // Kept between runs (only the copy is rebuilt), apart from the
+        // repository's own build, and shared with the other crate copies
+        // of the slow tests (which run one after another), so their
+        // dependencies are compiled once.
+        .env("CARGO_TARGET_DIR", root.join("target/crate-copies"))
         .env_remove("RUSTFLAGS")
         .output()
         .expect("cargo runs");
