@@ -8,7 +8,9 @@
 //! spec declares (Kafka, Cluster, Https, AWS Lambda, S3, Kinesis, Sample) and
 //! an `Unknown` variant that keeps, whole, a kind a newer server sends.
 //! Write-only fields (passwords, client secrets, private keys) are
-//! [`SecretString`]s, which never show in `Debug`.
+//! [`SecretString`]s, which never show in `Debug`. Timestamps, dates and
+//! UUIDs are [`DateTime`], [`Date`] and [`Uuid`]: the text Atlas sent, kept
+//! verbatim so that it goes back unchanged.
 //!
 //! A [`Client`] authenticates with one credential (service account, API key
 //! or access token; see [`ClientBuilder`]), sends each call in the API
@@ -48,6 +50,7 @@ mod auth;
 mod client;
 mod config;
 mod error;
+mod formats;
 mod generated;
 mod hooks;
 mod response;
@@ -66,6 +69,7 @@ pub use config::{
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_TOKEN_REFRESH_MARGIN, user_agent,
 };
 pub use error::{ApiErrorResponse, DecodeError, Error, OAuthError, RateLimit, TransportError};
+pub use formats::{Date, DateTime, FormatError, Uuid};
 pub use response::ApiResponse;
 pub use retry::{DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRY_BASE_DELAY};
 pub use secret::SecretString;

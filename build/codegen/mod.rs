@@ -13,11 +13,15 @@
 //!    and [`versions`] the table of API versions per operation;
 //! 4. everything is joined into one syntax tree and pretty-printed.
 
+mod bodies;
 mod enums;
 mod error;
+mod formats;
 mod hoist;
+mod lints;
 mod nullable;
 mod preprocess;
+mod repairs;
 mod schema_walk;
 mod unions;
 mod variants;
@@ -127,6 +131,16 @@ fn client_for(
         );
     }
 
+    // The crate's own types (format newtypes, secrets) stand behind
+    // synthetic components that typify keeps through merges (formats.rs).
+    for (rust_name, path, string_like) in formats::replacements(&doc) {
+        let impls = [
+            progenitor_impl::TypeImpl::Display,
+            progenitor_impl::TypeImpl::FromStr,
+        ];
+        settings.with_replacement(rust_name, path, impls.into_iter().filter(|_| string_like));
+    }
+
     let client = run_progenitor(&settings, &spec)?;
     let mut file: syn::File = syn::parse2(client)
         .map_err(|e| Error::at("", format!("progenitor produced unparsable code: {e}")))?;
@@ -223,6 +237,7 @@ fn inject_into_types(
     }
 
     derive_default_where_natural(content);
+    lints::allow_in_types(content);
     // Serde's derives and our impls use deprecated fields too; only the
     // crate's users should be warned.
     types_mod
@@ -397,7 +412,11 @@ fn derive_default_where_natural(items: &mut [syn::Item]) {
                 .is_some_and(|seg| EMPTY_BY_DEFAULT.iter().any(|n| seg.ident == n)),
             _ => false,
         });
-        if natural && !has_manual_default.contains(&s.ident.to_string()) {
+        let derived = s
+            .attrs
+            .iter()
+            .any(|a| a.path().is_ident("derive") && quote!(#a).to_string().contains("Default"));
+        if natural && !derived && !has_manual_default.contains(&s.ident.to_string()) {
             s.attrs.push(syn::parse_quote!(#[derive(Default)]));
         }
     }

@@ -25,6 +25,12 @@
 //!   allows any other property (JSON Schema's default); it is given an
 //!   explicit schema so typify keeps unknown properties in a flattened `extra`
 //!   map instead of dropping them.
+//! - **Repairs** ([`super::repairs`]), first: `enum`/`default` values that do
+//!   not fit their schema, and members that `allOf` their own union.
+//! - **Bodies** ([`super::bodies`]), after the media types: media types
+//!   without a schema, and responses of one class with different types.
+//! - **Formats** ([`super::formats`]), after the secrets: `date-time`, `date`
+//!   and `uuid` strings become the crate's verbatim types.
 //!
 //! Last, composition cycles that would still overflow typify's stack are
 //! reported as errors.
@@ -118,7 +124,9 @@ pub fn prepare(doc: &mut Value, crate_name: &str) -> Result<Prepared, Error> {
         ));
     }
     super::nullable::move_to_use_sites(doc)?;
+    super::repairs::apply(doc)?;
     let operations = operations(doc)?;
+    super::bodies::settle(doc)?;
     // Hoisting first: it leaves a deprecated inline union's annotations at
     // its site, where marking puts them on the field.
     super::hoist::hoist_unions(doc)?;
@@ -131,6 +139,7 @@ pub fn prepare(doc: &mut Value, crate_name: &str) -> Result<Prepared, Error> {
     let enums = open_enums(doc)?;
     let union_pointers: BTreeSet<String> = unions.iter().map(|u| u.pointer.clone()).collect();
     secrets_and_open_objects(doc, crate_name, &union_pointers)?;
+    super::formats::apply(doc, crate_name)?;
     check_composition_cycles(doc, &union_pointers)?;
     Ok(Prepared {
         unions,

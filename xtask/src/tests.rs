@@ -173,12 +173,10 @@ fn a_composition_cycle_is_an_error_not_a_stack_overflow() {
 #[test]
 fn a_panic_inside_progenitor_becomes_an_error() {
     let mut doc = fragment();
-    // progenitor meets a JSON response without a schema with `todo!()`.
-    doc["paths"]["/api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections"]["post"]["responses"]["200"]["content"]
-        ["application/vnd.atlas.2023-02-01+json"]
-        .as_object_mut()
-        .unwrap()
-        .shift_remove("schema");
+    // progenitor meets `exclusiveMinimum` without `minimum` (in a schema
+    // without `type`) with `todo!()`.
+    doc["components"]["schemas"]["FieldViolation"]["properties"]["count"] =
+        json!({ "exclusiveMinimum": true });
     let err = generate_value(&doc).unwrap_err();
     assert!(err.message.contains("progenitor"), "{err}");
 }
@@ -1150,4 +1148,277 @@ fn a_required_write_only_property_is_optional_in_the_type_that_also_decodes_answ
         composed.contains("pub kept: ::std::string::String"),
         "{composed}"
     );
+}
+
+// ------------------------------------------- formats, bodies, repaired schemas
+
+/// A document with one operation `doIt` (`POST /things`) whose responses are
+/// `responses`, and the component schemas `schemas`.
+fn one_operation(responses: Value, schemas: Value) -> Value {
+    json!({
+        "openapi": "3.0.1",
+        "info": { "title": "t", "version": "1" },
+        "paths": { "/things": { "post": {
+            "operationId": "doIt",
+            "description": "Does it.",
+            "requestBody": { "content": { "application/vnd.atlas.2024-01-01+json": {
+                "schema": { "$ref": "#/components/schemas/Thing" }
+            } } },
+            "responses": responses
+        } } },
+        "components": { "schemas": schemas }
+    })
+}
+
+fn typed_ok() -> Value {
+    json!({ "200": { "description": "OK", "content": {
+        "application/vnd.atlas.2024-01-01+json": { "schema": { "$ref": "#/components/schemas/Thing" } }
+    } } })
+}
+
+/// The text of `pub struct <name>` in `code`.
+fn struct_text<'a>(code: &'a str, name: &str) -> &'a str {
+    let start = code
+        .find(&format!("pub struct {name} "))
+        .unwrap_or_else(|| panic!("no struct {name} in:\n{code}"));
+    let text = &code[start..];
+    &text[..text.find("\n    }\n").unwrap()]
+}
+
+/// The signature of the generated method `name`, up to its body.
+fn method_text<'a>(code: &'a str, name: &str) -> &'a str {
+    let start = code
+        .find(&format!("pub async fn {name}"))
+        .unwrap_or_else(|| panic!("no method {name}"));
+    let text = &code[start..];
+    &text[..text.find('{').unwrap()]
+}
+
+/// The documentation just above the generated method `name`.
+fn method_docs<'a>(code: &'a str, name: &str) -> &'a str {
+    let end = code.find(&format!("pub async fn {name}")).unwrap();
+    let start = code[..end].rfind("    }\n").unwrap_or(0);
+    &code[start..end]
+}
+
+#[test]
+fn string_formats_become_the_crates_verbatim_types() {
+    let doc = one_operation(
+        typed_ok(),
+        json!({
+            "Base": { "type": "object", "properties": { "kind": { "type": "string" } } },
+            "Thing": { "type": "object", "required": ["due"], "properties": {
+                "created": { "type": "string", "format": "date-time", "description": "When it was made." },
+                "due": { "type": "string", "format": "date", "nullable": true },
+                "ids": { "type": "array", "items": { "type": "string", "format": "uuid" } },
+                "mail": { "type": "string", "format": "email" },
+                "home": { "type": "string", "format": "uri" },
+                "address": { "type": "string", "format": "ipv4" },
+                "count": { "type": "integer", "format": "int32" },
+                "total": { "type": "integer", "format": "int64" },
+                "ratio": { "type": "number", "format": "float" },
+                "mean": { "type": "number", "format": "double" },
+                "state": { "type": "string", "format": "date", "enum": ["2024-01-01", "2025-01-01"] },
+                "token": { "type": "string", "format": "uuid", "writeOnly": true },
+                "pin": { "type": "string", "format": "password" }
+            } },
+            // A kind extending an open base: typify merges the two, which
+            // dropped `x-rust-type` before the types went through references.
+            "Child": { "allOf": [
+                { "$ref": "#/components/schemas/Base" },
+                { "type": "object", "properties": {
+                    "at": { "type": "string", "format": "date-time" },
+                    "secret": { "type": "string", "writeOnly": true }
+                } }
+            ] }
+        }),
+    );
+    let code = generate_value(&doc).unwrap();
+    assert!(!code.contains("::chrono::") && !code.contains("::uuid::"));
+    let thing = struct_text(&code, "Thing");
+    for field in [
+        "pub created: ::std::option::Option<::atlas_stream_connections::DateTime>",
+        // Required and nullable: present, maybe null.
+        "pub due: ::std::option::Option<::atlas_stream_connections::Date>",
+        "pub ids: ::std::vec::Vec<::atlas_stream_connections::Uuid>",
+        "pub mail: ::std::option::Option<::std::string::String>",
+        "pub home: ::std::option::Option<::std::string::String>",
+        "pub address: ::std::option::Option<::std::string::String>",
+        "pub count: ::std::option::Option<i32>",
+        "pub total: ::std::option::Option<i64>",
+        "pub ratio: ::std::option::Option<f32>",
+        "pub mean: ::std::option::Option<f64>",
+        "pub state: ::std::option::Option<types::ThingState>",
+        // Secrets keep priority over formats.
+        "pub token: ::std::option::Option<::atlas_stream_connections::SecretString>",
+        "pub pin: ::std::option::Option<::atlas_stream_connections::SecretString>",
+    ] {
+        assert!(thing.contains(field), "missing `{field}` in:\n{thing}");
+    }
+    assert!(thing.contains("When it was made."), "{thing}");
+    let child = struct_text(&code, "Child");
+    assert!(
+        child.contains("pub at: ::std::option::Option<::atlas_stream_connections::DateTime>"),
+        "{child}"
+    );
+    assert!(
+        child.contains(
+            "pub secret: ::std::option::Option<::atlas_stream_connections::SecretString>"
+        ),
+        "{child}"
+    );
+    // The synthetic components are replaced, not wrapped.
+    assert!(!code.contains("XRustType"), "{code}");
+}
+
+#[test]
+fn a_schema_name_that_is_the_generators_own_is_refused() {
+    let doc = one_operation(
+        typed_ok(),
+        json!({
+            "Thing": { "type": "object", "properties": {
+                "at": { "type": "string", "format": "date-time" }
+            } },
+            "XRustTypeDateTime": { "type": "object" }
+        }),
+    );
+    expect_error(
+        &doc,
+        "/components/schemas/XRustTypeDateTime",
+        "the generator's own",
+    );
+}
+
+fn thing() -> Value {
+    json!({ "Thing": { "type": "object", "properties": { "name": { "type": "string" } } } })
+}
+
+#[test]
+fn a_media_type_without_schema_is_no_body_where_http_says_so_and_bytes_elsewhere() {
+    let doc = one_operation(
+        json!({ "204": { "description": "No body.", "content": {
+            "application/vnd.atlas.2023-01-01+json": {},
+            "application/vnd.atlas.2024-01-01+json": {}
+        } } }),
+        thing(),
+    );
+    let code = generate_value(&doc).unwrap();
+    assert!(
+        method_text(&code, "do_it").contains("ResponseValue<()>"),
+        "{}",
+        method_text(&code, "do_it")
+    );
+    // The versions are still recorded, and sent.
+    assert!(code.contains("\"application/vnd.atlas.2023-01-01+json\""));
+    assert!(code.contains("version: \"2024-01-01\""));
+
+    let doc = one_operation(
+        json!({ "200": { "description": "OK", "content": {
+            "application/vnd.atlas.2024-01-01+json": {}
+        } } }),
+        thing(),
+    );
+    let code = generate_value(&doc).unwrap();
+    assert!(method_text(&code, "do_it").contains("ResponseValue<ByteStream>"));
+    assert!(
+        method_docs(&code, "do_it").contains("without a schema"),
+        "{}",
+        method_docs(&code, "do_it")
+    );
+}
+
+#[test]
+fn success_responses_of_different_types_are_kept_as_bytes_and_documented() {
+    let mut responses = typed_ok();
+    responses["204"] = json!({ "description": "Nothing.", "content": {
+        "application/vnd.atlas.2024-01-01+json": {}
+    } });
+    let code = generate_value(&one_operation(responses, thing())).unwrap();
+    assert!(method_text(&code, "do_it").contains("ResponseValue<ByteStream>"));
+    let docs = method_docs(&code, "do_it");
+    assert!(
+        docs.contains("`200`: `Thing`") && docs.contains("`204`: no body"),
+        "{docs}"
+    );
+}
+
+#[test]
+fn error_responses_of_different_types_are_kept_as_bytes_and_documented() {
+    let mut responses = typed_ok();
+    let error = |schema: &str| {
+        json!({ "description": "Bad.", "content": { "application/json": {
+            "schema": { "$ref": format!("#/components/schemas/{schema}") }
+        } } })
+    };
+    responses["400"] = error("Invalid");
+    responses["404"] = error("ApiError");
+    let mut schemas = thing();
+    schemas["Invalid"] = json!({ "type": "object", "properties": { "why": { "type": "string" } } });
+    schemas["ApiError"] =
+        json!({ "type": "object", "properties": { "code": { "type": "string" } } });
+    let code = generate_value(&one_operation(responses, schemas)).unwrap();
+    let signature = method_text(&code, "do_it");
+    assert!(
+        signature.contains("ResponseValue<types::Thing>, Error<ByteStream>"),
+        "{signature}"
+    );
+    assert!(method_docs(&code, "do_it").contains("`400`: `Invalid`"));
+}
+
+#[test]
+fn a_request_body_without_schema_is_any_json_value() {
+    let mut doc = one_operation(typed_ok(), thing());
+    doc["paths"]["/things"]["post"]["requestBody"] =
+        json!({ "content": { "application/vnd.atlas.2024-01-01+json": {} } });
+    let code = generate_value(&doc).unwrap();
+    assert!(
+        method_text(&code, "do_it").contains("body: &'a ::serde_json::Value"),
+        "{}",
+        method_text(&code, "do_it")
+    );
+}
+
+#[test]
+fn an_enum_on_an_array_constrains_its_items() {
+    let doc = one_operation(
+        typed_ok(),
+        json!({ "Thing": { "type": "object", "properties": {
+            "roles": { "type": "array", "uniqueItems": true, "items": { "type": "string" },
+                       "enum": ["OWNER", "READER"] },
+            "level": { "type": "integer", "enum": [1, "two"], "default": "one" }
+        } } }),
+    );
+    let code = generate_value(&doc).unwrap();
+    let thing = struct_text(&code, "Thing");
+    assert!(
+        thing.contains("pub roles: ::std::option::Option<::std::vec::Vec<types::ThingRolesItem>>"),
+        "{thing}"
+    );
+    assert!(code.contains("pub enum ThingRolesItem"), "{code}");
+}
+
+#[test]
+fn a_member_that_inherits_from_its_union_is_not_a_cycle() {
+    let doc = one_operation(
+        typed_ok(),
+        json!({
+            "Thing": { "type": "object", "description": "A thing.", "oneOf": [
+                { "$ref": "#/components/schemas/Aws" },
+                { "$ref": "#/components/schemas/Azure" }
+            ] },
+            "Aws": { "type": "object", "required": ["id"], "allOf": [
+                { "$ref": "#/components/schemas/Thing" },
+                { "type": "object", "properties": { "id": { "type": "string" } } }
+            ] },
+            "Azure": { "type": "object", "required": ["id", "ip"], "allOf": [
+                { "$ref": "#/components/schemas/Thing" },
+                { "type": "object", "properties": {
+                    "id": { "type": "string" }, "ip": { "type": "string" }
+                } }
+            ] }
+        }),
+    );
+    let code = generate_value(&doc).unwrap();
+    assert!(code.contains("pub enum Thing"), "{code}");
+    assert!(code.contains("pub struct Aws "), "{code}");
 }
