@@ -12,6 +12,8 @@
 //! Likewise an inline member of a union whose tag property is a one-value
 //! `enum` is named `<Union><Tag>` and added to the mapping.
 
+use std::collections::BTreeSet;
+
 use heck::ToUpperCamelCase;
 use serde_json::{Map, Value, json};
 
@@ -32,7 +34,19 @@ pub fn hoist_unions(doc: &mut Value) -> Result<(), Error> {
 /// and so shares one type (`StreamsConnectionState`), instead of a copy per
 /// kind named after it.
 pub fn hoist_union_base_enums(doc: &mut Value) -> Result<(), Error> {
-    let mut bases = std::collections::BTreeSet::new();
+    let (bases, _) = union_properties(doc)?;
+    hoist_where(doc, |schema, pointer| {
+        is_string_enum(schema) && bases.contains(pointer)
+    })
+}
+
+/// The pointers of the unions' own properties, split into `(the others,
+/// the tags)`. A union's tags are its own and, for a union that is a kind of
+/// another, those of the unions above it, which it may declare too (with an
+/// `enum` of the kinds above it).
+fn union_properties(doc: &mut Value) -> Result<(BTreeSet<String>, BTreeSet<String>), Error> {
+    // (pointer, tag, properties, member pointers)
+    let mut unions: Vec<(String, String, Vec<String>, Vec<String>)> = Vec::new();
     for_each_schema_mut(doc, &mut |pointer, schema| {
         if is_union(schema)
             && let Some(tag) = schema
@@ -40,21 +54,45 @@ pub fn hoist_union_base_enums(doc: &mut Value) -> Result<(), Error> {
                 .and_then(|d| d.get("propertyName"))
                 .and_then(Value::as_str)
         {
-            for name in schema
+            let properties = schema
                 .get("properties")
                 .and_then(Value::as_object)
+                .map(|p| p.keys().cloned().collect())
+                .unwrap_or_default();
+            let members = schema
+                .get("oneOf")
+                .and_then(Value::as_array)
                 .into_iter()
-                .flat_map(|p| p.keys())
-                .filter(|name| *name != tag)
-            {
-                bases.insert(format!("{pointer}/properties/{}", escape(name)));
-            }
+                .flatten()
+                .filter_map(|m| m.get("$ref").and_then(Value::as_str))
+                .map(|r| r.trim_start_matches('#').to_owned())
+                .collect();
+            unions.push((pointer.to_owned(), tag.to_owned(), properties, members));
         }
         Ok(())
     })?;
-    hoist_where(doc, |schema, pointer| {
-        is_string_enum(schema) && bases.contains(pointer)
-    })
+    let (mut others, mut tag_sites) = (BTreeSet::new(), BTreeSet::new());
+    for (pointer, tag, properties, _) in &unions {
+        let mut tags = vec![tag.as_str()];
+        let mut seen = vec![pointer.as_str()];
+        let mut frontier = vec![pointer.as_str()];
+        while let Some(current) = frontier.pop() {
+            for (parent, parent_tag, _, members) in &unions {
+                if members.iter().any(|m| m == current) && !seen.contains(&parent.as_str()) {
+                    seen.push(parent);
+                    tags.push(parent_tag);
+                    frontier.push(parent);
+                }
+            }
+        }
+        for tag in &tags {
+            tag_sites.insert(format!("{pointer}/properties/{}", escape(tag)));
+        }
+        for name in properties.iter().filter(|n| !tags.contains(&n.as_str())) {
+            others.insert(format!("{pointer}/properties/{}", escape(name)));
+        }
+    }
+    Ok((others, tag_sites))
 }
 
 /// Hoists every inline string `enum` into a named component schema. Run
@@ -62,7 +100,9 @@ pub fn hoist_union_base_enums(doc: &mut Value) -> Result<(), Error> {
 /// properties; a union's tag property is the union's business (its kinds
 /// are the variants), so its enum is not a type of its own.
 pub fn hoist_enums(doc: &mut Value) -> Result<(), Error> {
-    let mut tags = std::collections::BTreeSet::new();
+    let (_, mut tags) = union_properties(doc)?;
+    // A discriminator without `oneOf` (a parent whose kinds name it) has a
+    // tag too.
     for_each_schema_mut(doc, &mut |pointer, schema| {
         if let Some(tag) = schema
             .get("discriminator")
@@ -102,8 +142,14 @@ fn hoist_where(
             // the place: a number would depend on which came first, and
             // shift when a later release adds a namesake before it.
             let by_place = name_for(doc, &pointer);
+            // Compared as `place` will store it: without what stays at the
+            // site (a `readOnly` here and not there is the same type).
+            let mut stored = schema.clone();
+            for key in SITE_KEYWORDS.into_iter().filter(|k| *k != "description") {
+                stored.remove(key);
+            }
             let preferred = match schema.get("title").and_then(Value::as_str) {
-                Some(title) if fits(doc, &title.to_upper_camel_case(), &schema) => {
+                Some(title) if fits(doc, &title.to_upper_camel_case(), &stored) => {
                     title.to_upper_camel_case()
                 }
                 _ => by_place,

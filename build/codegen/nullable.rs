@@ -39,6 +39,23 @@ pub fn move_to_use_sites(doc: &mut Value) -> Result<BTreeSet<String>, Error> {
     if nullable.is_empty() {
         return Ok(nullable);
     }
+    // A component that is only a reference to a nullable one (an alias)
+    // admits `null` as well.
+    loop {
+        let aliases: Vec<String> = doc
+            .pointer("/components/schemas")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+            .filter(|(_, schema)| target(schema).is_some_and(|t| nullable.contains(t)))
+            .map(|(name, _)| format!("{SCHEMAS}{}", escape(name)))
+            .filter(|pointer| !nullable.contains(pointer))
+            .collect();
+        if aliases.is_empty() {
+            break;
+        }
+        nullable.extend(aliases);
+    }
     for_each_schema_mut(doc, &mut |_, schema| {
         mark_uses(schema, &nullable);
         Ok(())
@@ -51,16 +68,34 @@ fn mark_uses(schema: &mut Map<String, Value>, nullable: &BTreeSet<String>) {
         return;
     };
     for property in properties.values_mut() {
+        let Some(reference) = target(property).filter(|r| nullable.contains(*r)) else {
+            continue;
+        };
+        let reference = reference.to_owned();
         let Value::Object(map) = property else {
             continue;
         };
-        let refers = map
-            .get("$ref")
-            .and_then(Value::as_str)
-            .is_some_and(|r| nullable.contains(r));
-        if refers && let Some(reference) = map.remove("$ref") {
+        if map.remove("$ref").is_some() {
             map.insert("allOf".into(), json!([{ "$ref": reference }]));
-            map.insert("nullable".into(), Value::Bool(true));
         }
+        map.insert("nullable".into(), Value::Bool(true));
+    }
+}
+
+/// The schema `schema` stands for when it is only a reference: a `$ref`, or
+/// a one-member `allOf` of one (how a site keeps its own annotations).
+fn target(schema: &Value) -> Option<&str> {
+    if let Some(reference) = schema.get("$ref") {
+        return reference.as_str();
+    }
+    match schema
+        .get("allOf")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+    {
+        Some([only]) if only.as_object().is_some_and(|o| o.len() == 1) => {
+            only.get("$ref").and_then(Value::as_str)
+        }
+        _ => None,
     }
 }

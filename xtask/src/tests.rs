@@ -1422,3 +1422,65 @@ fn a_member_that_inherits_from_its_union_is_not_a_cycle() {
     assert!(code.contains("pub enum Thing"), "{code}");
     assert!(code.contains("pub struct Aws "), "{code}");
 }
+
+#[test]
+fn a_nullable_schema_is_nullable_wherever_and_however_it_is_referred_to() {
+    let mut doc = fragment();
+    let schemas = doc.pointer_mut("/components/schemas").unwrap();
+    schemas["NObject"] = json!({"type": "object", "nullable": true,
+        "properties": {"a": {"type": "string"}}});
+    schemas["Alias"] = json!({"$ref": "#/components/schemas/NObject"});
+    // Required on the outer schema, declared in its `allOf` part (Atlas's
+    // usual layout); through an annotated one-member `allOf`; through an
+    // alias component.
+    schemas["Holder"] = json!({
+        "type": "object", "required": ["inPart", "wrapped", "aliased"],
+        "allOf": [{"type": "object", "properties": {
+            "inPart": {"$ref": "#/components/schemas/NObject"},
+            "wrapped": {"description": "d", "allOf": [{"$ref": "#/components/schemas/NObject"}]},
+            "aliased": {"$ref": "#/components/schemas/Alias"}
+        }}]
+    });
+    let code = generate_value(&doc).unwrap();
+    let holder = item(&code, "pub struct Holder {");
+    for field in ["in_part", "wrapped", "aliased"] {
+        let line = holder
+            .lines()
+            .find(|l| l.contains(&format!("pub {field}: ")))
+            .unwrap_or_else(|| panic!("no {field} in {holder}"));
+        assert!(line.contains("::std::option::Option<"), "{line}");
+    }
+    assert!(
+        code.contains("pub struct NObject {"),
+        "NObject is not a newtype"
+    );
+}
+
+#[test]
+fn a_read_only_copy_of_a_titled_enum_is_the_same_type() {
+    let mut doc = fragment();
+    let kafka = doc
+        .pointer_mut("/components/schemas/StreamsKafkaConnection/allOf/1/properties")
+        .unwrap();
+    kafka["mode"] = json!({"type": "string", "title": "Mode", "enum": ["A", "B"]});
+    let https = doc
+        .pointer_mut("/components/schemas/StreamsHttpsConnection/allOf/1/properties")
+        .unwrap();
+    https["mode"] =
+        json!({"type": "string", "title": "Mode", "enum": ["A", "B"], "readOnly": true});
+    let code = generate_value(&doc).unwrap();
+    assert_eq!(code.matches("pub enum Mode {").count(), 1);
+    assert!(
+        !code.contains("ConnectionMode"),
+        "a second type for the same enum"
+    );
+}
+
+#[test]
+fn the_parent_unions_tag_declared_by_a_middle_union_is_no_type() {
+    let path = repo_root().join("tests/corpus/2026-01-08-b682b6df/openapi.json");
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    let code = generate_value(&doc).unwrap();
+    // The middle union lists the outer kinds in its `type` property.
+    assert!(!code.contains("StreamsSchemaRegistryConnectionPrivatePreviewType"));
+}
