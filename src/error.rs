@@ -74,31 +74,47 @@ pub struct ApiErrorResponse {
 }
 
 /// The members of Atlas's error body that this crate reads itself, by their
-/// wire names, and leniently (a missing or `null` member is absent).
+/// wire names, each on its own: a member that is missing, `null` or of
+/// another type is absent, and the others are still read.
 ///
 /// The generated [`ApiError`] is the typed view for users; the accessors of
 /// [`ApiErrorResponse`] do not go through it, so that a release of the spec
 /// that reshapes `ApiError` (a member made optional or nullable, another
 /// one required) neither breaks this file nor hides an `errorCode`.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, Default)]
 struct AtlasErrorBody {
     error_code: String,
-    #[serde(default)]
     detail: Option<String>,
-    #[serde(default)]
     reason: Option<String>,
-    #[serde(default, deserialize_with = "null_as_empty")]
+    /// The `parameters` that are objects (the body keeps every one).
     parameters: Vec<Map<String, Value>>,
+    /// The `badRequestDetail.fields` that have the spec's shape.
+    fields: Vec<FieldViolation>,
 }
 
-/// `null` as an empty list, like an absent member.
-fn null_as_empty<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
-where
-    D: serde::Deserializer<'de>,
-    T: serde::Deserialize<'de>,
-{
-    Ok(<Option<Vec<T>> as serde::Deserialize>::deserialize(deserializer)?.unwrap_or_default())
+impl AtlasErrorBody {
+    /// `None` unless `body` is an object with a string `errorCode`.
+    fn read(body: &Map<String, Value>) -> Option<Self> {
+        let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_owned);
+        let list =
+            |value: Option<&Value>| value.and_then(Value::as_array).cloned().unwrap_or_default();
+        Some(Self {
+            error_code: text("errorCode")?,
+            detail: text("detail"),
+            reason: text("reason"),
+            parameters: list(body.get("parameters"))
+                .into_iter()
+                .filter_map(|p| match p {
+                    Value::Object(object) => Some(object),
+                    _ => None,
+                })
+                .collect(),
+            fields: list(body.get("badRequestDetail").and_then(|d| d.get("fields")))
+                .into_iter()
+                .filter_map(|f| serde_json::from_value(f).ok())
+                .collect(),
+        })
+    }
 }
 
 /// An OAuth 2.0 error body (RFC 6749 §5.2) from the token endpoint.
@@ -155,10 +171,14 @@ impl ApiErrorResponse {
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned);
         let error = serde_json::from_slice::<ApiError>(&body).ok();
-        let atlas = serde_json::from_slice::<AtlasErrorBody>(&body).ok();
-        let oauth = match serde_json::from_slice::<Value>(&body) {
-            Ok(Value::Object(object)) if atlas.is_none() => oauth_error(&object),
-            _ => None,
+        // OAuth's `error` is a string, Atlas's a number: a string `error`
+        // is the token endpoint's shape, whatever else the body holds.
+        let (atlas, oauth) = match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(object)) => match object.get("error") {
+                Some(Value::String(_)) => (None, oauth_error(&object)),
+                _ => (AtlasErrorBody::read(&object), None),
+            },
+            _ => (None, None),
         };
         Self {
             method: method.into(),
@@ -233,10 +253,7 @@ impl ApiErrorResponse {
     }
     /// The fields Atlas rejected (`badRequestDetail.fields`).
     pub fn bad_request_fields(&self) -> &[FieldViolation] {
-        self.error
-            .as_ref()
-            .and_then(|e| e.bad_request_detail.as_ref())
-            .map_or(&[], |d| &d.fields)
+        self.atlas.as_ref().map_or(&[], |e| &e.fields)
     }
     /// The body exactly as received.
     pub fn body(&self) -> &Bytes {

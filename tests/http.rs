@@ -231,14 +231,37 @@ async fn an_error_body_of_another_shape_than_api_error_still_yields_its_code() {
     assert_eq!(api.reason(), None);
     assert!(api.oauth_error().is_none());
 
-    let body = r#"{"errorCode":"INVALID_ATTRIBUTE","reason":"Bad Request","parameters":[{"a":1}]}"#;
+    // Each member on its own: a `detail` of another type and parameters
+    // that are not objects take nothing else with them.
+    let body = r#"{"error":400,"errorCode":"INVALID_ATTRIBUTE","detail":7,"reason":"Bad Request","parameters":[{"a":1},"<groupId>"],"badRequestDetail":{"fields":[{"field":"name","description":"d"},{"field":3}]}}"#;
     let err = create_against(Reply::json(400, "application/json", body))
         .await
         .unwrap_err();
     let api = err.as_api_error().expect("an API error");
     assert_eq!(api.error_code(), Some("INVALID_ATTRIBUTE"));
     assert_eq!(api.reason(), Some("Bad Request"));
+    assert_eq!(api.detail(), None);
     assert_eq!(api.parameters().len(), 1);
+    let fields: Vec<String> = api
+        .bad_request_fields()
+        .iter()
+        .map(|f| f.field.clone())
+        .collect();
+    assert_eq!(fields, ["name"]);
+    assert!(api.body().as_ref().windows(10).any(|w| w == b"<groupId>\""));
+
+    // The token endpoint's shape (a string `error`) is OAuth's, even with an
+    // `errorCode` beside it.
+    let body = r#"{"error":"invalid_client","error_description":"no","errorCode":"X"}"#;
+    let err = create_against(Reply::json(400, "application/json", body))
+        .await
+        .unwrap_err();
+    let api = err.as_api_error().expect("an API error");
+    assert_eq!(
+        api.oauth_error().map(|o| o.error.as_str()),
+        Some("invalid_client")
+    );
+    assert_eq!(api.error_code(), Some("invalid_client"));
 }
 
 #[tokio::test]

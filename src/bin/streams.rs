@@ -382,8 +382,12 @@ async fn main() -> ExitCode {
         Err(Failure::Api(error)) => {
             eprintln!("error: {error}");
             if let Some(response) = error.response() {
+                // Read from the wire form: the members' Rust types follow
+                // the spec, which may make one optional.
                 for field in response.bad_request_fields() {
-                    eprintln!("  {}: {}", field.field, field.description);
+                    let wire = serde_json::to_value(field).unwrap_or_default();
+                    let text = |name: &str| wire[name].as_str().unwrap_or("").to_owned();
+                    eprintln!("  {}: {}", text("field"), text("description"));
                 }
             }
             ExitCode::from(3)
