@@ -111,6 +111,31 @@ pub(crate) async fn run<F: Future>(plan: CallPlan, call: F) -> (F::Output, CallR
     .await
 }
 
+/// Whether the request path `path` (after URL parsing) ends with the
+/// operation's `template`: as many segments, the literal ones equal, none
+/// of a parameter's empty. A base URL may put a prefix before it.
+fn path_fits(path: &str, template: &str) -> Result<(), String> {
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let expected: Vec<&str> = template.split('/').skip(1).collect();
+    let refused = || {
+        format!(
+            "the request path `{path}` is not `{template}`: a parameter holds a `/`, `\\`, `.` \
+             or `..` that would leave the endpoint, or is empty"
+        )
+    };
+    let start = segments
+        .len()
+        .checked_sub(expected.len())
+        .ok_or_else(refused)?;
+    let fits = segments[start..].iter().zip(&expected).all(|(got, want)| {
+        match want.starts_with('{') && want.ends_with('}') {
+            true => !got.is_empty() && *got != "." && *got != "..",
+            false => got == want,
+        }
+    });
+    if fits { Ok(()) } else { Err(refused()) }
+}
+
 fn record(update: impl FnOnce(&mut CallRecord)) {
     // Outside `run` there is nothing to fill in.
     let _ = CALL.try_with(|c| update(&mut c.borrow_mut().record));
@@ -130,6 +155,15 @@ impl ClientHooks<ClientState> for crate::generated::Client {
             r.method = request.method().to_string();
             r.path = request.url().path().to_string();
         });
+        if let Some(template) = versions_of(info.operation_id).map(|op| op.path)
+            && let Err(why) = path_fits(request.url().path(), template)
+        {
+            // Before any I/O: a parameter that URL parsing read as `/`,
+            // `.` or `..` would send the request, credentials and body to
+            // another endpoint.
+            record(|r| r.failure = Some(Error::invalid("path", why.clone())));
+            return Err(GeneratedError::Custom(why));
+        }
         let version = match plan() {
             Some(plan) => plan.version,
             None => versions_of(info.operation_id)
@@ -235,5 +269,35 @@ fn report_deprecation(
             sunset = sunset.unwrap_or("-"),
             "Atlas reports this API version as deprecated; pin a newer one before its sunset"
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::path_fits;
+
+    const TEMPLATE: &str = "/api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections";
+
+    #[test]
+    fn a_path_fits_its_template_behind_any_prefix_and_nothing_else_does() {
+        let good = "/api/atlas/v2/groups/g/streams/t/connections";
+        assert_eq!(path_fits(good, TEMPLATE), Ok(()));
+        assert_eq!(path_fits(&format!("/proxy{good}"), TEMPLATE), Ok(()));
+        for bad in [
+            // `..` resolved away by URL parsing: a segment short.
+            "/api/atlas/v2/groups/g/connections",
+            // `\` read as `/`: a segment too many, so the literals shift.
+            "/api/atlas/v2/groups/g/streams/a/b/connections",
+            // An empty parameter.
+            "/api/atlas/v2/groups/g/streams//connections",
+            "/api/atlas/v2/groups/g/streams/../connections",
+            "/api/atlas/v2/groups/g/streams/./connections",
+            "/api/atlas/v2/groups/g/stream/t/connections",
+            "/",
+            "",
+        ] {
+            let refused = path_fits(bad, TEMPLATE).unwrap_err();
+            assert!(refused.contains(bad), "{refused}");
+        }
     }
 }

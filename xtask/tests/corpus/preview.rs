@@ -161,5 +161,23 @@ async fn a_pin_picks_the_method_whose_schema_it_names() {
         .await
         .unwrap_err();
     assert!(matches!(refused, Error::InvalidInput { .. }), "{refused:?}");
+
+    // The generated method has the same guard as the main one: a tenant
+    // name that URL parsing would turn into another path never goes out.
+    for tenant in ["..", ".", "", "a\\b"] {
+        let refused = client
+            .create_stream_connection_preview(
+                &GROUP.parse().unwrap(),
+                tenant,
+                &body,
+                &CallOptions::new(),
+            )
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(refused, Error::InvalidInput { parameter: "path", .. }),
+            "{tenant}: {refused:?}"
+        );
+    }
     assert!(server.requests().is_empty(), "a refused call went out");
 }
