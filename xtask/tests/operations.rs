@@ -30,18 +30,14 @@
 //! Slow, so ignored by default:
 //! `cargo test -p xtask --test operations -- --ignored` (CI runs it).
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 use serde_json::Value;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask sits in the repository")
-        .to_path_buf()
-}
+use support::{CrateCopy, repo_root};
 
 /// The upstream spec as JSON (parsed once per test; YAML takes a while) in
 /// `work`, and its operations, or `None` (after a note) when there is no
@@ -192,48 +188,6 @@ fn every_operation_generates_alone() {
     );
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
-/// A copy of the library crate in `dir`, without its spec.
-fn crate_copy(root: &Path, dir: &Path) {
-    for sub in ["build", "src"] {
-        copy_dir(&root.join(sub), &dir.join(sub));
-    }
-    // The `streams` command is an application of the library, not under test.
-    std::fs::remove_dir_all(dir.join("src/bin")).unwrap();
-    for file in ["build.rs", "Cargo.lock"] {
-        std::fs::copy(root.join(file), dir.join(file)).unwrap();
-    }
-    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
-    assert!(
-        manifest.contains("members = [\"xtask\"]"),
-        "the root manifest changed shape"
-    );
-    let bin = manifest
-        .find("[[bin]]")
-        .expect("the root manifest declares the streams binary");
-    let bin_end = manifest[bin..]
-        .find("\n\n")
-        .map_or(manifest.len(), |end| bin + end + 2);
-    let manifest = format!("{}{}", &manifest[..bin], &manifest[bin_end..]);
-    std::fs::write(
-        dir.join("Cargo.toml"),
-        manifest.replace("members = [\"xtask\"]", "members = []"),
-    )
-    .unwrap();
-}
-
 #[test]
 #[ignore = "slow: builds the crate against every upstream operation; run with --ignored"]
 fn all_operations_build_without_warnings() {
@@ -242,50 +196,19 @@ fn all_operations_build_without_warnings() {
     let Some((spec, operations)) = upstream(&work) else {
         return;
     };
-    let dir = work.join("crate");
-    crate_copy(&root, &dir);
-    if let Err(e) = extract(&spec, &operations, &dir.join("spec")) {
+    // The `streams` command is an application of the library, not under test.
+    let copy = CrateCopy::new("operations", false);
+    if let Err(e) = extract(&spec, &operations, &copy.dir.join("spec")) {
         panic!("regen refuses the {} operations: {e}", operations.len());
     }
-
     let started = Instant::now();
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    let output = Command::new(cargo)
-        .args([
-            "build",
-            "--lib",
-            "--message-format=short",
-            "--manifest-path",
-        ])
-        .arg(dir.join("Cargo.toml"))
-        // Kept between runs (only the copy is rebuilt), apart from the
-        // repository's own build, and shared with the other crate copies
-        // of the slow tests (which run one after another), so their
-        // dependencies are compiled once.
-        .env("CARGO_TARGET_DIR", root.join("target/crate-copies"))
-        .env_remove("RUSTFLAGS")
-        .output()
-        .expect("cargo runs");
-    let out = format!(
-        "{}{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
+    copy.build_warning_free(
+        &["build", "--lib"],
+        &format!("all {} operations", operations.len()),
     );
     eprintln!(
         "built the crate for {} operations in {:.0?}",
         operations.len(),
         started.elapsed()
-    );
-    assert!(
-        output.status.success(),
-        "the crate does not build against all {} operations:\n{out}",
-        operations.len()
-    );
-    let warnings: Vec<&str> = out.lines().filter(|l| l.contains("warning")).collect();
-    assert!(
-        warnings.is_empty(),
-        "the build for all operations warns ({} lines):\n{}",
-        warnings.len(),
-        warnings.join("\n")
     );
 }
