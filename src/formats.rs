@@ -165,7 +165,7 @@ fn digits(b: &[u8], n: usize) -> Option<u32> {
 }
 
 /// RFC 3339 `full-date`: `YYYY-MM-DD`, with the day in its month's range.
-fn is_date(b: &[u8]) -> bool {
+pub(crate) fn is_date(b: &[u8]) -> bool {
     b.len() == 10 && full_date(b)
 }
 

@@ -122,26 +122,9 @@ impl OperationVersions {
     }
 }
 
-/// `YYYY-MM-DD`, a day that exists.
+/// `YYYY-MM-DD`, a day that exists (the rule of `format: date`).
 fn is_iso_date(text: &str) -> bool {
-    let field = |range: std::ops::Range<usize>| {
-        text.get(range)
-            .filter(|t| t.bytes().all(|b| b.is_ascii_digit()))
-            .and_then(|t| t.parse::<u32>().ok())
-    };
-    let separators = text.get(4..5) == Some("-") && text.get(7..8) == Some("-");
-    let (Some(year), Some(month), Some(day)) = (field(0..4), field(5..7), field(8..10)) else {
-        return false;
-    };
-    let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
-    let days_in_month = match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    text.len() == 10 && separators && (1..=days_in_month).contains(&day)
+    crate::formats::is_date(text.as_bytes())
 }
 
 /// Every operation this crate serves, with its versions.

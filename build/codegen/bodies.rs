@@ -27,7 +27,7 @@ use serde_json::{Map, Value, json};
 
 use super::Error;
 use super::preprocess::resolve_clone;
-use super::schema_walk::{METHODS, escape};
+use super::schema_walk::escape;
 
 /// What progenitor makes of a response: nothing, bytes, or a type.
 #[derive(Clone, PartialEq)]
@@ -44,20 +44,7 @@ enum Kind {
 const RAW_MEDIA_TYPE: &str = "application/octet-stream";
 
 pub fn settle(doc: &mut Value) -> Result<(), Error> {
-    let mut located = Vec::new();
-    for (path, item) in doc
-        .get("paths")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        for method in METHODS {
-            if item.get(method).is_some() {
-                located.push(format!("/paths/{}/{method}", escape(path)));
-            }
-        }
-    }
-    for pointer in located {
+    for (_, _, pointer) in super::schema_walk::operations(doc) {
         let mut op = doc
             .pointer(&pointer)
             .cloned()

@@ -41,7 +41,7 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 use serde_json::{Map, Value, json};
 
 use super::Error;
-use super::schema_walk::{METHODS, escape, for_each_schema_mut, ref_pointer, unescape};
+use super::schema_walk::{escape, for_each_schema_mut, ref_pointer, unescape};
 
 const SCHEMAS: &str = "/components/schemas/";
 
@@ -229,23 +229,10 @@ fn mark_deprecated(doc: &mut Value) -> Result<(), Error> {
 // ---------------------------------------------------------------- operations
 
 fn operations(doc: &mut Value) -> Result<Vec<OperationVersions>, Error> {
-    let mut located = Vec::new();
-    for (path, item) in doc
-        .get("paths")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        for method in METHODS {
-            if item.get(method).is_some() {
-                located.push((path.clone(), method));
-            }
-        }
-    }
+    let located = super::schema_walk::operations(doc);
 
     let mut out = Vec::new();
-    for (path, method) in located {
-        let pointer = format!("/paths/{}/{method}", escape(&path));
+    for (path, method, pointer) in located {
         let mut op = doc
             .pointer(&pointer)
             .cloned()

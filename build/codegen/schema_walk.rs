@@ -13,6 +13,28 @@ pub const METHODS: [&str; 8] = [
 /// Called with a schema object and its JSON pointer.
 pub type Visitor<'a> = dyn FnMut(&str, &mut Map<String, Value>) -> Result<(), Error> + 'a;
 
+/// Every operation of `doc`: `(path, method, JSON pointer)`.
+pub fn operations(doc: &Value) -> Vec<(String, &'static str, String)> {
+    let mut out = Vec::new();
+    for (path, item) in doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        for method in METHODS {
+            if item.get(method).is_some() {
+                out.push((
+                    path.clone(),
+                    method,
+                    format!("/paths/{}/{method}", escape(path)),
+                ));
+            }
+        }
+    }
+    out
+}
+
 /// Escapes one JSON pointer token (RFC 6901).
 pub fn escape(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")

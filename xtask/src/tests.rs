@@ -1084,8 +1084,9 @@ fn an_enum_of_the_union_itself_is_one_type_shared_by_every_kind() {
     }
 }
 
-#[test]
-fn a_title_taken_by_another_enum_gives_way_to_the_name_of_the_place() {
+/// The fragment with an enum titled `Mode` (`A`, `B`) on the Kafka kind and
+/// `https_mode` on the Https kind.
+fn with_two_modes(https_mode: Value) -> Value {
     let mut doc = fragment();
     let kafka = doc
         .pointer_mut("/components/schemas/StreamsKafkaConnection/allOf/1/properties")
@@ -1094,8 +1095,16 @@ fn a_title_taken_by_another_enum_gives_way_to_the_name_of_the_place() {
     let https = doc
         .pointer_mut("/components/schemas/StreamsHttpsConnection/allOf/1/properties")
         .unwrap();
-    https["mode"] = json!({"type": "string", "title": "Mode", "enum": ["C"]});
-    let code = generate_value(&doc).unwrap();
+    https["mode"] = https_mode;
+    doc
+}
+
+#[test]
+fn a_title_taken_by_another_enum_gives_way_to_the_name_of_the_place() {
+    let code = generate_value(&with_two_modes(json!(
+        {"type": "string", "title": "Mode", "enum": ["C"]}
+    )))
+    .unwrap();
     assert!(
         code.contains("pub enum Mode {"),
         "the first keeps its title"
@@ -1458,17 +1467,10 @@ fn a_nullable_schema_is_nullable_wherever_and_however_it_is_referred_to() {
 
 #[test]
 fn a_read_only_copy_of_a_titled_enum_is_the_same_type() {
-    let mut doc = fragment();
-    let kafka = doc
-        .pointer_mut("/components/schemas/StreamsKafkaConnection/allOf/1/properties")
-        .unwrap();
-    kafka["mode"] = json!({"type": "string", "title": "Mode", "enum": ["A", "B"]});
-    let https = doc
-        .pointer_mut("/components/schemas/StreamsHttpsConnection/allOf/1/properties")
-        .unwrap();
-    https["mode"] =
-        json!({"type": "string", "title": "Mode", "enum": ["A", "B"], "readOnly": true});
-    let code = generate_value(&doc).unwrap();
+    let code = generate_value(&with_two_modes(json!(
+        {"type": "string", "title": "Mode", "enum": ["A", "B"], "readOnly": true}
+    )))
+    .unwrap();
     assert_eq!(code.matches("pub enum Mode {").count(), 1);
     assert!(
         !code.contains("ConnectionMode"),
