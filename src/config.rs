@@ -217,8 +217,15 @@ impl ClientBuilder {
 
     /// Pins the API version, as a date `YYYY-MM-DD` (or `preview`). Each
     /// operation sends the newest version it declares on or before that
-    /// date; a date before every version of an operation is an error at
-    /// [`build`](Self::build). Default: each operation's newest version.
+    /// date; a date before every version of an operation, or a version whose
+    /// bodies have another schema than the operation's method takes, is an
+    /// error at [`build`](Self::build). Default: each operation's newest
+    /// version.
+    ///
+    /// A version with bodies of its own schema is sent by a method of its
+    /// own (`create_stream_connection_preview`, see
+    /// [`ApiVersion::method`](crate::ApiVersion::method)); such a method
+    /// names its version, so this pin does not apply to it.
     pub fn api_version(mut self, version: impl Into<String>) -> Self {
         self.api_version = Some(version.into());
         self

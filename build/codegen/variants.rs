@@ -442,7 +442,8 @@ fn wrapper(
     let doc = format!(
         "`{}` ({} `{}`) in API version `{version}`, whose bodies have their own schema.\n\n\
          Sends `{}`. The `envelope` and `pretty` flags come from `options`; a version \
-         pinned there must resolve to `{version}`.",
+         pinned there must resolve to `{version}`. The client's own pin \
+         (`ClientBuilder::api_version`) does not apply: this method names its version.",
         op.name,
         op.method,
         op.path,

@@ -204,6 +204,32 @@ impl Api {
         // Impls after the types, wherever they sit in the module.
         for item in items {
             let syn::Item::Impl(imp) = item else { continue };
+            // `impl ::atlas_stream_connections::Client`: the generator's
+            // per-version methods on the crate's own (public) client, not
+            // on the generated one of the same name.
+            if let syn::Type::Path(p) = &*imp.self_ty
+                && p.path.leading_colon.is_some()
+                && imp.trait_.is_none()
+            {
+                let owner = p
+                    .path
+                    .segments
+                    .iter()
+                    .map(|s| s.ident.to_string())
+                    .collect::<Vec<_>>()
+                    .join("::");
+                for member in &imp.items {
+                    if let syn::ImplItem::Fn(f) = member
+                        && public(&f.vis)
+                    {
+                        self.items.insert(
+                            format!("{owner}::{}", f.sig.ident),
+                            Item::Fn(function(&f.sig, true)),
+                        );
+                    }
+                }
+                continue;
+            }
             let Some(owner) = type_name(&imp.self_ty) else {
                 continue;
             };
@@ -1467,6 +1493,32 @@ mod tests {
         assert_eq!(
             c.additive,
             ["types::Connection: no longer #[non_exhaustive]"]
+        );
+    }
+
+    #[test]
+    fn a_method_on_the_crates_own_client_is_not_one_of_the_generated_client() {
+        // The generator writes a per-version method twice: on the generated
+        // client, and a public one on the crate's `Client`.
+        let new = format!(
+            "{BASE}\nimpl ::atlas_stream_connections::Client {{\n\
+             pub async fn create_preview(&self, options: &CallOptions) -> u8 {{ todo!() }}\n}}"
+        );
+        let new = new.replacen(
+            "fn helper",
+            "pub async fn create_preview(&self, body: &types::Beta) -> u8 { todo!() }\nfn helper",
+            1,
+        );
+        let lines = report(BASE, &new);
+        assert!(
+            lines.contains(&"    + Client::create_preview (method)".to_string()),
+            "{lines:#?}"
+        );
+        assert!(
+            lines.contains(
+                &"    + atlas_stream_connections::Client::create_preview (method)".to_string()
+            ),
+            "{lines:#?}"
         );
     }
 
