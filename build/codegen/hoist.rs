@@ -148,8 +148,18 @@ fn hoist_where(
             for key in SITE_KEYWORDS.into_iter().filter(|k| *k != "description") {
                 stored.remove(key);
             }
+            // A member of a `oneOf`/`anyOf`/`allOf` has no place of its own:
+            // its place name is the composition's, which typify gives the
+            // composition itself (a type inside itself).
+            let own_place = !matches!(
+                pointer.rsplit('/').nth(1),
+                Some("oneOf" | "anyOf" | "allOf")
+            );
             let preferred = match schema.get("title").and_then(Value::as_str) {
                 Some(title) if fits(doc, &title.to_upper_camel_case(), &stored) => {
+                    title.to_upper_camel_case()
+                }
+                Some(title) if !own_place || !fits(doc, &by_place, &stored) => {
                     title.to_upper_camel_case()
                 }
                 _ => by_place,

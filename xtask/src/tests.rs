@@ -1486,3 +1486,25 @@ fn the_parent_unions_tag_declared_by_a_middle_union_is_no_type() {
     // The middle union lists the outer kinds in its `type` property.
     assert!(!code.contains("StreamsSchemaRegistryConnectionPrivatePreviewType"));
 }
+
+#[test]
+fn a_member_of_an_untagged_one_of_is_never_named_after_the_one_of() {
+    // Two inline member enums with one title (as upstream's event types):
+    // the second cannot take the title, and the place of a `oneOf` member is
+    // the `oneOf`'s own name, which would put a type inside itself.
+    let mut doc = fragment();
+    let kafka = doc
+        .pointer_mut("/components/schemas/StreamsKafkaConnection/allOf/1/properties")
+        .unwrap();
+    kafka["event"] = json!({"oneOf": [
+        {"type": "string", "title": "Event Types", "enum": ["A"]},
+        {"type": "string", "title": "Event Types", "enum": ["B"]}
+    ]});
+    let code = generate_value(&doc).unwrap();
+    assert!(code.contains("pub enum EventTypes {"), "{code}");
+    assert!(
+        !code.contains("StreamsKafkaConnectionEvent(types::StreamsKafkaConnectionEvent"),
+        "a type inside itself"
+    );
+    assert!(!code.contains("pub enum StreamsKafkaConnectionEvent2"));
+}
