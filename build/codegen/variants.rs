@@ -26,7 +26,7 @@ use serde_json::Value;
 
 use super::Error;
 use super::preprocess::{self, OperationVersions};
-use super::schema_walk::{METHODS, escape};
+use super::schema_walk::{METHODS, escape, operations};
 
 /// The query parameters every Atlas operation has, set through the
 /// handwritten layer's `CallOptions`.
@@ -57,60 +57,53 @@ pub fn suffix(version: &str) -> String {
 pub fn spec_for(original: &Value, version: &str) -> Result<Value, Error> {
     let mut doc = original.clone();
     let media = |m: &str| preprocess::atlas_version(m);
-    let Some(Value::Object(paths)) = doc.get("paths").cloned() else {
-        return Ok(doc);
-    };
-    let mut kept_paths = serde_json::Map::new();
-    for (path, item) in paths {
-        let Value::Object(mut item) = item else {
-            continue;
-        };
-        for method in METHODS {
-            let Some(op) = item.get(method).cloned() else {
+    for (path, method, pointer) in operations(original) {
+        let mut op = original
+            .pointer(&pointer)
+            .cloned()
+            .ok_or_else(|| Error::at(&pointer, "vanished"))?;
+        let mut holders: Vec<String> = Vec::new();
+        if op.get("requestBody").is_some() {
+            holders.push("requestBody".into());
+        }
+        for status in op
+            .get("responses")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flat_map(|r| r.keys())
+        {
+            holders.push(format!("responses/{}", escape(status)));
+        }
+        let mut declares = false;
+        for holder in holders {
+            let at = format!("{pointer}/{holder}");
+            let slot = op
+                .pointer_mut(&format!("/{holder}"))
+                .ok_or_else(|| Error::at(&at, "vanished"))?;
+            let mut resolved = preprocess::resolve_clone(original, slot, &at)?;
+            let Some(Value::Object(content)) = resolved.get_mut("content") else {
                 continue;
             };
-            let pointer = format!("/paths/{}/{method}", escape(&path));
-            let mut op = op;
-            let mut declares = false;
-            let mut holders: Vec<String> = Vec::new();
-            if op.get("requestBody").is_some() {
-                holders.push("requestBody".into());
+            if !content.keys().any(|m| media(m).as_deref() == Some(version)) {
+                continue;
             }
-            for status in op
-                .get("responses")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flat_map(|r| r.keys())
-            {
-                holders.push(format!("responses/{}", escape(status)));
-            }
-            for holder in holders {
-                let at = format!("{pointer}/{holder}");
-                let slot = op
-                    .pointer_mut(&format!("/{holder}"))
-                    .ok_or_else(|| Error::at(&at, "vanished"))?;
-                let mut resolved = preprocess::resolve_clone(original, slot, &at)?;
-                let Some(Value::Object(content)) = resolved.get_mut("content") else {
-                    continue;
-                };
-                if !content.keys().any(|m| media(m).as_deref() == Some(version)) {
-                    continue;
-                }
-                declares = true;
-                content.retain(|m, _| media(m).is_none_or(|v| v == version));
-                *slot = resolved;
-            }
-            if declares {
-                item.insert(method.into(), op);
-            } else {
-                item.remove(method);
-            }
+            declares = true;
+            content.retain(|m, _| media(m).is_none_or(|v| v == version));
+            *slot = resolved;
         }
-        if METHODS.iter().any(|m| item.contains_key(*m)) {
-            kept_paths.insert(path, Value::Object(item));
+        let item = doc["paths"][&path]
+            .as_object_mut()
+            .ok_or_else(|| Error::at(&pointer, "a path item must be an object"))?;
+        if declares {
+            item.insert(method.into(), op);
+        } else {
+            item.remove(method);
         }
     }
-    doc["paths"] = Value::Object(kept_paths);
+    // Path items left without an operation go too.
+    if let Some(Value::Object(paths)) = doc.get_mut("paths") {
+        paths.retain(|_, item| METHODS.iter().any(|m| item.get(*m).is_some()));
+    }
     Ok(doc)
 }
 

@@ -865,8 +865,8 @@ fn item<'a>(code: &'a str, header: &str) -> &'a str {
     let start = code.find(header).unwrap_or_else(|| panic!("no `{header}`"));
     let end = code[start..]
         .find("\n    }\n")
-        .map_or(code.len(), |e| start + e);
-    &code[start..end]
+        .unwrap_or_else(|| panic!("`{header}` has no end"));
+    &code[start..start + end]
 }
 
 #[test]
@@ -1187,11 +1187,7 @@ fn typed_ok() -> Value {
 
 /// The text of `pub struct <name>` in `code`.
 fn struct_text<'a>(code: &'a str, name: &str) -> &'a str {
-    let start = code
-        .find(&format!("pub struct {name} "))
-        .unwrap_or_else(|| panic!("no struct {name} in:\n{code}"));
-    let text = &code[start..];
-    &text[..text.find("\n    }\n").unwrap()]
+    item(code, &format!("pub struct {name} "))
 }
 
 /// The signature of the generated method `name`, up to its body.
