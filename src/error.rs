@@ -54,6 +54,11 @@ pub enum Error {
     /// The request did not complete within the configured timeout. The
     /// server may or may not have acted on it.
     Timeout(Box<TransportError>),
+    /// A response body, header or token answer larger than the client reads
+    /// (see [`ClientBuilder::max_response_bytes`](crate::ClientBuilder)).
+    /// Reading stopped at the limit; with a success status the server has
+    /// acted on the request ([`Error::server_succeeded`]).
+    TooLarge(Box<TooLargeError>),
 }
 
 /// An error status from the API or its token endpoint, with the body as
@@ -333,15 +338,52 @@ impl DecodeError {
     }
 }
 
-/// A request that got no HTTP answer.
+/// A request that got no HTTP answer, or whose answer broke off after its
+/// status line.
 #[derive(Debug, Clone)]
 pub struct TransportError {
     pub(crate) method: String,
     pub(crate) path: String,
+    /// The status, when the failure came while reading the body.
+    pub(crate) status: Option<StatusCode>,
     pub(crate) source: Arc<reqwest::Error>,
 }
 
+/// Something the server sent that is larger than the client reads.
+#[derive(Debug, Clone)]
+pub struct TooLargeError {
+    pub(crate) method: String,
+    pub(crate) path: String,
+    pub(crate) status: Option<StatusCode>,
+    pub(crate) what: &'static str,
+    pub(crate) limit: u64,
+}
+
+impl TooLargeError {
+    /// The HTTP method and URL path of the request.
+    pub fn request(&self) -> (&str, &str) {
+        (&self.method, &self.path)
+    }
+    /// The status of the response, when its status line had arrived.
+    pub fn status(&self) -> Option<StatusCode> {
+        self.status
+    }
+    /// What was too large (`response body`, `token answer`, ...).
+    pub fn what(&self) -> &'static str {
+        self.what
+    }
+    /// The limit, in bytes.
+    pub fn limit(&self) -> u64 {
+        self.limit
+    }
+}
+
 impl TransportError {
+    /// The status of the response, when the failure came while reading its
+    /// body (the status line had arrived).
+    pub fn status(&self) -> Option<StatusCode> {
+        self.status
+    }
     /// The HTTP method and URL path of the request.
     pub fn request(&self) -> (&str, &str) {
         (&self.method, &self.path)
@@ -357,7 +399,22 @@ impl Error {
     pub fn status(&self) -> Option<StatusCode> {
         match self {
             Error::Decode(e) => e.status,
+            Error::Transport(e) | Error::Timeout(e) => e.status,
+            Error::TooLarge(e) => e.status,
             _ => self.response().map(|r| r.status),
+        }
+    }
+
+    /// The success status Atlas answered with, when the call failed only
+    /// in reading or decoding that answer: the server **acted on the
+    /// request** (a connection was created), so making the same call again
+    /// would be refused (`409`) or act twice. `None` for every other error.
+    pub fn server_succeeded(&self) -> Option<StatusCode> {
+        match self {
+            Error::Decode(_) | Error::Transport(_) | Error::Timeout(_) | Error::TooLarge(_) => {
+                self.status().filter(StatusCode::is_success)
+            }
+            _ => None,
         }
     }
 
@@ -407,6 +464,7 @@ impl Error {
         match self {
             Error::Decode(e) => Some(e.request()),
             Error::Transport(e) | Error::Timeout(e) => Some(e.request()),
+            Error::TooLarge(e) => Some(e.request()),
             _ => self.response().map(ApiErrorResponse::request),
         }
     }
@@ -439,9 +497,21 @@ impl Error {
     /// [`Error::Transport`]. The source loses its URL, whose query is not
     /// ours to show; `Display` names the method and path instead.
     pub(crate) fn transport(method: &str, path: &str, source: reqwest::Error) -> Self {
+        Self::transport_after(method, path, None, source)
+    }
+
+    /// [`Error::transport`] for a failure while reading the body of a
+    /// response whose status had arrived.
+    pub(crate) fn transport_after(
+        method: &str,
+        path: &str,
+        status: Option<StatusCode>,
+        source: reqwest::Error,
+    ) -> Self {
         let error = Box::new(TransportError {
             method: method.to_owned(),
             path: path.to_owned(),
+            status,
             source: Arc::new(source.without_url()),
         });
         if error.source.is_timeout() {
@@ -449,6 +519,23 @@ impl Error {
         } else {
             Error::Transport(error)
         }
+    }
+
+    /// Something of `limit` bytes or more where the client reads less.
+    pub(crate) fn too_large(
+        method: &str,
+        path: &str,
+        status: Option<StatusCode>,
+        what: &'static str,
+        limit: u64,
+    ) -> Self {
+        Error::TooLarge(Box::new(TooLargeError {
+            method: method.to_owned(),
+            path: path.to_owned(),
+            status,
+            what,
+            limit,
+        }))
     }
 
     /// Turns progenitor's error into ours, with what the call recorded.
@@ -539,16 +626,42 @@ impl fmt::Display for Error {
             Error::VersionGone(e) => write!(f, "API version retired: {e}"),
             Error::Decode(e) => {
                 write!(f, "{} {}: ", e.method, e.path)?;
-                if let Some(status) = e.status {
-                    write!(f, "HTTP {status}, ")?;
-                }
+                status_prefix(f, e.status)?;
                 write!(f, "response body does not match the spec: {}", e.message)
             }
             Error::Transport(e) => {
-                write!(f, "{} {}: transport error: {}", e.method, e.path, e.source)
+                write!(f, "{} {}: ", e.method, e.path)?;
+                status_prefix(f, e.status)?;
+                write!(f, "transport error: {}", e.source)
             }
-            Error::Timeout(e) => write!(f, "{} {}: timed out: {}", e.method, e.path, e.source),
+            Error::Timeout(e) => {
+                write!(f, "{} {}: ", e.method, e.path)?;
+                status_prefix(f, e.status)?;
+                write!(f, "timed out: {}", e.source)
+            }
+            Error::TooLarge(e) => {
+                write!(f, "{} {}: ", e.method, e.path)?;
+                status_prefix(f, e.status)?;
+                write!(
+                    f,
+                    "the {} is larger than the client reads ({} bytes); reading stopped there",
+                    e.what, e.limit
+                )
+            }
         }
+    }
+}
+
+/// `HTTP <status>, ` before what went wrong with a response, saying so
+/// when a success status means the server acted on the request.
+fn status_prefix(f: &mut fmt::Formatter<'_>, status: Option<StatusCode>) -> fmt::Result {
+    match status {
+        Some(status) if status.is_success() => write!(
+            f,
+            "HTTP {status}: the request took effect on the server, but its answer is unusable: "
+        ),
+        Some(status) => write!(f, "HTTP {status}, "),
+        None => Ok(()),
     }
 }
 

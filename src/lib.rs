@@ -63,12 +63,18 @@ mod versions;
 #[cfg(feature = "local-atlas")]
 pub mod local_atlas;
 
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
+
 pub use client::{CallOptions, Client};
 pub use config::{
     BASE_URL_VARIABLES, CREDENTIAL_VARIABLES, ClientBuilder, Credentials, DEFAULT_BASE_URL,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, DEFAULT_TOKEN_REFRESH_MARGIN, user_agent,
 };
-pub use error::{ApiErrorResponse, DecodeError, Error, OAuthError, RateLimit, TransportError};
+pub use error::{
+    ApiErrorResponse, DecodeError, Error, OAuthError, RateLimit, TooLargeError, TransportError,
+};
 pub use formats::{Date, DateTime, FormatError, Uuid};
 pub use response::ApiResponse;
 pub use retry::{DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRY_BASE_DELAY};
