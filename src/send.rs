@@ -130,7 +130,7 @@ pub(crate) fn rebuild(status: StatusCode, mut headers: HeaderMap, body: Bytes) -
 /// status>, "content": <the real body>}`; this restores the real answer so
 /// the call authenticates, retries, decodes and fails exactly as without
 /// envelope. A body of another shape is passed on as it is.
-fn unwrap_envelope(status: StatusCode, headers: HeaderMap, body: Bytes) -> Response {
+pub(crate) fn unwrap_envelope(status: StatusCode, headers: HeaderMap, body: Bytes) -> Response {
     if let Ok(Value::Object(mut envelope)) = serde_json::from_slice::<Value>(&body) {
         let inner_status = envelope
             .get("status")

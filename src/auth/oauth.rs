@@ -258,7 +258,7 @@ fn usable_for(expires_in: u64, margin: Duration) -> Duration {
 
 /// `access_token` and `expires_in` from a token response. Messages name the
 /// field at fault, never a value.
-fn parse_token(body: &[u8]) -> Result<(SecretString, u64), String> {
+pub(crate) fn parse_token(body: &[u8]) -> Result<(SecretString, u64), String> {
     let value: Value =
         serde_json::from_slice(body).map_err(|_| "the token response is not JSON".to_owned())?;
     let token = value
