@@ -7,9 +7,9 @@
 //! replaced and the request sent once more (the server processed nothing);
 //! a `401` to fresh credentials is final.
 
-mod api_key;
-mod digest;
-mod oauth;
+pub(crate) mod api_key;
+pub(crate) mod digest;
+pub(crate) mod oauth;
 
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{Request, Response, StatusCode};
