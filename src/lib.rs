@@ -49,10 +49,13 @@ extern crate self as atlas_stream_connections;
 mod auth;
 mod client;
 mod config;
+mod decode;
 mod error;
 mod formats;
 mod generated;
 mod hooks;
+mod path;
+mod redact;
 mod response;
 mod retry;
 mod secret;
@@ -76,6 +79,7 @@ pub use error::{
     ApiErrorResponse, DecodeError, Error, OAuthError, RateLimit, TooLargeError, TransportError,
 };
 pub use formats::{Date, DateTime, FormatError, Uuid};
+pub use redact::{REDACTED, redacted_json};
 pub use response::ApiResponse;
 pub use retry::{DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRY_BASE_DELAY};
 pub use secret::SecretString;

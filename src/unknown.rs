@@ -55,7 +55,21 @@ impl fmt::Debug for UnknownKind {
 }
 
 impl Serialize for UnknownKind {
+    /// Every property as received; inside
+    /// [`redacted_json`](crate::redacted_json), the kind and the other
+    /// properties' names only.
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if crate::redact::is_redacting() {
+            use serde::ser::SerializeMap;
+            let mut map = serializer.serialize_map(Some(self.object.len()))?;
+            for (key, value) in &self.object {
+                match key == self.tag_property && value.is_string() {
+                    true => map.serialize_entry(key, value)?,
+                    false => map.serialize_entry(key, crate::redact::REDACTED)?,
+                }
+            }
+            return map.end();
+        }
         self.object.serialize(serializer)
     }
 }

@@ -11,12 +11,15 @@
 //! 2. progenitor generates the client and the plain types;
 //! 3. [`unions`] generates the discriminated `oneOf` enums that typify cannot,
 //!    and [`versions`] the table of API versions per operation;
-//! 4. everything is joined into one syntax tree and pretty-printed.
+//! 4. everything is joined into one syntax tree, [`guards`] makes it safe
+//!    with hostile input (path encoding, lenient responses, redaction), and
+//!    it is pretty-printed.
 
 mod bodies;
 mod enums;
 mod error;
 mod formats;
+mod guards;
 mod hoist;
 mod lints;
 mod nullable;
@@ -72,6 +75,7 @@ pub fn generate(spec_text: &str, config: &Config<'_>) -> Result<String, Error> {
     let versions = versions::generate(&prepared.operations, &crate_ident);
     check_methods_exist(&file, &prepared.operations)?;
     file.items.extend(parse_items(versions)?);
+    guards::apply(&mut file);
     syn::visit_mut::VisitMut::visit_file_mut(&mut DocsAreNotDoctests, &mut file);
 
     let body = prettyplease::unparse(&file);

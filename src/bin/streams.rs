@@ -69,13 +69,20 @@ EXIT STATUS:
     3  Atlas answered with an error (validation, authentication, conflict,
        rate limit, ...)
     4  no usable answer: network error, timeout, unexpected response
+    5  created, but the answer could not be read: do not run it again (the
+       name is taken); look the connection up instead
 
-Secrets (passwords, keys, tokens) are never printed.
+Secrets are never printed: not passwords, keys or tokens, and of free-form
+maps (webhook headers, Kafka config) the names only. Text from the server
+is printed with control characters escaped.
 ";
 
 /// Why the program stops, with its exit status.
 enum Failure {
     Usage(String),
+    /// Atlas answered with a success status, so the connection exists, but
+    /// the answer could not be read.
+    Created(Error),
     /// The embedded Atlas could not start (no loopback socket): like a
     /// network failure, not the user's doing.
     Local(String),
@@ -85,12 +92,18 @@ enum Failure {
 
 impl Failure {
     fn from_client(error: Error) -> Self {
+        if error.server_succeeded().is_some() {
+            return Failure::Created(error);
+        }
         match &error {
             Error::InvalidInput { .. } | Error::Configuration { .. } => {
                 Failure::Usage(error.to_string())
             }
-            Error::Transport(_) | Error::Timeout(_) | Error::Decode(_) => Failure::Transport(error),
-            _ => Failure::Api(error),
+            Error::Api(_)
+            | Error::Authentication(_)
+            | Error::RateLimited(_)
+            | Error::VersionGone(_) => Failure::Api(error),
+            _ => Failure::Transport(error),
         }
     }
 }
@@ -335,18 +348,27 @@ async fn run(args: &[String]) -> Result<(), Failure> {
         .await
         .map_err(Failure::from_client)?;
     if o.json {
-        let json = serde_json::to_string_pretty(&*created)
+        // The names of free-form maps' members, not their values: a
+        // webhook's `Authorization`, a JAAS config's password.
+        let json = atlas_stream_connections::redacted_json(&*created)
+            .and_then(|shown| serde_json::to_string_pretty(&shown))
             .map_err(|e| Failure::Usage(format!("cannot print the response: {e}")))?;
-        println!("{json}");
+        // serde_json escapes C0 controls but not DEL or the C1 ones.
+        for line in json.lines() {
+            println!("{}", printable(line));
+        }
     } else {
         println!(
             "created {} connection `{}` in project {project}, instance {instance}",
-            created.kind(),
-            connection_name(&created).as_deref().unwrap_or("(unnamed)")
+            printable(created.kind()),
+            printable(connection_name(&created).as_deref().unwrap_or("(unnamed)"))
         );
         println!("  API version: {}", created.api_version());
         if let Some(sunset) = created.sunset() {
-            println!("  note: Atlas retires this API version on {sunset}");
+            println!(
+                "  note: Atlas retires this API version on {}",
+                printable(sunset)
+            );
         }
     }
     Ok(())
@@ -359,6 +381,23 @@ fn connection_name(connection: &StreamsConnection) -> Option<String> {
         serde_json::Value::String(name) => Some(name.clone()),
         _ => None,
     }
+}
+
+/// `text` safe to print on a terminal: control characters (escape
+/// sequences start with one) and the invisible characters that reorder text
+/// are shown as `\u{..}` escapes, so a server's string cannot move the
+/// cursor, change colours, retitle the window or disguise itself.
+fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        let reorders = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+        if c.is_control() || reorders {
+            out.extend(c.escape_unicode());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 #[tokio::main(flavor = "current_thread")]
@@ -376,28 +415,40 @@ async fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Usage(message)) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", printable(&message));
             ExitCode::from(2)
         }
+        Err(Failure::Created(error)) => {
+            eprintln!("error: {}", printable(&error.to_string()));
+            eprintln!(
+                "  the connection was created: do not run this again (the name is taken); \
+                 look it up in Atlas instead"
+            );
+            ExitCode::from(5)
+        }
         Err(Failure::Api(error)) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", printable(&error.to_string()));
             if let Some(response) = error.response() {
                 // Read from the wire form: the members' Rust types follow
                 // the spec, which may make one optional.
                 for field in response.bad_request_fields() {
                     let wire = serde_json::to_value(field).unwrap_or_default();
                     let text = |name: &str| wire[name].as_str().unwrap_or("").to_owned();
-                    eprintln!("  {}: {}", text("field"), text("description"));
+                    eprintln!(
+                        "  {}: {}",
+                        printable(&text("field")),
+                        printable(&text("description"))
+                    );
                 }
             }
             ExitCode::from(3)
         }
         Err(Failure::Local(message)) => {
-            eprintln!("error: {message}");
+            eprintln!("error: {}", printable(&message));
             ExitCode::from(4)
         }
         Err(Failure::Transport(error)) => {
-            eprintln!("error: {error}");
+            eprintln!("error: {}", printable(&error.to_string()));
             ExitCode::from(4)
         }
     }

@@ -1,0 +1,329 @@
+//! Rewrites of the generated code that keep hostile and broken input in
+//! check, whatever progenitor and typify would do, applied to the whole
+//! file (the per-version types included). Each is driven by the shape of
+//! the generated code, never by a schema's name:
+//!
+//! - **Path parameters** go through `crate::path::encode_segment`, which
+//!   percent-encodes every byte outside RFC 3986's unreserved set;
+//!   progenitor's `encode_path` leaves `\`, which URL parsing reads as `/`.
+//! - **Responses** are decoded by `crate::decode::response`, which turns
+//!   off request-side constraints while it runs; a constrained string
+//!   (typify's newtype with a checking `FromStr`) asks whether it is on.
+//! - A list or map that is empty when absent is empty when `null`, too.
+//! - A field that may hold secrets (a free-form map, or JSON of any shape)
+//!   shows its keys, not its values, in `Debug` and in `redacted_json`.
+
+use proc_macro2::TokenStream;
+use quote::{ToTokens, quote};
+use syn::visit_mut::VisitMut;
+
+/// Applies every rewrite to `file`.
+pub fn apply(file: &mut syn::File) {
+    Calls.visit_file_mut(file);
+    let mut added = Vec::new();
+    harden_items(&mut file.items, &mut added);
+    file.items.extend(added);
+}
+
+/// Redirects the generated client's path encoding and response decoding.
+struct Calls;
+
+impl VisitMut for Calls {
+    /// progenitor builds paths in `format!`, whose arguments are tokens.
+    fn visit_macro_mut(&mut self, mac: &mut syn::Macro) {
+        mac.tokens = encode_path_in(std::mem::take(&mut mac.tokens));
+    }
+
+    fn visit_expr_call_mut(&mut self, call: &mut syn::ExprCall) {
+        syn::visit_mut::visit_expr_call_mut(self, call);
+        let syn::Expr::Path(func) = &mut *call.func else {
+            return;
+        };
+        let path = func.path.to_token_stream().to_string().replace(' ', "");
+        let replacement: Option<syn::Path> = match path.as_str() {
+            "encode_path" | "progenitor_client::encode_path" => {
+                Some(syn::parse_quote!(crate::path::encode_segment))
+            }
+            "ResponseValue::from_response" | "progenitor_client::ResponseValue::from_response" => {
+                Some(syn::parse_quote!(crate::decode::response))
+            }
+            _ => None,
+        };
+        if let Some(replacement) = replacement {
+            func.path = replacement;
+        }
+    }
+}
+
+/// `tokens` with every `encode_path` (bare or `progenitor_client::`)
+/// replaced by `crate::path::encode_segment`.
+fn encode_path_in(tokens: TokenStream) -> TokenStream {
+    use proc_macro2::{Group, TokenTree};
+    let mut out: Vec<TokenTree> = Vec::new();
+    for tree in tokens {
+        match tree {
+            TokenTree::Ident(ident) if ident == "encode_path" => {
+                // Drop a `progenitor_client ::` written before it.
+                let text: String = out.iter().rev().take(3).map(|t| t.to_string()).collect();
+                if text == "::progenitor_client" {
+                    out.truncate(out.len() - 3);
+                }
+                out.extend(quote!(crate::path::encode_segment));
+            }
+            TokenTree::Group(group) => {
+                let mut inner = Group::new(group.delimiter(), encode_path_in(group.stream()));
+                inner.set_span(group.span());
+                out.push(TokenTree::Group(inner));
+            }
+            other => out.push(other),
+        }
+    }
+    out.into_iter().collect()
+}
+
+/// The struct-level rewrites, in `items` and every inline module in them;
+/// new items (`Debug` impls) go beside their struct.
+fn harden_items(items: &mut [syn::Item], added: &mut Vec<syn::Item>) {
+    let lenient = lenient_newtypes(items);
+    for item in items.iter_mut() {
+        match item {
+            syn::Item::Mod(m) => {
+                if let Some((_, content)) = &mut m.content {
+                    let mut inner = Vec::new();
+                    harden_items(content, &mut inner);
+                    content.extend(inner);
+                }
+            }
+            syn::Item::Struct(s) => {
+                null_as_empty(s);
+                if let Some(debug) = redact(s) {
+                    added.push(debug);
+                }
+            }
+            syn::Item::Impl(imp) => {
+                if let Some(name) = deserialize_impl_of(imp)
+                    && lenient.contains(&name)
+                {
+                    make_lenient(imp);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// The names of typify's constrained strings: tuple structs over one
+/// `String` with a `FromStr` impl, whose `Deserialize` parses through it.
+fn lenient_newtypes(items: &[syn::Item]) -> std::collections::BTreeSet<String> {
+    let over_string: std::collections::BTreeSet<String> = items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Struct(s) => match &s.fields {
+                syn::Fields::Unnamed(f)
+                    if f.unnamed.len() == 1 && last_ident(&f.unnamed[0].ty) == Some("String") =>
+                {
+                    Some(s.ident.to_string())
+                }
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    items
+        .iter()
+        .filter_map(|item| match item {
+            syn::Item::Impl(imp) => {
+                let name = deserialize_impl_of(imp)?;
+                let body = imp.to_token_stream().to_string().replace(' ', "");
+                (over_string.contains(&name) && body.contains("::deserialize(deserializer)?.parse()"))
+                    .then_some(name)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// `T` of `impl Deserialize for T`.
+fn deserialize_impl_of(imp: &syn::ItemImpl) -> Option<String> {
+    let (path, _) = imp.trait_.as_ref()?;
+    if path.segments.last()?.ident != "Deserialize" {
+        return None;
+    }
+    match &*imp.self_ty {
+        syn::Type::Path(p) => Some(p.path.segments.last()?.ident.to_string()),
+        _ => None,
+    }
+}
+
+/// A constrained string's `Deserialize`: the check only outside responses.
+fn make_lenient(imp: &mut syn::ItemImpl) {
+    imp.items = vec![syn::parse_quote! {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            let value = ::std::string::String::deserialize(deserializer)?;
+            // A response is taken as the server sent it; the constraint is
+            // the spec's rule for requests.
+            if crate::decode::is_lenient() {
+                return Ok(Self(value));
+            }
+            value.parse().map_err(|e: self::error::ConversionError| {
+                <D::Error as ::serde::de::Error>::custom(e.to_string())
+            })
+        }
+    }];
+}
+
+const MAPS: [&str; 3] = ["BTreeMap", "HashMap", "Map"];
+
+/// A `#[serde(default)]` list or map reads `null` as empty.
+fn null_as_empty(s: &mut syn::ItemStruct) {
+    for field in s.fields.iter_mut() {
+        let is_container = matches!(last_ident(&field.ty), Some(name) if name == "Vec" || MAPS.contains(&name));
+        let serde = serde_args(&field.attrs);
+        let defaulted = serde.iter().any(|a| a == "default");
+        let flattened = serde.iter().any(|a| a == "flatten");
+        let custom = serde.iter().any(|a| a.starts_with("deserialize_with") || a.starts_with("with"));
+        if is_container && defaulted && !flattened && !custom {
+            field.attrs.push(syn::parse_quote!(
+                #[serde(deserialize_with = "crate::decode::null_as_default")]
+            ));
+        }
+    }
+}
+
+/// For a struct with fields that may hold secrets: a `serialize_with` on
+/// each, and a `Debug` impl (instead of the derived one) that shows their
+/// keys only. Returns the impl.
+fn redact(s: &mut syn::ItemStruct) -> Option<syn::Item> {
+    let secret: Vec<bool> = s.fields.iter().map(|f| may_hold_secrets(&f.ty)).collect();
+    if !secret.contains(&true) {
+        return None;
+    }
+    for (field, _) in s.fields.iter_mut().zip(&secret).filter(|(_, s)| **s) {
+        let custom = serde_args(&field.attrs)
+            .iter()
+            .any(|a| a.starts_with("serialize_with") || a.starts_with("with"));
+        if !custom {
+            field.attrs.push(syn::parse_quote!(
+                #[serde(serialize_with = "crate::redact::serialize")]
+            ));
+        }
+    }
+    if !remove_derived_debug(&mut s.attrs) {
+        return None;
+    }
+    let name = &s.ident;
+    let label = name.to_string();
+    let show = |secret: bool, access: TokenStream| match secret {
+        true => quote!(&crate::redact::Keys(&#access)),
+        false => quote!(&#access),
+    };
+    let body = match &s.fields {
+        syn::Fields::Named(fields) => {
+            let entries = fields.named.iter().zip(&secret).filter_map(|(f, secret)| {
+                let ident = f.ident.as_ref()?;
+                let label = ident.to_string().trim_start_matches("r#").to_owned();
+                let value = show(*secret, quote!(self.#ident));
+                Some(quote!(.field(#label, #value)))
+            });
+            quote!(f.debug_struct(#label) #(#entries)* .finish())
+        }
+        syn::Fields::Unnamed(fields) => {
+            let entries = fields.unnamed.iter().zip(&secret).enumerate().map(|(i, (_, secret))| {
+                let index = syn::Index::from(i);
+                let value = show(*secret, quote!(self.#index));
+                quote!(.field(#value))
+            });
+            quote!(f.debug_tuple(#label) #(#entries)* .finish())
+        }
+        syn::Fields::Unit => return None,
+    };
+    let (generics, type_generics, where_clause) = s.generics.split_for_impl();
+    let doc = format!(
+        "Shows the keys of free-form maps, never their values, which may be secrets \
+         (`{label}`'s derived `Debug` would show them)."
+    );
+    Some(syn::parse_quote! {
+        #[doc = #doc]
+        impl #generics ::std::fmt::Debug for #name #type_generics #where_clause {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                #body
+            }
+        }
+    })
+}
+
+/// Whether a field of type `ty` may hold secrets nobody declared: a map,
+/// or JSON of any shape, at any depth of `Option`, `Vec` or `Box`.
+fn may_hold_secrets(ty: &syn::Type) -> bool {
+    let syn::Type::Path(p) = ty else { return false };
+    let Some(last) = p.path.segments.last() else {
+        return false;
+    };
+    let name = last.ident.to_string();
+    if MAPS.contains(&name.as_str()) || (name == "Value" && p.path.segments.len() > 1) {
+        return true;
+    }
+    if !matches!(name.as_str(), "Option" | "Vec" | "Box") {
+        return false;
+    }
+    match &last.arguments {
+        syn::PathArguments::AngleBracketed(args) => args.args.iter().any(|a| match a {
+            syn::GenericArgument::Type(inner) => may_hold_secrets(inner),
+            _ => false,
+        }),
+        _ => false,
+    }
+}
+
+/// Removes `Debug` from the struct's derives; whether it was there.
+fn remove_derived_debug(attrs: &mut Vec<syn::Attribute>) -> bool {
+    let mut removed = false;
+    for attr in attrs.iter_mut().filter(|a| a.path().is_ident("derive")) {
+        let Ok(paths) = attr.parse_args_with(
+            syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
+        ) else {
+            continue;
+        };
+        let kept: Vec<&syn::Path> = paths
+            .iter()
+            .filter(|p| {
+                let debug = p.segments.last().is_some_and(|s| s.ident == "Debug");
+                removed |= debug;
+                !debug
+            })
+            .collect();
+        *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
+    }
+    // A derive left empty goes.
+    attrs.retain(|a| !(a.path().is_ident("derive") && a.to_token_stream().to_string().replace(' ', "") == "#[derive()]"));
+    removed
+}
+
+/// The arguments of a field's `#[serde(..)]` attributes, as text without
+/// spaces (`default`, `flatten`, `rename="x"`).
+fn serde_args(attrs: &[syn::Attribute]) -> Vec<String> {
+    attrs
+        .iter()
+        .filter(|a| a.path().is_ident("serde"))
+        .filter_map(|a| {
+            a.parse_args_with(
+                syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
+            )
+            .ok()
+        })
+        .flatten()
+        .map(|meta| meta.to_token_stream().to_string().replace(' ', ""))
+        .collect()
+}
+
+/// The last path segment's name of a type (`Vec` of `::std::vec::Vec<T>`).
+fn last_ident(ty: &syn::Type) -> Option<&'static str> {
+    let syn::Type::Path(p) = ty else { return None };
+    let ident = p.path.segments.last()?.ident.to_string();
+    ["String", "Vec", "BTreeMap", "HashMap", "Map", "Value", "Option", "Box"]
+        .into_iter()
+        .find(|known| ident == *known)
+}

@@ -1,0 +1,219 @@
+//! What may be a secret is never shown.
+//!
+//! The rule, for every type of this crate: a write-only field is a
+//! [`SecretString`](crate::SecretString), and a free-form map (the spec's
+//! `additionalProperties`: a webhook's `headers`, a Kafka `config` with its
+//! `sasl.jaas.config`, and the `extra` map of properties a newer server
+//! sent) shows its **keys, never its values**: in `Debug`, and in
+//! [`redacted_json`], the form to print or log. An [`UnknownKind`]
+//! (crate::UnknownKind) shows its kind and keys the same way.
+//!
+//! The build gives every generated struct with such a field a `Debug` that
+//! goes through [`Keys`] and a `serialize_with` of [`serialize`], which
+//! only changes anything inside [`redacted_json`].
+
+use std::cell::Cell;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use serde_json::{Map, Value};
+
+/// What a redacted value is shown as.
+pub const REDACTED: &str = "[redacted]";
+
+thread_local! {
+    static REDACTING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// `value` as JSON with every secret replaced by `"[redacted]"`: write-only
+/// fields, the values (not the keys) of free-form maps, and every property
+/// of an unknown kind but its tag. For printing and logging; the wire form
+/// is `serde_json::to_value`.
+///
+/// ```
+/// use atlas_stream_connections::{redacted_json, types};
+///
+/// let webhook = types::StreamsHttpsConnection {
+///     url: Some("https://example.com/hook".into()),
+///     headers: [("Authorization".to_owned(), "Bearer s3cr3t".to_owned())].into(),
+///     ..Default::default()
+/// };
+/// let shown = redacted_json(&webhook).unwrap();
+/// assert_eq!(shown["headers"]["Authorization"], "[redacted]");
+/// assert_eq!(shown["url"], "https://example.com/hook");
+/// ```
+pub fn redacted_json<T: Serialize + ?Sized>(value: &T) -> Result<Value, serde_json::Error> {
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            REDACTING.with(|r| r.set(self.0));
+        }
+    }
+    // Serialising is synchronous, so the flag stays on this thread's call.
+    let _restore = Restore(REDACTING.with(|r| r.replace(true)));
+    serde_json::to_value(value)
+}
+
+/// Whether [`redacted_json`] is serialising.
+pub(crate) fn is_redacting() -> bool {
+    REDACTING.with(Cell::get)
+}
+
+/// Something whose values may be secrets: it can show its shape without
+/// them.
+pub(crate) trait MayHoldSecrets {
+    /// Writes the keys (of a map), the elements' shapes (of a list), or
+    /// `[redacted]`.
+    fn fmt_redacted(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result;
+    /// Serialises the same shape: keys kept, values `"[redacted]"`.
+    fn serialize_redacted<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error>;
+}
+
+/// A value shown as `[redacted]`.
+struct Hidden;
+
+impl fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(REDACTED)
+    }
+}
+
+fn fmt_keys<'a, K: fmt::Debug + 'a>(
+    keys: impl Iterator<Item = &'a K>,
+    f: &mut fmt::Formatter<'_>,
+) -> fmt::Result {
+    f.debug_map()
+        .entries(keys.map(|k| (k, Hidden)))
+        .finish()
+}
+
+fn serialize_keys<'a, K: Serialize + 'a, S: Serializer>(
+    keys: impl ExactSizeIterator<Item = &'a K>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    let mut map = serializer.serialize_map(Some(keys.len()))?;
+    for key in keys {
+        map.serialize_entry(key, REDACTED)?;
+    }
+    map.end()
+}
+
+impl<K: fmt::Debug + Serialize, V> MayHoldSecrets for BTreeMap<K, V> {
+    fn fmt_redacted(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_keys(self.keys(), f)
+    }
+    fn serialize_redacted<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_keys(self.keys(), serializer)
+    }
+}
+
+impl<K: fmt::Debug + Serialize, V, H> MayHoldSecrets for HashMap<K, V, H> {
+    fn fmt_redacted(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_keys(self.keys(), f)
+    }
+    fn serialize_redacted<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_keys(self.keys(), serializer)
+    }
+}
+
+impl MayHoldSecrets for Map<String, Value> {
+    fn fmt_redacted(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt_keys(self.keys(), f)
+    }
+    fn serialize_redacted<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize_keys(self.keys(), serializer)
+    }
+}
+
+impl MayHoldSecrets for Value {
+    fn fmt_redacted(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Object(map) => map.fmt_redacted(f),
+            Value::Array(items) => items.fmt_redacted(f),
+            _ => f.write_str(REDACTED),
+        }
+    }
+    fn serialize_redacted<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Object(map) => map.serialize_redacted(serializer),
+            Value::Array(items) => items.serialize_redacted(serializer),
+            _ => serializer.serialize_str(REDACTED),
+        }
+    }
+}
+
+impl<T: MayHoldSecrets> MayHoldSecrets for Option<T> {
+    fn fmt_redacted(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Some(value) => {
+                f.write_str("Some(")?;
+                value.fmt_redacted(f)?;
+                f.write_str(")")
+            }
+            None => f.write_str("None"),
+        }
+    }
+    fn serialize_redacted<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Some(value) => value.serialize_redacted(serializer),
+            None => serializer.serialize_none(),
+        }
+    }
+}
+
+impl<T: MayHoldSecrets> MayHoldSecrets for Vec<T> {
+    fn fmt_redacted(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.iter().map(Keys))
+            .finish()
+    }
+    fn serialize_redacted<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.len()))?;
+        for item in self {
+            seq.serialize_element(&Redacted(item))?;
+        }
+        seq.end()
+    }
+}
+
+impl<T: MayHoldSecrets> MayHoldSecrets for Box<T> {
+    fn fmt_redacted(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        (**self).fmt_redacted(f)
+    }
+    fn serialize_redacted<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize_redacted(serializer)
+    }
+}
+
+/// `Debug` of a field that may hold secrets: its keys, not its values.
+pub(crate) struct Keys<'a, T: ?Sized>(pub &'a T);
+
+impl<T: MayHoldSecrets + ?Sized> fmt::Debug for Keys<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt_redacted(f)
+    }
+}
+
+struct Redacted<'a, T>(&'a T);
+
+impl<T: MayHoldSecrets> Serialize for Redacted<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        self.0.serialize_redacted(serializer)
+    }
+}
+
+/// `serialize_with` of a field that may hold secrets: the wire form, except
+/// inside [`redacted_json`].
+pub(crate) fn serialize<T, S>(value: &T, serializer: S) -> Result<S::Ok, S::Error>
+where
+    T: MayHoldSecrets + Serialize,
+    S: Serializer,
+{
+    if is_redacting() {
+        value.serialize_redacted(serializer)
+    } else {
+        value.serialize(serializer)
+    }
+}
