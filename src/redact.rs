@@ -84,9 +84,7 @@ fn fmt_keys<'a, K: fmt::Debug + 'a>(
     keys: impl Iterator<Item = &'a K>,
     f: &mut fmt::Formatter<'_>,
 ) -> fmt::Result {
-    f.debug_map()
-        .entries(keys.map(|k| (k, Hidden)))
-        .finish()
+    f.debug_map().entries(keys.map(|k| (k, Hidden))).finish()
 }
 
 fn serialize_keys<'a, K: Serialize + 'a, S: Serializer>(
@@ -165,9 +163,7 @@ impl<T: MayHoldSecrets> MayHoldSecrets for Option<T> {
 
 impl<T: MayHoldSecrets> MayHoldSecrets for Vec<T> {
     fn fmt_redacted(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_list()
-            .entries(self.iter().map(Keys))
-            .finish()
+        f.debug_list().entries(self.iter().map(Keys)).finish()
     }
     fn serialize_redacted<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut seq = serializer.serialize_seq(Some(self.len()))?;

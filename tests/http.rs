@@ -265,20 +265,6 @@ async fn an_error_body_of_another_shape_than_api_error_still_yields_its_code() {
 }
 
 #[tokio::test]
-async fn a_tenant_name_that_url_parsing_would_split_never_leaves_the_client() {
-    let server = Server::start(Reply::status(500)).await;
-    let client = client_for(&server.base_url);
-    for tenant in ["a\\b", "..\\..\\..\\..\\orgs\\X", "..\\", "x\\.."] {
-        let err = client
-            .create_stream_connection(GROUP, tenant, &kafka_request())
-            .await
-            .unwrap_err();
-        assert!(rejected(&err, "path"), "{tenant}: {err:?}");
-    }
-    assert!(server.requests().is_empty(), "a request left the client");
-}
-
-#[tokio::test]
 async fn an_html_error_page_is_an_api_error_that_keeps_the_page() {
     let page = "<html><body><h1>502 Bad Gateway</h1></body></html>";
     for status in [502, 500] {

@@ -464,3 +464,128 @@ fn no_answer_exits_with_4() {
     assert_eq!(out.status, Some(4), "{}", out.stderr);
     assert!(out.stderr.contains("transport error"), "{}", out.stderr);
 }
+
+/// A server on 127.0.0.1 that answers every request with `status` and the
+/// JSON `body`, on a thread of its own; its base URL.
+fn answering(status: u16, body: &'static str) -> String {
+    use std::io::{BufRead, BufReader, Read};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut length = 0;
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                    break;
+                }
+                if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                    length = value.trim().parse().unwrap_or(0);
+                }
+                if line == "\r\n" {
+                    break;
+                }
+            }
+            let mut request_body = vec![0; length];
+            let _ = reader.read_exact(&mut request_body);
+            let head = format!(
+                "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
+                 connection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = stream.write_all(head.as_bytes());
+            let _ = stream.write_all(body.as_bytes());
+        }
+    });
+    base
+}
+
+#[test]
+fn json_output_shows_the_names_of_map_members_not_their_values() {
+    let base = answering(
+        200,
+        r#"{"type":"Https","name":"hook","url":"https://example.com",
+            "headers":{"Authorization":"Bearer webhook-token-never-printed"},
+            "futureSecret":"extra-never-printed"}"#,
+    );
+    let env = [
+        ("MONGODB_ATLAS_ACCESS_TOKEN", "token"),
+        ("MONGODB_ATLAS_BASE_URL", &base),
+    ];
+    let mut args = vec!["--json"];
+    args.splice(
+        0..0,
+        ["create", "--project", PROJECT, "--instance", INSTANCE],
+    );
+    args.extend([
+        "--kind",
+        "https",
+        "--name",
+        "hook",
+        "--url",
+        "https://example.com",
+    ]);
+    let out = run(streams(&args, &env), None);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let shown: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    assert_eq!(shown["headers"]["Authorization"], "[redacted]");
+    assert_eq!(shown["futureSecret"], "[redacted]");
+    assert_eq!(shown["url"], "https://example.com");
+    for secret in ["webhook-token-never-printed", "extra-never-printed"] {
+        assert!(!out.stdout.contains(secret) && !out.stderr.contains(secret));
+    }
+}
+
+#[test]
+fn an_unreadable_success_exits_with_5_and_says_the_connection_exists() {
+    let base = answering(200, r#"{"type":"Sample","name":"#);
+    let env = [
+        ("MONGODB_ATLAS_ACCESS_TOKEN", "token"),
+        ("MONGODB_ATLAS_BASE_URL", &base),
+    ];
+    let out = create_sample("s", &env);
+    assert_eq!(out.status, Some(5), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("the connection was created"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("do not run this again"),
+        "{}",
+        out.stderr
+    );
+}
+
+#[test]
+fn server_text_cannot_drive_the_terminal() {
+    // An ANSI escape (clear screen, red), a C1 CSI, a fake line and a
+    // right-to-left override, in the detail and a field violation.
+    let base = answering(
+        400,
+        "{\"errorCode\":\"INVALID\\u001b[2J\",\"detail\":\"bad\\u001b[31m\\u009b1m\\nok: created\\u202e\",\
+          \"badRequestDetail\":{\"fields\":[{\"field\":\"name\\u001b]0;title\\u0007\",\"description\":\"x\"}]}}",
+    );
+    let env = [
+        ("MONGODB_ATLAS_ACCESS_TOKEN", "token"),
+        ("MONGODB_ATLAS_BASE_URL", &base),
+    ];
+    let out = create_sample("s", &env);
+    assert_eq!(out.status, Some(3), "{}", out.stderr);
+    for raw in ['\u{1b}', '\u{9b}', '\u{7}', '\u{202e}'] {
+        assert!(
+            !out.stderr.contains(raw),
+            "{raw:?} printed: {:?}",
+            out.stderr
+        );
+    }
+    assert!(!out.stderr.contains("\nok: created"), "{:?}", out.stderr);
+    assert!(out.stderr.contains("\\u{1b}[31m"), "{:?}", out.stderr);
+    assert!(
+        out.stderr.contains("name\\u{1b}]0;title"),
+        "{:?}",
+        out.stderr
+    );
+}

@@ -135,8 +135,9 @@ fn lenient_newtypes(items: &[syn::Item]) -> std::collections::BTreeSet<String> {
             syn::Item::Impl(imp) => {
                 let name = deserialize_impl_of(imp)?;
                 let body = imp.to_token_stream().to_string().replace(' ', "");
-                (over_string.contains(&name) && body.contains("::deserialize(deserializer)?.parse()"))
-                    .then_some(name)
+                (over_string.contains(&name)
+                    && body.contains("::deserialize(deserializer)?.parse()"))
+                .then_some(name)
             }
             _ => None,
         })
@@ -180,11 +181,14 @@ const MAPS: [&str; 3] = ["BTreeMap", "HashMap", "Map"];
 /// A `#[serde(default)]` list or map reads `null` as empty.
 fn null_as_empty(s: &mut syn::ItemStruct) {
     for field in s.fields.iter_mut() {
-        let is_container = matches!(last_ident(&field.ty), Some(name) if name == "Vec" || MAPS.contains(&name));
+        let is_container =
+            matches!(last_ident(&field.ty), Some(name) if name == "Vec" || MAPS.contains(&name));
         let serde = serde_args(&field.attrs);
         let defaulted = serde.iter().any(|a| a == "default");
         let flattened = serde.iter().any(|a| a == "flatten");
-        let custom = serde.iter().any(|a| a.starts_with("deserialize_with") || a.starts_with("with"));
+        let custom = serde
+            .iter()
+            .any(|a| a.starts_with("deserialize_with") || a.starts_with("with"));
         if is_container && defaulted && !flattened && !custom {
             field.attrs.push(syn::parse_quote!(
                 #[serde(deserialize_with = "crate::decode::null_as_default")]
@@ -231,11 +235,16 @@ fn redact(s: &mut syn::ItemStruct) -> Option<syn::Item> {
             quote!(f.debug_struct(#label) #(#entries)* .finish())
         }
         syn::Fields::Unnamed(fields) => {
-            let entries = fields.unnamed.iter().zip(&secret).enumerate().map(|(i, (_, secret))| {
-                let index = syn::Index::from(i);
-                let value = show(*secret, quote!(self.#index));
-                quote!(.field(#value))
-            });
+            let entries = fields
+                .unnamed
+                .iter()
+                .zip(&secret)
+                .enumerate()
+                .map(|(i, (_, secret))| {
+                    let index = syn::Index::from(i);
+                    let value = show(*secret, quote!(self.#index));
+                    quote!(.field(#value))
+                });
             quote!(f.debug_tuple(#label) #(#entries)* .finish())
         }
         syn::Fields::Unit => return None,
@@ -298,7 +307,10 @@ fn remove_derived_debug(attrs: &mut Vec<syn::Attribute>) -> bool {
         *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
     }
     // A derive left empty goes.
-    attrs.retain(|a| !(a.path().is_ident("derive") && a.to_token_stream().to_string().replace(' ', "") == "#[derive()]"));
+    attrs.retain(|a| {
+        !(a.path().is_ident("derive")
+            && a.to_token_stream().to_string().replace(' ', "") == "#[derive()]")
+    });
     removed
 }
 
@@ -323,7 +335,9 @@ fn serde_args(attrs: &[syn::Attribute]) -> Vec<String> {
 fn last_ident(ty: &syn::Type) -> Option<&'static str> {
     let syn::Type::Path(p) = ty else { return None };
     let ident = p.path.segments.last()?.ident.to_string();
-    ["String", "Vec", "BTreeMap", "HashMap", "Map", "Value", "Option", "Box"]
-        .into_iter()
-        .find(|known| ident == *known)
+    [
+        "String", "Vec", "BTreeMap", "HashMap", "Map", "Value", "Option", "Box",
+    ]
+    .into_iter()
+    .find(|known| ident == *known)
 }

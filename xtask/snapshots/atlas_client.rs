@@ -12,7 +12,7 @@ pub mod types {
     #[allow(unused_imports)]
     use super::types;
     ///`ApiError`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     pub struct ApiError {
         #[serde(
             rename = "badRequestDetail",
@@ -29,6 +29,8 @@ pub mod types {
         pub error_code: ::std::string::String,
         ///Parameters used to give more information about the error.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::decode::null_as_default")]
+        #[serde(serialize_with = "crate::redact::serialize")]
         pub parameters: ::std::vec::Vec<
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
@@ -36,16 +38,19 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reason: ::std::option::Option<::std::string::String>,
         #[serde(flatten)]
+        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Bad request detail.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     #[derive(Default)]
     pub struct BadRequestDetail {
         ///Describes all violations in a client request.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub fields: ::std::vec::Vec<FieldViolation>,
         #[serde(flatten)]
+        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`CreateStreamConnectionGroupId`
@@ -98,7 +103,11 @@ pub mod types {
         where
             D: ::serde::Deserializer<'de>,
         {
-            ::std::string::String::deserialize(deserializer)?
+            let value = ::std::string::String::deserialize(deserializer)?;
+            if crate::decode::is_lenient() {
+                return Ok(Self(value));
+            }
+            value
                 .parse()
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
@@ -106,11 +115,12 @@ pub mod types {
         }
     }
     ///The name of a Built in or Custom DB Role to connect to an Atlas Cluster.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     #[derive(Default)]
     pub struct DbRoleToExecute {
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///The name of the role to use. Can be a built in role or a custom role.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -119,20 +129,22 @@ pub mod types {
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<types::DbRoleType>,
         #[serde(flatten)]
+        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`FieldViolation`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     pub struct FieldViolation {
         ///A description of why the request element is bad.
         pub description: ::std::string::String,
         ///A path that leads to a field in the request body.
         pub field: ::std::string::String,
         #[serde(flatten)]
+        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`Link`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     #[derive(Default)]
     pub struct Link {
         ///Uniform Resource Locator (URL) that points another API resource to which this response has some relationship. This URL often begins with `https://cloud.mongodb.com/api/atlas`.
@@ -142,14 +154,16 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub rel: ::std::option::Option<::std::string::String>,
         #[serde(flatten)]
+        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///AWS configurations for AWS-based connection types.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsAwsConnectionConfig {
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Amazon Resource Name (ARN) that identifies the Amazon Web Services (AWS) Identity and Access Management (IAM) role that MongoDB Cloud assumes when it accesses resources in your AWS account.
         #[serde(
@@ -164,16 +178,18 @@ pub mod types {
         )]
         pub test_bucket: ::std::option::Option<::std::string::String>,
         #[serde(flatten)]
+        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///The configuration for AWS Kinesis Data Stream connections.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsAwsKinesisDataStreamsConnection {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub aws: ::std::option::Option<StreamsAwsConnectionConfig>,
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Human-readable label that identifies the stream connection. In the case of the Sample type, this is the name of the sample source.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -181,25 +197,28 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub networking: ::std::option::Option<StreamsKafkaNetworking>,
         #[serde(flatten)]
+        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///The configuration for AWS Lambda connections.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsAwsLambdaConnection {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub aws: ::std::option::Option<StreamsAwsConnectionConfig>,
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Human-readable label that identifies the stream connection. In the case of the Sample type, this is the name of the sample source.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(flatten)]
+        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`StreamsClusterConnection`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsClusterConnection {
         ///The id of the group that the cluster belongs to.
@@ -221,15 +240,17 @@ pub mod types {
         pub db_role_to_execute: ::std::option::Option<DbRoleToExecute>,
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Human-readable label that identifies the stream connection. In the case of the Sample type, this is the name of the sample source.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(flatten)]
+        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`StreamsHttpsConnection`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsHttpsConnection {
         ///A map of key-value pairs that will be passed as headers for the request.
@@ -237,12 +258,15 @@ pub mod types {
             default,
             skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
         )]
+        #[serde(deserialize_with = "crate::decode::null_as_default")]
+        #[serde(serialize_with = "crate::redact::serialize")]
         pub headers: ::std::collections::BTreeMap<
             ::std::string::String,
             ::std::string::String,
         >,
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Human-readable label that identifies the stream connection. In the case of the Sample type, this is the name of the sample source.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -251,10 +275,11 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub url: ::std::option::Option<::std::string::String>,
         #[serde(flatten)]
+        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///User credentials required to connect to a Kafka Cluster. Includes the authentication type, as well as the parameters for that authentication mode.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsKafkaAuthentication {
         ///OIDC client identifier for authentication to the Kafka cluster.
@@ -273,6 +298,7 @@ pub mod types {
         >,
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Style of authentication. Can be one of PLAIN, SCRAM-256, SCRAM-512, or OAUTHBEARER.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -322,10 +348,11 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub username: ::std::option::Option<::std::string::String>,
         #[serde(flatten)]
+        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`StreamsKafkaConnection`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsKafkaConnection {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -341,12 +368,15 @@ pub mod types {
             default,
             skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
         )]
+        #[serde(deserialize_with = "crate::decode::null_as_default")]
+        #[serde(serialize_with = "crate::redact::serialize")]
         pub config: ::std::collections::BTreeMap<
             ::std::string::String,
             ::std::string::String,
         >,
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Human-readable label that identifies the stream connection. In the case of the Sample type, this is the name of the sample source.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -356,22 +386,25 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub security: ::std::option::Option<StreamsKafkaSecurity>,
         #[serde(flatten)]
+        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Networking configuration for Streams connections.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsKafkaNetworking {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub access: ::std::option::Option<StreamsKafkaNetworkingAccess>,
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         #[serde(flatten)]
+        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Information about networking access.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsKafkaNetworkingAccess {
         ///Reserved. Will be used by PRIVATE_LINK connection type.
@@ -384,6 +417,7 @@ pub mod types {
         >,
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Reserved. Will be used by PRIVATE_LINK connection type.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -398,6 +432,7 @@ pub mod types {
         #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<types::NetworkingAccessType>,
         #[serde(flatten)]
+        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Reserved. Will be used by PRIVATE_LINK connection type.
@@ -451,7 +486,11 @@ pub mod types {
         where
             D: ::serde::Deserializer<'de>,
         {
-            ::std::string::String::deserialize(deserializer)?
+            let value = ::std::string::String::deserialize(deserializer)?;
+            if crate::decode::is_lenient() {
+                return Ok(Self(value));
+            }
+            value
                 .parse()
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
@@ -509,7 +548,11 @@ pub mod types {
         where
             D: ::serde::Deserializer<'de>,
         {
-            ::std::string::String::deserialize(deserializer)?
+            let value = ::std::string::String::deserialize(deserializer)?;
+            if crate::decode::is_lenient() {
+                return Ok(Self(value));
+            }
+            value
                 .parse()
                 .map_err(|e: self::error::ConversionError| {
                     <D::Error as ::serde::de::Error>::custom(e.to_string())
@@ -517,7 +560,7 @@ pub mod types {
         }
     }
     ///Properties for the secure transport connection to Kafka. For SSL, this can include the trusted certificate to use.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsKafkaSecurity {
         ///A trusted, public x509 certificate for connecting to Kafka over SSL.
@@ -528,21 +571,24 @@ pub mod types {
         pub broker_public_certificate: ::std::option::Option<::std::string::String>,
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Describes the transport type. Can be either SASL_PLAINTEXT, SASL_SSL, or SSL.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub protocol: ::std::option::Option<::std::string::String>,
         #[serde(flatten)]
+        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///The configuration for S3 connections.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsS3Connection {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub aws: ::std::option::Option<StreamsAwsConnectionConfig>,
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Human-readable label that identifies the stream connection. In the case of the Sample type, this is the name of the sample source.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
@@ -550,19 +596,22 @@ pub mod types {
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub networking: ::std::option::Option<StreamsKafkaNetworking>,
         #[serde(flatten)]
+        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`StreamsSampleConnection`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, Debug, PartialEq)]
+    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsSampleConnection {
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
         #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
+        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Human-readable label that identifies the stream connection. In the case of the Sample type, this is the name of the sample source.
         #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         #[serde(flatten)]
+        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     /// Error types.
@@ -990,6 +1039,211 @@ A value this version of the crate does not know (a newer server sent it) decodes
             Ok(Self::from(value.as_str()))
         }
     }
+    ///Shows the keys of free-form maps, never their values, which may be secrets (`ApiError`'s derived `Debug` would show them).
+    impl ::std::fmt::Debug for ApiError {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("ApiError")
+                .field("bad_request_detail", &self.bad_request_detail)
+                .field("detail", &self.detail)
+                .field("error", &self.error)
+                .field("error_code", &self.error_code)
+                .field("parameters", &crate::redact::Keys(&self.parameters))
+                .field("reason", &self.reason)
+                .field("extra", &crate::redact::Keys(&self.extra))
+                .finish()
+        }
+    }
+    ///Shows the keys of free-form maps, never their values, which may be secrets (`BadRequestDetail`'s derived `Debug` would show them).
+    impl ::std::fmt::Debug for BadRequestDetail {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("BadRequestDetail")
+                .field("fields", &self.fields)
+                .field("extra", &crate::redact::Keys(&self.extra))
+                .finish()
+        }
+    }
+    ///Shows the keys of free-form maps, never their values, which may be secrets (`DbRoleToExecute`'s derived `Debug` would show them).
+    impl ::std::fmt::Debug for DbRoleToExecute {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("DbRoleToExecute")
+                .field("links", &self.links)
+                .field("role", &self.role)
+                .field("type_", &self.type_)
+                .field("extra", &crate::redact::Keys(&self.extra))
+                .finish()
+        }
+    }
+    ///Shows the keys of free-form maps, never their values, which may be secrets (`FieldViolation`'s derived `Debug` would show them).
+    impl ::std::fmt::Debug for FieldViolation {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("FieldViolation")
+                .field("description", &self.description)
+                .field("field", &self.field)
+                .field("extra", &crate::redact::Keys(&self.extra))
+                .finish()
+        }
+    }
+    ///Shows the keys of free-form maps, never their values, which may be secrets (`Link`'s derived `Debug` would show them).
+    impl ::std::fmt::Debug for Link {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("Link")
+                .field("href", &self.href)
+                .field("rel", &self.rel)
+                .field("extra", &crate::redact::Keys(&self.extra))
+                .finish()
+        }
+    }
+    ///Shows the keys of free-form maps, never their values, which may be secrets (`StreamsAwsConnectionConfig`'s derived `Debug` would show them).
+    impl ::std::fmt::Debug for StreamsAwsConnectionConfig {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("StreamsAwsConnectionConfig")
+                .field("links", &self.links)
+                .field("role_arn", &self.role_arn)
+                .field("test_bucket", &self.test_bucket)
+                .field("extra", &crate::redact::Keys(&self.extra))
+                .finish()
+        }
+    }
+    ///Shows the keys of free-form maps, never their values, which may be secrets (`StreamsAwsKinesisDataStreamsConnection`'s derived `Debug` would show them).
+    impl ::std::fmt::Debug for StreamsAwsKinesisDataStreamsConnection {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("StreamsAwsKinesisDataStreamsConnection")
+                .field("aws", &self.aws)
+                .field("links", &self.links)
+                .field("name", &self.name)
+                .field("networking", &self.networking)
+                .field("extra", &crate::redact::Keys(&self.extra))
+                .finish()
+        }
+    }
+    ///Shows the keys of free-form maps, never their values, which may be secrets (`StreamsAwsLambdaConnection`'s derived `Debug` would show them).
+    impl ::std::fmt::Debug for StreamsAwsLambdaConnection {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("StreamsAwsLambdaConnection")
+                .field("aws", &self.aws)
+                .field("links", &self.links)
+                .field("name", &self.name)
+                .field("extra", &crate::redact::Keys(&self.extra))
+                .finish()
+        }
+    }
+    ///Shows the keys of free-form maps, never their values, which may be secrets (`StreamsClusterConnection`'s derived `Debug` would show them).
+    impl ::std::fmt::Debug for StreamsClusterConnection {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("StreamsClusterConnection")
+                .field("cluster_group_id", &self.cluster_group_id)
+                .field("cluster_name", &self.cluster_name)
+                .field("db_role_to_execute", &self.db_role_to_execute)
+                .field("links", &self.links)
+                .field("name", &self.name)
+                .field("extra", &crate::redact::Keys(&self.extra))
+                .finish()
+        }
+    }
+    ///Shows the keys of free-form maps, never their values, which may be secrets (`StreamsHttpsConnection`'s derived `Debug` would show them).
+    impl ::std::fmt::Debug for StreamsHttpsConnection {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("StreamsHttpsConnection")
+                .field("headers", &crate::redact::Keys(&self.headers))
+                .field("links", &self.links)
+                .field("name", &self.name)
+                .field("url", &self.url)
+                .field("extra", &crate::redact::Keys(&self.extra))
+                .finish()
+        }
+    }
+    ///Shows the keys of free-form maps, never their values, which may be secrets (`StreamsKafkaAuthentication`'s derived `Debug` would show them).
+    impl ::std::fmt::Debug for StreamsKafkaAuthentication {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("StreamsKafkaAuthentication")
+                .field("client_id", &self.client_id)
+                .field("client_secret", &self.client_secret)
+                .field("links", &self.links)
+                .field("mechanism", &self.mechanism)
+                .field("method", &self.method)
+                .field("password", &self.password)
+                .field("sasl_oauthbearer_extensions", &self.sasl_oauthbearer_extensions)
+                .field("scope", &self.scope)
+                .field("ssl_certificate", &self.ssl_certificate)
+                .field("ssl_key", &self.ssl_key)
+                .field("ssl_key_password", &self.ssl_key_password)
+                .field("token_endpoint_url", &self.token_endpoint_url)
+                .field("username", &self.username)
+                .field("extra", &crate::redact::Keys(&self.extra))
+                .finish()
+        }
+    }
+    ///Shows the keys of free-form maps, never their values, which may be secrets (`StreamsKafkaConnection`'s derived `Debug` would show them).
+    impl ::std::fmt::Debug for StreamsKafkaConnection {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("StreamsKafkaConnection")
+                .field("authentication", &self.authentication)
+                .field("bootstrap_servers", &self.bootstrap_servers)
+                .field("config", &crate::redact::Keys(&self.config))
+                .field("links", &self.links)
+                .field("name", &self.name)
+                .field("networking", &self.networking)
+                .field("security", &self.security)
+                .field("extra", &crate::redact::Keys(&self.extra))
+                .finish()
+        }
+    }
+    ///Shows the keys of free-form maps, never their values, which may be secrets (`StreamsKafkaNetworking`'s derived `Debug` would show them).
+    impl ::std::fmt::Debug for StreamsKafkaNetworking {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("StreamsKafkaNetworking")
+                .field("access", &self.access)
+                .field("links", &self.links)
+                .field("extra", &crate::redact::Keys(&self.extra))
+                .finish()
+        }
+    }
+    ///Shows the keys of free-form maps, never their values, which may be secrets (`StreamsKafkaNetworkingAccess`'s derived `Debug` would show them).
+    impl ::std::fmt::Debug for StreamsKafkaNetworkingAccess {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("StreamsKafkaNetworkingAccess")
+                .field("connection_id", &self.connection_id)
+                .field("links", &self.links)
+                .field("name", &self.name)
+                .field("tgw_route_id", &self.tgw_route_id)
+                .field("type_", &self.type_)
+                .field("extra", &crate::redact::Keys(&self.extra))
+                .finish()
+        }
+    }
+    ///Shows the keys of free-form maps, never their values, which may be secrets (`StreamsKafkaSecurity`'s derived `Debug` would show them).
+    impl ::std::fmt::Debug for StreamsKafkaSecurity {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("StreamsKafkaSecurity")
+                .field("broker_public_certificate", &self.broker_public_certificate)
+                .field("links", &self.links)
+                .field("protocol", &self.protocol)
+                .field("extra", &crate::redact::Keys(&self.extra))
+                .finish()
+        }
+    }
+    ///Shows the keys of free-form maps, never their values, which may be secrets (`StreamsS3Connection`'s derived `Debug` would show them).
+    impl ::std::fmt::Debug for StreamsS3Connection {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("StreamsS3Connection")
+                .field("aws", &self.aws)
+                .field("links", &self.links)
+                .field("name", &self.name)
+                .field("networking", &self.networking)
+                .field("extra", &crate::redact::Keys(&self.extra))
+                .finish()
+        }
+    }
+    ///Shows the keys of free-form maps, never their values, which may be secrets (`StreamsSampleConnection`'s derived `Debug` would show them).
+    impl ::std::fmt::Debug for StreamsSampleConnection {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("StreamsSampleConnection")
+                .field("links", &self.links)
+                .field("name", &self.name)
+                .field("extra", &crate::redact::Keys(&self.extra))
+                .finish()
+        }
+    }
 }
 #[derive(Clone, Debug)]
 /**Client for MongoDB Atlas Administration API
@@ -1097,8 +1351,9 @@ Arguments:
         body: &'a types::StreamsConnection,
     ) -> Result<ResponseValue<types::StreamsConnection>, Error<types::ApiError>> {
         let url = format!(
-            "{}/api/atlas/v2/groups/{}/streams/{}/connections", self.baseurl,
-            encode_path(& group_id.to_string()), encode_path(& tenant_name.to_string()),
+            "{}/api/atlas/v2/groups/{}/streams/{}/connections", self.baseurl, crate
+            ::path::encode_segment(& group_id.to_string()), crate
+            ::path::encode_segment(& tenant_name.to_string()),
         );
         let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
         header_map
@@ -1127,25 +1382,13 @@ Arguments:
         self.post(&result, &info).await?;
         let response = result?;
         match response.status().as_u16() {
-            200u16 => ResponseValue::from_response(response).await,
-            400u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            401u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            403u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            404u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            409u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
-            500u16 => {
-                Err(Error::ErrorResponse(ResponseValue::from_response(response).await?))
-            }
+            200u16 => crate::decode::response(response).await,
+            400u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            401u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            403u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            404u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            409u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            500u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
