@@ -62,8 +62,9 @@ pub enum Error {
 }
 
 /// An error status from the API or its token endpoint, with the body as
-/// received.
-#[derive(Debug, Clone)]
+/// received. `Debug` shows the body's length and the headers' names: a
+/// proxy's page or an echo may carry what was sent.
+#[derive(Clone)]
 pub struct ApiErrorResponse {
     pub(crate) method: String,
     pub(crate) path: String,
@@ -303,8 +304,11 @@ fn oauth_error(object: &Map<String, Value>) -> Option<OAuthError> {
     })
 }
 
-/// A response body that does not match the spec.
-#[derive(Debug, Clone)]
+/// A response body that does not match the spec. `Debug` shows the body's
+/// length, not the body: a created connection's answer holds its webhook
+/// headers and Kafka config. The message names what did not match, never
+/// the value.
+#[derive(Clone)]
 pub struct DecodeError {
     pub(crate) method: String,
     pub(crate) path: String,
@@ -312,6 +316,59 @@ pub struct DecodeError {
     pub(crate) content_type: Option<String>,
     pub(crate) body: Bytes,
     pub(crate) message: String,
+}
+
+impl fmt::Debug for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DecodeError")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("status", &self.status)
+            .field("content_type", &self.content_type)
+            .field("message", &self.message)
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .finish()
+    }
+}
+
+impl fmt::Debug for ApiErrorResponse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiErrorResponse")
+            .field("method", &self.method)
+            .field("path", &self.path)
+            .field("status", &self.status)
+            .field("content_type", &self.content_type)
+            .field("error_code", &self.error_code())
+            .field("detail", &self.detail())
+            .field("error", &self.error)
+            .field("oauth", &self.oauth)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("body", &format_args!("<{} bytes>", self.body.len()))
+            .field("note", &self.note)
+            .finish()
+    }
+}
+
+/// A JSON decoding error's message without the value it quotes (`invalid
+/// type: string "<the value>", expected ...` becomes `invalid type: string,
+/// expected ...`): the value may be a secret of the connection.
+fn without_values(message: &str) -> String {
+    let mut out = message.to_owned();
+    for marker in ["invalid type: ", "invalid value: "] {
+        let Some(start) = out.find(marker).map(|i| i + marker.len()) else {
+            continue;
+        };
+        let end = out[start..]
+            .rfind(", expected")
+            .map_or(out.len(), |i| start + i);
+        let kind = out[start..end]
+            .split([' ', '`', '"'])
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        out.replace_range(start..end, &kind);
+    }
+    out
 }
 
 impl DecodeError {
@@ -583,7 +640,7 @@ impl Error {
                 status,
                 content_type,
                 body,
-                message: e.to_string(),
+                message: without_values(&e.to_string()),
             })),
             (G::ErrorResponse(value), _) => Error::Decode(Box::new(DecodeError {
                 method,
@@ -691,6 +748,34 @@ impl std::error::Error for Error {
         match self {
             Error::Transport(e) | Error::Timeout(e) => Some(e.source.as_ref()),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::without_values;
+
+    #[test]
+    fn decoding_messages_lose_the_values_they_quote() {
+        let cases = [
+            (
+                r#"invalid type: string "Bearer s3cr3t", expected a map at line 1 column 9"#,
+                "invalid type: string, expected a map at line 1 column 9",
+            ),
+            (
+                "invalid value: integer `42`, expected a string",
+                "invalid value: integer, expected a string",
+            ),
+            (
+                r#"invalid type: string "a, expected b", expected u64"#,
+                "invalid type: string, expected u64",
+            ),
+            ("missing field `name`", "missing field `name`"),
+            ("invalid type: null", "invalid type: null"),
+        ];
+        for (message, shown) in cases {
+            assert_eq!(without_values(message), shown);
         }
     }
 }

@@ -309,3 +309,21 @@ async fn an_error_body_missing_members_still_gives_its_error_code() {
         assert_eq!(err.status().map(|s| s.as_u16()), Some(409));
     }
 }
+
+#[tokio::test]
+async fn an_undecodable_answer_never_shows_its_values() {
+    let err = created_with(r#"{"type":"Https","name":"h","headers":"Bearer webhook-s3cr3t"}"#)
+        .await
+        .unwrap_err();
+    let Error::Decode(decode) = &err else {
+        panic!("{err:?}")
+    };
+    assert!(
+        decode.body().windows(14).any(|w| w == b"webhook-s3cr3t"),
+        "the bytes are kept"
+    );
+    for shown in [format!("{err}"), format!("{err:?}"), format!("{err:#?}")] {
+        assert_no_secret(&shown);
+        assert!(shown.contains("invalid type: string"), "{shown}");
+    }
+}
