@@ -468,9 +468,15 @@ fn no_answer_exits_with_4() {
 /// A server on 127.0.0.1 that answers every request with `status` and the
 /// JSON `body`, on a thread of its own; its base URL.
 fn answering(status: u16, body: &'static str) -> String {
+    recording(status, body).0
+}
+
+/// [`answering`], with the bodies of the requests it receives.
+fn recording(status: u16, body: &'static str) -> (String, std::sync::mpsc::Receiver<Vec<u8>>) {
     use std::io::{BufRead, BufReader, Read};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
+    let (sent, received) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { return };
@@ -490,6 +496,7 @@ fn answering(status: u16, body: &'static str) -> String {
             }
             let mut request_body = vec![0; length];
             let _ = reader.read_exact(&mut request_body);
+            let _ = sent.send(request_body);
             let head = format!(
                 "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\
                  connection: close\r\n\r\n",
@@ -499,7 +506,7 @@ fn answering(status: u16, body: &'static str) -> String {
             let _ = stream.write_all(body.as_bytes());
         }
     });
-    base
+    (base, received)
 }
 
 #[test]
@@ -588,4 +595,70 @@ fn server_text_cannot_drive_the_terminal() {
         "{:?}",
         out.stderr
     );
+}
+
+/// What each kind's flags put into the body the command sends.
+#[test]
+fn each_kinds_flags_reach_the_body_sent() {
+    let (base, bodies) = recording(200, r#"{"type":"Sample","name":"any"}"#);
+    let env = [
+        ("MONGODB_ATLAS_ACCESS_TOKEN", "token"),
+        ("MONGODB_ATLAS_BASE_URL", &base),
+        ("TEST_KAFKA_PASSWORD", KAFKA_PASSWORD),
+    ];
+    let kafka = ["--kind", "kafka", "--bootstrap-servers", "b:9092"];
+    let cases: [(Vec<&str>, serde_json::Value); 6] = [
+        (
+            vec!["--kind", "cluster", "--name", "c", "--cluster", "Cluster0"],
+            serde_json::json!({"type": "Cluster", "name": "c", "clusterName": "Cluster0"}),
+        ),
+        (
+            vec![
+                "--kind",
+                "https",
+                "--name",
+                "h",
+                "--url",
+                "https://example.com/hook",
+            ],
+            serde_json::json!({"type": "Https", "name": "h", "url": "https://example.com/hook"}),
+        ),
+        (
+            [
+                &kafka[..],
+                &["--name", "k1", "--mechanism", "PLAIN", "--username", "u"],
+            ]
+            .concat(),
+            serde_json::json!({"type": "Kafka", "name": "k1", "bootstrapServers": "b:9092",
+                "authentication": {"mechanism": "PLAIN", "username": "u"}}),
+        ),
+        // Any one of the three makes an `authentication`.
+        (
+            [&kafka[..], &["--name", "k2", "--username", "u"]].concat(),
+            serde_json::json!({"type": "Kafka", "name": "k2", "bootstrapServers": "b:9092",
+                "authentication": {"username": "u"}}),
+        ),
+        (
+            [&kafka[..], &["--name", "k3", "--mechanism", "PLAIN"]].concat(),
+            serde_json::json!({"type": "Kafka", "name": "k3", "bootstrapServers": "b:9092",
+                "authentication": {"mechanism": "PLAIN"}}),
+        ),
+        (
+            [
+                &kafka[..],
+                &["--name", "k4", "--password-env", "TEST_KAFKA_PASSWORD"],
+            ]
+            .concat(),
+            serde_json::json!({"type": "Kafka", "name": "k4", "bootstrapServers": "b:9092",
+                "authentication": {"password": KAFKA_PASSWORD}}),
+        ),
+    ];
+    for (flags, expected) in cases {
+        let mut args = vec!["create", "--project", PROJECT, "--instance", INSTANCE];
+        args.extend_from_slice(&flags);
+        let out = run(streams(&args, &env), None);
+        assert_eq!(out.status, Some(0), "{flags:?}: {}", out.stderr);
+        let sent: serde_json::Value = serde_json::from_slice(&bodies.recv().unwrap()).unwrap();
+        assert_eq!(sent, expected, "{flags:?}");
+    }
 }
