@@ -213,3 +213,89 @@ where
         value.serialize(serializer)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::{BTreeMap, HashMap};
+
+    use serde_json::{Value, json};
+
+    use super::{Keys, MayHoldSecrets, Redacted, redacted_json};
+
+    fn shown<T: MayHoldSecrets>(value: &T) -> String {
+        format!("{:?}", Keys(value))
+    }
+
+    fn serialized<T: MayHoldSecrets>(value: &T) -> Value {
+        serde_json::to_value(Redacted(value)).unwrap()
+    }
+
+    #[test]
+    fn every_map_shows_its_keys_and_hides_its_values() {
+        let btree: BTreeMap<String, String> = [("k".into(), "secret".into())].into();
+        let hash: HashMap<String, String> = [("k".into(), "secret".into())].into();
+        let object = json!({"k": "secret"});
+        let map = object.as_object().unwrap().clone();
+        for text in [shown(&btree), shown(&hash), shown(&map), shown(&object)] {
+            assert_eq!(text, r#"{"k": [redacted]}"#);
+        }
+        for value in [
+            serialized(&btree),
+            serialized(&hash),
+            serialized(&map),
+            serialized(&object),
+        ] {
+            assert_eq!(value, json!({"k": "[redacted]"}));
+        }
+    }
+
+    #[test]
+    fn lists_options_boxes_and_scalars_keep_their_shape_without_values() {
+        let list = json!([{"a": 1}, "secret", 2]);
+        assert_eq!(
+            shown(&list),
+            r#"[{"a": [redacted]}, [redacted], [redacted]]"#
+        );
+        assert_eq!(
+            serialized(&list),
+            json!([{"a": "[redacted]"}, "[redacted]", "[redacted]"])
+        );
+        assert_eq!(shown(&json!("secret")), "[redacted]");
+        assert_eq!(serialized(&json!(42)), json!("[redacted]"));
+
+        let maps: Vec<BTreeMap<String, u8>> = vec![[("a".into(), 1)].into(), BTreeMap::new()];
+        assert_eq!(shown(&maps), r#"[{"a": [redacted]}, {}]"#);
+        assert_eq!(serialized(&maps), json!([{"a": "[redacted]"}, {}]));
+
+        let some: Option<Box<Value>> = Some(Box::new(json!({"b": true})));
+        assert_eq!(shown(&some), r#"Some({"b": [redacted]})"#);
+        assert_eq!(serialized(&some), json!({"b": "[redacted]"}));
+        let none: Option<Value> = None;
+        assert_eq!(shown(&none), "None");
+        assert_eq!(serialized(&none), Value::Null);
+    }
+
+    #[test]
+    fn only_redacted_json_redacts_and_it_restores_the_wire_form() {
+        #[derive(serde::Serialize)]
+        struct Holder {
+            #[serde(serialize_with = "super::serialize")]
+            map: BTreeMap<String, String>,
+        }
+        let holder = Holder {
+            map: [("k".into(), "v".into())].into(),
+        };
+        assert_eq!(
+            serde_json::to_value(&holder).unwrap(),
+            json!({"map": {"k": "v"}})
+        );
+        assert_eq!(
+            redacted_json(&holder).unwrap(),
+            json!({"map": {"k": "[redacted]"}})
+        );
+        assert_eq!(
+            serde_json::to_value(&holder).unwrap(),
+            json!({"map": {"k": "v"}})
+        );
+    }
+}
