@@ -341,3 +341,178 @@ fn last_ident(ty: &syn::Type) -> Option<&'static str> {
     .into_iter()
     .find(|known| ident == *known)
 }
+
+#[cfg(test)]
+mod tests {
+    use quote::quote;
+
+    /// `items` after [`super::apply`], as compact text.
+    fn applied(items: proc_macro2::TokenStream) -> String {
+        let mut file: syn::File = syn::parse2(items).unwrap();
+        super::apply(&mut file);
+        quote!(#file).to_string().replace(' ', "")
+    }
+
+    #[test]
+    fn path_encoding_and_decoding_go_through_the_crate_everywhere() {
+        let out = applied(quote! {
+            fn call() {
+                let a = encode_path(&x);
+                let b = progenitor_client::encode_path(&y);
+                let url = format!("{}/{}", base, progenitor_client::encode_path(&z));
+                let nested = format!("{}", vec![encode_path(&w)]);
+                let other = format!("{}", encode(&v));
+                let r = ResponseValue::from_response(response);
+                let s = progenitor_client::ResponseValue::from_response(response);
+                let t = ResponseValue::new(x);
+            }
+        });
+        for expected in [
+            "leta=crate::path::encode_segment(&x)",
+            "letb=crate::path::encode_segment(&y)",
+            "format!(\"{}/{}\",base,crate::path::encode_segment(&z))",
+            "vec![crate::path::encode_segment(&w)]",
+            "format!(\"{}\",encode(&v))",
+            "letr=crate::decode::response(response)",
+            "lets=crate::decode::response(response)",
+            "lett=ResponseValue::new(x)",
+        ] {
+            assert!(out.contains(expected), "{expected} not in {out}");
+        }
+        assert!(
+            !out.contains("encode_path") && !out.contains("from_response"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn only_constrained_strings_are_lenient_in_responses() {
+        let deserialize = |name: proc_macro2::TokenStream| {
+            quote! {
+                impl<'de> ::serde::Deserialize<'de> for #name {
+                    fn deserialize<D>(deserializer: D) -> Result<Self, D::Error> {
+                        ::std::string::String::deserialize(deserializer)?.parse().map_err(|e| e)
+                    }
+                }
+            }
+        };
+        let (id, number, pair, named) = (
+            deserialize(quote!(Id)),
+            deserialize(quote!(Number)),
+            deserialize(quote!(Pair)),
+            deserialize(quote!(Named)),
+        );
+        let out = applied(quote! {
+            pub struct Id(::std::string::String);
+            #id
+            pub struct Number(u64);
+            #number
+            pub struct Pair(::std::string::String, ::std::string::String);
+            #pair
+            pub struct Named { value: ::std::string::String }
+            #named
+            pub struct Plain(::std::string::String);
+            impl<'de> ::serde::Deserialize<'de> for Plain {
+                fn deserialize<D>(deserializer: D) -> Result<Self, D::Error> { todo!() }
+            }
+        });
+        assert_eq!(
+            out.matches("crate::decode::is_lenient()").count(),
+            1,
+            "{out}"
+        );
+        assert!(out.contains("forId{fndeserialize"), "{out}");
+        let id_impl = &out[out.find("forId{").unwrap()..out.find("pubstructNumber").unwrap()];
+        assert!(id_impl.contains("is_lenient"), "{id_impl}");
+    }
+
+    #[test]
+    fn defaulted_lists_and_maps_read_null_as_empty_and_nothing_else_does() {
+        let out = applied(quote! {
+            pub struct S {
+                #[serde(default)]
+                pub list: ::std::vec::Vec<u8>,
+                #[serde(default, skip_serializing_if = "x")]
+                pub map: ::std::collections::BTreeMap<String, String>,
+                pub required: ::std::vec::Vec<u8>,
+                #[serde(default)]
+                pub option: ::std::option::Option<u8>,
+                #[serde(flatten, default)]
+                pub extra: ::serde_json::Map<String, ::serde_json::Value>,
+                #[serde(default, deserialize_with = "mine")]
+                pub custom: ::std::vec::Vec<u8>,
+                #[serde(default, with = "mine")]
+                pub with: ::std::vec::Vec<u8>,
+            }
+        });
+        // A field's attributes end the text before its `pub`.
+        let lenient: Vec<bool> = out
+            .split("pub")
+            .skip(1)
+            .take(7)
+            .map(|before| before.contains("null_as_default"))
+            .collect();
+        assert_eq!(
+            lenient,
+            [true, true, false, false, false, false, false],
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn fields_that_may_hold_secrets_are_redacted_unless_serialised_their_own_way() {
+        let out = applied(quote! {
+            #[derive(Clone, Debug, PartialEq)]
+            pub struct S {
+                pub name: String,
+                pub headers: ::std::collections::BTreeMap<String, String>,
+                pub any: ::std::option::Option<::serde_json::Value>,
+                pub list: ::std::vec::Vec<::std::collections::HashMap<String, u8>>,
+                pub boxed: ::std::boxed::Box<::serde_json::Map<String, ::serde_json::Value>>,
+                #[serde(serialize_with = "mine")]
+                pub own: ::std::collections::BTreeMap<String, String>,
+                #[serde(with = "mine")]
+                pub with: ::std::collections::BTreeMap<String, String>,
+                pub local_value: Value,
+            }
+            #[derive(Debug)]
+            pub struct Tuple(pub ::std::collections::BTreeMap<String, String>, pub u8);
+            #[derive(Debug)]
+            pub struct Clean { pub name: String }
+            pub struct NoDebug { pub map: ::std::collections::BTreeMap<String, String> }
+        });
+        let s = &out[..out.find("pubstructTuple").unwrap()];
+        // A field's attributes end the text before its `pub`.
+        let redacted: Vec<bool> = s
+            .split("pub")
+            .skip(1)
+            .take(8)
+            .map(|before| before.contains("crate::redact::serialize"))
+            .collect();
+        assert_eq!(
+            redacted,
+            [false, true, true, true, true, false, false, false],
+            "{s}"
+        );
+        assert!(s.contains("#[derive(Clone,PartialEq)]"), "{s}");
+        for shown in [
+            ".field(\"name\",&self.name)",
+            ".field(\"headers\",&crate::redact::Keys(&self.headers))",
+            ".field(\"any\",&crate::redact::Keys(&self.any))",
+            ".field(\"local_value\",&self.local_value)",
+        ] {
+            assert!(out.contains(shown), "{shown} not in {out}");
+        }
+        assert!(
+            out.contains(
+                "debug_tuple(\"Tuple\").field(&crate::redact::Keys(&self.0)).field(&self.1)"
+            ),
+            "{out}"
+        );
+        assert!(!out.contains("#[derive()]"), "{out}");
+        assert!(out.contains("#[derive(Debug)]pubstructClean"), "{out}");
+        assert!(!out.contains("DebugforNoDebug"), "{out}");
+        assert!(!out.contains("DebugforClean"), "{out}");
+        assert_eq!(out.matches("impl::std::fmt::Debugfor").count(), 2, "{out}");
+    }
+}
