@@ -16,6 +16,7 @@
 
 #![forbid(unsafe_code)]
 
+use std::io::Write;
 use std::panic::catch_unwind;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -76,12 +77,16 @@ fn main() -> ExitCode {
     let (max, slowest, size) = times
         .last()
         .map_or((0.0, "-", 0), |&(t, label, size)| (us(t), label, size));
-    println!(
+    // A closed pipe (`| head`) is no reason to panic.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
         "replay {name} inputs={} p50_us={p50:.1} max_us={max:.1} slowest={slowest} slowest_bytes={size}",
         times.len()
     );
     for &(t, label, size) in times.iter().rev().skip(1).take(4) {
-        println!(
+        let _ = writeln!(
+            out,
             "replay {name}   next: {:.1} us {label} ({size} bytes)",
             us(t)
         );
