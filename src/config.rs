@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::SecretString;
 use crate::error::Error;
-use crate::retry::RetryPolicy;
+use crate::send::Policy;
 
 /// Base URL of Atlas, used unless another is configured.
 pub const DEFAULT_BASE_URL: &str = "https://cloud.mongodb.com";
@@ -27,6 +27,21 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// account, 10 token requests a minute). For tokens that live less than
 /// twice the margin, half their lifetime is used instead.
 pub const DEFAULT_TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+/// Largest response body a client reads, by default; see
+/// [`ClientBuilder::max_response_bytes`].
+///
+/// 16 MiB: the answer of this crate's operation is one connection, a few
+/// kilobytes (a CA certificate or a long list of Kafka settings stays well
+/// under a megabyte), and the largest answers of the Atlas Admin API (pages
+/// of up to 500 items) are a few megabytes; an error body is a few hundred
+/// bytes. 16 MiB leaves room for all of them while bounding what a broken
+/// server or proxy can make a client hold: the buffer never exceeds the
+/// limit, and grows by doubling from what `Content-Length` announced, so a
+/// body stopped at the limit costs at most about one and a half times it.
+/// Decoding an accepted body into JSON values takes more again (a `Value`
+/// is 32 bytes, `0,` two bytes of input), so lower it where memory is tight.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The `User-Agent` of every request this crate sends (API, token and
 /// revoke alike): `atlas-stream-connections/<version> (<os>; <arch>)`,
@@ -104,6 +119,10 @@ impl Credentials {
 /// | API version | the newest each operation declares |
 /// | retries on 429 / 503 with `Retry-After` | [`DEFAULT_MAX_RETRIES`](crate::DEFAULT_MAX_RETRIES), backoff from [`DEFAULT_RETRY_BASE_DELAY`](crate::DEFAULT_RETRY_BASE_DELAY) up to [`DEFAULT_MAX_RETRY_DELAY`](crate::DEFAULT_MAX_RETRY_DELAY) |
 /// | token refresh margin | [`DEFAULT_TOKEN_REFRESH_MARGIN`] |
+/// | largest response body read | [`DEFAULT_MAX_RESPONSE_BYTES`] (16 MiB) |
+/// | largest token-endpoint answer read | 64 KiB (fixed) |
+/// | largest body read only to be dropped (a `401` or `429` before another try) | 64 KiB (fixed); a larger one closes its connection instead |
+/// | largest `WWW-Authenticate` read (all values together) | 16 KiB (fixed) |
 /// | HTTP client | a new `reqwest::Client` (rustls) |
 #[derive(Clone, Default)]
 pub struct ClientBuilder {
@@ -114,7 +133,9 @@ pub struct ClientBuilder {
     pub(crate) http: Option<reqwest::Client>,
     pub(crate) credentials: Vec<Credentials>,
     pub(crate) api_version: Option<String>,
-    pub(crate) retry: RetryPolicy,
+    /// The retry rule and the read limits, which the client's sender takes
+    /// as one.
+    pub(crate) retry: Policy,
     pub(crate) token_refresh_margin: Option<Duration>,
 }
 
@@ -128,7 +149,8 @@ impl fmt::Debug for ClientBuilder {
             .field("custom_http_client", &self.http.is_some())
             .field("credentials", &self.credentials)
             .field("api_version", &self.api_version)
-            .field("retry", &self.retry)
+            .field("retry", &self.retry.retry)
+            .field("max_response_bytes", &self.retry.max_response_bytes)
             .field("token_refresh_margin", &self.token_refresh_margin)
             .finish()
     }
@@ -144,6 +166,18 @@ impl ClientBuilder {
     /// revoke URLs derive from it. A trailing `/` is ignored.
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
         self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// The largest response body the client reads, in bytes (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`], 16 MiB): the answer of a call,
+    /// success or error, enveloped or not. A larger body (announced by
+    /// `Content-Length` or found so while reading) ends the call with
+    /// [`Error::TooLarge`] without reading on; with a success status the
+    /// server has acted on the request ([`Error::server_succeeded`]). Must
+    /// not be zero.
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.retry.max_response_bytes = limit;
         self
     }
 
@@ -235,7 +269,7 @@ impl ClientBuilder {
     /// `Retry-After` (default [`DEFAULT_MAX_RETRIES`](crate::DEFAULT_MAX_RETRIES));
     /// `0` turns retrying off.
     pub fn max_retries(mut self, retries: u32) -> Self {
-        self.retry.max_retries = retries;
+        self.retry.retry.max_retries = retries;
         self
     }
 
@@ -243,8 +277,8 @@ impl ClientBuilder {
     /// and the longest wait before a retry. A `Retry-After` longer than
     /// `max_delay` ends the call with [`Error::RateLimited`].
     pub fn retry_backoff(mut self, base_delay: Duration, max_delay: Duration) -> Self {
-        self.retry.base_delay = base_delay;
-        self.retry.max_delay = max_delay;
+        self.retry.retry.base_delay = base_delay;
+        self.retry.retry.max_delay = max_delay;
         self
     }
 
@@ -375,8 +409,9 @@ impl ClientBuilder {
     }
 
     /// Builds the client. Fails, before any I/O, on an invalid base URL, a
-    /// missing or second credential, or a pinned version that resolves to
-    /// nothing.
+    /// missing or second credential, a zero
+    /// [`max_response_bytes`](Self::max_response_bytes), or a pinned version
+    /// that resolves to nothing.
     pub fn build(self) -> Result<crate::Client, Error> {
         crate::client::Client::from_builder(self)
     }
@@ -406,4 +441,15 @@ pub(crate) fn normalise_base_url(base_url: &str) -> Result<String, Error> {
         ));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// The checks of `builder` made when the client is built that need no I/O
+/// and are not the base URL's syntax: a non-zero read limit.
+pub(crate) fn check_transport(builder: &ClientBuilder, _base_url: &str) -> Result<(), Error> {
+    if builder.retry.max_response_bytes == 0 {
+        return Err(Error::configuration(
+            "max_response_bytes is 0: no answer could be read",
+        ));
+    }
+    Ok(())
 }

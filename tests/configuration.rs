@@ -985,3 +985,33 @@ async fn debug_of_a_service_account_client_holding_a_token_never_shows_it() {
     assert_eq!(server.requests().len(), 2, "the client holds a token now");
     assert_no_secret(&format!("{client:?}"), "Debug of the client");
 }
+
+// ---------------------------------------------------------------------------
+// Read limits
+
+#[test]
+fn a_zero_response_limit_is_a_configuration_error() {
+    let message = build_error(
+        Client::builder()
+            .access_token(ACCESS_TOKEN)
+            .max_response_bytes(0),
+    );
+    assert!(message.contains("max_response_bytes"), "{message}");
+    Client::builder()
+        .access_token(ACCESS_TOKEN)
+        .max_response_bytes(1)
+        .build()
+        .unwrap();
+}
+
+#[test]
+fn the_builder_shows_its_limits_and_the_default_is_16_mib() {
+    assert_eq!(
+        atlas_stream_connections::DEFAULT_MAX_RESPONSE_BYTES,
+        16 * 1024 * 1024
+    );
+    let shown = format!("{:?}", Client::builder());
+    assert!(shown.contains("max_response_bytes: 16777216"), "{shown}");
+    let shown = format!("{:?}", Client::builder().max_response_bytes(1000));
+    assert!(shown.contains("max_response_bytes: 1000"), "{shown}");
+}

@@ -28,8 +28,11 @@ pub(crate) enum Auth {
 }
 
 impl Auth {
-    /// The one credential of `builder`.
+    /// The one credential of `builder`, for the normalised `base_url`,
+    /// after the builder's other checks
+    /// ([`check_transport`](crate::config::check_transport)).
     pub fn from_builder(builder: &ClientBuilder, base_url: &str) -> Result<Self, Error> {
+        crate::config::check_transport(builder, base_url)?;
         let credentials = match builder.credentials.as_slice() {
             [one] => one.clone(),
             [] => {
