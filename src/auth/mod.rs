@@ -28,8 +28,9 @@ pub(crate) enum Auth {
 }
 
 impl Auth {
-    /// The one credential of `builder`, for the normalised `base_url`,
-    /// after the builder's other checks
+    /// The one credential of `builder`, for the normalised `base_url`.
+    /// Refuses, first, to send any credential over plain `http` to another
+    /// machine unless the builder allows it
     /// ([`check_transport`](crate::config::check_transport)).
     pub fn from_builder(builder: &ClientBuilder, base_url: &str) -> Result<Self, Error> {
         crate::config::check_transport(builder, base_url)?;
