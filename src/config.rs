@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::SecretString;
 use crate::error::Error;
-use crate::retry::RetryPolicy;
+use crate::send::Policy;
 
 /// Base URL of Atlas, used unless another is configured.
 pub const DEFAULT_BASE_URL: &str = "https://cloud.mongodb.com";
@@ -27,6 +27,21 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// account, 10 token requests a minute). For tokens that live less than
 /// twice the margin, half their lifetime is used instead.
 pub const DEFAULT_TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
+
+/// Largest response body a client reads, by default; see
+/// [`ClientBuilder::max_response_bytes`].
+///
+/// 16 MiB: the answer of this crate's operation is one connection, a few
+/// kilobytes (a CA certificate or a long list of Kafka settings stays well
+/// under a megabyte), and the largest answers of the Atlas Admin API (pages
+/// of up to 500 items) are a few megabytes; an error body is a few hundred
+/// bytes. 16 MiB leaves room for all of them while bounding what a broken
+/// server or proxy can make a client hold: the buffer never exceeds the
+/// limit, and grows by doubling from what `Content-Length` announced, so a
+/// body stopped at the limit costs at most about one and a half times it.
+/// Decoding an accepted body into JSON values takes more again (a `Value`
+/// is 32 bytes, `0,` two bytes of input), so lower it where memory is tight.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
 
 /// The `User-Agent` of every request this crate sends (API, token and
 /// revoke alike): `atlas-stream-connections/<version> (<os>; <arch>)`,
@@ -57,6 +72,12 @@ pub const CREDENTIAL_VARIABLES: [&str; 7] = [
 /// from.
 pub const BASE_URL_VARIABLES: [&str; 2] =
     ["MONGODB_ATLAS_BASE_URL", "MONGODB_ATLAS_OPS_MANAGER_URL"];
+
+/// The environment variable that lets [`ClientBuilder::from_env`] accept a
+/// plain `http` base URL for a host other than this machine, as
+/// [`ClientBuilder::allow_insecure_http`] does: `true` or `false`. This
+/// crate's own; the Atlas CLI does not read it.
+pub const ALLOW_INSECURE_HTTP_VARIABLE: &str = "MONGODB_ATLAS_ALLOW_INSECURE_HTTP";
 
 /// How the client proves who it is. Exactly one is configured per client.
 #[derive(Clone, Debug)]
@@ -104,7 +125,15 @@ impl Credentials {
 /// | API version | the newest each operation declares |
 /// | retries on 429 / 503 with `Retry-After` | [`DEFAULT_MAX_RETRIES`](crate::DEFAULT_MAX_RETRIES), backoff from [`DEFAULT_RETRY_BASE_DELAY`](crate::DEFAULT_RETRY_BASE_DELAY) up to [`DEFAULT_MAX_RETRY_DELAY`](crate::DEFAULT_MAX_RETRY_DELAY) |
 /// | token refresh margin | [`DEFAULT_TOKEN_REFRESH_MARGIN`] |
+/// | largest response body read | [`DEFAULT_MAX_RESPONSE_BYTES`] (16 MiB) |
+/// | largest token-endpoint answer read | 64 KiB (fixed) |
+/// | largest body read only to be dropped (a `401` or `429` before another try) | 64 KiB (fixed); a larger one closes its connection instead |
+/// | largest `WWW-Authenticate` read (all values together) | 16 KiB (fixed) |
+/// | plain `http` base URL | only for `localhost`, `127.0.0.0/8` and `::1`, unless [`allow_insecure_http`](Self::allow_insecure_http) |
 /// | HTTP client | a new `reqwest::Client` (rustls) |
+///
+/// `Debug` shows the kind of credential, never the credential, and the base
+/// URL without user information or query.
 #[derive(Clone, Default)]
 pub struct ClientBuilder {
     pub(crate) base_url: Option<String>,
@@ -114,22 +143,27 @@ pub struct ClientBuilder {
     pub(crate) http: Option<reqwest::Client>,
     pub(crate) credentials: Vec<Credentials>,
     pub(crate) api_version: Option<String>,
-    pub(crate) retry: RetryPolicy,
+    /// The retry rule and the read limits, which the client's sender takes
+    /// as one.
+    pub(crate) retry: Policy,
     pub(crate) token_refresh_margin: Option<Duration>,
+    pub(crate) allow_insecure_http: bool,
 }
 
 impl fmt::Debug for ClientBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ClientBuilder")
-            .field("base_url", &self.base_url)
+            .field("base_url", &self.base_url.as_deref().map(shown_url))
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
             .field("user_agent_suffix", &self.user_agent_suffix)
             .field("custom_http_client", &self.http.is_some())
             .field("credentials", &self.credentials)
             .field("api_version", &self.api_version)
-            .field("retry", &self.retry)
+            .field("retry", &self.retry.retry)
+            .field("max_response_bytes", &self.retry.max_response_bytes)
             .field("token_refresh_margin", &self.token_refresh_margin)
+            .field("allow_insecure_http", &self.allow_insecure_http)
             .finish()
     }
 }
@@ -142,8 +176,40 @@ impl ClientBuilder {
 
     /// The API's base URL (default [`DEFAULT_BASE_URL`]). The token and
     /// revoke URLs derive from it. A trailing `/` is ignored.
+    ///
+    /// `https`, or plain `http` to this machine only (`localhost`,
+    /// `127.0.0.0/8`, `::1`): over `http` to another host, the bearer
+    /// token, the service account's secret and the connection's own
+    /// secrets (a Kafka password) would travel in clear, so
+    /// [`build`](Self::build) refuses it unless
+    /// [`allow_insecure_http`](Self::allow_insecure_http) says otherwise.
+    /// User information (`user:password@`), a query and a fragment are
+    /// refused.
     pub fn base_url(mut self, base_url: impl Into<String>) -> Self {
         self.base_url = Some(base_url.into());
+        self
+    }
+
+    /// Accepts a plain `http` base URL for any host (default `false`: only
+    /// for this machine). Every request then carries its credential, and
+    /// every create call its connection's secrets, readable by anyone on the
+    /// path: meant for a private network you trust (an Ops Manager behind
+    /// its own TLS proxy, say). `MONGODB_ATLAS_ALLOW_INSECURE_HTTP=true`
+    /// does the same for [`from_env`](Self::from_env).
+    pub fn allow_insecure_http(mut self, allow: bool) -> Self {
+        self.allow_insecure_http = allow;
+        self
+    }
+
+    /// The largest response body the client reads, in bytes (default
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`], 16 MiB): the answer of a call,
+    /// success or error, enveloped or not. A larger body (announced by
+    /// `Content-Length` or found so while reading) ends the call with
+    /// [`Error::TooLarge`] without reading on; with a success status the
+    /// server has acted on the request ([`Error::server_succeeded`]). Must
+    /// not be zero.
+    pub fn max_response_bytes(mut self, limit: u64) -> Self {
+        self.retry.max_response_bytes = limit;
         self
     }
 
@@ -235,7 +301,7 @@ impl ClientBuilder {
     /// `Retry-After` (default [`DEFAULT_MAX_RETRIES`](crate::DEFAULT_MAX_RETRIES));
     /// `0` turns retrying off.
     pub fn max_retries(mut self, retries: u32) -> Self {
-        self.retry.max_retries = retries;
+        self.retry.retry.max_retries = retries;
         self
     }
 
@@ -243,8 +309,8 @@ impl ClientBuilder {
     /// and the longest wait before a retry. A `Retry-After` longer than
     /// `max_delay` ends the call with [`Error::RateLimited`].
     pub fn retry_backoff(mut self, base_delay: Duration, max_delay: Duration) -> Self {
-        self.retry.base_delay = base_delay;
-        self.retry.max_delay = max_delay;
+        self.retry.retry.base_delay = base_delay;
+        self.retry.retry.max_delay = max_delay;
         self
     }
 
@@ -261,6 +327,7 @@ impl ClientBuilder {
         if let Some(name) = CREDENTIAL_VARIABLES
             .iter()
             .chain(&BASE_URL_VARIABLES)
+            .chain([&ALLOW_INSECURE_HTTP_VARIABLE])
             .find(|name| std::env::var_os(name).is_some_and(|v| v.to_str().is_none()))
         {
             return Err(Error::configuration(format!(
@@ -280,7 +347,16 @@ impl ClientBuilder {
     ///   API key;
     /// - `MONGODB_ATLAS_ACCESS_TOKEN`: an access token;
     /// - `MONGODB_ATLAS_BASE_URL` (or `MONGODB_ATLAS_OPS_MANAGER_URL`): the
-    ///   base URL.
+    ///   base URL;
+    /// - `MONGODB_ATLAS_ALLOW_INSECURE_HTTP` (this crate's own): `true`
+    ///   accepts a plain `http` base URL for a host other than this machine
+    ///   ([`allow_insecure_http`](Self::allow_insecure_http)); `false` or
+    ///   unset refuses it. An environment that sets the base URL can point
+    ///   the client anywhere already, so the variable adds no reach; it
+    ///   exists for programs configured only through the environment (the
+    ///   `streams` command, against an Ops Manager on a private network),
+    ///   and being a second, explicit setting, a mistyped `http://` in the
+    ///   URL alone never sends credentials in clear.
     ///
     /// An empty variable counts as unset. Exactly one credential must be
     /// present: half a pair, two kinds at once, or a name and its alias with
@@ -371,26 +447,35 @@ impl ClientBuilder {
         {
             builder.base_url = Some(url);
         }
+        if let Some((name, value)) = get(ALLOW_INSECURE_HTTP_VARIABLE) {
+            builder.allow_insecure_http = match value.trim() {
+                v if v.eq_ignore_ascii_case("true") => true,
+                v if v.eq_ignore_ascii_case("false") => false,
+                _ => {
+                    return Err(Error::configuration(format!(
+                        "{name} must be `true` or `false`"
+                    )));
+                }
+            };
+        }
         Ok(builder)
     }
 
-    /// Builds the client. Fails, before any I/O, on an invalid base URL, a
-    /// missing or second credential, or a pinned version that resolves to
-    /// nothing.
+    /// Builds the client. Fails, before any I/O, on an invalid base URL (or
+    /// a plain `http` one for another host, see [`base_url`](Self::base_url)),
+    /// a missing or second credential, a zero
+    /// [`max_response_bytes`](Self::max_response_bytes), or a pinned version
+    /// that resolves to nothing.
     pub fn build(self) -> Result<crate::Client, Error> {
         crate::client::Client::from_builder(self)
     }
 }
 
 /// The base URL without a trailing `/`; only `http` and `https`, with no
-/// query, fragment or embedded credentials.
+/// query, fragment or embedded credentials. Errors show the URL without
+/// user information or query ([`shown_url`]).
 pub(crate) fn normalise_base_url(base_url: &str) -> Result<String, Error> {
-    // A URL with `@` may hold the credentials this refuses: never echoed.
-    let shown = if base_url.contains('@') {
-        "(not shown)"
-    } else {
-        base_url
-    };
+    let shown = shown_url(base_url);
     let invalid = |why: String| Error::invalid("base_url", format!("`{shown}`: {why}"));
     let url = reqwest::Url::parse(base_url.trim()).map_err(|e| invalid(e.to_string()))?;
     if !matches!(url.scheme(), "http" | "https") {
@@ -401,9 +486,98 @@ pub(crate) fn normalise_base_url(base_url: &str) -> Result<String, Error> {
         || !url.username().is_empty()
         || url.password().is_some()
     {
+        // Refused rather than stripped: credentials in the URL would go
+        // unused (each client has its one credential) and a query would be
+        // dropped by every request, so either is a mistake to report, and
+        // neither may reach `Client`'s `Debug`.
         return Err(invalid(
             "must not carry a query, a fragment or credentials".into(),
         ));
     }
     Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+/// A base URL as `Debug` and errors may show it: user information, query
+/// and fragment replaced by `[REDACTED]`. Other text (not a URL, or one of
+/// a scheme without an authority, where `alice:pw@host` is a scheme and a
+/// path) is shown only if it holds none of `@`, `?`, `#`.
+pub(crate) fn shown_url(raw: &str) -> String {
+    const REDACTED: &str = "[REDACTED]";
+    let parsed = reqwest::Url::parse(raw.trim()).ok();
+    let Some(url) =
+        parsed.filter(|url| matches!(url.scheme(), "http" | "https" | "ftp" | "ws" | "wss"))
+    else {
+        return match raw.contains(['@', '?', '#']) {
+            true => "(not shown)".to_owned(),
+            false => raw.to_owned(),
+        };
+    };
+    let mut out = format!("{}://", url.scheme());
+    if !url.username().is_empty() || url.password().is_some() {
+        out += REDACTED;
+        out.push('@');
+    }
+    if let Some(host) = url.host_str() {
+        out += host;
+    }
+    if let Some(port) = url.port() {
+        out += &format!(":{port}");
+    }
+    out += url.path();
+    if url.query().is_some() {
+        out.push('?');
+        out += REDACTED;
+    }
+    if url.fragment().is_some() {
+        out.push('#');
+        out += REDACTED;
+    }
+    out
+}
+
+/// Whether `url`'s host is this machine: `localhost`, `127.0.0.0/8` or
+/// `::1` (the names and addresses that never leave it).
+fn is_loopback(url: &reqwest::Url) -> bool {
+    // URL parsing has already written an IPv4 host in dotted decimal
+    // (`127.1` and `0x7f.1` are `127.0.0.1`) and an IPv6 one in brackets.
+    let Some(host) = url.host_str() else {
+        return false;
+    };
+    if let Some(v6) = host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        return v6
+            .parse::<std::net::Ipv6Addr>()
+            .is_ok_and(|a| a.is_loopback());
+    }
+    match host.parse::<std::net::Ipv4Addr>() {
+        Ok(address) => address.is_loopback(),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
+}
+
+/// The checks of `builder` that need its normalised `base_url`, made when
+/// the client is built: plain `http` only to this machine unless allowed,
+/// and a non-zero read limit.
+pub(crate) fn check_transport(builder: &ClientBuilder, base_url: &str) -> Result<(), Error> {
+    if builder.retry.max_response_bytes == 0 {
+        return Err(Error::configuration(
+            "max_response_bytes is 0: no answer could be read",
+        ));
+    }
+    let url = reqwest::Url::parse(base_url)
+        .map_err(|e| Error::invalid("base_url", format!("`{}`: {e}", shown_url(base_url))))?;
+    if url.scheme() == "http" && !is_loopback(&url) && !builder.allow_insecure_http {
+        let kind = builder
+            .credentials
+            .first()
+            .map_or("credential", Credentials::kind);
+        return Err(Error::configuration(format!(
+            "base_url `{}` is plain http to a host other than this machine: the {kind} \
+             and the connections' secrets would travel in clear. Use https; plain http \
+             is accepted for localhost, 127.0.0.0/8 and ::1, or for any host with \
+             ClientBuilder::allow_insecure_http(true) or \
+             {ALLOW_INSECURE_HTTP_VARIABLE}=true",
+            shown_url(base_url)
+        )));
+    }
+    Ok(())
 }

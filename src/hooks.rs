@@ -5,9 +5,9 @@
 //!   `Content-Type` when there is a body) and drops progenitor's
 //!   `api-version` header, which Atlas does not use.
 //! - `exec` authenticates, retries throttled requests, reports
-//!   `Deprecation`/`Sunset`, and keeps the bytes of every response, so an
-//!   error (an HTML 502 page as much as an `ApiError`) or an undeclared
-//!   status loses nothing.
+//!   `Deprecation`/`Sunset`, and keeps the bytes of every response (up to
+//!   the client's `max_response_bytes`), so an error (an HTML 502 page as
+//!   much as an `ApiError`) or an undeclared status loses nothing.
 //! - A per-call [`CallRecord`] (a task-local scoped around one call) carries
 //!   what progenitor's error type cannot: method, path, status, headers, and
 //!   this crate's own error when the failure is not an HTTP answer.
@@ -25,7 +25,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 
 use crate::auth::Auth;
 use crate::error::Error;
-use crate::send::{Sender, rebuild, replay};
+use crate::send::{Read, Sender, read_body, rebuild, replay};
 use crate::versions::{ApiVersion, versions_of};
 
 /// Per-client state handed to progenitor as its `inner` type; clones share
@@ -218,15 +218,19 @@ impl ClientHooks<ClientState> for crate::generated::Client {
         if let Some(plan) = plan() {
             report_deprecation(shared, info.operation_id, plan.version.version, &headers);
         }
-        // Keep the exact bytes, then hand progenitor an identical response.
-        let body = match response.bytes().await {
+        // Keep the exact bytes (up to the client's limit), then hand
+        // progenitor an identical response. A body that breaks off or is too
+        // large keeps the status: after a 2xx, the connection was created.
+        let read = Read {
+            method: request.method().as_str(),
+            path: request.url().path(),
+            what: "response body",
+            status_known: true,
+        };
+        let body = match read_body(response, shared.sender.retry.max_response_bytes, read).await {
             Ok(body) => body,
             Err(error) => {
-                let (method, path) = (
-                    request.method().to_string(),
-                    request.url().path().to_owned(),
-                );
-                record(|r| r.failure = Some(Error::transport(&method, &path, error)));
+                record(|r| r.failure = Some(error));
                 return Ok(rebuild(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     HeaderMap::new(),
@@ -243,6 +247,10 @@ impl ClientHooks<ClientState> for crate::generated::Client {
     }
 }
 
+/// How much of a `Deprecation` or `Sunset` value is logged (an HTTP date is
+/// 29 characters).
+const LOGGED_HEADER_CHARS: usize = 64;
+
 /// One `tracing` warning per client, operation and version when Atlas says
 /// the version is deprecated or will be withdrawn.
 fn report_deprecation(
@@ -251,7 +259,11 @@ fn report_deprecation(
     version: &'static str,
     headers: &HeaderMap,
 ) {
-    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    // Logged, so cut short: a header may be hundreds of kilobytes.
+    let header = |name: &str| {
+        let value = headers.get(name).and_then(|v| v.to_str().ok())?;
+        Some(value.get(..LOGGED_HEADER_CHARS).unwrap_or(value))
+    };
     let (deprecation, sunset) = (header("deprecation"), header("sunset"));
     if deprecation.is_none() && sunset.is_none() {
         return;

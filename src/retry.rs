@@ -88,10 +88,20 @@ fn unit_random() -> f64 {
     }
 }
 
+/// The longest `Retry-After` value read: an HTTP-date is 29 characters,
+/// delay-seconds at most 20 digits for a `u64`. A longer value is no valid
+/// one and is not looked at.
+const MAX_RETRY_AFTER_LEN: usize = 64;
+
 /// `Retry-After` as a duration: delay-seconds or an HTTP-date (RFC 9110
-/// §10.2.3). A date in the past is zero; anything unreadable is absent.
+/// §10.2.3). A date in the past is zero; anything unreadable, or longer than
+/// any valid value, is absent.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers.get(RETRY_AFTER)?;
+    if value.len() > MAX_RETRY_AFTER_LEN {
+        return None;
+    }
+    let value = value.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
@@ -195,6 +205,22 @@ mod tests {
         );
         assert_eq!(retry_after(&headers(Some("soon"))), None);
         assert_eq!(retry_after(&headers(None)), None);
+    }
+
+    #[test]
+    fn retry_after_longer_than_any_valid_value_is_absent() {
+        let padded = |len: usize| {
+            let mut map = HeaderMap::new();
+            let value = format!("{}7", "0".repeat(len - 1));
+            map.insert(RETRY_AFTER, HeaderValue::from_str(&value).unwrap());
+            map
+        };
+        assert_eq!(
+            retry_after(&padded(MAX_RETRY_AFTER_LEN)),
+            Some(Duration::from_secs(7))
+        );
+        assert_eq!(retry_after(&padded(MAX_RETRY_AFTER_LEN + 1)), None);
+        assert_eq!(retry_after(&padded(400 * 1024)), None);
     }
 
     #[test]

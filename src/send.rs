@@ -5,6 +5,12 @@
 //!
 //! An exchange that asked for `envelope=true` is unwrapped here, at the
 //! bottom, so that authentication and retries see the real status.
+//!
+//! Every body this crate reads goes through [`read_body`], which stops at a
+//! limit: a server (or whatever answers in its place) cannot make the client
+//! buffer more than [`Policy::max_response_bytes`] for an answer,
+//! [`TOKEN_ANSWER_LIMIT`] for a token answer, or [`DISCARD_LIMIT`] for a body
+//! read only to be dropped.
 
 use std::future::Future;
 use std::time::{Duration, Instant};
@@ -14,8 +20,41 @@ use reqwest::header::{CONTENT_LENGTH, HeaderMap, HeaderValue, USER_AGENT};
 use reqwest::{Request, Response, StatusCode};
 use serde_json::Value;
 
+use crate::config::DEFAULT_MAX_RESPONSE_BYTES;
 use crate::error::Error;
 use crate::retry::RetryPolicy;
+
+/// Largest body read only to be dropped (a `401` answered again, a `429`
+/// or `503` retried), so that its connection can serve the next request.
+/// Beyond it, reading stops and the connection is closed instead: 64 KiB is
+/// far more than any error body Atlas sends, and less than it costs to open
+/// a new TLS connection.
+pub(crate) const DISCARD_LIMIT: u64 = 64 * 1024;
+
+/// Largest answer read from the token endpoint (a token or an OAuth error).
+/// An Atlas access token is a JWT of about a kilobyte; 64 KiB is room for
+/// any token a server could reasonably issue.
+pub(crate) const TOKEN_ANSWER_LIMIT: u64 = 64 * 1024;
+
+/// How a [`Sender`] retries and how much it reads: set on the builder.
+///
+/// (One value because the client builds its `Sender` from one field of the
+/// builder; the limits ride with the retry rule.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Policy {
+    pub retry: RetryPolicy,
+    /// Largest body of an API answer, success or error, enveloped or not.
+    pub max_response_bytes: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+}
 
 /// Sends requests; shared by every clone of a client.
 #[derive(Debug)]
@@ -23,7 +62,8 @@ pub(crate) struct Sender {
     pub http: reqwest::Client,
     pub user_agent: HeaderValue,
     pub timeout: Duration,
-    pub retry: RetryPolicy,
+    /// The retry rule and the read limits.
+    pub retry: Policy,
 }
 
 impl Sender {
@@ -54,10 +94,20 @@ impl Sender {
                     return Ok(response);
                 }
                 let (status, headers) = (response.status(), response.headers().clone());
-                let body = response
-                    .bytes()
-                    .await
-                    .map_err(|e| Error::transport(&method, &path, e))?;
+                // The `200` of an envelope says nothing of the real status,
+                // so a failure to read it keeps none: `server_succeeded()`
+                // must not claim a connection was created.
+                let body = read_body(
+                    response,
+                    self.retry.max_response_bytes,
+                    Read {
+                        method: &method,
+                        path: &path,
+                        what: "enveloped response body",
+                        status_known: false,
+                    },
+                )
+                .await?;
                 Ok(unwrap_envelope(status, headers, body))
             }
             Err(error) => {
@@ -81,9 +131,10 @@ impl Sender {
         let mut retries_done = 0;
         loop {
             let response = attempt().await?;
-            let Some(delay) = self
-                .retry
-                .delay(response.status(), response.headers(), retries_done)
+            let Some(delay) =
+                self.retry
+                    .retry
+                    .delay(response.status(), response.headers(), retries_done)
             else {
                 return Ok(response);
             };
@@ -112,9 +163,84 @@ pub(crate) fn replay(request: &Request) -> Result<Request, Error> {
 }
 
 /// Reads and drops a response's body, so its connection can serve the next
-/// request instead of being closed.
-pub(crate) async fn discard(response: Response) {
-    let _ = response.bytes().await;
+/// request; a body larger than [`DISCARD_LIMIT`] (announced or found so) is
+/// not read on: dropping the response closes its connection instead.
+pub(crate) async fn discard(mut response: Response) {
+    if response.content_length().is_some_and(|n| n > DISCARD_LIMIT) {
+        return;
+    }
+    let mut read = 0u64;
+    while let Ok(Some(chunk)) = response.chunk().await {
+        read = read.saturating_add(chunk.len() as u64);
+        if read > DISCARD_LIMIT {
+            return;
+        }
+    }
+}
+
+/// What a body is read for, to name in an error.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Read<'a> {
+    pub method: &'a str,
+    pub path: &'a str,
+    /// What the body is (`response body`, `token answer`...).
+    pub what: &'static str,
+    /// Whether the response's status is the real answer's (it is not for
+    /// an envelope, always `200`), and so belongs in an error.
+    pub status_known: bool,
+}
+
+/// Reads `response`'s body whole, up to `limit` bytes.
+///
+/// A body over the limit is [`Error::TooLarge`]: at once when
+/// `Content-Length` announces it, else as soon as a chunk would pass it; the
+/// rest is never read (dropping the response closes the connection). A body
+/// that breaks off (reset, end of stream, timeout) is [`Error::Transport`]
+/// or [`Error::Timeout`]. Both keep the response's status, so that
+/// [`Error::server_succeeded`] tells a caller that a `2xx` took effect.
+pub(crate) async fn read_body(
+    mut response: Response,
+    limit: u64,
+    read: Read<'_>,
+) -> Result<Bytes, Error> {
+    let status = read.status_known.then(|| response.status());
+    let too_large = || Error::too_large(read.method, read.path, status, read.what, limit);
+    let announced = response.content_length();
+    if announced.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let cap = usize::try_from(limit).unwrap_or(usize::MAX);
+    // What the server announced (no more than the limit), else nothing yet.
+    let announced = announced.map_or(0, |n| usize::try_from(n).unwrap_or(cap).min(cap));
+    let mut body: Vec<u8> = Vec::new();
+    loop {
+        let chunk = match response.chunk().await {
+            Ok(Some(chunk)) => chunk,
+            Ok(None) => return Ok(Bytes::from(body)),
+            Err(error) => {
+                return Err(Error::transport_after(
+                    read.method,
+                    read.path,
+                    status,
+                    error,
+                ));
+            }
+        };
+        let needed = body
+            .len()
+            .checked_add(chunk.len())
+            .filter(|&n| n <= cap)
+            .ok_or_else(too_large)?;
+        if needed > body.capacity() {
+            // Doubling, from what was announced, but never past the limit.
+            let target = needed
+                .max(announced)
+                .max(body.capacity().saturating_mul(2))
+                .min(cap);
+            body.reserve_exact(target - body.len());
+        }
+        body.extend_from_slice(&chunk);
+    }
 }
 
 /// A response built from parts, read like one from the network.
@@ -143,4 +269,16 @@ pub(crate) fn unwrap_envelope(status: StatusCode, headers: HeaderMap, body: Byte
         }
     }
     rebuild(status, headers, body)
+}
+
+/// `response` with its body read into memory by [`read_body`], for code that
+/// reads it again (`ApiErrorResponse::read`).
+pub(crate) async fn buffered(
+    response: Response,
+    limit: u64,
+    read: Read<'_>,
+) -> Result<Response, Error> {
+    let (status, headers) = (response.status(), response.headers().clone());
+    let body = read_body(response, limit, read).await?;
+    Ok(rebuild(status, headers, body))
 }

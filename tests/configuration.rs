@@ -985,3 +985,274 @@ async fn debug_of_a_service_account_client_holding_a_token_never_shows_it() {
     assert_eq!(server.requests().len(), 2, "the client holds a token now");
     assert_no_secret(&format!("{client:?}"), "Debug of the client");
 }
+
+// ---------------------------------------------------------------------------
+// Plain http
+
+const INSECURE_VAR: &str = "MONGODB_ATLAS_ALLOW_INSECURE_HTTP";
+
+/// Hosts that are not this machine, over plain http.
+const REMOTE_HTTP: [&str; 6] = [
+    "http://cloud.mongodb.com",
+    "http://10.0.0.5:8080/prefix",
+    "http://[2001:db8::1]:8080",
+    "http://127.0.0.1.nip.io",
+    "http://localhost.example.com",
+    "http://[::ffff:10.0.0.1]",
+];
+
+/// This machine, over plain http.
+const LOOPBACK_HTTP: [(&str, &str); 6] = [
+    ("http://localhost:9", "http://localhost:9"),
+    ("http://LOCALHOST:9/", "http://localhost:9"),
+    ("http://127.0.0.1:9", "http://127.0.0.1:9"),
+    ("http://127.1.2.3", "http://127.1.2.3"),
+    ("http://127.1:9", "http://127.0.0.1:9"),
+    ("http://[::1]:9", "http://[::1]:9"),
+];
+
+fn every_credential(builder: ClientBuilder) -> [ClientBuilder; 3] {
+    [
+        builder.clone().access_token(ACCESS_TOKEN),
+        builder.clone().api_key(PUBLIC_KEY, PRIVATE_KEY),
+        builder.service_account(CLIENT_ID, CLIENT_SECRET),
+    ]
+}
+
+#[test]
+fn plain_http_to_another_host_is_refused_saying_why_and_how_to_opt_in() {
+    for url in REMOTE_HTTP {
+        for (builder, kind) in every_credential(Client::builder().base_url(url))
+            .into_iter()
+            .zip(["access token", "API key", "service account"])
+        {
+            let message = build_error(builder);
+            for needed in [
+                "plain http",
+                "in clear",
+                kind,
+                "allow_insecure_http(true)",
+                "MONGODB_ATLAS_ALLOW_INSECURE_HTTP=true",
+            ] {
+                assert!(message.contains(needed), "{url}: no `{needed}`: {message}");
+            }
+            assert_no_secret(&message, url);
+        }
+    }
+}
+
+#[test]
+fn plain_http_to_this_machine_is_accepted() {
+    for (url, normalised) in LOOPBACK_HTTP {
+        for builder in every_credential(Client::builder().base_url(url)) {
+            let client = builder.build().unwrap_or_else(|e| panic!("{url}: {e}"));
+            assert_eq!(client.base_url(), normalised);
+        }
+    }
+}
+
+#[test]
+fn allow_insecure_http_accepts_plain_http_to_any_host_and_https_needs_nothing() {
+    for url in REMOTE_HTTP {
+        for builder in every_credential(Client::builder().base_url(url).allow_insecure_http(true)) {
+            builder.build().unwrap_or_else(|e| panic!("{url}: {e}"));
+        }
+        let refused = Client::builder()
+            .base_url(url)
+            .allow_insecure_http(true)
+            .allow_insecure_http(false)
+            .access_token(ACCESS_TOKEN);
+        build_error(refused);
+    }
+    Client::builder()
+        .base_url("https://10.0.0.5:8443")
+        .access_token(ACCESS_TOKEN)
+        .build()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_refused_service_account_sends_nothing_not_even_for_a_token() {
+    // The token URL is the base URL's: refused with it, before any I/O.
+    let server = atlas().await;
+    let port = server.base_url.rsplit(':').next().unwrap();
+    let message = build_error(
+        Client::builder()
+            .base_url(format!("http://localhost.localdomain.invalid:{port}"))
+            .service_account(CLIENT_ID, CLIENT_SECRET),
+    );
+    assert!(message.contains("service account"), "{message}");
+    assert!(server.requests().is_empty());
+}
+
+#[test]
+fn plain_http_from_the_environment_needs_the_opt_in_variable_too() {
+    let remote = "http://opsmanager.internal:8080";
+    for base_var in [BASE_URL_VAR, BASE_URL_ALIAS] {
+        let builder = from_env(&[(TOKEN_VAR, ACCESS_TOKEN), (base_var, remote)]).unwrap();
+        let message = build_error(builder);
+        assert!(message.contains(INSECURE_VAR), "{message}");
+        for allowed in ["true", "TRUE", " True "] {
+            let client = from_env(&[
+                (TOKEN_VAR, ACCESS_TOKEN),
+                (base_var, remote),
+                (INSECURE_VAR, allowed),
+            ])
+            .unwrap()
+            .build()
+            .unwrap_or_else(|e| panic!("{allowed:?}: {e}"));
+            assert_eq!(client.base_url(), remote);
+        }
+        for refused in ["false", "FALSE", ""] {
+            let builder = from_env(&[
+                (TOKEN_VAR, ACCESS_TOKEN),
+                (base_var, remote),
+                (INSECURE_VAR, refused),
+            ])
+            .unwrap();
+            build_error(builder);
+        }
+    }
+    for bad in ["yes", "1", "on", "truee"] {
+        let message = env_error(&[(TOKEN_VAR, ACCESS_TOKEN), (INSECURE_VAR, bad)]);
+        assert_eq!(
+            variables_named(&message),
+            names(&[INSECURE_VAR]),
+            "{message}"
+        );
+        assert!(message.contains("`true` or `false`"), "{message}");
+    }
+    assert_eq!(
+        atlas_stream_connections::ALLOW_INSECURE_HTTP_VARIABLE,
+        INSECURE_VAR
+    );
+}
+
+#[test]
+fn from_env_in_a_process_refuses_plain_http_unless_allowed() {
+    let remote = "http://opsmanager.internal:8080";
+    let child = run_child(&owned(&[
+        (TOKEN_VAR, ACCESS_TOKEN),
+        (BASE_URL_ALIAS, remote),
+    ]));
+    assert!(child.success, "the child failed: {}", child.stdout);
+    assert!(
+        child
+            .line
+            .starts_with("error client configuration: base_url"),
+        "{}",
+        child.stdout
+    );
+    assert!(child.line.contains(INSECURE_VAR), "{}", child.line);
+    let child = run_child(&owned(&[
+        (TOKEN_VAR, ACCESS_TOKEN),
+        (BASE_URL_ALIAS, remote),
+        (INSECURE_VAR, "true"),
+    ]));
+    assert_eq!(
+        child.line,
+        format!("ok base_url={remote} call=none"),
+        "{}",
+        child.stdout
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Read limits
+
+#[test]
+fn a_zero_response_limit_is_a_configuration_error() {
+    let message = build_error(
+        Client::builder()
+            .access_token(ACCESS_TOKEN)
+            .max_response_bytes(0),
+    );
+    assert!(message.contains("max_response_bytes"), "{message}");
+    Client::builder()
+        .access_token(ACCESS_TOKEN)
+        .max_response_bytes(1)
+        .build()
+        .unwrap();
+}
+
+#[test]
+fn the_builder_shows_its_limits_and_the_default_is_16_mib() {
+    assert_eq!(
+        atlas_stream_connections::DEFAULT_MAX_RESPONSE_BYTES,
+        16 * 1024 * 1024
+    );
+    let shown = format!("{:?}", Client::builder());
+    assert!(shown.contains("max_response_bytes: 16777216"), "{shown}");
+    assert!(shown.contains("allow_insecure_http: false"), "{shown}");
+    let shown = format!(
+        "{:?}",
+        Client::builder()
+            .max_response_bytes(1000)
+            .allow_insecure_http(true)
+    );
+    assert!(shown.contains("max_response_bytes: 1000"), "{shown}");
+    assert!(shown.contains("allow_insecure_http: true"), "{shown}");
+}
+
+// ---------------------------------------------------------------------------
+// Base URLs in Debug and errors
+
+#[test]
+fn the_builder_debug_hides_user_information_query_and_fragment_of_the_base_url() {
+    for (given, expected) in [
+        (
+            "https://alice:hunter2-pw@cloud.mongodb.com/prefix?apiKey=q-SECRET#frag-SECRET",
+            "https://[REDACTED]@cloud.mongodb.com/prefix?[REDACTED]#[REDACTED]",
+        ),
+        (
+            "https://hunter2-pw@cloud.mongodb.com",
+            "https://[REDACTED]@cloud.mongodb.com/",
+        ),
+        (
+            "http://127.0.0.1:9/p?token=q-SECRET",
+            "http://127.0.0.1:9/p?[REDACTED]",
+        ),
+        ("alice:hunter2-pw@cloud.mongodb.com", "(not shown)"),
+        ("not a url ?q-SECRET", "(not shown)"),
+        ("cloud.mongodb.com", "cloud.mongodb.com"),
+        ("https://cloud.mongodb.com/", "https://cloud.mongodb.com/"),
+    ] {
+        let builder = Client::builder().base_url(given).access_token(ACCESS_TOKEN);
+        for shown in [format!("{builder:?}"), format!("{builder:#?}")] {
+            assert!(shown.contains(expected), "{given}: {shown}");
+            for hidden in ["hunter2-pw", "alice", "q-SECRET", "frag-SECRET"] {
+                assert!(!shown.contains(hidden), "{given}: {hidden} shown: {shown}");
+            }
+        }
+        // And the refusal, where there is one, shows no more.
+        if let Err(error) = builder.build() {
+            for shown in [error.to_string(), format!("{error:?}")] {
+                for hidden in ["hunter2-pw", "alice", "q-SECRET", "frag-SECRET"] {
+                    assert!(!shown.contains(hidden), "{given}: {hidden} in {shown}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn the_client_debug_shows_its_base_url_which_never_holds_credentials_or_a_query() {
+    let client = Client::builder()
+        .base_url("https://cloud.mongodb.com/prefix/")
+        .access_token(ACCESS_TOKEN)
+        .build()
+        .unwrap();
+    let shown = format!("{client:?}");
+    assert!(
+        shown.contains(r#"base_url: "https://cloud.mongodb.com/prefix""#),
+        "{shown}"
+    );
+    // A base URL with either is refused, so no client ever shows one.
+    for bad in [
+        "https://alice:hunter2-pw@cloud.mongodb.com",
+        "https://cloud.mongodb.com/?apiKey=q-SECRET",
+    ] {
+        let error = rejected_base_url(bad);
+        assert!(!error.to_string().contains("q-SECRET"), "{error}");
+    }
+}

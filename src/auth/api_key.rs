@@ -13,11 +13,11 @@ use std::sync::{Arc, Mutex};
 use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, WWW_AUTHENTICATE};
 use reqwest::{Request, Response, StatusCode};
 
-use super::digest::{self, Challenge};
+use super::digest::{self, Challenge, ChallengeError};
 use crate::SecretString;
 use crate::error::ApiErrorResponse;
 use crate::error::Error;
-use crate::send::{Sender, discard, replay};
+use crate::send::{Read, Sender, buffered, discard, replay};
 
 /// A challenge and the nonce count used with it so far.
 struct Cached {
@@ -93,9 +93,12 @@ impl ApiKey {
         if response.status() != StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
-        let Ok(challenge) = digest::parse_challenges(response.headers().get_all(WWW_AUTHENTICATE))
-        else {
-            return Ok(response);
+        let challenge = match digest::parse_challenges(response.headers().get_all(WWW_AUTHENTICATE))
+        {
+            Ok(challenge) => challenge,
+            Err(ChallengeError::TooLarge) => return Err(challenge_too_large(&again)),
+            // The refusal goes back as it came.
+            Err(_) => return Ok(response),
         };
         // A challenge we had just received, refused without `stale`, means
         // the key is wrong: asking again would only repeat the answer.
@@ -135,8 +138,10 @@ impl ApiKey {
         }
         let challenge = match status {
             StatusCode::UNAUTHORIZED => {
-                digest::parse_challenges(response.headers().get_all(WWW_AUTHENTICATE))
-                    .map_err(|why| why.to_string())
+                match digest::parse_challenges(response.headers().get_all(WWW_AUTHENTICATE)) {
+                    Err(ChallengeError::TooLarge) => return Err(challenge_too_large(request)),
+                    parsed => parsed.map_err(|why| why.to_string()),
+                }
             }
             other => Err(format!(
                 "the server answered HTTP {other} to a request without credentials, \
@@ -150,7 +155,7 @@ impl ApiKey {
             }
             // Without a challenge the key cannot be used, and the body must
             // not go out unauthenticated: the call ends here.
-            Err(why) => Err(no_challenge(request, response, why).await),
+            Err(why) => Err(no_challenge(sender, request, response, why).await),
         }
     }
 
@@ -176,12 +181,41 @@ impl ApiKey {
 }
 
 /// The authentication error for a probe that brought no usable challenge,
-/// with the server's answer.
-async fn no_challenge(request: &Request, response: Response, why: String) -> Error {
-    match ApiErrorResponse::read(request.method().as_str(), request.url().path(), response).await {
+/// with the server's answer (its body read up to the client's limit).
+async fn no_challenge(
+    sender: &Sender,
+    request: &Request,
+    response: Response,
+    why: String,
+) -> Error {
+    let (method, path) = (request.method().as_str(), request.url().path());
+    let read = Read {
+        method,
+        path,
+        what: "response body",
+        status_known: true,
+    };
+    let refused = match buffered(response, sender.retry.max_response_bytes, read).await {
+        Ok(response) => ApiErrorResponse::read(method, path, response).await,
+        Err(error) => Err(error),
+    };
+    match refused {
         Ok(refused) => Error::Authentication(Box::new(
             refused.with_note(format!("no usable Digest challenge: {why}")),
         )),
         Err(error) => error,
     }
+}
+
+/// A `401` whose `WWW-Authenticate` values add up to more than
+/// [`digest::MAX_CHALLENGE_BYTES`]: refused unparsed (a challenge header of
+/// hundreds of kilobytes is no Atlas's).
+fn challenge_too_large(request: &Request) -> Error {
+    Error::too_large(
+        request.method().as_str(),
+        request.url().path(),
+        Some(StatusCode::UNAUTHORIZED),
+        "WWW-Authenticate header",
+        digest::MAX_CHALLENGE_BYTES as u64,
+    )
 }

@@ -28,8 +28,12 @@ pub(crate) enum Auth {
 }
 
 impl Auth {
-    /// The one credential of `builder`.
+    /// The one credential of `builder`, for the normalised `base_url`.
+    /// Refuses, first, to send any credential over plain `http` to another
+    /// machine unless the builder allows it
+    /// ([`check_transport`](crate::config::check_transport)).
     pub fn from_builder(builder: &ClientBuilder, base_url: &str) -> Result<Self, Error> {
+        crate::config::check_transport(builder, base_url)?;
         let credentials = match builder.credentials.as_slice() {
             [one] => one.clone(),
             [] => {

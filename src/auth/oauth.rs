@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use crate::SecretString;
 use crate::error::{ApiErrorResponse, DecodeError, Error};
-use crate::send::Sender;
+use crate::send::{Read, Sender, TOKEN_ANSWER_LIMIT, buffered, read_body};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -176,10 +176,13 @@ impl ServiceAccount {
         let status = response.status();
         let headers = response.headers().clone();
         let path = self.token_url.path().to_owned();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| Error::transport("POST", &path, e))?;
+        let read = Read {
+            method: "POST",
+            path: &path,
+            what: "token answer",
+            status_known: true,
+        };
+        let body = read_body(response, TOKEN_ANSWER_LIMIT, read).await?;
         if !status.is_success() {
             return Err(token_endpoint_error(ApiErrorResponse::new(
                 "POST", path, status, headers, body,
@@ -225,7 +228,15 @@ impl ServiceAccount {
         if status.is_success() {
             return Ok(());
         }
-        let refused = ApiErrorResponse::read("POST", self.revoke_url.path(), response).await?;
+        let path = self.revoke_url.path();
+        let read = Read {
+            method: "POST",
+            path,
+            what: "revoke answer",
+            status_known: true,
+        };
+        let response = buffered(response, TOKEN_ANSWER_LIMIT, read).await?;
+        let refused = ApiErrorResponse::read("POST", path, response).await?;
         Err(token_endpoint_error(
             refused.with_note("the token was not revoked"),
         ))

@@ -218,9 +218,11 @@ fn evict_oldest<T>(map: &mut HashMap<String, T>, issued: impl Fn(&T) -> Instant)
 }
 
 /// `name=value` pairs of a Digest header, values unquoted; `None` when it
-/// cannot be parsed.
+/// cannot be parsed or repeats a name. Linear in the length of `s` (the
+/// server also refuses an `Authorization` over 16 KiB before this).
 fn parse_params(s: &str) -> Option<Vec<(String, String)>> {
     let mut out = Vec::new();
+    let mut names = HashSet::new();
     let mut chars = s.chars().peekable();
     loop {
         while chars.peek().is_some_and(|c| matches!(c, ',' | ' ' | '\t')) {
@@ -267,10 +269,7 @@ fn parse_params(s: &str) -> Option<Vec<(String, String)>> {
             }
             value = value.trim().to_owned();
         }
-        if out
-            .iter()
-            .any(|(n, _): &(String, String)| n.eq_ignore_ascii_case(&name))
-        {
+        if !names.insert(name.to_ascii_lowercase()) {
             return None;
         }
         out.push((name, value));
@@ -373,5 +372,7 @@ mod tests {
             ])
         );
         assert_eq!(parse_params(r#"a="open"#), None);
+        assert_eq!(parse_params("nc=1, NC=2"), None, "a repeated name");
+        assert_eq!(parse_params("a=1, b=2").map(|p| p.len()), Some(2));
     }
 }

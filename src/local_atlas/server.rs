@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
 use http::{HeaderMap, Method, Request, Response, StatusCode};
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
@@ -28,8 +28,15 @@ const CREATE_PATH: &str = "/api/atlas/v2/groups/{groupId}/streams/{tenantName}/c
 const CREATE_METHOD: &str = "post";
 const TOKEN_PATH: &str = "/api/oauth/token";
 const REVOKE_PATH: &str = "/api/oauth/revoke";
-/// Largest body read; larger is `413`.
+/// Largest request body read, 1 MiB (a connection is a few kilobytes). A
+/// larger body, announced by `Content-Length` or found so while reading, is
+/// answered `413` and is neither read on nor stored; its request is
+/// recorded without the body.
 const MAX_BODY: usize = 1 << 20;
+/// Largest `Authorization` value looked at; a longer one is refused (`401`,
+/// or the token endpoint's `invalid_client`) unparsed. A Digest answer is a
+/// few hundred bytes.
+const MAX_AUTHORIZATION: usize = 16 * 1024;
 
 /// Everything the connection tasks share.
 pub(crate) struct Shared {
@@ -37,6 +44,15 @@ pub(crate) struct Shared {
     spec: Value,
     auth: Mutex<Authenticator>,
     state: Mutex<State>,
+}
+
+/// Why a request body was not read.
+#[derive(Clone, Copy)]
+enum Unread {
+    /// Over [`MAX_BODY`]: `413`.
+    TooLarge,
+    /// The client stopped sending it.
+    BrokenOff,
 }
 
 /// One answer, before headers common to all answers are added.
@@ -296,19 +312,39 @@ impl Shared {
 
     async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
         let (parts, body) = request.into_parts();
-        let (body, too_large) = match Limited::new(body, MAX_BODY).collect().await {
-            Ok(collected) => (collected.to_bytes(), false),
-            Err(_) => (Bytes::new(), true),
+        let announced = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok());
+        let (body, unread) = if announced.is_some_and(|n| n > MAX_BODY as u64) {
+            (Bytes::new(), Some(Unread::TooLarge))
+        } else {
+            match Limited::new(body, MAX_BODY).collect().await {
+                Ok(collected) => (collected.to_bytes(), None),
+                Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+                    (Bytes::new(), Some(Unread::TooLarge))
+                }
+                Err(_) => (Bytes::new(), Some(Unread::BrokenOff)),
+            }
         };
         let path = parts.uri.path().to_owned();
         let query = parts.uri.query().map(str::to_owned);
-        let mut reply = if too_large {
-            api_error(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "PAYLOAD_TOO_LARGE",
-                "The body is too large.",
-                &[],
-            )
+        let mut reply = if let Some(unread) = unread {
+            match unread {
+                Unread::TooLarge => api_error(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "PAYLOAD_TOO_LARGE",
+                    format!("The body is larger than {MAX_BODY} bytes."),
+                    &[],
+                ),
+                Unread::BrokenOff => api_error(
+                    StatusCode::BAD_REQUEST,
+                    "MALFORMED_REQUEST",
+                    "The body could not be read.",
+                    &[],
+                ),
+            }
         } else {
             self.respond(
                 &parts.method,
@@ -427,7 +463,10 @@ impl Shared {
     /// `None` for a request with valid Digest or bearer credentials; else
     /// the `401` to send.
     fn refuse(&self, method: &Method, target: &str, headers: &HeaderMap) -> Option<Reply> {
-        let value = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+        let value = headers
+            .get(AUTHORIZATION)
+            .filter(|v| v.len() <= MAX_AUTHORIZATION)
+            .and_then(|v| v.to_str().ok());
         let (scheme, rest) = value
             .and_then(|v| v.trim().split_once(' '))
             .unwrap_or_default();
@@ -459,6 +498,7 @@ impl Shared {
     fn oauth(&self, issue: bool, headers: &HeaderMap, body: &[u8]) -> Reply {
         let basic = headers
             .get(AUTHORIZATION)
+            .filter(|v| v.len() <= MAX_AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().split_once(' '))
             .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("basic"))

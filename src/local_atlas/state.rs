@@ -59,6 +59,18 @@ impl std::fmt::Debug for RecordedRequest {
 }
 
 impl RecordedRequest {
+    /// The bytes this record holds, as counted against
+    /// [`MAX_RECORDED_BYTES`]: body, header names and values, method, path
+    /// and query.
+    pub(crate) fn size(&self) -> usize {
+        let headers: usize = self.headers.iter().map(|(n, v)| n.len() + v.len()).sum();
+        self.body.len()
+            + headers
+            + self.method.len()
+            + self.path.len()
+            + self.query.as_ref().map_or(0, String::len)
+    }
+
     /// The value of the first header called `name` (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
@@ -99,8 +111,11 @@ pub(crate) struct State {
     pub sunset: Option<String>,
     /// `Deprecation` header value added to every response.
     pub deprecation: Option<String>,
-    /// The latest [`MAX_RECORDED`] requests, in arrival order.
+    /// The latest requests, in arrival order: at most [`MAX_RECORDED`] of
+    /// them, of at most [`MAX_RECORDED_BYTES`] together.
     pub requests: VecDeque<RecordedRequest>,
+    /// The size of `requests`, as [`RecordedRequest::size`] counts it.
+    pub recorded_bytes: usize,
     /// Names per instance, for duplicate detection.
     pub names: HashMap<(String, String), HashSet<String>>,
 }
@@ -108,6 +123,13 @@ pub(crate) struct State {
 /// How many requests are remembered; older ones are forgotten first, so a
 /// long-running double does not grow without bound.
 pub const MAX_RECORDED: usize = 10_000;
+
+/// How many bytes of requests (bodies, headers, paths: see
+/// [`RecordedRequest::size`]) are remembered, 64 MiB; older requests are
+/// forgotten first. With bodies of at most 1 MiB (larger ones are refused
+/// with `413` and recorded without their body) the latest 64 requests at
+/// least are always kept, and 10 000 typical ones (a few kilobytes each).
+pub const MAX_RECORDED_BYTES: usize = 64 * 1024 * 1024;
 
 impl State {
     /// The failure to answer the next request with, if one is queued.
@@ -121,11 +143,19 @@ impl State {
         Some(failure)
     }
 
-    /// Remembers `request`, forgetting the oldest beyond [`MAX_RECORDED`].
+    /// Remembers `request`, forgetting the oldest beyond [`MAX_RECORDED`]
+    /// requests or [`MAX_RECORDED_BYTES`].
     pub fn record(&mut self, request: RecordedRequest) {
-        if self.requests.len() == MAX_RECORDED {
-            self.requests.pop_front();
+        let size = request.size();
+        while !self.requests.is_empty()
+            && (self.requests.len() >= MAX_RECORDED
+                || self.recorded_bytes.saturating_add(size) > MAX_RECORDED_BYTES)
+        {
+            if let Some(oldest) = self.requests.pop_front() {
+                self.recorded_bytes = self.recorded_bytes.saturating_sub(oldest.size());
+            }
         }
+        self.recorded_bytes = self.recorded_bytes.saturating_add(size);
         self.requests.push_back(request);
     }
 
@@ -135,5 +165,60 @@ impl State {
             || self
                 .instances
                 .contains(&(group.to_owned(), tenant.to_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(body: usize) -> RecordedRequest {
+        RecordedRequest {
+            method: "POST".into(),
+            path: "/p".into(),
+            query: Some("q".into()),
+            headers: vec![("a".into(), "bc".into())],
+            body: vec![b'x'; body],
+            status: 200,
+        }
+    }
+
+    #[test]
+    fn a_request_counts_its_body_headers_method_path_and_query() {
+        assert_eq!(request(10).size(), 10 + 3 + 4 + 2 + 1);
+        let bare = RecordedRequest {
+            query: None,
+            headers: Vec::new(),
+            ..request(0)
+        };
+        assert_eq!(bare.size(), 4 + 2);
+    }
+
+    #[test]
+    fn the_log_keeps_the_latest_requests_within_its_bytes() {
+        let mut state = State::default();
+        let big = 1 << 20;
+        let size = request(big).size();
+        for status in 0..100 {
+            state.record(RecordedRequest {
+                status,
+                ..request(big)
+            });
+            assert!(state.recorded_bytes <= MAX_RECORDED_BYTES);
+        }
+        let kept = MAX_RECORDED_BYTES / size;
+        assert_eq!(state.requests.len(), kept);
+        assert_eq!(state.recorded_bytes, kept * size);
+        assert_eq!(
+            state.requests.front().map(|r| r.status),
+            Some(100 - kept as u16)
+        );
+        assert_eq!(state.requests.back().map(|r| r.status), Some(99));
+        // Small requests push the big ones out, then count as themselves.
+        for _ in 0..MAX_RECORDED {
+            state.record(request(0));
+        }
+        assert_eq!(state.requests.len(), MAX_RECORDED);
+        assert_eq!(state.recorded_bytes, MAX_RECORDED * request(0).size());
     }
 }
