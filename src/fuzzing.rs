@@ -61,7 +61,10 @@ pub fn decode_lenient(data: &[u8]) {
     let lenient_ok =
         crate::decode::leniently(|| serde_json::from_slice::<StreamsConnection>(data).is_ok());
     let strict_ok = serde_json::from_slice::<StreamsConnection>(data).is_ok();
-    assert!(lenient_ok || !strict_ok, "strict decoding took what lenient refused");
+    assert!(
+        lenient_ok || !strict_ok,
+        "strict decoding took what lenient refused"
+    );
     crate::decode::leniently(|| round_trip::<StreamsConnection>(data));
 }
 

@@ -327,3 +327,32 @@ async fn an_undecodable_answer_never_shows_its_values() {
         assert!(shown.contains("invalid type: string"), "{shown}");
     }
 }
+
+#[tokio::test]
+async fn the_local_atlas_shows_no_secret_of_what_it_stored() {
+    use atlas_stream_connections::local_atlas::LocalAtlas;
+    let atlas = LocalAtlas::builder().start().await.unwrap();
+    let (public, private) = atlas.api_key();
+    let client = Client::builder()
+        .base_url(atlas.base_url())
+        .api_key(public, private.clone())
+        .build()
+        .unwrap();
+    for connection in [
+        StreamsConnection::from(webhook()),
+        StreamsConnection::from(kafka()),
+    ] {
+        client
+            .create_stream_connection(GROUP, "instance", &connection)
+            .await
+            .unwrap();
+    }
+    let stored = atlas.connections();
+    assert_eq!(stored.len(), 2);
+    let shown = format!("{stored:?} {:?}", atlas.requests());
+    assert_no_secret(&shown);
+    assert!(
+        shown.contains("Authorization") && shown.contains("sasl.jaas.config"),
+        "{shown}"
+    );
+}

@@ -86,8 +86,10 @@ impl RecordedRequest {
 }
 
 /// A connection the local Atlas created, as it answers it (write-only
-/// fields removed, `links` added).
-#[derive(Debug, Clone, PartialEq)]
+/// fields removed, `links` added). `Debug` shows it as the typed connection
+/// does: the keys of its free-form maps (webhook headers, Kafka config),
+/// never their values.
+#[derive(Clone, PartialEq)]
 pub struct StoredConnection {
     /// The project (`groupId`).
     pub group_id: String,
@@ -95,6 +97,28 @@ pub struct StoredConnection {
     pub tenant_name: String,
     /// The connection.
     pub connection: Value,
+}
+
+impl std::fmt::Debug for StoredConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut shown = f.debug_struct("StoredConnection");
+        shown
+            .field("group_id", &self.group_id)
+            .field("tenant_name", &self.tenant_name);
+        // Stored connections passed validation, so they decode; should one
+        // not, its member names alone.
+        match serde_json::from_value::<crate::types::StreamsConnection>(self.connection.clone()) {
+            Ok(connection) => shown.field("connection", &connection),
+            Err(_) => shown.field(
+                "connection",
+                &self
+                    .connection
+                    .as_object()
+                    .map(|o| o.keys().collect::<Vec<_>>()),
+            ),
+        };
+        shown.finish()
+    }
 }
 
 /// The mutable state, behind one lock.
