@@ -316,6 +316,9 @@ pub struct DecodeError {
     pub(crate) content_type: Option<String>,
     pub(crate) body: Bytes,
     pub(crate) message: String,
+    /// Whether this is the answer to the operation's own request (not to a
+    /// token request or an authentication probe before it).
+    pub(crate) of_operation: bool,
 }
 
 impl fmt::Debug for DecodeError {
@@ -404,6 +407,8 @@ pub struct TransportError {
     /// The status, when the failure came while reading the body.
     pub(crate) status: Option<StatusCode>,
     pub(crate) source: Arc<reqwest::Error>,
+    /// Whether the response was the operation's own (see [`DecodeError`]).
+    pub(crate) of_operation: bool,
 }
 
 /// Something the server sent that is larger than the client reads.
@@ -414,6 +419,8 @@ pub struct TooLargeError {
     pub(crate) status: Option<StatusCode>,
     pub(crate) what: &'static str,
     pub(crate) limit: u64,
+    /// Whether the response was the operation's own (see [`DecodeError`]).
+    pub(crate) of_operation: bool,
 }
 
 impl TooLargeError {
@@ -467,12 +474,28 @@ impl Error {
     /// request** (a connection was created), so making the same call again
     /// would be refused (`409`) or act twice. `None` for every other error.
     pub fn server_succeeded(&self) -> Option<StatusCode> {
-        match self {
-            Error::Decode(_) | Error::Transport(_) | Error::Timeout(_) | Error::TooLarge(_) => {
-                self.status().filter(StatusCode::is_success)
-            }
-            _ => None,
+        let of_operation = match self {
+            Error::Decode(e) => e.of_operation,
+            Error::Transport(e) | Error::Timeout(e) => e.of_operation,
+            Error::TooLarge(e) => e.of_operation,
+            _ => false,
+        };
+        self.status()
+            .filter(|status| of_operation && status.is_success())
+    }
+
+    /// The same error, marked as coming from an exchange before the
+    /// operation's own request (a token request, an authentication probe):
+    /// whatever its status, [`Error::server_succeeded`] is `None`, since the
+    /// operation was not sent.
+    pub(crate) fn before_operation(mut self) -> Self {
+        match &mut self {
+            Error::Decode(e) => e.of_operation = false,
+            Error::Transport(e) | Error::Timeout(e) => e.of_operation = false,
+            Error::TooLarge(e) => e.of_operation = false,
+            _ => {}
         }
+        self
     }
 
     /// Atlas's `errorCode` (or the token endpoint's OAuth `error`), when
@@ -570,6 +593,7 @@ impl Error {
             path: path.to_owned(),
             status,
             source: Arc::new(source.without_url()),
+            of_operation: true,
         });
         if error.source.is_timeout() {
             Error::Timeout(error)
@@ -592,6 +616,7 @@ impl Error {
             status,
             what,
             limit,
+            of_operation: true,
         }))
     }
 
@@ -641,7 +666,8 @@ impl Error {
                 content_type,
                 body,
                 message: without_values(&e.to_string()),
-            })),
+
+                of_operation: true,            })),
             (G::ErrorResponse(value), _) => Error::Decode(Box::new(DecodeError {
                 method,
                 path,
@@ -649,7 +675,8 @@ impl Error {
                 content_type,
                 body: body.unwrap_or_default(),
                 message: "an error body with a success status".into(),
-            })),
+
+                of_operation: true,            })),
             // A success status the spec does not declare (a 201, say): the
             // bytes are kept, so a created connection is not lost.
             (G::UnexpectedResponse(response), _) => Error::Decode(Box::new(DecodeError {
@@ -659,7 +686,8 @@ impl Error {
                 content_type,
                 body: body.unwrap_or_default(),
                 message: format!("the spec declares no {} response", response.status()),
-            })),
+
+                of_operation: true,            })),
         }
     }
 }
@@ -683,22 +711,22 @@ impl fmt::Display for Error {
             Error::VersionGone(e) => write!(f, "API version retired: {e}"),
             Error::Decode(e) => {
                 write!(f, "{} {}: ", e.method, e.path)?;
-                status_prefix(f, e.status)?;
+                status_prefix(f, e.status, e.of_operation)?;
                 write!(f, "response body does not match the spec: {}", e.message)
             }
             Error::Transport(e) => {
                 write!(f, "{} {}: ", e.method, e.path)?;
-                status_prefix(f, e.status)?;
+                status_prefix(f, e.status, e.of_operation)?;
                 write!(f, "transport error: {}", e.source)
             }
             Error::Timeout(e) => {
                 write!(f, "{} {}: ", e.method, e.path)?;
-                status_prefix(f, e.status)?;
+                status_prefix(f, e.status, e.of_operation)?;
                 write!(f, "timed out: {}", e.source)
             }
             Error::TooLarge(e) => {
                 write!(f, "{} {}: ", e.method, e.path)?;
-                status_prefix(f, e.status)?;
+                status_prefix(f, e.status, e.of_operation)?;
                 write!(
                     f,
                     "the {} is larger than the client reads ({} bytes); reading stopped there",
@@ -710,10 +738,14 @@ impl fmt::Display for Error {
 }
 
 /// `HTTP <status>, ` before what went wrong with a response, saying so
-/// when a success status means the server acted on the request.
-fn status_prefix(f: &mut fmt::Formatter<'_>, status: Option<StatusCode>) -> fmt::Result {
+/// when a success status means the server acted on the operation.
+fn status_prefix(
+    f: &mut fmt::Formatter<'_>,
+    status: Option<StatusCode>,
+    of_operation: bool,
+) -> fmt::Result {
     match status {
-        Some(status) if status.is_success() => write!(
+        Some(status) if of_operation && status.is_success() => write!(
             f,
             "HTTP {status}: the request took effect on the server, but its answer is unusable: "
         ),

@@ -356,3 +356,36 @@ async fn the_local_atlas_shows_no_secret_of_what_it_stored() {
         "{shown}"
     );
 }
+
+/// A captive portal or broken proxy answering `200` where the token or the
+/// Digest challenge should come: the operation was never sent, so no
+/// connection was created, whatever the status says.
+#[tokio::test]
+async fn a_success_before_the_operation_is_not_a_created_connection() {
+    let portal = "<html>sign in to the hotel wifi</html>";
+    let server = Server::start(Reply::json(200, "text/html", portal)).await;
+    let service_account = Client::builder()
+        .base_url(&server.base_url)
+        .service_account("mdb_sa_id_x", "mdb_sa_sk_y")
+        .build()
+        .unwrap();
+    let api_key = Client::builder()
+        .base_url(&server.base_url)
+        .api_key("public", "private")
+        .build()
+        .unwrap();
+    for client in [service_account, api_key] {
+        let err = client
+            .create_stream_connection(GROUP, "instance", &sample("s"))
+            .await
+            .unwrap_err();
+        assert_eq!(err.server_succeeded(), None, "{err}");
+        assert!(!err.to_string().contains("took effect"), "{err}");
+    }
+    // A token request and a bodiless Digest probe; no connection went out.
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert!(requests[0].request_line().contains("/api/oauth/token"));
+    assert!(requests[1].request_line().ends_with("/connections HTTP/1.1"));
+    assert!(requests[1].body.is_empty(), "the probe carried the connection");
+}

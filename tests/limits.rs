@@ -596,6 +596,8 @@ async fn an_endless_token_answer_stops_at_64_kib() {
             )
         );
         assert_eq!(server.request_lines().len(), 1, "the API was not called");
+        // The token endpoint's `200` created nothing.
+        assert_eq!(error.server_succeeded(), None);
     }
 }
 

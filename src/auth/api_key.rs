@@ -203,7 +203,8 @@ async fn no_challenge(
         Ok(refused) => Error::Authentication(Box::new(
             refused.with_note(format!("no usable Digest challenge: {why}")),
         )),
-        Err(error) => error,
+        // The probe carried no body: a `200` to it created nothing.
+        Err(error) => error.before_operation(),
     }
 }
 

@@ -182,7 +182,10 @@ impl ServiceAccount {
             what: "token answer",
             status_known: true,
         };
-        let body = read_body(response, TOKEN_ANSWER_LIMIT, read).await?;
+        // A token answer that cannot be read is no created connection.
+        let body = read_body(response, TOKEN_ANSWER_LIMIT, read)
+            .await
+            .map_err(Error::before_operation)?;
         if !status.is_success() {
             return Err(token_endpoint_error(ApiErrorResponse::new(
                 "POST", path, status, headers, body,
@@ -200,6 +203,7 @@ impl ServiceAccount {
                     .map(str::to_owned),
                 body: bytes::Bytes::new(),
                 message,
+                of_operation: false,
             }))
         })?;
         tracing::debug!(expires_in, "service-account token obtained");
