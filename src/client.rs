@@ -9,8 +9,8 @@ use reqwest::header::HeaderValue;
 
 use crate::auth::Auth;
 use crate::config::{
-    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, normalise_base_url,
-    user_agent,
+    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, is_loopback,
+    normalise_base_url, user_agent,
 };
 use crate::error::Error;
 use crate::generated;
@@ -109,18 +109,24 @@ impl Client {
         let user_agent = HeaderValue::from_str(&agent).map_err(|_| {
             Error::configuration("user_agent_suffix: holds characters a header cannot carry")
         })?;
+        // Plain http is allowed to this machine because nothing else sees it;
+        // an HTTP proxy from the environment (`HTTP_PROXY`, `ALL_PROXY`)
+        // would, credentials and Kafka passwords included, so loopback is
+        // reached directly.
+        let direct = reqwest::Url::parse(&base_url).is_ok_and(|url| is_loopback(&url));
         let http = match builder.http.clone() {
             Some(http) => http,
-            None => reqwest::Client::builder()
-                .connect_timeout(builder.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-                // Atlas does not redirect API calls; following a redirect
-                // would send the body (Kafka passwords, a token to revoke)
-                // to wherever it points. A 3xx comes back as `Error::Api`.
-                .redirect(reqwest::redirect::Policy::none())
-                .build()
-                .map_err(|e| {
-                    Error::configuration(format!("the HTTP client cannot be built: {e}"))
-                })?,
+            None => match direct {
+                true => reqwest::Client::builder().no_proxy(),
+                false => reqwest::Client::builder(),
+            }
+            .connect_timeout(builder.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+            // Atlas does not redirect API calls; following a redirect
+            // would send the body (Kafka passwords, a token to revoke)
+            // to wherever it points. A 3xx comes back as `Error::Api`.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| Error::configuration(format!("the HTTP client cannot be built: {e}")))?,
         };
         let sender = Sender {
             http: http.clone(),

@@ -537,7 +537,7 @@ pub(crate) fn shown_url(raw: &str) -> String {
 
 /// Whether `url`'s host is this machine: `localhost`, `127.0.0.0/8` or
 /// `::1` (the names and addresses that never leave it).
-fn is_loopback(url: &reqwest::Url) -> bool {
+pub(crate) fn is_loopback(url: &reqwest::Url) -> bool {
     // URL parsing has already written an IPv4 host in dotted decimal
     // (`127.1` and `0x7f.1` are `127.0.0.1`) and an IPv6 one in brackets.
     let Some(host) = url.host_str() else {

@@ -667,7 +667,8 @@ impl Error {
                 body,
                 message: without_values(&e.to_string()),
 
-                of_operation: true,            })),
+                of_operation: true,
+            })),
             (G::ErrorResponse(value), _) => Error::Decode(Box::new(DecodeError {
                 method,
                 path,
@@ -676,7 +677,8 @@ impl Error {
                 body: body.unwrap_or_default(),
                 message: "an error body with a success status".into(),
 
-                of_operation: true,            })),
+                of_operation: true,
+            })),
             // A success status the spec does not declare (a 201, say): the
             // bytes are kept, so a created connection is not lost.
             (G::UnexpectedResponse(response), _) => Error::Decode(Box::new(DecodeError {
@@ -687,7 +689,8 @@ impl Error {
                 body: body.unwrap_or_default(),
                 message: format!("the spec declares no {} response", response.status()),
 
-                of_operation: true,            })),
+                of_operation: true,
+            })),
         }
     }
 }

@@ -386,6 +386,13 @@ async fn a_success_before_the_operation_is_not_a_created_connection() {
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
     assert!(requests[0].request_line().contains("/api/oauth/token"));
-    assert!(requests[1].request_line().ends_with("/connections HTTP/1.1"));
-    assert!(requests[1].body.is_empty(), "the probe carried the connection");
+    assert!(
+        requests[1]
+            .request_line()
+            .ends_with("/connections HTTP/1.1")
+    );
+    assert!(
+        requests[1].body.is_empty(),
+        "the probe carried the connection"
+    );
 }

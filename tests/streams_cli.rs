@@ -662,3 +662,29 @@ fn each_kinds_flags_reach_the_body_sent() {
         assert_eq!(sent, expected, "{flags:?}");
     }
 }
+
+/// Plain http is allowed to this machine because nobody else sees it: a
+/// proxy from the environment must not be handed the token and the body.
+#[test]
+fn plain_http_to_this_machine_never_goes_through_a_proxy() {
+    let (atlas, atlas_bodies) = recording(200, r#"{"type":"Sample","name":"s"}"#);
+    let (proxy, proxy_bodies) = recording(200, r#"{"type":"Sample","name":"s"}"#);
+    let env = [
+        ("MONGODB_ATLAS_ACCESS_TOKEN", "token"),
+        ("MONGODB_ATLAS_BASE_URL", &atlas),
+        ("HTTP_PROXY", &proxy),
+        ("http_proxy", &proxy),
+        ("ALL_PROXY", &proxy),
+        ("NO_PROXY", ""),
+    ];
+    let out = create_sample("s", &env);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    // The proxy records before it answers, and the command has ended.
+    assert!(
+        proxy_bodies.try_recv().is_err(),
+        "the request went through the proxy"
+    );
+    let sent: serde_json::Value =
+        serde_json::from_slice(&atlas_bodies.try_recv().unwrap()).unwrap();
+    assert_eq!(sent["name"], "s");
+}
