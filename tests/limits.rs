@@ -285,7 +285,7 @@ async fn an_endless_200_body_stops_at_the_default_limit_and_says_the_connection_
         shown.contains("took effect") && shown.contains("response body"),
         "{shown}"
     );
-    assert_eq!(DEFAULT_MAX_RESPONSE_BYTES, 16 * 1024 * 1024);
+    assert_eq!(DEFAULT_MAX_RESPONSE_BYTES, 1024 * 1024);
 }
 
 #[tokio::test]
