@@ -9,7 +9,9 @@ use reqwest::header::HeaderMap;
 use crate::error::RateLimit;
 
 /// A decoded response body with its status, headers and API version.
-#[derive(Debug, Clone)]
+/// `Debug` shows the headers' names, not their values (a proxy's
+/// `Set-Cookie`, say), as errors do.
+#[derive(Clone)]
 pub struct ApiResponse<T> {
     value: T,
     status: StatusCode,
@@ -63,6 +65,17 @@ impl<T> ApiResponse<T> {
 
     fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl<T: std::fmt::Debug> std::fmt::Debug for ApiResponse<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiResponse")
+            .field("value", &self.value)
+            .field("status", &self.status)
+            .field("headers", &self.headers.keys().collect::<Vec<_>>())
+            .field("api_version", &self.api_version)
+            .finish()
     }
 }
 

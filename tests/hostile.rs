@@ -396,3 +396,22 @@ async fn a_success_before_the_operation_is_not_a_created_connection() {
         "the probe carried the connection"
     );
 }
+
+#[tokio::test]
+async fn a_response_shows_its_header_names_not_their_values() {
+    let server = Server::start(
+        Reply::json(200, VERSIONED, r#"{"type":"Sample","name":"s"}"#)
+            .header("Set-Cookie", "session=cookie-s3cr3t"),
+    )
+    .await;
+    let response = client_for(&server.base_url)
+        .create_stream_connection_with(GROUP, "i", &sample("s"), &Default::default())
+        .await
+        .unwrap();
+    let shown = format!("{response:?}");
+    assert!(
+        shown.contains("set-cookie") && !shown.contains("cookie-s3cr3t"),
+        "{shown}"
+    );
+    assert_eq!(response.headers()["set-cookie"], "session=cookie-s3cr3t");
+}

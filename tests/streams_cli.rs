@@ -450,6 +450,8 @@ fn create_from_json(json: &str, env: &[(&str, &str)]) -> Run {
 
 #[test]
 fn no_answer_exits_with_4() {
+    // Refused at connect: it cannot have arrived, and the command does not
+    // say it might have.
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
@@ -463,6 +465,7 @@ fn no_answer_exits_with_4() {
     );
     assert_eq!(out.status, Some(4), "{}", out.stderr);
     assert!(out.stderr.contains("transport error"), "{}", out.stderr);
+    assert!(!out.stderr.contains("may have reached"), "{}", out.stderr);
 }
 
 /// A server on 127.0.0.1 that answers every request with `status` and the
@@ -687,4 +690,103 @@ fn plain_http_to_this_machine_never_goes_through_a_proxy() {
     let sent: serde_json::Value =
         serde_json::from_slice(&atlas_bodies.try_recv().unwrap()).unwrap();
     assert_eq!(sent["name"], "s");
+}
+
+#[test]
+fn json_output_stays_json_whatever_the_server_puts_in_strings() {
+    let base = answering(
+        200,
+        "{\"type\":\"Sample\",\"name\":\"caf\u{e9} \\u202e x\\u007f\\u009b\\u001b[2J\"}",
+    );
+    let env = [
+        ("MONGODB_ATLAS_ACCESS_TOKEN", "token"),
+        ("MONGODB_ATLAS_BASE_URL", &base),
+    ];
+    let args = [
+        "create",
+        "--project",
+        PROJECT,
+        "--instance",
+        INSTANCE,
+        "--kind",
+        "sample",
+        "--name",
+        "s",
+        "--json",
+    ];
+    let out = run(streams(&args, &env), None);
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    for raw in ['\u{202e}', '\u{7f}', '\u{9b}', '\u{1b}'] {
+        assert!(
+            !out.stdout.contains(raw),
+            "{raw:?} printed raw: {:?}",
+            out.stdout
+        );
+    }
+    let shown: serde_json::Value = serde_json::from_str(&out.stdout).expect("valid JSON");
+    assert_eq!(shown["name"], "caf\u{e9} \u{202e} x\u{7f}\u{9b}\u{1b}[2J");
+}
+
+#[test]
+fn a_closed_standard_output_does_not_turn_a_created_connection_into_a_failure() {
+    let base = answering(200, r#"{"type":"Sample","name":"s"}"#);
+    let (reader, writer) = std::io::pipe().unwrap();
+    drop(reader);
+    let mut command = streams(
+        &[
+            "create",
+            "--project",
+            PROJECT,
+            "--instance",
+            INSTANCE,
+            "--kind",
+            "sample",
+            "--name",
+            "s",
+        ],
+        &[
+            ("MONGODB_ATLAS_ACCESS_TOKEN", "token"),
+            ("MONGODB_ATLAS_BASE_URL", &base),
+        ],
+    );
+    let output = command
+        .stdout(writer)
+        .stderr(Stdio::piped())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
+fn a_request_that_may_have_arrived_says_so() {
+    // Headers, then the connection closes mid-body: reading failed after
+    // the status, which was an error status here, so no exit 5; the
+    // request did arrive.
+    use std::io::{BufRead, BufReader};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let (mut stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+            line.clear();
+        }
+        let _ = stream.write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 100\r\n\r\npartial");
+    });
+    let out = create_sample(
+        "s",
+        &[
+            ("MONGODB_ATLAS_ACCESS_TOKEN", "token"),
+            ("MONGODB_ATLAS_BASE_URL", &base),
+        ],
+    );
+    assert_eq!(out.status, Some(4), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("may have reached Atlas"),
+        "{}",
+        out.stderr
+    );
 }

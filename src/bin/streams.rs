@@ -8,6 +8,7 @@
 //! needs the `local-atlas` feature, so library users never compile it.
 
 use std::io::Read;
+use std::io::Write;
 use std::process::ExitCode;
 
 use atlas_stream_connections::local_atlas::LocalAtlas;
@@ -347,25 +348,27 @@ async fn run(args: &[String]) -> Result<(), Failure> {
         .create_stream_connection_with(&project, &instance, &connection, &options)
         .await
         .map_err(Failure::from_client)?;
+    // The connection exists from here on: a closed standard output (`| head`)
+    // must not turn that into a panic or a failure.
+    let mut out = std::io::stdout().lock();
     if o.json {
         // The names of free-form maps' members, not their values: a
         // webhook's `Authorization`, a JAAS config's password.
         let json = atlas_stream_connections::redacted_json(&*created)
             .and_then(|shown| serde_json::to_string_pretty(&shown))
             .map_err(|e| Failure::Usage(format!("cannot print the response: {e}")))?;
-        // serde_json escapes C0 controls but not DEL or the C1 ones.
-        for line in json.lines() {
-            println!("{}", printable(line));
-        }
+        let _ = writeln!(out, "{}", json_printable(&json));
     } else {
-        println!(
+        let _ = writeln!(
+            out,
             "created {} connection `{}` in project {project}, instance {instance}",
             printable(created.kind()),
             printable(connection_name(&created).as_deref().unwrap_or("(unnamed)"))
         );
-        println!("  API version: {}", created.api_version());
+        let _ = writeln!(out, "  API version: {}", created.api_version());
         if let Some(sunset) = created.sunset() {
-            println!(
+            let _ = writeln!(
+                out,
                 "  note: Atlas retires this API version on {}",
                 printable(sunset)
             );
@@ -383,6 +386,42 @@ fn connection_name(connection: &StreamsConnection) -> Option<String> {
     }
 }
 
+/// Whether a request that got no usable answer may still have been acted
+/// on: it was sent (not refused at connect), or an answer began.
+fn may_have_arrived(error: &Error) -> bool {
+    match error {
+        Error::Timeout(e) | Error::Transport(e) => !e.source().is_connect(),
+        Error::TooLarge(_) | Error::Decode(_) => true,
+        _ => false,
+    }
+}
+
+/// `json` with the characters [`printable`] escapes written as JSON
+/// escapes (`\u007f`), so that it stays JSON: serde_json escapes the C0
+/// controls itself, but not DEL, the C1 controls or the reordering marks.
+fn json_printable(json: &str) -> String {
+    let mut out = String::with_capacity(json.len());
+    for c in json.chars() {
+        if c != '\n' && needs_escape(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Control characters (escape sequences start with one) and the invisible
+/// characters that reorder or hide text.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}' | '\u{feff}'
+        )
+}
+
 /// `text` safe to print on a terminal: control characters (escape
 /// sequences start with one) and the invisible characters that reorder text
 /// are shown as `\u{..}` escapes, so a server's string cannot move the
@@ -390,8 +429,7 @@ fn connection_name(connection: &StreamsConnection) -> Option<String> {
 fn printable(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
-        let reorders = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-        if c.is_control() || reorders {
+        if needs_escape(c) {
             out.extend(c.escape_unicode());
         } else {
             out.push(c);
@@ -449,6 +487,12 @@ async fn main() -> ExitCode {
         }
         Err(Failure::Transport(error)) => {
             eprintln!("error: {}", printable(&error.to_string()));
+            if may_have_arrived(&error) {
+                eprintln!(
+                    "  the request may have reached Atlas: check whether the connection exists \
+                     before running this again"
+                );
+            }
             ExitCode::from(4)
         }
     }
