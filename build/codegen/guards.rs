@@ -17,12 +17,28 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::visit_mut::VisitMut;
 
-/// Applies every rewrite to `file`.
-pub fn apply(file: &mut syn::File) {
+/// Applies every rewrite to `file`. An error if progenitor wrote a path
+/// encoding or a response decoding this could not redirect (a form it does
+/// not know, such as a turbofish): the build stops rather than ship it.
+pub fn apply(file: &mut syn::File) -> Result<(), super::Error> {
     Calls.visit_file_mut(file);
     let mut added = Vec::new();
     harden_items(&mut file.items, &mut added);
     file.items.extend(added);
+    let text = file.to_token_stream().to_string().replace(' ', "");
+    // (`encode_path` itself stays in progenitor's `use` line, unused.)
+    for left in ["encode_path(", "from_response"] {
+        if text.contains(left) {
+            return Err(super::Error::at(
+                "",
+                format!(
+                    "the generated client calls `{left}` in a form build/codegen/guards.rs \
+                     does not redirect; teach it that form"
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Redirects the generated client's path encoding and response decoding.
@@ -349,7 +365,7 @@ mod tests {
     /// `items` after [`super::apply`], as compact text.
     fn applied(items: proc_macro2::TokenStream) -> String {
         let mut file: syn::File = syn::parse2(items).unwrap();
-        super::apply(&mut file);
+        super::apply(&mut file).unwrap();
         quote!(#file).to_string().replace(' ', "")
     }
 
@@ -383,6 +399,26 @@ mod tests {
             !out.contains("encode_path") && !out.contains("from_response"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_call_left_unredirected_stops_the_build() {
+        for call in [
+            quote!(
+                fn f() {
+                    let r = ResponseValue::from_response::<T>(response);
+                }
+            ),
+            quote!(
+                fn f() {
+                    let p = other::encode_path(&x);
+                }
+            ),
+        ] {
+            let mut file: syn::File = syn::parse2(call).unwrap();
+            let err = super::apply(&mut file).unwrap_err();
+            assert!(err.to_string().contains("guards.rs"), "{err}");
+        }
     }
 
     #[test]

@@ -75,7 +75,7 @@ pub fn generate(spec_text: &str, config: &Config<'_>) -> Result<String, Error> {
     let versions = versions::generate(&prepared.operations, &crate_ident);
     check_methods_exist(&file, &prepared.operations)?;
     file.items.extend(parse_items(versions)?);
-    guards::apply(&mut file);
+    guards::apply(&mut file)?;
     syn::visit_mut::VisitMut::visit_file_mut(&mut DocsAreNotDoctests, &mut file);
 
     let body = prettyplease::unparse(&file);
