@@ -28,20 +28,21 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// twice the margin, half their lifetime is used instead.
 pub const DEFAULT_TOKEN_REFRESH_MARGIN: Duration = Duration::from_secs(5 * 60);
 
-/// Largest response body a client reads, by default; see
+/// Largest response body a client reads, by default: 512 KiB; see
 /// [`ClientBuilder::max_response_bytes`].
 ///
-/// 1 MiB: the answer of this crate's operation is one connection, a few
-/// kilobytes (a CA certificate or a long list of Kafka settings stays well
-/// under a megabyte); an error body is a few hundred bytes. The buffer never
-/// exceeds the limit and grows by doubling from what `Content-Length`
-/// announced, so a body stopped at the limit costs at most about one and a
-/// half times it. Decoding an accepted body costs more than its size (a JSON
-/// `Value` is 32 bytes where `0,` is two bytes of input, and the `extra` map
-/// is buffered once more), about 50 times at worst: so the limit is kept
-/// near what answers need rather than generous (16 MiB let one hostile
-/// answer cost over 500 MB). Raise it for larger answers.
-pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 1024 * 1024;
+/// The answer of this crate's operation is one connection, a few kilobytes
+/// (tens with a long list of Kafka settings or a certificate chain), and an
+/// Atlas error body a few hundred bytes: 512 KiB is ample room for them. The
+/// limit bounds what a broken or hostile server (or proxy) can cost a
+/// client, and that is decoding as well as reading: a body decoded into
+/// JSON values (an error body, a kind this version does not know, an
+/// envelope) takes up to about 120 times its size: 16 MiB of `{"":0},`
+/// took 1.5 GiB, of `0,` 272 MiB. At 512 KiB, reading holds at most
+/// 512 KiB and decoding the worst body measured (one-member objects nested
+/// eight deep) 61 MiB. Raise it only for a server you trust to send larger
+/// answers.
+pub const DEFAULT_MAX_RESPONSE_BYTES: u64 = 512 * 1024;
 
 /// The `User-Agent` of every request this crate sends (API, token and
 /// revoke alike): `atlas-stream-connections/<version> (<os>; <arch>)`,
@@ -125,7 +126,7 @@ impl Credentials {
 /// | API version | the newest each operation declares |
 /// | retries on 429 / 503 with `Retry-After` | [`DEFAULT_MAX_RETRIES`](crate::DEFAULT_MAX_RETRIES), backoff from [`DEFAULT_RETRY_BASE_DELAY`](crate::DEFAULT_RETRY_BASE_DELAY) up to [`DEFAULT_MAX_RETRY_DELAY`](crate::DEFAULT_MAX_RETRY_DELAY) |
 /// | token refresh margin | [`DEFAULT_TOKEN_REFRESH_MARGIN`] |
-/// | largest response body read | [`DEFAULT_MAX_RESPONSE_BYTES`] (1 MiB) |
+/// | largest response body read | [`DEFAULT_MAX_RESPONSE_BYTES`] (512 KiB) |
 /// | largest token-endpoint answer read | 64 KiB (fixed) |
 /// | largest body read only to be dropped (a `401` or `429` before another try) | 64 KiB (fixed); a larger one closes its connection instead |
 /// | largest `WWW-Authenticate` read (all values together) | 16 KiB (fixed) |
@@ -202,7 +203,7 @@ impl ClientBuilder {
     }
 
     /// The largest response body the client reads, in bytes (default
-    /// [`DEFAULT_MAX_RESPONSE_BYTES`], 1 MiB): the answer of a call,
+    /// [`DEFAULT_MAX_RESPONSE_BYTES`], 512 KiB): the answer of a call,
     /// success or error, enveloped or not. A larger body (announced by
     /// `Content-Length` or found so while reading) ends the call with
     /// [`Error::TooLarge`] without reading on; with a success status the

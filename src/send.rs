@@ -231,15 +231,21 @@ pub(crate) async fn read_body(
             .checked_add(chunk.len())
             .filter(|&n| n <= cap)
             .ok_or_else(too_large)?;
-        if needed > body.capacity() {
-            // Doubling, from what was announced, but never past the limit.
-            let target = needed
-                .max(announced)
-                .max(body.capacity().saturating_mul(2))
-                .min(cap);
-            body.reserve_exact(target - body.len());
-        }
+        make_room(&mut body, needed, announced, cap);
         body.extend_from_slice(&chunk);
+    }
+}
+
+/// Makes room in `body` for `needed` bytes (`needed <= cap`): at least what
+/// was `announced`, doubling beyond, never past `cap`. (Left to itself, a
+/// `Vec` would double past the limit: up to twice it for a body near it.)
+fn make_room(body: &mut Vec<u8>, needed: usize, announced: usize, cap: usize) {
+    if needed > body.capacity() {
+        let target = needed
+            .max(announced)
+            .max(body.capacity().saturating_mul(2))
+            .min(cap);
+        body.reserve_exact(target - body.len());
     }
 }
 
@@ -281,4 +287,31 @@ pub(crate) async fn buffered(
     let (status, headers) = (response.status(), response.headers().clone());
     let body = read_body(response, limit, read).await?;
     Ok(rebuild(status, headers, body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::make_room;
+
+    /// The capacity `make_room` leaves for `needed` bytes in a body holding
+    /// `len` bytes with room for `capacity`.
+    fn room(len: usize, capacity: usize, needed: usize, announced: usize, cap: usize) -> usize {
+        let mut body = Vec::with_capacity(capacity);
+        body.resize(len, 0);
+        assert_eq!(body.capacity(), capacity);
+        make_room(&mut body, needed, announced, cap);
+        body.capacity()
+    }
+
+    #[test]
+    fn a_body_buffer_doubles_from_what_was_announced_and_never_past_the_limit() {
+        assert_eq!(room(0, 0, 10, 0, 100), 10, "exactly the first chunk");
+        assert_eq!(room(0, 0, 10, 50, 100), 50, "what was announced");
+        assert_eq!(room(10, 10, 15, 0, 100), 20, "doubling");
+        assert_eq!(room(10, 10, 35, 0, 100), 35, "a chunk larger than that");
+        assert_eq!(room(20, 20, 20, 0, 100), 20, "full, not over");
+        assert_eq!(room(10, 20, 15, 0, 100), 20, "room already");
+        assert_eq!(room(60, 60, 70, 0, 100), 100, "the limit, not 120");
+        assert_eq!(room(60, 60, 100, 0, 100), 100);
+    }
 }

@@ -1176,13 +1176,13 @@ fn a_zero_response_limit_is_a_configuration_error() {
 }
 
 #[test]
-fn the_builder_shows_its_limits_and_the_default_is_1_mib() {
+fn the_builder_shows_its_limits_and_the_default_is_512_kib() {
     assert_eq!(
         atlas_stream_connections::DEFAULT_MAX_RESPONSE_BYTES,
-        1024 * 1024
+        512 * 1024
     );
     let shown = format!("{:?}", Client::builder());
-    assert!(shown.contains("max_response_bytes: 1048576"), "{shown}");
+    assert!(shown.contains("max_response_bytes: 524288"), "{shown}");
     assert!(shown.contains("allow_insecure_http: false"), "{shown}");
     let shown = format!(
         "{:?}",

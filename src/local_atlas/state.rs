@@ -219,6 +219,19 @@ mod tests {
     }
 
     #[test]
+    fn requests_filling_the_log_exactly_are_all_kept() {
+        let mut state = State::default();
+        let quarter = request(MAX_RECORDED_BYTES / 4 - request(0).size());
+        for _ in 0..4 {
+            state.record(quarter.clone());
+        }
+        assert_eq!(state.recorded_bytes, MAX_RECORDED_BYTES);
+        assert_eq!(state.requests.len(), 4);
+        state.record(request(0));
+        assert_eq!(state.requests.len(), 4, "the oldest made room");
+    }
+
+    #[test]
     fn the_log_keeps_the_latest_requests_within_its_bytes() {
         let mut state = State::default();
         let big = 1 << 20;
@@ -231,6 +244,7 @@ mod tests {
             assert!(state.recorded_bytes <= MAX_RECORDED_BYTES);
         }
         let kept = MAX_RECORDED_BYTES / size;
+        assert_eq!(kept, 63, "64 MiB of 1 MiB bodies and a few bytes more");
         assert_eq!(state.requests.len(), kept);
         assert_eq!(state.recorded_bytes, kept * size);
         assert_eq!(
