@@ -246,7 +246,7 @@ impl LocalAtlas {
         (&self.service_account.0, &self.service_account.1)
     }
 
-    /// The requests received so far, in arrival order (the latest 10 000).
+    /// The requests received so far, in arrival order (the latest 10 000, and no more than 64 MiB of them).
     /// Create bodies are recorded without their write-only members
     /// (passwords, keys), and credentials in headers and revoke bodies are
     /// redacted.
