@@ -187,6 +187,13 @@ pub fn retry_after(data: &[u8]) {
     let before = SystemTime::now();
     let read = retry::retry_after(&headers);
     let after = SystemTime::now();
+    if values
+        .first()
+        .is_some_and(|v| v.len() > retry::MAX_RETRY_AFTER_LEN)
+    {
+        assert_eq!(read, None, "a value longer than any Retry-After is ignored");
+        return;
+    }
     let Some(first) = values.first().and_then(|v| v.to_str().ok()) else {
         assert_eq!(read, None, "a value that is not text");
         return;

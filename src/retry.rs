@@ -91,7 +91,7 @@ fn unit_random() -> f64 {
 /// The longest `Retry-After` value read: an HTTP-date is 29 characters,
 /// delay-seconds at most 20 digits for a `u64`. A longer value is no valid
 /// one and is not looked at.
-const MAX_RETRY_AFTER_LEN: usize = 64;
+pub(crate) const MAX_RETRY_AFTER_LEN: usize = 64;
 
 /// `Retry-After` as a duration: delay-seconds or an HTTP-date (RFC 9110
 /// §10.2.3). A date in the past is zero; anything unreadable, or longer than
