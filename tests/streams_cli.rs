@@ -790,3 +790,58 @@ fn a_request_that_may_have_arrived_says_so() {
         out.stderr
     );
 }
+
+/// A server on 127.0.0.1 that reads one request head and answers `head`
+/// (status line and headers), then closes; its base URL.
+fn answering_head(head: &'static str) -> String {
+    use std::io::{BufRead, BufReader};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
+                line.clear();
+            }
+            let _ = stream.write_all(head.as_bytes());
+        }
+    });
+    base
+}
+
+#[test]
+fn an_oversized_error_answer_may_mean_the_request_arrived_a_failed_token_request_does_not() {
+    let huge = "HTTP/1.1 502 Bad Gateway\r\ncontent-length: 999999999\r\n\r\n";
+    let base = answering_head(huge);
+    let token = [
+        ("MONGODB_ATLAS_ACCESS_TOKEN", "token"),
+        ("MONGODB_ATLAS_BASE_URL", &base),
+    ];
+    let out = create_sample("s", &token);
+    assert_eq!(out.status, Some(4), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("larger than the client reads"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("may have reached Atlas"),
+        "{}",
+        out.stderr
+    );
+
+    // The same answer from the token endpoint: the create request never left.
+    let base = answering_head(huge);
+    let service_account = [
+        ("MONGODB_ATLAS_CLIENT_ID", "mdb_sa_id_x"),
+        ("MONGODB_ATLAS_CLIENT_SECRET", "mdb_sa_sk_y"),
+        ("MONGODB_ATLAS_BASE_URL", &base),
+    ];
+    let out = create_sample("s", &service_account);
+    assert_ne!(out.status, Some(0), "{}", out.stderr);
+    assert_ne!(out.status, Some(5), "{}", out.stderr);
+    assert!(!out.stderr.contains("may have reached"), "{}", out.stderr);
+    assert!(!out.stderr.contains("was created"), "{}", out.stderr);
+}

@@ -387,13 +387,18 @@ fn connection_name(connection: &StreamsConnection) -> Option<String> {
 }
 
 /// Whether a request that got no usable answer may still have been acted
-/// on: it was sent (not refused at connect), or an answer began.
+/// on: the create request itself (not a token request before it) was sent
+/// (not refused at connect), or an answer to it began.
 fn may_have_arrived(error: &Error) -> bool {
-    match error {
-        Error::Timeout(e) | Error::Transport(e) => !e.source().is_connect(),
-        Error::TooLarge(_) | Error::Decode(_) => true,
-        _ => false,
-    }
+    let create_request = error
+        .request()
+        .is_some_and(|(method, path)| method == "POST" && path.ends_with("/connections"));
+    create_request
+        && match error {
+            Error::Timeout(e) | Error::Transport(e) => !e.source().is_connect(),
+            Error::TooLarge(_) | Error::Decode(_) => true,
+            _ => false,
+        }
 }
 
 /// `json` with the characters [`printable`] escapes written as JSON
