@@ -162,9 +162,10 @@ async fn a_pin_picks_the_method_whose_schema_it_names() {
         .unwrap_err();
     assert!(matches!(refused, Error::InvalidInput { .. }), "{refused:?}");
 
-    // The generated method has the same guard as the main one: a tenant
-    // name that URL parsing would turn into another path never goes out.
-    for tenant in ["..", ".", "", "a\\b"] {
+    // The generated method has the same guards as the main one: a tenant
+    // name that URL parsing would turn into another path never goes out,
+    // and every other one is sent percent-encoded, as one segment.
+    for tenant in ["..", ".", ""] {
         let refused = client
             .create_stream_connection_preview(
                 &GROUP.parse().unwrap(),
@@ -180,4 +181,21 @@ async fn a_pin_picks_the_method_whose_schema_it_names() {
         );
     }
     assert!(server.requests().is_empty(), "a refused call went out");
+    let _ = client
+        .create_stream_connection_preview(
+            &GROUP.parse().unwrap(),
+            "a\\b/../x",
+            &body,
+            &CallOptions::new(),
+        )
+        .await;
+    let requests = server.requests();
+    assert_eq!(requests.len(), 1);
+    assert!(
+        requests[0]
+            .request_line()
+            .contains("/streams/a%5Cb%2F..%2Fx/connections "),
+        "{}",
+        requests[0].request_line()
+    );
 }
