@@ -48,16 +48,26 @@ pub(crate) async fn response<T: DeserializeOwned, E>(
 }
 
 /// Runs `decode` (synchronous, so the flag cannot leak to another task)
-/// with leniency on, and restores the previous setting even if it panics.
+/// with leniency on.
 pub(crate) fn leniently<R>(decode: impl FnOnce() -> R) -> R {
-    struct Restore(bool);
+    while_set(&LENIENT, decode)
+}
+
+/// Runs `run` with the thread-local `flag` on, and restores its previous
+/// setting afterwards, even if `run` panics. (Also `redact::redacted_json`'s
+/// switch.)
+pub(crate) fn while_set<R>(
+    flag: &'static std::thread::LocalKey<Cell<bool>>,
+    run: impl FnOnce() -> R,
+) -> R {
+    struct Restore(&'static std::thread::LocalKey<Cell<bool>>, bool);
     impl Drop for Restore {
         fn drop(&mut self) {
-            LENIENT.with(|l| l.set(self.0));
+            self.0.with(|f| f.set(self.1));
         }
     }
-    let _restore = Restore(LENIENT.with(|l| l.replace(true)));
-    decode()
+    let _restore = Restore(flag, flag.with(|f| f.replace(true)));
+    run()
 }
 
 /// `null` as the type's default (an empty list or map); anything else as

@@ -45,15 +45,8 @@ thread_local! {
 /// assert_eq!(shown["url"], "https://example.com/hook");
 /// ```
 pub fn redacted_json<T: Serialize + ?Sized>(value: &T) -> Result<Value, serde_json::Error> {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            REDACTING.with(|r| r.set(self.0));
-        }
-    }
     // Serialising is synchronous, so the flag stays on this thread's call.
-    let _restore = Restore(REDACTING.with(|r| r.replace(true)));
-    serde_json::to_value(value)
+    crate::decode::while_set(&REDACTING, || serde_json::to_value(value))
 }
 
 /// Whether [`redacted_json`] is serialising.

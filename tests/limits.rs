@@ -108,34 +108,8 @@ impl RawServer {
 
 /// Reads one request (head and `Content-Length` body); its request line.
 async fn read_request(socket: &mut TcpStream) -> Option<String> {
-    let mut buffer = Vec::new();
-    let mut chunk = [0u8; 8192];
-    let end = loop {
-        let n = socket.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        buffer.extend_from_slice(&chunk[..n]);
-        if let Some(end) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-            break end;
-        }
-    };
-    let head = String::from_utf8_lossy(&buffer[..end]).into_owned();
-    let length = head
-        .lines()
-        .filter_map(|l| l.split_once(':'))
-        .find(|(n, _)| n.trim().eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.trim().parse::<usize>().ok())
-        .unwrap_or(0);
-    let mut read = buffer.len() - end - 4;
-    while read < length {
-        let n = socket.read(&mut chunk).await.ok()?;
-        if n == 0 {
-            return None;
-        }
-        read += n;
-    }
-    head.lines().next().map(str::to_owned)
+    let request = support::read_request(socket).await?;
+    Some(request.request_line().to_owned())
 }
 
 async fn answer(socket: &mut TcpStream, answer: Answer) -> std::io::Result<()> {

@@ -764,18 +764,7 @@ fn a_request_that_may_have_arrived_says_so() {
     // Headers, then the connection closes mid-body: reading failed after
     // the status, which was an error status here, so no exit 5; the
     // request did arrive.
-    use std::io::{BufRead, BufReader};
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let (mut stream, _) = listener.accept().unwrap();
-        let mut reader = BufReader::new(stream.try_clone().unwrap());
-        let mut line = String::new();
-        while reader.read_line(&mut line).unwrap_or(0) > 0 && line != "\r\n" {
-            line.clear();
-        }
-        let _ = stream.write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 100\r\n\r\npartial");
-    });
+    let base = answering_head("HTTP/1.1 502 Bad Gateway\r\ncontent-length: 100\r\n\r\npartial");
     let out = create_sample(
         "s",
         &[

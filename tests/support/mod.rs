@@ -152,7 +152,9 @@ impl Server {
     }
 }
 
-async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<RawRequest> {
+/// Reads one request: its head, and its body as long as `Content-Length`
+/// says (or until the peer closes).
+pub async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<RawRequest> {
     let mut buffer = Vec::new();
     let mut chunk = [0u8; 4096];
     let head_end = loop {
