@@ -5,6 +5,11 @@
 //! and `503 Service Unavailable` when it carries `Retry-After`. Every other
 //! status, 5xx included, goes back to the caller, who knows whether a
 //! duplicate would hurt.
+//!
+//! Requests that are safe to repeat (a token request, a revocation) are
+//! also retried after any `5xx` and after a connection failure, with the same
+//! backoff and limits ([`RetryPolicy::idempotent_delay`]): one fault at the
+//! token endpoint must not fail every call waiting for the token.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -49,13 +54,39 @@ impl RetryPolicy {
         headers: &HeaderMap,
         retries_done: u32,
     ) -> Option<Duration> {
-        if retries_done >= self.max_retries {
-            return None;
-        }
         let retry_after = retry_after(headers);
         let throttled = status == StatusCode::TOO_MANY_REQUESTS
             || (status == StatusCode::SERVICE_UNAVAILABLE && retry_after.is_some());
-        if !throttled {
+        self.wait(throttled, retry_after, retries_done)
+    }
+
+    /// The same for a request that is safe to repeat (a token request, a
+    /// revocation): also after any `5xx`, and after a request that got no
+    /// answer at all (`answer` is `None`: refused, reset or broken off).
+    pub fn idempotent_delay(
+        &self,
+        answer: Option<(StatusCode, &HeaderMap)>,
+        retries_done: u32,
+    ) -> Option<Duration> {
+        match answer {
+            None => self.wait(true, None, retries_done),
+            Some((status, headers)) => self.wait(
+                status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error(),
+                retry_after(headers),
+                retries_done,
+            ),
+        }
+    }
+
+    /// The wait before a retry that `retryable` allows, honouring the
+    /// server's `Retry-After` up to the longest wait.
+    fn wait(
+        &self,
+        retryable: bool,
+        retry_after: Option<Duration>,
+        retries_done: u32,
+    ) -> Option<Duration> {
+        if !retryable || retries_done >= self.max_retries {
             return None;
         }
         let server_says = retry_after.unwrap_or_default();
@@ -252,5 +283,37 @@ mod tests {
             ..policy
         };
         assert_eq!(off.delay(limited, &headers(Some("0")), 0), None);
+    }
+
+    #[test]
+    fn idempotent_requests_are_also_retried_after_5xx_and_no_answer() {
+        let policy = RetryPolicy {
+            max_retries: 2,
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(10),
+        };
+        let none = headers(None);
+        for status in [500, 502, 503, 504, 429] {
+            let status = StatusCode::from_u16(status).unwrap();
+            let wait = policy.idempotent_delay(Some((status, &none)), 0).unwrap();
+            assert!(
+                (Duration::from_millis(50)..=Duration::from_millis(100)).contains(&wait),
+                "{status}: {wait:?}"
+            );
+            assert_eq!(policy.idempotent_delay(Some((status, &none)), 2), None);
+        }
+        let wait = policy
+            .idempotent_delay(Some((StatusCode::BAD_GATEWAY, &headers(Some("3")))), 1)
+            .unwrap();
+        assert_eq!(wait, Duration::from_secs(3), "Retry-After is honoured");
+        let capped = headers(Some("11"));
+        let too_long = policy.idempotent_delay(Some((StatusCode::BAD_GATEWAY, &capped)), 0);
+        assert_eq!(too_long, None, "a Retry-After past the longest wait");
+        assert!(policy.idempotent_delay(None, 1).is_some(), "no answer");
+        assert_eq!(policy.idempotent_delay(None, 2), None, "limit");
+        for status in [200, 400, 401, 404, 409] {
+            let status = StatusCode::from_u16(status).unwrap();
+            assert_eq!(policy.idempotent_delay(Some((status, &none)), 0), None);
+        }
     }
 }

@@ -56,8 +56,9 @@ impl Default for Policy {
     }
 }
 
-/// Sends requests; shared by every clone of a client.
-#[derive(Debug)]
+/// Sends requests; shared by every clone of a client (and cloned into the
+/// detached tasks of [`SingleFlight`](crate::auth::flight::SingleFlight)).
+#[derive(Debug, Clone)]
 pub(crate) struct Sender {
     pub http: reqwest::Client,
     pub user_agent: HeaderValue,
@@ -146,6 +147,51 @@ impl Sender {
                 "throttled by Atlas; retrying"
             );
             discard(response).await;
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Runs `attempt`, a request safe to repeat, until its answer is not one
+    /// to retry ([`RetryPolicy::idempotent_delay`]): throttling, any `5xx`,
+    /// and a request that got no answer ([`Error::Transport`]; not a
+    /// timeout, which has already waited as long as a call may).
+    pub async fn retrying_idempotent<F, Fut>(&self, mut attempt: F) -> Result<Response, Error>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<Response, Error>>,
+    {
+        let policy = self.retry.retry;
+        let mut retries_done = 0;
+        loop {
+            let delay = match attempt().await {
+                Ok(response) => {
+                    let answer = Some((response.status(), response.headers()));
+                    let Some(delay) = policy.idempotent_delay(answer, retries_done) else {
+                        return Ok(response);
+                    };
+                    tracing::info!(
+                        status = response.status().as_u16(),
+                        delay_ms = delay.as_millis() as u64,
+                        retry = retries_done + 1,
+                        "retrying a request that is safe to repeat"
+                    );
+                    discard(response).await;
+                    delay
+                }
+                Err(error @ Error::Transport(_)) => {
+                    let Some(delay) = policy.idempotent_delay(None, retries_done) else {
+                        return Err(error);
+                    };
+                    tracing::info!(
+                        delay_ms = delay.as_millis() as u64,
+                        retry = retries_done + 1,
+                        "no answer to a request that is safe to repeat; retrying"
+                    );
+                    delay
+                }
+                Err(error) => return Err(error),
+            };
+            retries_done += 1;
             tokio::time::sleep(delay).await;
         }
     }

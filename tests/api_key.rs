@@ -8,6 +8,7 @@ mod support;
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
+use atlas_stream_connections::local_atlas::{LocalAtlas, NonceCountCheck};
 use atlas_stream_connections::types::StreamsConnection;
 use atlas_stream_connections::{Client, Error};
 use md5::Digest as _;
@@ -83,8 +84,8 @@ struct DigestServer {
 #[derive(Default)]
 struct State {
     nonces_issued: u32,
-    current_nonce: String,
-    uses: u32,
+    /// Every nonce issued, with the requests it authenticated so far.
+    uses: HashMap<String, u32>,
     authenticated: Vec<Seen>,
 }
 
@@ -136,9 +137,8 @@ impl DigestServer {
 
 fn challenge(rules: &Rules, state: &mut State, stale: bool) -> Reply {
     state.nonces_issued += 1;
-    state.uses = 0;
-    state.current_nonce = format!("nonce-{}", state.nonces_issued);
-    let nonce = &state.current_nonce;
+    let nonce = format!("nonce-{}", state.nonces_issued);
+    state.uses.insert(nonce.clone(), 0);
     let stale = if stale { "true" } else { "false" };
     let md5 = format!(
         r#"Digest realm="{REALM}", domain="", nonce="{nonce}", algorithm=MD5, qop="auth", stale={stale}"#
@@ -186,14 +186,16 @@ fn handle(rules: &Rules, state: &mut State, request: &RawRequest) -> Reply {
         "{ha1}:{}:{}:{}:{}:{ha2}",
         p["nonce"], p["nc"], p["cnonce"], p["qop"]
     ));
-    let known = p["nonce"] == state.current_nonce;
-    if p["uri"] != uri || p["realm"] != REALM || p["response"] != expected || !known {
+    if p["uri"] != uri || p["realm"] != REALM || p["response"] != expected {
         return challenge(rules, state, false);
     }
-    if state.uses >= rules.uses_per_nonce {
+    let Some(uses) = state.uses.get_mut(&p["nonce"]) else {
+        return challenge(rules, state, false);
+    };
+    if *uses >= rules.uses_per_nonce {
         return challenge(rules, state, rules.say_stale);
     }
-    state.uses += 1;
+    *uses += 1;
     state.authenticated.push(Seen {
         nc: u32::from_str_radix(&p["nc"], 16).unwrap(),
         cnonce: p["cnonce"].clone(),
@@ -345,11 +347,81 @@ async fn sha256_is_preferred_when_offered() {
     assert_eq!(params["algorithm"], "SHA-256");
 }
 
+/// Per nonce, the counts the server saw in arrival order.
+fn counts_by_nonce(seen: &[Seen]) -> HashMap<&str, Vec<u32>> {
+    let mut counts: HashMap<&str, Vec<u32>> = HashMap::new();
+    for s in seen {
+        counts.entry(&s.nonce).or_default().push(s.nc);
+    }
+    counts
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn concurrent_cold_calls_share_one_bodiless_probe() {
+async fn concurrent_calls_never_share_a_nonce_so_counts_arrive_in_order() {
     let server = DigestServer::start(Rules::default()).await;
     let client = server.client();
-    let tasks: Vec<_> = (0..16)
+    let burst = |round: usize| {
+        let client = client.clone();
+        async move {
+            let tasks: Vec<_> = (0..16)
+                .map(|i| {
+                    let client = client.clone();
+                    tokio::spawn(async move {
+                        client
+                            .create_stream_connection(GROUP, &format!("i-{round}-{i}"), &kafka())
+                            .await
+                    })
+                })
+                .collect();
+            for task in tasks {
+                task.await.unwrap().expect("create");
+            }
+        }
+    };
+    for round in 0..4 {
+        burst(round).await;
+    }
+    let requests = server.server.requests();
+    let probes = requests
+        .iter()
+        .filter(|r| r.header("authorization").is_none())
+        .count();
+    assert!(
+        requests
+            .iter()
+            .all(|r| r.body.is_empty() || r.header("authorization").is_some()),
+        "a body went out unauthenticated"
+    );
+    assert!(
+        (1..=16).contains(&probes),
+        "a nonce per concurrent call at most: {probes}"
+    );
+    assert_eq!(
+        requests.len(),
+        64 + probes,
+        "one exchange per call besides probes"
+    );
+    let seen = server.authenticated();
+    for (nonce, counts) in counts_by_nonce(&seen) {
+        assert!(
+            counts.windows(2).all(|w| w[0] < w[1]),
+            "{nonce}: counts out of order {counts:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cold_calls_share_the_first_probe_and_its_failure() {
+    // A server that never answers: the calls waiting on the first probe
+    // fail with it, after one timeout, instead of probing one after another.
+    let server = Server::start(Reply::hang()).await;
+    let client = Client::builder()
+        .base_url(&server.base_url)
+        .api_key(PUBLIC, PRIVATE)
+        .timeout(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let tasks: Vec<_> = (0..8)
         .map(|i| {
             let client = client.clone();
             tokio::spawn(async move {
@@ -360,21 +432,10 @@ async fn concurrent_cold_calls_share_one_bodiless_probe() {
         })
         .collect();
     for task in tasks {
-        task.await.unwrap().expect("create");
+        let error = task.await.unwrap().unwrap_err();
+        assert!(matches!(error, Error::Timeout(_)), "{error:?}");
     }
-    let requests = server.server.requests();
-    let unauthenticated: Vec<&RawRequest> = requests
-        .iter()
-        .filter(|r| r.header("authorization").is_none())
-        .collect();
-    assert_eq!(unauthenticated.len(), 1, "one probe for all cold calls");
-    assert!(unauthenticated[0].body.is_empty());
-    assert!(
-        requests
-            .iter()
-            .all(|r| r.body.is_empty() || r.header("authorization").is_some()),
-        "a body went out unauthenticated"
-    );
+    assert_eq!(server.requests().len(), 1, "one probe for all");
 }
 
 #[tokio::test]
@@ -517,4 +578,128 @@ async fn digest_works_when_every_answer_is_enveloped() {
     }
     // Probe, call 1, then call 2 refused (nonce used up) and sent again.
     assert_eq!(server.requests().len(), 4);
+}
+
+/// The seed's Kafka connection with the name Atlas requires.
+fn named_kafka() -> StreamsConnection {
+    let mut json: serde_json::Value =
+        serde_json::from_str(include_str!("fixtures/seed/request-Kafka.json")).unwrap();
+    json["name"] = "events".into();
+    serde_json::from_value(json).unwrap()
+}
+
+/// What one phase of a load against the local Atlas gave.
+#[derive(Debug, Default)]
+struct Figures {
+    calls: usize,
+    failures: usize,
+    exchanges: usize,
+    first_error: Option<String>,
+}
+
+/// `workers` tasks sharing `client`, `each` creates apiece, each to an
+/// instance of its own (names repeat across instances only).
+async fn load(
+    atlas: &LocalAtlas,
+    client: &Client,
+    workers: usize,
+    each: usize,
+    tag: &str,
+) -> Figures {
+    let before = atlas.requests().len();
+    let tasks: Vec<_> = (0..workers)
+        .map(|w| {
+            let client = client.clone();
+            let tag = tag.to_owned();
+            tokio::spawn(async move {
+                let mut errors = Vec::new();
+                for i in 0..each {
+                    let instance = format!("{tag}-{w}-{i}");
+                    if let Err(e) = client
+                        .create_stream_connection(GROUP, &instance, &named_kafka())
+                        .await
+                    {
+                        errors.push(e.to_string());
+                    }
+                }
+                errors
+            })
+        })
+        .collect();
+    let mut figures = Figures {
+        calls: workers * each,
+        ..Figures::default()
+    };
+    for task in tasks {
+        let errors = task.await.unwrap();
+        figures.failures += errors.len();
+        figures.first_error = figures.first_error.or(errors.into_iter().next());
+    }
+    figures.exchanges = atlas.requests().len() - before;
+    figures
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_calls_never_fail_and_take_one_exchange_each_in_steady_state() {
+    for check in [NonceCountCheck::Unique, NonceCountCheck::Increasing] {
+        for workers in [1, 8, 32] {
+            let atlas = LocalAtlas::builder()
+                .nonce_count_check(check)
+                .start()
+                .await
+                .unwrap();
+            let (public, private) = atlas.api_key();
+            let client = Client::builder()
+                .base_url(atlas.base_url())
+                .api_key(public, private.clone())
+                .build()
+                .unwrap();
+            let warm = load(&atlas, &client, workers, 1, "warm").await;
+            let steady = load(&atlas, &client, workers, 10, "steady").await;
+            let per_call = steady.exchanges as f64 / steady.calls as f64;
+            eprintln!(
+                "{check:?} c={workers}: warm-up {} calls {} failures {} exchanges | \
+                 steady {} calls {} failures {} exchanges = {per_call:.2} per call",
+                warm.calls,
+                warm.failures,
+                warm.exchanges,
+                steady.calls,
+                steady.failures,
+                steady.exchanges,
+            );
+            for figures in [&warm, &steady] {
+                assert_eq!(figures.failures, 0, "{check:?} c={workers}: {figures:?}");
+            }
+            assert!(per_call <= 1.05, "{check:?} c={workers}: {steady:?}");
+            assert!(
+                warm.exchanges <= 2 * warm.calls,
+                "a probe per concurrent call at most: {warm:?}"
+            );
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wrong_key_under_concurrency_ends_every_call_after_two_exchanges_each() {
+    let atlas = LocalAtlas::builder()
+        .nonce_count_check(NonceCountCheck::Increasing)
+        .start()
+        .await
+        .unwrap();
+    let (public, _) = atlas.api_key();
+    let client = Client::builder()
+        .base_url(atlas.base_url())
+        .api_key(public, "not-the-private-key")
+        .build()
+        .unwrap();
+    let figures = load(&atlas, &client, 16, 1, "wrong").await;
+    assert_eq!(figures.failures, 16, "{figures:?}");
+    assert!(
+        figures
+            .first_error
+            .as_deref()
+            .is_some_and(|e| e.contains("401")),
+        "{figures:?}"
+    );
+    assert!(figures.exchanges <= 2 * 16, "{figures:?}");
 }

@@ -9,6 +9,7 @@
 
 pub(crate) mod api_key;
 pub(crate) mod digest;
+pub(crate) mod flight;
 pub(crate) mod oauth;
 
 use reqwest::header::{AUTHORIZATION, HeaderValue};

@@ -3,18 +3,23 @@
 //!
 //! Atlas allows about 100 live tokens per service account and 10 token
 //! requests a minute, so the cache is single-flight: however many calls find
-//! the token missing or expiring at once, one of them asks for a new one and
-//! the others wait for its answer (success or failure) instead of asking
-//! again.
+//! the token missing or expiring at once, one token request is made and they
+//! all wait for its answer (success or failure) instead of asking again. The
+//! request runs detached from the calls ([`SingleFlight`]): a caller that
+//! gives up (its own timeout) does not abandon it, and the calls after it
+//! find the token it brought. A token request is safe to repeat, so a `5xx`,
+//! a `429` or a connection failure is retried with the client's backoff
+//! ([`Sender::retrying_idempotent`]) before its failure is shared.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, Request};
 use serde_json::Value;
 
+use super::flight::SingleFlight;
 use crate::SecretString;
 use crate::error::{ApiErrorResponse, DecodeError, Error};
 use crate::send::{Read, Sender, TOKEN_ANSWER_LIMIT, buffered, read_body};
@@ -23,17 +28,19 @@ const FORM: &str = "application/x-www-form-urlencoded";
 
 /// A service account's credentials and its token cache.
 pub(crate) struct ServiceAccount {
+    source: Arc<TokenSource>,
+    /// The token request under way, if any.
+    flight: SingleFlight<Token>,
+}
+
+/// What a token request needs, shared with the task that makes it.
+struct TokenSource {
     client_id: String,
     client_secret: SecretString,
     token_url: reqwest::Url,
     revoke_url: reqwest::Url,
     margin: Duration,
     cached: Mutex<Option<Token>>,
-    /// Held by the one caller fetching a token; the others queue on it.
-    flight: tokio::sync::Mutex<Flight>,
-    /// Fetches finished so far; a caller that sees it move while it waited
-    /// takes that fetch's result instead of starting another.
-    flights_done: AtomicU64,
     generations: AtomicU64,
 }
 
@@ -44,26 +51,20 @@ struct Token {
     generation: u64,
 }
 
-/// The outcome of the last token request, for the callers that queued
-/// behind it.
-#[derive(Default)]
-struct Flight {
-    last: Option<Result<Token, Error>>,
-}
-
 /// A token handed to one call.
 pub(crate) struct Lease {
     pub token: SecretString,
     pub generation: u64,
-    /// Fetched for this very call: a `401` with it is final.
+    /// Fetched while this call waited: a `401` with it is final.
     pub fresh: bool,
 }
 
 impl std::fmt::Debug for ServiceAccount {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ServiceAccount")
-            .field("token_url", &self.token_url.as_str())
-            .field("has_token", &self.current().is_some())
+            .field("token_url", &self.source.token_url.as_str())
+            .field("has_token", &self.source.current().is_some())
+            .field("flight", &self.flight)
             .finish_non_exhaustive()
     }
 }
@@ -80,70 +81,87 @@ impl ServiceAccount {
                 .map_err(|e| Error::invalid("base_url", format!("{path}: {e}")))
         };
         Ok(Self {
-            client_id,
-            client_secret,
-            token_url: url("/api/oauth/token")?,
-            revoke_url: url("/api/oauth/revoke")?,
-            margin,
-            cached: Mutex::new(None),
-            flight: tokio::sync::Mutex::new(Flight::default()),
-            flights_done: AtomicU64::new(0),
-            generations: AtomicU64::new(0),
+            source: Arc::new(TokenSource {
+                client_id,
+                client_secret,
+                token_url: url("/api/oauth/token")?,
+                revoke_url: url("/api/oauth/revoke")?,
+                margin,
+                cached: Mutex::new(None),
+                generations: AtomicU64::new(0),
+            }),
+            flight: SingleFlight::default(),
         })
     }
 
+    /// A token that is not about to expire, fetching one if needed.
+    ///
+    /// Every call waiting while a token request runs gets its outcome, even
+    /// a token already inside its refresh margin (a short-lived one), so
+    /// that a queue never turns into a series of token requests.
+    pub async fn token(&self, sender: &Sender) -> Result<Lease, Error> {
+        if let Some(token) = self.source.current() {
+            return Ok(lease(token, false));
+        }
+        let mut cached = false;
+        let token = self
+            .flight
+            .join(
+                || {
+                    let token = self.source.current();
+                    cached = token.is_some();
+                    token
+                },
+                || {
+                    let (source, sender) = (self.source.clone(), sender.clone());
+                    async move {
+                        let token = source.fetch(&sender).await?;
+                        source.store(Some(token.clone()));
+                        Ok(token)
+                    }
+                },
+            )
+            .await?;
+        Ok(lease(token, !cached))
+    }
+
+    /// Forgets the token of `generation` after the API refused it, unless a
+    /// newer one already replaced it.
+    pub fn invalidate(&self, generation: u64) {
+        let mut cached = self.source.lock();
+        if cached.as_ref().is_some_and(|t| t.generation == generation) {
+            *cached = None;
+        }
+    }
+
+    /// Revokes the cached token, if there is one, and forgets it.
+    pub async fn revoke(&self, sender: &Sender) -> Result<(), Error> {
+        self.source.revoke(sender).await
+    }
+}
+
+fn lease(token: Token, fresh: bool) -> Lease {
+    Lease {
+        token: token.value,
+        generation: token.generation,
+        fresh,
+    }
+}
+
+impl TokenSource {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Option<Token>> {
+        self.cached.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     fn current(&self) -> Option<Token> {
-        let cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
-        cached
+        self.lock()
             .as_ref()
             .filter(|t| Instant::now() < t.refresh_at)
             .cloned()
     }
 
     fn store(&self, token: Option<Token>) {
-        *self.cached.lock().unwrap_or_else(|e| e.into_inner()) = token;
-    }
-
-    /// A token that is not about to expire, fetching one if needed.
-    pub async fn token(&self, sender: &Sender) -> Result<Lease, Error> {
-        let lease = |t: Token, fresh| Lease {
-            token: t.value,
-            generation: t.generation,
-            fresh,
-        };
-        if let Some(token) = self.current() {
-            return Ok(lease(token, false));
-        }
-        let seen = self.flights_done.load(Ordering::Acquire);
-        let mut flight = self.flight.lock().await;
-        if let Some(token) = self.current() {
-            return Ok(lease(token, false));
-        }
-        // A fetch finished while this caller queued: its outcome is this
-        // caller's too, even a token already inside its refresh margin (a
-        // short-lived one), so that a queue never turns into a series of
-        // token requests.
-        if let Some(last) = &flight.last
-            && self.flights_done.load(Ordering::Acquire) != seen
-        {
-            return last.clone().map(|token| lease(token, false));
-        }
-        let fetched = self.fetch(sender).await;
-        if let Ok(token) = &fetched {
-            self.store(Some(token.clone()));
-        }
-        flight.last = Some(fetched.clone());
-        self.flights_done.fetch_add(1, Ordering::Release);
-        fetched.map(|token| lease(token, true))
-    }
-
-    /// Forgets the token of `generation` after the API refused it, unless a
-    /// newer one already replaced it.
-    pub fn invalidate(&self, generation: u64) {
-        let mut cached = self.cached.lock().unwrap_or_else(|e| e.into_inner());
-        if cached.as_ref().is_some_and(|t| t.generation == generation) {
-            *cached = None;
-        }
+        *self.lock() = token;
     }
 
     /// A form POST authenticated with the client id and secret.
@@ -168,7 +186,7 @@ impl ServiceAccount {
     async fn fetch(&self, sender: &Sender) -> Result<Token, Error> {
         let started = Instant::now();
         let response = sender
-            .retrying(|| {
+            .retrying_idempotent(|| {
                 let body = "grant_type=client_credentials".to_owned();
                 sender.send(self.form_request(sender, &self.token_url, body))
             })
@@ -214,13 +232,13 @@ impl ServiceAccount {
         })
     }
 
-    /// Revokes the cached token, if there is one, and forgets it.
-    pub async fn revoke(&self, sender: &Sender) -> Result<(), Error> {
-        let Some(token) = self.cached.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+    async fn revoke(&self, sender: &Sender) -> Result<(), Error> {
+        let Some(token) = self.lock().take() else {
             return Ok(());
         };
+        // RFC 7009: revoking is idempotent.
         let response = sender
-            .retrying(|| {
+            .retrying_idempotent(|| {
                 let body = form_urlencoded::Serializer::new(String::new())
                     .append_pair("token", token.value.expose_secret())
                     .append_pair("token_type_hint", "access_token")

@@ -31,10 +31,26 @@ pub(crate) enum Refusal {
     Stale,
 }
 
+/// How nonce counts are checked.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NonceCountCheck {
+    /// Each count is accepted once per nonce, in any order: only a replay is
+    /// refused (RFC 7616 asks no more).
+    #[default]
+    Unique,
+    /// Each count must be above the last one accepted for its nonce, as
+    /// Apache httpd's `AuthDigestNcCheck On` requires: concurrent requests
+    /// sharing a nonce are refused when they arrive out of order.
+    Increasing,
+}
+
 struct Nonce {
     issued: Instant,
     /// Nonce counts accepted so far.
     seen: HashSet<u32>,
+    /// The highest count accepted so far (0: none).
+    highest: u32,
 }
 
 struct Token {
@@ -50,6 +66,7 @@ pub(crate) struct Authenticator {
     pub client_secret: SecretString,
     pub nonce_lifetime: Duration,
     pub token_lifetime: Duration,
+    nonce_count_check: NonceCountCheck,
     nonces: HashMap<String, Nonce>,
     tokens: HashMap<String, Token>,
 }
@@ -68,9 +85,16 @@ impl Authenticator {
             client_secret,
             nonce_lifetime,
             token_lifetime,
+            nonce_count_check: NonceCountCheck::default(),
             nonces: HashMap::new(),
             tokens: HashMap::new(),
         }
+    }
+
+    /// The same, checking nonce counts as `check` says.
+    pub fn with_nonce_count_check(mut self, check: NonceCountCheck) -> Self {
+        self.nonce_count_check = check;
+        self
     }
 
     /// A `WWW-Authenticate` value with a new nonce.
@@ -84,6 +108,7 @@ impl Authenticator {
             Nonce {
                 issued: Instant::now(),
                 seen: HashSet::new(),
+                highest: 0,
             },
         );
         format!(
@@ -141,14 +166,19 @@ impl Authenticator {
         let Some(state) = self.nonces.get_mut(nonce) else {
             return Err(Refusal::Stale);
         };
-        if !state.seen.is_empty() && state.issued.elapsed() >= lifetime {
+        if state.highest > 0 && state.issued.elapsed() >= lifetime {
             self.nonces.remove(nonce);
             return Err(Refusal::Stale);
         }
-        // A nonce count answers one request only: a replay is refused.
-        if !state.seen.insert(nc) {
+        let accepted = match self.nonce_count_check {
+            // A nonce count answers one request only: a replay is refused.
+            NonceCountCheck::Unique => state.seen.insert(nc),
+            NonceCountCheck::Increasing => nc > state.highest,
+        };
+        if !accepted {
             return Err(Refusal::Unauthorized);
         }
+        state.highest = state.highest.max(nc);
         Ok(())
     }
 
@@ -374,5 +404,45 @@ mod tests {
         assert_eq!(parse_params(r#"a="open"#), None);
         assert_eq!(parse_params("nc=1, NC=2"), None, "a repeated name");
         assert_eq!(parse_params("a=1, b=2").map(|p| p.len()), Some(2));
+    }
+
+    /// What the server answers to counts 2, 1, 2, 5 on one nonce.
+    fn answers(check: NonceCountCheck) -> Vec<Result<(), Refusal>> {
+        use crate::auth::digest;
+        let key = SecretString::new("private");
+        let mut server = Authenticator::new(
+            ("public".into(), key.clone()),
+            ("id".into(), SecretString::new("secret")),
+            Duration::from_secs(60),
+            Duration::from_secs(60),
+        )
+        .with_nonce_count_check(check);
+        let header = http::HeaderValue::from_str(&server.challenge(false)).unwrap();
+        let challenge = digest::parse_challenges([&header]).unwrap();
+        let target = "/api/atlas/v2/groups/g/streams/t/connections";
+        [2, 1, 2, 5]
+            .into_iter()
+            .map(|nc| {
+                let value =
+                    digest::authorization(&challenge, "public", &key, "POST", target, nc, "c");
+                let params = value.to_str().unwrap().strip_prefix("Digest ").unwrap();
+                server.check_digest(params, "POST", target)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn nonce_counts_are_unique_or_increasing_as_configured() {
+        let refused = Err(Refusal::Unauthorized);
+        assert_eq!(
+            answers(NonceCountCheck::Unique),
+            [Ok(()), Ok(()), refused, Ok(())],
+            "only the replay is refused"
+        );
+        assert_eq!(
+            answers(NonceCountCheck::Increasing),
+            [Ok(()), refused, refused, Ok(())],
+            "counts at or below the highest accepted are refused"
+        );
     }
 }

@@ -30,7 +30,8 @@
 //! 1. records it ([`LocalAtlas::requests`]; `Authorization` values keep only
 //!    their scheme);
 //! 2. answers an injected failure if one is queued
-//!    ([`LocalAtlas::respond_next`]), whatever the path (the token endpoint
+//!    ([`LocalAtlas::respond_next`]) or the request is the period's
+//!    ([`LocalAtlas::respond_every`]), whatever the path (the token endpoint
 //!    included) and before authentication;
 //! 3. routes: `POST /api/oauth/token`, `POST /api/oauth/revoke`, and `POST
 //!    /api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections`;
@@ -38,7 +39,10 @@
 //! 4. authenticates: HTTP Digest with the API key (`realm="MMS Public API"`,
 //!    MD5, `qop="auth"`; nonces expire after the nonce lifetime, and a right
 //!    answer to an expired nonce earns a new challenge with `stale=true`; a
-//!    nonce count is accepted once per nonce), or a bearer token from the
+//!    nonce count is accepted once per nonce, or, with
+//!    [`NonceCountCheck::Increasing`], only above the last one accepted for
+//!    its nonce; a count refused earns a new challenge without `stale`), or a
+//!    bearer token from the
 //!    token endpoint (expiring after the token lifetime, refused once
 //!    revoked). The first use of a nonce or token is always accepted, so a
 //!    zero lifetime makes them single-use. Otherwise `401` with an Atlas
@@ -86,6 +90,7 @@ use tokio::task::JoinHandle;
 
 use crate::SecretString;
 
+pub use auth::NonceCountCheck;
 pub use state::{Failure, RecordedRequest, StoredConnection};
 
 /// How long a Digest nonce lives unless told otherwise.
@@ -109,6 +114,7 @@ pub struct LocalAtlasBuilder {
     api_key: Option<(String, SecretString)>,
     service_account: Option<(String, SecretString)>,
     nonce_lifetime: Option<Duration>,
+    nonce_count_check: NonceCountCheck,
     token_lifetime: Option<Duration>,
     instances: Vec<(String, String)>,
 }
@@ -119,6 +125,7 @@ impl fmt::Debug for LocalAtlasBuilder {
             .field("public_key", &self.api_key.as_ref().map(|k| &k.0))
             .field("client_id", &self.service_account.as_ref().map(|s| &s.0))
             .field("nonce_lifetime", &self.nonce_lifetime)
+            .field("nonce_count_check", &self.nonce_count_check)
             .field("token_lifetime", &self.token_lifetime)
             .field("instances", &self.instances)
             .finish_non_exhaustive()
@@ -153,6 +160,15 @@ impl LocalAtlasBuilder {
     /// `Duration::ZERO` makes every nonce stale at its second use.
     pub fn nonce_lifetime(mut self, lifetime: Duration) -> Self {
         self.nonce_lifetime = Some(lifetime);
+        self
+    }
+
+    /// How Digest nonce counts are checked (default
+    /// [`NonceCountCheck::Unique`]); [`NonceCountCheck::Increasing`] refuses
+    /// counts that arrive out of order, as Apache httpd's
+    /// `AuthDigestNcCheck On` does.
+    pub fn nonce_count_check(mut self, check: NonceCountCheck) -> Self {
+        self.nonce_count_check = check;
         self
     }
 
@@ -195,7 +211,8 @@ impl LocalAtlasBuilder {
             service_account.clone(),
             self.nonce_lifetime.unwrap_or(DEFAULT_NONCE_LIFETIME),
             self.token_lifetime.unwrap_or(DEFAULT_TOKEN_LIFETIME),
-        );
+        )
+        .with_nonce_count_check(self.nonce_count_check);
         let mut state = state::State::default();
         state.instances.extend(self.instances);
         let shared = Arc::new(server::Shared::new(base_url.clone(), authenticator, state)?);
@@ -266,6 +283,15 @@ impl LocalAtlas {
         if count > 0 {
             state.failures.push_back((failure, count));
         }
+    }
+
+    /// Answers every `period`-th request from now on (to any path, counted
+    /// from this call; the first failure goes to the `period`-th request)
+    /// with `failure`, for soak tests of retries; `period` 0 stops. Requests
+    /// queued by [`respond_next`](Self::respond_next) are counted too, and
+    /// answered with the queued failure.
+    pub fn respond_every(&self, period: usize, failure: Failure) {
+        self.shared.state().every = (period > 0).then_some((failure, period, 0));
     }
 
     /// Adds `Sunset: <value>` to every response from now on (`None` stops).

@@ -131,6 +131,9 @@ pub(crate) struct State {
     /// Failures to answer the next requests with, first first, as
     /// `(failure, how many more times)` runs.
     pub failures: VecDeque<(Failure, usize)>,
+    /// A failure answered to every `period`-th request: `(failure, period,
+    /// requests counted since it was set)`.
+    pub every: Option<(Failure, usize, usize)>,
     /// `Sunset` header value added to every response.
     pub sunset: Option<String>,
     /// `Deprecation` header value added to every response.
@@ -156,9 +159,16 @@ pub const MAX_RECORDED: usize = 10_000;
 pub const MAX_RECORDED_BYTES: usize = 64 * 1024 * 1024;
 
 impl State {
-    /// The failure to answer the next request with, if one is queued.
+    /// The failure to answer the next request with, if one is queued or
+    /// this request is the period's.
     pub fn next_failure(&mut self) -> Option<Failure> {
-        let (failure, remaining) = self.failures.front_mut()?;
+        let periodic = self.every.as_mut().and_then(|(failure, period, counted)| {
+            *counted += 1;
+            (*counted % *period == 0).then_some(*failure)
+        });
+        let Some((failure, remaining)) = self.failures.front_mut() else {
+            return periodic;
+        };
         let failure = *failure;
         *remaining -= 1;
         if *remaining == 0 {
