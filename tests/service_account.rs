@@ -548,7 +548,12 @@ async fn an_unavailable_token_endpoint_is_an_api_error_not_an_authentication_one
         .token(|_| Reply::json(503, "text/html", "<h1>down</h1>"))
         .start()
         .await;
-    let error = create(&atlas.client())
+    let client = atlas
+        .builder()
+        .retry_backoff(Duration::ZERO, Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let error = create(&client)
         .await
         .expect_err("the token endpoint is down");
     let Error::Api(response) = &error else {
@@ -556,7 +561,166 @@ async fn an_unavailable_token_endpoint_is_an_api_error_not_an_authentication_one
     };
     assert_eq!(response.status().as_u16(), 503);
     assert_eq!(response.request(), ("POST", TOKEN_PATH));
+    assert_eq!(
+        atlas.count(Endpoint::Token),
+        1 + atlas_stream_connections::DEFAULT_MAX_RETRIES as usize,
+        "a token request is safe to repeat: retried as often as the client retries"
+    );
     assert_eq!(atlas.count(Endpoint::Api), 0, "API requests");
+}
+
+/// Waits until `condition` holds (at most 10 s): for an event the server
+/// records, which the test cannot await directly.
+async fn until(what: &str, condition: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !condition() {
+        assert!(std::time::Instant::now() < deadline, "no {what} after 10 s");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+}
+
+/// A create on a task of its own, which the test may abort.
+fn spawn_create(client: &Client) -> tokio::task::JoinHandle<Result<StreamsConnection, Error>> {
+    let client = client.clone();
+    tokio::spawn(async move { create(&client).await })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_that_give_up_do_not_abandon_the_token_request() {
+    // The token endpoint answers only when the test says so.
+    let (open, gate) = tokio::sync::watch::channel(false);
+    let atlas = FakeAtlas::new()
+        .token(move |n| token_reply(&token(n), 3600).held(&gate))
+        .start()
+        .await;
+    let client = atlas.client();
+
+    // The first caller starts the token request, then is dropped.
+    let first = spawn_create(&client);
+    until("token request", || atlas.count(Endpoint::Token) == 1).await;
+    first.abort();
+    assert!(first.await.unwrap_err().is_cancelled());
+    // Four more wait on it and give up (their own deadlines).
+    for _ in 0..4 {
+        let waited = tokio::time::timeout(Duration::from_millis(50), create(&client)).await;
+        assert!(waited.is_err(), "no token yet");
+    }
+    // Fifteen wait; the token comes; they and the calls after them succeed.
+    let waiting: Vec<_> = (0..15).map(|_| spawn_create(&client)).collect();
+    open.send_replace(true);
+    for task in waiting {
+        task.await
+            .unwrap()
+            .expect("a call that waited for the token");
+    }
+    for i in 0..5 {
+        create_ok(&client, &format!("call {i} after the token")).await;
+    }
+    assert_eq!(
+        atlas.server.abandoned(),
+        0,
+        "the token request was never dropped"
+    );
+    assert_eq!(atlas.count(Endpoint::Token), 1, "one token request for all");
+    assert_eq!(atlas.count(Endpoint::Api), 20, "API requests");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_with_deadlines_against_a_slow_token_endpoint_make_one_token_request() {
+    // The scenario at a tenth of its scale: a caller every 20 ms
+    // with a 100 ms deadline, a token endpoint that answers in 150 ms.
+    let (open, gate) = tokio::sync::watch::channel(false);
+    let answered = Arc::new(Mutex::new(None));
+    let atlas = FakeAtlas::new()
+        .token(move |n| token_reply(&token(n), 3600).held(&gate))
+        .start()
+        .await;
+    let client = atlas.client();
+    let answered_at = answered.clone();
+    let slow = tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(150)).await;
+        *answered_at.lock().unwrap() = Some(std::time::Instant::now());
+        open.send_replace(true);
+        open
+    });
+    let mut callers = Vec::new();
+    for _ in 0..20 {
+        let client = client.clone();
+        let started = std::time::Instant::now();
+        callers.push(tokio::spawn(async move {
+            let outcome = tokio::time::timeout(Duration::from_millis(100), create(&client)).await;
+            (started, matches!(outcome, Ok(Ok(_))))
+        }));
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let _open = slow.await.unwrap();
+    let answered = answered.lock().unwrap().expect("the token was answered");
+    let mut succeeded = 0;
+    for caller in callers {
+        let (started, ok) = caller.await.unwrap();
+        succeeded += usize::from(ok);
+        assert!(
+            ok || started < answered,
+            "a caller that came after the token failed"
+        );
+    }
+    eprintln!(
+        "20 callers, 100 ms deadlines, token in 150 ms: {} token requests, {succeeded} successes",
+        atlas.count(Endpoint::Token)
+    );
+    assert_eq!(atlas.count(Endpoint::Token), 1, "token requests");
+    assert!(succeeded >= 10, "{succeeded} successes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropping_the_client_ends_its_token_request() {
+    let (_never, gate) = tokio::sync::watch::channel(false);
+    let atlas = FakeAtlas::new()
+        .token(move |n| token_reply(&token(n), 3600).held(&gate))
+        .start()
+        .await;
+    let client = atlas.client();
+    let first = spawn_create(&client);
+    until("token request", || atlas.count(Endpoint::Token) == 1).await;
+    first.abort();
+    let _ = first.await;
+    // The request outlives its caller, but not the client.
+    drop(client);
+    until("hang-up", || atlas.server.abandoned() == 1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_fault_at_the_token_endpoint_fails_no_waiting_call() {
+    for (what, fault) in [
+        ("500", Reply::json(500, "application/json", "{}")),
+        ("503", Reply::status(503)),
+        ("a dropped connection", Reply::close()),
+        ("429", rate_limited("0")),
+    ] {
+        let atlas = FakeAtlas::new()
+            .token(move |n| {
+                if n == 0 {
+                    fault.clone()
+                } else {
+                    token_reply(&token(n), 3600)
+                }
+            })
+            .start()
+            .await;
+        let client = atlas
+            .builder()
+            .retry_backoff(Duration::ZERO, Duration::from_secs(1))
+            .build()
+            .unwrap();
+        let calls: Vec<_> = (0..16).map(|_| spawn_create(&client)).collect();
+        for call in calls {
+            if let Err(error) = call.await.unwrap() {
+                panic!("after {what}: {error:?}");
+            }
+        }
+        assert_eq!(atlas.count(Endpoint::Token), 2, "after {what}");
+        assert_eq!(atlas.count(Endpoint::Api), 16, "after {what}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -50,6 +50,11 @@ pub struct Reply {
     pub body: Vec<u8>,
     /// Never answer (the connection stays open until the client gives up).
     pub hang: bool,
+    /// Answer only once this is `true` (or never, should the client give
+    /// up first: see [`Server::abandoned`]).
+    pub held: Option<tokio::sync::watch::Receiver<bool>>,
+    /// Close the connection without answering.
+    pub close: bool,
 }
 
 impl Reply {
@@ -73,6 +78,18 @@ impl Reply {
             ..Self::default()
         }
     }
+    /// Closes the connection without an answer.
+    pub fn close() -> Self {
+        Self {
+            close: true,
+            ..Self::default()
+        }
+    }
+    /// This reply, sent once `gate` is `true`.
+    pub fn held(mut self, gate: &tokio::sync::watch::Receiver<bool>) -> Self {
+        self.held = Some(gate.clone());
+        self
+    }
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.to_string(), value.to_string()));
         self
@@ -86,6 +103,7 @@ pub const VERSIONED: &str = "application/vnd.atlas.2023-02-01+json";
 pub struct Server {
     pub base_url: String,
     requests: Arc<Mutex<Vec<RawRequest>>>,
+    abandoned: Arc<std::sync::atomic::AtomicUsize>,
 }
 
 impl Server {
@@ -104,6 +122,8 @@ impl Server {
         let addr = listener.local_addr().expect("local addr");
         let requests = Arc::new(Mutex::new(Vec::new()));
         let seen = requests.clone();
+        let abandoned = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let hung_up = abandoned.clone();
         tokio::spawn(async move {
             loop {
                 let Ok((mut socket, _)) = listener.accept().await else {
@@ -111,6 +131,7 @@ impl Server {
                 };
                 let seen = seen.clone();
                 let handler = handler.clone();
+                let hung_up = hung_up.clone();
                 tokio::spawn(async move {
                     let Some(request) = read_request(&mut socket).await else {
                         return;
@@ -122,6 +143,19 @@ impl Server {
                         // closes it.
                         let _ = socket.read(&mut [0u8; 1]).await;
                         return;
+                    }
+                    if reply.close {
+                        return;
+                    }
+                    if let Some(mut gate) = reply.held.clone() {
+                        let mut byte = [0u8; 1];
+                        tokio::select! {
+                            _ = gate.wait_for(|open| *open) => {}
+                            _ = socket.read(&mut byte) => {
+                                hung_up.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                                return;
+                            }
+                        }
                     }
                     let mut head = format!(
                         "HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n",
@@ -144,7 +178,13 @@ impl Server {
         Self {
             base_url: format!("http://{addr}"),
             requests,
+            abandoned,
         }
+    }
+
+    /// How many held requests the client closed before they were answered.
+    pub fn abandoned(&self) -> usize {
+        self.abandoned.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     pub fn requests(&self) -> Vec<RawRequest> {
