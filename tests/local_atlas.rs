@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use atlas_stream_connections::local_atlas::{Failure, LocalAtlas};
+use atlas_stream_connections::local_atlas::{Failure, LocalAtlas, NonceCountCheck};
 use atlas_stream_connections::types::StreamsConnection;
 use atlas_stream_connections::{CallOptions, Client, Error, SecretString};
 use md5::Digest as _;
@@ -337,6 +337,130 @@ async fn a_replayed_nonce_count_is_refused() {
     let (status, _, _) = raw_create(&url, Some(&wrong), VERSIONED, &kafka_json("c")).await;
     assert_eq!(status, 401);
     assert_eq!(atlas.connections().len(), 2);
+}
+
+#[tokio::test]
+async fn with_increasing_counts_a_count_below_the_highest_is_refused() {
+    let atlas = LocalAtlas::builder()
+        .nonce_count_check(NonceCountCheck::Increasing)
+        .start()
+        .await
+        .unwrap();
+    let (public, private) = atlas.api_key();
+    let nonce = nonce_of(&challenge(&atlas).await);
+    let url = create_url(&atlas, GROUP, TENANT);
+    let uri = format!("/api/atlas/v2/groups/{GROUP}/streams/{TENANT}/connections");
+    let mut statuses = Vec::new();
+    for (nc, name) in [(2, "a"), (1, "b"), (2, "c"), (3, "d")] {
+        let header = digest(public, private, &nonce, &uri, nc, &format!("c{nc}{name}"));
+        let (status, headers, _) =
+            raw_create(&url, Some(&header), VERSIONED, &kafka_json(name)).await;
+        if status == 401 {
+            let again = headers["www-authenticate"].to_str().unwrap();
+            assert!(again.ends_with("stale=false"), "{again}");
+            assert_ne!(nonce_of(again), nonce, "a new nonce");
+        }
+        statuses.push(status);
+    }
+    assert_eq!(
+        statuses,
+        [200, 401, 401, 200],
+        "out of order, then a repeat"
+    );
+    assert_eq!(atlas.connections().len(), 2);
+}
+
+#[tokio::test]
+async fn respond_every_fails_each_period_th_request_until_stopped() {
+    let atlas = LocalAtlas::start().await.unwrap();
+    let client = api_key_client(&atlas);
+    create(&client, "warm").await.unwrap();
+    atlas.respond_every(3, Failure::Status(500));
+    let outcomes: Vec<bool> = [
+        create(&client, "a").await.is_ok(),
+        create(&client, "b").await.is_ok(),
+        create(&client, "c").await.is_ok(),
+        create(&client, "d").await.is_ok(),
+        create(&client, "e").await.is_ok(),
+        create(&client, "f").await.is_ok(),
+    ]
+    .into();
+    assert_eq!(outcomes, [true, true, false, true, true, false]);
+    atlas.respond_every(0, Failure::Status(500));
+    for name in ["g", "h", "i"] {
+        create(&client, name).await.unwrap();
+    }
+}
+
+/// A soak: 16 workers of 38 creates each, tokens that live a second, and a
+/// `500` for every 40th request, whatever its path.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_injected_fault_costs_at_most_the_call_it_hit() {
+    for kind in ["service account", "API key"] {
+        let atlas = LocalAtlas::builder()
+            .token_lifetime(Duration::from_secs(1))
+            .start()
+            .await
+            .unwrap();
+        let builder = Client::builder()
+            .base_url(atlas.base_url())
+            .retry_backoff(Duration::ZERO, Duration::from_millis(10));
+        let builder = if kind == "API key" {
+            let (public, private) = atlas.api_key();
+            builder.api_key(public, private.clone())
+        } else {
+            let (id, secret) = atlas.service_account();
+            builder.service_account(id, secret.clone())
+        };
+        let client = builder.build().unwrap();
+        // The first request, which every call waits on (the token request
+        // or the first Digest probe), and every 40th after it.
+        atlas.respond_next(1, Failure::Status(500));
+        atlas.respond_every(40, Failure::Status(500));
+        let workers: Vec<_> = (0..16)
+            .map(|w| {
+                let client = client.clone();
+                tokio::spawn(async move {
+                    let mut errors = 0;
+                    for i in 0..38 {
+                        errors +=
+                            usize::from(create(&client, &format!("soak-{w}-{i}")).await.is_err());
+                    }
+                    errors
+                })
+            })
+            .collect();
+        let mut errors = 0;
+        for worker in workers {
+            errors += worker.await.unwrap();
+        }
+        let requests = atlas.requests();
+        let faults: Vec<_> = requests.iter().filter(|r| r.status == 500).collect();
+        // Faults on calls (authenticated creates) cost the call; those on
+        // token requests and probes are retried.
+        let on_calls = faults
+            .iter()
+            .filter(|r| r.path.ends_with("/connections") && r.header("authorization").is_some())
+            .count();
+        let on_tokens = faults
+            .iter()
+            .filter(|r| r.path == "/api/oauth/token")
+            .count();
+        let tokens = requests
+            .iter()
+            .filter(|r| r.path == "/api/oauth/token")
+            .count();
+        eprintln!(
+            "{kind}: 608 creates, {} requests ({tokens} for tokens), {} faults ({on_calls} on \
+             calls, {on_tokens} on token requests): {errors} failed calls",
+            requests.len(),
+            faults.len(),
+        );
+        assert_eq!(
+            errors, on_calls,
+            "{kind}: one failed call per fault on a call, none for a token or a probe"
+        );
+    }
 }
 
 #[tokio::test]

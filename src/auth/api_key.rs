@@ -17,7 +17,9 @@
 //! The client's first probe is shared: calls that arrive while it runs wait
 //! for its outcome, success or failure, instead of probing in turn (against
 //! a server that does not answer, they all fail after one timeout). It runs
-//! detached from them ([`SingleFlight`]).
+//! detached from them ([`SingleFlight`]). A probe creates nothing, so like
+//! a token request it is retried after throttling, a `5xx` or no answer
+//! before its failure is shared: one fault costs no call.
 //!
 //! A `401` to a nonce already used (expired, with `stale=true` or not, or
 //! refused for its count) brings a new challenge, and the request is sent
@@ -28,10 +30,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use bytes::Bytes;
-use reqwest::header::{
-    AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderValue, WWW_AUTHENTICATE,
-};
+use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
 use reqwest::{Request, Response, StatusCode};
 
 use super::digest::{self, Challenge, ChallengeError};
@@ -39,7 +38,7 @@ use super::flight::SingleFlight;
 use crate::SecretString;
 use crate::error::ApiErrorResponse;
 use crate::error::Error;
-use crate::send::{Read, Sender, buffered, discard, read_body, rebuild, replay};
+use crate::send::{Read, Sender, buffered, discard, replay};
 
 /// The most idle nonces one client keeps: beyond its peak concurrency a
 /// nonce is not worth keeping, and a server that tracks nonce counts keeps
@@ -137,7 +136,7 @@ pub(crate) struct ApiKey {
     public_key: String,
     private_key: SecretString,
     pool: Arc<Pool>,
-    first_probe: SingleFlight<Probed>,
+    first_probe: SingleFlight<()>,
 }
 
 impl std::fmt::Debug for ApiKey {
@@ -147,34 +146,6 @@ impl std::fmt::Debug for ApiKey {
             .field("idle_nonces", &self.pool.lock().nonces.len())
             .finish_non_exhaustive()
     }
-}
-
-/// What a probe gave.
-enum Probe {
-    /// A challenge to answer.
-    Challenge(Challenge),
-    /// Throttling or a server error (`429`, `5xx`): the call's answer, which
-    /// the retry rule then judges.
-    Answer(Response),
-}
-
-/// The outcome of the shared first probe, for every call that waited on it.
-#[derive(Clone)]
-enum Probed {
-    /// Its challenge is in the pool.
-    Learned,
-    /// Throttling or a server error, read whole, for each call to judge.
-    Answer {
-        status: StatusCode,
-        headers: HeaderMap,
-        body: Bytes,
-    },
-}
-
-/// How a call starts: with a nonce, or with the answer to its probe.
-enum Start<'a> {
-    Nonce(Lease<'a>),
-    Answer(Response),
 }
 
 impl ApiKey {
@@ -189,10 +160,7 @@ impl ApiKey {
 
     /// Sends `request` with Digest authentication.
     pub async fn send(&self, sender: &Sender, request: Request) -> Result<Response, Error> {
-        let mut lease = match self.start(sender, &request).await? {
-            Start::Nonce(lease) => lease,
-            Start::Answer(response) => return Ok(response),
-        };
+        let mut lease = self.lease(sender, &request).await?;
         let mut request = request;
         let mut retries = 0;
         loop {
@@ -234,43 +202,36 @@ impl ApiKey {
 
     /// An idle nonce, else the shared first probe's (while no challenge was
     /// ever learned), else one from a probe of this call's own.
-    async fn start(&self, sender: &Sender, request: &Request) -> Result<Start<'_>, Error> {
+    async fn lease(&self, sender: &Sender, request: &Request) -> Result<Lease<'_>, Error> {
         // Twice: a call that waited on the first probe may find its nonce
         // taken by another, and then probes alone.
         for _ in 0..2 {
             if let Some(nonce) = self.pool.take() {
-                return Ok(Start::Nonce(Lease {
+                return Ok(Lease {
                     pool: &self.pool,
                     nonce: Some(nonce),
-                }));
+                });
             }
             if self.pool.learned() {
                 break;
             }
-            let probed = self
-                .first_probe
+            self.first_probe
                 .join(
-                    || self.pool.learned().then_some(Probed::Learned),
+                    || self.pool.learned().then_some(()),
                     || {
                         let (pool, sender) = (self.pool.clone(), sender.clone());
                         let bodiless = bodiless(request);
-                        async move { first_probe(&pool, &sender, bodiless).await }
+                        async move {
+                            let challenge = probe(&sender, bodiless).await?;
+                            pool.put(Nonce { challenge, nc: 0 });
+                            Ok(())
+                        }
                     },
                 )
                 .await?;
-            if let Probed::Answer {
-                status,
-                headers,
-                body,
-            } = probed
-            {
-                return Ok(Start::Answer(rebuild(status, headers, body)));
-            }
         }
-        Ok(match probe(sender, bodiless(request)).await? {
-            Probe::Challenge(challenge) => Start::Nonce(Lease::new(&self.pool, challenge)),
-            Probe::Answer(response) => Start::Answer(response),
-        })
+        let challenge = probe(sender, bodiless(request)).await?;
+        Ok(Lease::new(&self.pool, challenge))
     }
 
     /// `request` with an `Authorization` answering the leased nonce with its
@@ -299,40 +260,6 @@ impl ApiKey {
     }
 }
 
-/// The first probe of a client, run for every call waiting on it: its
-/// challenge goes to the pool, and a throttling or error answer is read
-/// whole so that each waiting call can judge it.
-async fn first_probe(pool: &Pool, sender: &Sender, bodiless: Request) -> Result<Probed, Error> {
-    let (method, path) = (
-        bodiless.method().to_string(),
-        bodiless.url().path().to_owned(),
-    );
-    match probe(sender, bodiless).await? {
-        Probe::Challenge(challenge) => {
-            pool.put(Nonce { challenge, nc: 0 });
-            Ok(Probed::Learned)
-        }
-        Probe::Answer(response) => {
-            let (status, headers) = (response.status(), response.headers().clone());
-            let read = Read {
-                method: &method,
-                path: &path,
-                what: "response body",
-                status_known: true,
-            };
-            // The probe carried no body: nothing was created.
-            let body = read_body(response, sender.retry.max_response_bytes, read)
-                .await
-                .map_err(Error::before_operation)?;
-            Ok(Probed::Answer {
-                status,
-                headers,
-                body,
-            })
-        }
-    }
-}
-
 /// A copy of `request` without its body, for a probe.
 fn bodiless(request: &Request) -> Request {
     let mut bodiless = Request::new(request.method().clone(), request.url().clone());
@@ -347,18 +274,25 @@ fn bodiless(request: &Request) -> Request {
 }
 
 /// Learns a challenge with `bodiless`, a request with neither body nor
-/// credentials.
-async fn probe(sender: &Sender, bodiless: Request) -> Result<Probe, Error> {
-    let again = replay(&bodiless)?;
-    let response = sender.send(bodiless).await?;
+/// credentials. It creates nothing, so it is retried like a token request
+/// (after throttling, a `5xx` or no answer); an answer still refused after
+/// that is the call's error.
+async fn probe(sender: &Sender, bodiless: Request) -> Result<Challenge, Error> {
+    let response = sender
+        .retrying_idempotent(|| {
+            let again = replay(&bodiless);
+            async move { sender.send(again?).await }
+        })
+        .await?;
     let status = response.status();
     if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-        return Ok(Probe::Answer(response));
+        // Throttling or an outage, after the retries: the call's error.
+        return Err(refusal(sender, &bodiless, response, None).await);
     }
     let challenge = match status {
         StatusCode::UNAUTHORIZED => {
             match digest::parse_challenges(response.headers().get_all(WWW_AUTHENTICATE)) {
-                Err(ChallengeError::TooLarge) => return Err(challenge_too_large(&again)),
+                Err(ChallengeError::TooLarge) => return Err(challenge_too_large(&bodiless)),
                 parsed => parsed.map_err(|why| why.to_string()),
             }
         }
@@ -370,21 +304,22 @@ async fn probe(sender: &Sender, bodiless: Request) -> Result<Probe, Error> {
     match challenge {
         Ok(challenge) => {
             discard(response).await;
-            Ok(Probe::Challenge(challenge))
+            Ok(challenge)
         }
         // Without a challenge the key cannot be used, and the body must not
         // go out unauthenticated: the call ends here.
-        Err(why) => Err(no_challenge(sender, &again, response, why).await),
+        Err(why) => Err(refusal(sender, &bodiless, response, Some(why)).await),
     }
 }
 
-/// The authentication error for a probe that brought no usable challenge,
-/// with the server's answer (its body read up to the client's limit).
-async fn no_challenge(
+/// The error for a probe's answer, its body read up to the client's limit:
+/// an authentication error when it brought no usable challenge (`why`),
+/// else the error its status says (throttling, an outage).
+async fn refusal(
     sender: &Sender,
     request: &Request,
     response: Response,
-    why: String,
+    why: Option<String>,
 ) -> Error {
     let (method, path) = (request.method().as_str(), request.url().path());
     let read = Read {
@@ -397,12 +332,13 @@ async fn no_challenge(
         Ok(response) => ApiErrorResponse::read(method, path, response).await,
         Err(error) => Err(error),
     };
-    match refused {
-        Ok(refused) => Error::Authentication(Box::new(
+    match (refused, why) {
+        (Ok(refused), Some(why)) => Error::Authentication(Box::new(
             refused.with_note(format!("no usable Digest challenge: {why}")),
         )),
+        (Ok(refused), None) => Error::from_response(refused),
         // The probe carried no body: a `200` to it created nothing.
-        Err(error) => error.before_operation(),
+        (Err(error), _) => error.before_operation(),
     }
 }
 
