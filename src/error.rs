@@ -538,6 +538,39 @@ impl Error {
         }
     }
 
+    /// Whether the request got no answer because its connection failed
+    /// (refused, reset, or closed before the answer came), so that a request
+    /// safe to repeat may simply be sent again. A timeout is not such a
+    /// failure (it has waited as long as a call may), nor is an answer that
+    /// could not be parsed.
+    pub(crate) fn is_connection_failure(&self) -> bool {
+        use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+        let Error::Transport(e) = self else {
+            return false;
+        };
+        if e.source.is_connect() {
+            return true;
+        }
+        let mut cause = std::error::Error::source(&e.source);
+        while let Some(error) = cause {
+            if let Some(hyper) = error.downcast_ref::<hyper::Error>()
+                && (hyper.is_incomplete_message() || hyper.is_closed() || hyper.is_canceled())
+            {
+                return true;
+            }
+            if let Some(io) = error.downcast_ref::<std::io::Error>()
+                && matches!(
+                    io.kind(),
+                    ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
+                )
+            {
+                return true;
+            }
+            cause = error.source();
+        }
+        false
+    }
+
     /// The HTTP method and URL path of the request that failed, for every
     /// variant that sent one.
     pub fn request(&self) -> Option<(&str, &str)> {

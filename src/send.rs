@@ -178,7 +178,7 @@ impl Sender {
                     discard(response).await;
                     delay
                 }
-                Err(error @ Error::Transport(_)) => {
+                Err(error) if error.is_connection_failure() => {
                     let Some(delay) = policy.idempotent_delay(None, retries_done) else {
                         return Err(error);
                     };
