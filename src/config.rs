@@ -124,7 +124,7 @@ impl Credentials {
 /// | timeout | [`DEFAULT_TIMEOUT`] |
 /// | `User-Agent` | [`user_agent()`], no suffix |
 /// | API version | the newest each operation declares |
-/// | retries on 429 / 503 with `Retry-After` | [`DEFAULT_MAX_RETRIES`](crate::DEFAULT_MAX_RETRIES), backoff from [`DEFAULT_RETRY_BASE_DELAY`](crate::DEFAULT_RETRY_BASE_DELAY) up to [`DEFAULT_MAX_RETRY_DELAY`](crate::DEFAULT_MAX_RETRY_DELAY) |
+/// | retries on 429 / 503 with `Retry-After` (token and revoke requests and Digest probes: also any 5xx and a failed connection) | [`DEFAULT_MAX_RETRIES`](crate::DEFAULT_MAX_RETRIES), backoff from [`DEFAULT_RETRY_BASE_DELAY`](crate::DEFAULT_RETRY_BASE_DELAY) up to [`DEFAULT_MAX_RETRY_DELAY`](crate::DEFAULT_MAX_RETRY_DELAY) |
 /// | token refresh margin | [`DEFAULT_TOKEN_REFRESH_MARGIN`] |
 /// | largest response body read | [`DEFAULT_MAX_RESPONSE_BYTES`] (512 KiB) |
 /// | largest token-endpoint answer read | 64 KiB (fixed) |
@@ -300,7 +300,9 @@ impl ClientBuilder {
 
     /// Retries after the first attempt for `429`, and for `503` with
     /// `Retry-After` (default [`DEFAULT_MAX_RETRIES`](crate::DEFAULT_MAX_RETRIES));
-    /// `0` turns retrying off.
+    /// `0` turns retrying off. Requests that create nothing (token and
+    /// revoke requests, Digest probes) are also retried after any `5xx` and
+    /// a failed connection, as often.
     pub fn max_retries(mut self, retries: u32) -> Self {
         self.retry.retry.max_retries = retries;
         self

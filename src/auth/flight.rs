@@ -16,6 +16,7 @@ use std::sync::Mutex;
 
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
+use tracing::Instrument;
 
 use crate::error::Error;
 
@@ -92,9 +93,14 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
         };
         let (report, outcome) = watch::channel(None);
         let work = work();
-        let task = runtime.spawn(async move {
-            report.send_replace(Some(work.await));
-        });
+        // In the span of the call that started it, so that its events (the
+        // exchanges it makes) read as that call's.
+        let task = runtime.spawn(
+            async move {
+                report.send_replace(Some(work.await));
+            }
+            .in_current_span(),
+        );
         *current = Some(Running {
             outcome: outcome.clone(),
             task: task.abort_handle(),
@@ -142,5 +148,144 @@ impl<T> std::fmt::Debug for SingleFlight<T> {
         f.debug_struct("SingleFlight")
             .field("running", &running)
             .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use tokio::sync::watch;
+
+    use super::*;
+
+    /// Work that counts its runs and finishes with `value` once `gate` opens.
+    fn gated(
+        runs: &Arc<AtomicUsize>,
+        gate: &watch::Receiver<bool>,
+        value: Result<u32, Error>,
+    ) -> impl Future<Output = Result<u32, Error>> + Send + 'static {
+        runs.fetch_add(1, Ordering::SeqCst);
+        let mut gate = gate.clone();
+        async move {
+            let _ = gate.wait_for(|open| *open).await;
+            value
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_callers_share_one_run_and_its_outcome() {
+        for value in [Ok(7), Err(Error::configuration("down"))] {
+            let flight = Arc::new(SingleFlight::default());
+            let runs = Arc::new(AtomicUsize::new(0));
+            let (open, gate) = watch::channel(false);
+            let callers: Vec<_> = (0..8)
+                .map(|_| {
+                    let (flight, runs, gate, value) =
+                        (flight.clone(), runs.clone(), gate.clone(), value.clone());
+                    tokio::spawn(async move {
+                        flight
+                            .join(|| None, || gated(&runs, &gate, value.clone()))
+                            .await
+                    })
+                })
+                .collect();
+            while runs.load(Ordering::SeqCst) == 0 {
+                tokio::task::yield_now().await;
+            }
+            open.send_replace(true);
+            for caller in callers {
+                let got = caller.await.unwrap();
+                assert_eq!(
+                    got.as_ref().map_err(ToString::to_string),
+                    value.as_ref().map_err(ToString::to_string)
+                );
+            }
+            assert_eq!(runs.load(Ordering::SeqCst), 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn work_already_done_is_not_started_again() {
+        let flight = SingleFlight::default();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (_open, gate) = watch::channel(true);
+        let got = flight.join(|| Some(3), || gated(&runs, &gate, Ok(9))).await;
+        assert_eq!(got.unwrap(), 3);
+        assert_eq!(runs.load(Ordering::SeqCst), 0);
+        // A finished flight is not joined: the next caller starts anew.
+        assert_eq!(
+            flight
+                .join(|| None, || gated(&runs, &gate, Ok(9)))
+                .await
+                .unwrap(),
+            9
+        );
+        assert_eq!(
+            flight
+                .join(|| None, || gated(&runs, &gate, Ok(8)))
+                .await
+                .unwrap(),
+            8
+        );
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_caller_that_gives_up_leaves_the_work_running_for_the_next() {
+        let flight = Arc::new(SingleFlight::default());
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (open, gate) = watch::channel(false);
+        let first = {
+            let (flight, runs, gate) = (flight.clone(), runs.clone(), gate.clone());
+            tokio::spawn(async move { flight.join(|| None, || gated(&runs, &gate, Ok(1))).await })
+        };
+        while runs.load(Ordering::SeqCst) == 0 {
+            tokio::task::yield_now().await;
+        }
+        first.abort();
+        assert!(first.await.unwrap_err().is_cancelled());
+        assert!(format!("{flight:?}").contains("running: true"));
+        open.send_replace(true);
+        let second = flight.join(|| None, || gated(&runs, &gate, Ok(2))).await;
+        assert_eq!(second.unwrap(), 1, "the first run's outcome");
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        assert!(format!("{flight:?}").contains("running: false"));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropping_the_flight_aborts_its_work() {
+        let flight = SingleFlight::<u32>::default();
+        let (_never, gate) = watch::channel(false);
+        let (dropped, mut seen) = watch::channel(false);
+        let dropped = Arc::new(dropped);
+        /// Tells `seen` when the work's future is dropped.
+        struct Guard(Arc<watch::Sender<bool>>);
+        impl Drop for Guard {
+            fn drop(&mut self) {
+                self.0.send_replace(true);
+            }
+        }
+        let runs = Arc::new(AtomicUsize::new(0));
+        let joined = tokio::time::timeout(
+            std::time::Duration::from_millis(20),
+            flight.join(
+                || None,
+                || {
+                    let guard = Guard(dropped.clone());
+                    let work = gated(&runs, &gate, Ok(1));
+                    async move {
+                        let _guard = guard;
+                        work.await
+                    }
+                },
+            ),
+        )
+        .await;
+        assert!(joined.is_err(), "the work waits on a gate that never opens");
+        assert!(!*seen.borrow(), "giving up did not end the work");
+        drop(flight);
+        seen.wait_for(|dropped| *dropped).await.unwrap();
     }
 }
