@@ -1,0 +1,592 @@
+//! Our HTTP Digest client against an independent server: Apache httpd's
+//! `mod_auth_digest` (Debian's `apache2`), so that the client is not only
+//! checked by a server written by the same hands (tests/api_key.rs).
+//!
+//! Ignored by default; it needs `/usr/sbin/apache2` (`bash .ci/install-tools
+//! apache`) and runs a few seconds:
+//!
+//! ```text
+//! cargo test --test apache_digest -- --ignored --nocapture
+//! ```
+//!
+//! Each test starts a private Apache in the foreground as a child process:
+//! a complete configuration written into a fresh directory under
+//! `std::env::temp_dir()` (server root, pid file, runtime directory, mutexes,
+//! logs, password file, CGI script; no system configuration is read), listening
+//! on `127.0.0.1` only, on a free port. It is stopped (`apache2 -k stop`, then
+//! killed if it lingers) and waited for when the test ends, panics included;
+//! the directory is removed unless the test failed. As root, the workers run
+//! as `www-data` (or `nobody`), so the directory and everything Apache reads
+//! from it are world-readable, and its parents must be world-searchable.
+//!
+//! `/api/atlas/v2/` is protected like Atlas does it (`AuthType Digest`, realm
+//! `MMS Public API`, `qop=auth`, MD5) with an htdigest file the test writes;
+//! an authenticated create runs a tiny CGI script that answers `200` with the
+//! versioned media type and `tests/fixtures/seed/response-200-Kafka.json`.
+//! Two policies, one Apache each:
+//!
+//! - `AuthDigestNcCheck On` (strict). Measured on Debian's 2.4: Apache keeps
+//!   one nonce count per `opaque` (it hands out a new `opaque` with every
+//!   challenge to a request without credentials), and a request is accepted
+//!   only if its `nc` is exactly one more than the number of requests that
+//!   came with that `opaque` since the count was last reset (every `401` for
+//!   that `opaque` resets it, and so does every success in the last 30 s of a
+//!   nonce's lifetime, which then carries `Authentication-Info: nextnonce`).
+//!   Requests that share an `opaque` must therefore arrive in `nc` order.
+//!   The `401` for a wrong `nc` has the same `opaque`, a new nonce, and no
+//!   `stale`; `stale=true` comes for a nonce that expired, is not Apache's
+//!   for that `opaque`, or whose `opaque` was evicted, but not when the
+//!   password or the `nc` is wrong as well.
+//! - `AuthDigestNcCheck Off` (lenient): no `opaque`, any `nc`; only the hash
+//!   and the nonce's age (300 s) are checked.
+//!
+//! `AuthDigestShmemSize 1048576`: Apache's client table (one entry per
+//! `opaque`) lives in that shared memory. With the default size it holds 6
+//! entries: the 7th `opaque` evicts all 6 older ones, whose next request is
+//! refused (`stale=true`, with yet another new `opaque`, which evicts more).
+//! 1 MiB holds 9883, far more than these tests hand out.
+//!
+//! For every policy and concurrency (1, 8, 32 tasks sharing one cloned
+//! client on a multi-thread runtime): a warm-up round (one call per task,
+//! from a cold client) and a steady state (10 more calls per task). Each
+//! phase counts calls, failures (with the first error), and the exchanges
+//! Apache saw. Expected: no failure, and in the steady state at most 1.05
+//! exchanges per call (Digest answered pre-emptively, one exchange a call).
+//!
+//! Exchanges are counted from Apache's forensic log, whose `+` line is
+//! written when a request has been read, before it is answered: when every
+//! call has returned, every request it caused is in that log. The access log
+//! (`%r %>s`, unbuffered) is written after the answer went out, so the test
+//! waits until it has caught up with the forensic count before reading the
+//! statuses from it.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write as _;
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::os::unix::fs::{MetadataExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use atlas_stream_connections::types::StreamsConnection;
+use atlas_stream_connections::{Client, Error};
+use md5::Digest as _;
+
+const APACHE: &str = "/usr/sbin/apache2";
+const MODULES: &str = "/usr/lib/apache2/modules";
+const GROUP: &str = "32b6e34b3d91647abb20e7b8";
+const PUBLIC: &str = "abcdefgh";
+const PRIVATE: &str = "6f1c0a0e-private-key-never-shown";
+const REALM: &str = "MMS Public API";
+const CREATED: &str = include_str!("fixtures/seed/response-200-Kafka.json");
+const VERSIONED: &str = "application/vnd.atlas.2023-02-01+json";
+/// Bytes of shared memory for Apache's table of `opaque`s (see the header).
+const SHMEM_SIZE: u32 = 1 << 20;
+const CONCURRENCIES: [usize; 3] = [1, 8, 32];
+/// Calls per task after the warm-up.
+const STEADY_CALLS: usize = 10;
+/// Bound on Apache's start, stop, and its logs catching up.
+const PATIENCE: Duration = Duration::from_secs(15);
+
+fn kafka() -> StreamsConnection {
+    serde_json::from_str(include_str!("fixtures/seed/request-Kafka.json")).unwrap()
+}
+
+fn hex_md5(text: &str) -> String {
+    md5::Md5::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[derive(Clone, Copy, Debug)]
+enum NcCheck {
+    On,
+    Off,
+}
+
+/// A private Apache on 127.0.0.1, stopped and waited for on drop.
+struct Apache {
+    child: Option<Child>,
+    dir: PathBuf,
+    conf: PathBuf,
+    port: u16,
+}
+
+/// What Apache saw so far: requests read, and answers by status.
+#[derive(Debug, Default, Clone)]
+struct Seen {
+    requests: usize,
+    statuses: BTreeMap<String, usize>,
+}
+
+impl Seen {
+    /// What happened between `earlier` and `self`.
+    fn since(&self, earlier: &Seen) -> Seen {
+        let statuses = self
+            .statuses
+            .iter()
+            .map(|(status, n)| {
+                (
+                    status.clone(),
+                    n - earlier.statuses.get(status).unwrap_or(&0),
+                )
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        Seen {
+            requests: self.requests - earlier.requests,
+            statuses,
+        }
+    }
+
+    fn refused(&self) -> usize {
+        self.statuses.get("401").copied().unwrap_or(0)
+    }
+}
+
+impl Apache {
+    fn start(nc_check: NcCheck) -> Apache {
+        assert!(
+            Path::new(APACHE).exists() && Path::new(MODULES).is_dir(),
+            "{APACHE} (Debian's apache2) is missing: run `bash .ci/install-tools apache`"
+        );
+        // A free port can be taken by someone else before Apache binds it:
+        // then Apache exits at once, and it starts again afresh.
+        for _ in 0..5 {
+            match Apache::try_start(nc_check) {
+                Ok(apache) => return apache,
+                Err(why) if why.contains("Address already in use") => continue,
+                Err(why) => panic!("Apache did not start: {why}"),
+            }
+        }
+        panic!("Apache found no free port in 5 tries");
+    }
+
+    /// Apache in a directory of its own, on a port that was free; `Err`
+    /// with its logs if it does not listen.
+    fn try_start(nc_check: NcCheck) -> Result<Apache, String> {
+        let dir = unique_dir();
+        let root = fs::metadata(&dir).unwrap().uid() == 0;
+        if root {
+            searchable_by_others(&dir);
+        }
+        for sub in ["run", "cgi", "htdocs"] {
+            make_dir(&dir.join(sub));
+        }
+        write_file(
+            &dir.join("htdigest"),
+            &format!(
+                "{PUBLIC}:{REALM}:{}\n",
+                hex_md5(&format!("{PUBLIC}:{REALM}:{PRIVATE}"))
+            ),
+            0o644,
+        );
+        write_file(&dir.join("created.json"), CREATED, 0o644);
+        // Drains the body, then answers as Atlas does to a create.
+        write_file(
+            &dir.join("cgi/create"),
+            &format!(
+                "#!/bin/sh\ncat >/dev/null\n\
+                 printf 'Status: 200 OK\\r\\nContent-Type: {VERSIONED}\\r\\n\\r\\n'\n\
+                 exec cat '{}'\n",
+                dir.join("created.json").display()
+            ),
+            0o755,
+        );
+        let user = root.then(run_as);
+        let port = free_port();
+        let conf = dir.join("httpd.conf");
+        write_file(&conf, &config(&dir, port, nc_check, user), 0o644);
+        let log = fs::File::create(dir.join("stderr.log")).unwrap();
+        let child = Command::new(APACHE)
+            .arg("-f")
+            .arg(&conf)
+            .arg("-DFOREGROUND")
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("start apache2");
+        // From here on, dropping `apache` stops the child.
+        let mut apache = Apache {
+            child: Some(child),
+            dir,
+            conf,
+            port,
+        };
+        apache.wait_until_listening().map(|()| apache)
+    }
+
+    fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Polls a TCP connect until Apache accepts, or it exits (its logs are
+    /// the error), within [`PATIENCE`].
+    fn wait_until_listening(&mut self) -> Result<(), String> {
+        let address = SocketAddr::from((Ipv4Addr::LOCALHOST, self.port));
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
+                self.child = None;
+                return Err(format!("apache2 exited ({status}): {}", self.logs()));
+            }
+            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
+                return Ok(());
+            }
+            if start.elapsed() > PATIENCE {
+                return Err(format!("not listening after {PATIENCE:?}: {}", self.logs()));
+            }
+            // The pace of the poll: the event waited for is the accept above.
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    fn logs(&self) -> String {
+        let read = |name: &str| fs::read_to_string(self.dir.join(name)).unwrap_or_default();
+        format!("{}{}", read("stderr.log"), read("error.log"))
+    }
+
+    /// Everything Apache saw since it started, once its access log has
+    /// caught up with the requests it read.
+    async fn seen(&self) -> Seen {
+        let requests = fs::read_to_string(self.dir.join("forensic.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.starts_with('+'))
+            .count();
+        let start = Instant::now();
+        loop {
+            let access = fs::read_to_string(self.dir.join("access.log")).unwrap_or_default();
+            let lines: Vec<&str> = access.lines().collect();
+            if lines.len() >= requests {
+                let mut statuses = BTreeMap::new();
+                for line in lines {
+                    let status = line.rsplit(' ').next().unwrap_or_default();
+                    *statuses.entry(status.to_string()).or_default() += 1;
+                }
+                return Seen { requests, statuses };
+            }
+            assert!(
+                start.elapsed() < PATIENCE,
+                "Apache read {requests} requests but logged {} in {PATIENCE:?}",
+                lines.len()
+            );
+            // The pace of the poll: the event waited for is the log lines.
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    }
+
+    /// Lines of Apache's error log that contain `needle`.
+    fn errors_with(&self, needle: &str) -> usize {
+        fs::read_to_string(self.dir.join("error.log"))
+            .unwrap_or_default()
+            .lines()
+            .filter(|line| line.contains(needle))
+            .count()
+    }
+}
+
+impl Drop for Apache {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            // SIGTERM by way of the pid file: Apache stops its workers and
+            // the CGI daemon, then exits.
+            let _ = Command::new(APACHE)
+                .arg("-f")
+                .arg(&self.conf)
+                .args(["-k", "stop"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status();
+            let start = Instant::now();
+            while matches!(child.try_wait(), Ok(None)) && start.elapsed() < PATIENCE {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            eprintln!("Apache's directory kept: {}", self.dir.display());
+        } else {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+/// A complete httpd configuration: only stock Debian modules, everything
+/// inside `dir`, loopback only.
+fn config(dir: &Path, port: u16, nc_check: NcCheck, user: Option<&str>) -> String {
+    let d = dir.display();
+    let user = match user {
+        Some(user) => format!("User {user}\nGroup #{}\n", group_of(user)),
+        None => String::new(),
+    };
+    let modules: String = [
+        ("mpm_event", "mod_mpm_event"),
+        ("authn_core", "mod_authn_core"),
+        ("authn_file", "mod_authn_file"),
+        ("authz_core", "mod_authz_core"),
+        ("authz_user", "mod_authz_user"),
+        ("auth_digest", "mod_auth_digest"),
+        ("alias", "mod_alias"),
+        ("cgid", "mod_cgid"),
+        ("log_forensic", "mod_log_forensic"),
+    ]
+    .iter()
+    .map(|(name, file)| format!("LoadModule {name}_module {MODULES}/{file}.so\n"))
+    .collect();
+    format!(
+        r#"ServerRoot "{d}"
+ServerName 127.0.0.1
+Listen 127.0.0.1:{port}
+PidFile "{d}/run/httpd.pid"
+DefaultRuntimeDir "{d}/run"
+Mutex file:{d}/run default
+ErrorLog "{d}/error.log"
+LogLevel warn auth_digest:info
+{user}{modules}
+ScriptSock "{d}/run/cgid.sock"
+DocumentRoot "{d}/htdocs"
+BufferedLogs Off
+LogFormat "%r %>s" exchanges
+CustomLog "{d}/access.log" exchanges
+ForensicLog "{d}/forensic.log"
+AuthDigestShmemSize {SHMEM_SIZE}
+
+<Directory "/">
+    AllowOverride None
+    Require all denied
+</Directory>
+
+ScriptAliasMatch "^/api/atlas/v2/groups/[^/]+/streams/[^/]+/connections$" "{d}/cgi/create"
+
+<Location "/api/atlas/v2/">
+    AuthType Digest
+    AuthName "{REALM}"
+    AuthDigestProvider file
+    AuthUserFile "{d}/htdigest"
+    AuthDigestQop auth
+    AuthDigestNcCheck {nc_check:?}
+    Require valid-user
+</Location>
+"#
+    )
+}
+
+/// Who Apache's workers run as when it is started by root.
+fn run_as() -> &'static str {
+    let passwd = fs::read_to_string("/etc/passwd").unwrap_or_default();
+    ["www-data", "nobody"]
+        .into_iter()
+        .find(|user| passwd.lines().any(|l| l.starts_with(&format!("{user}:"))))
+        .expect("running as root, but neither www-data nor nobody exists")
+}
+
+/// The primary group id of `user` (from /etc/passwd, which listed it).
+fn group_of(user: &str) -> String {
+    fs::read_to_string("/etc/passwd")
+        .unwrap()
+        .lines()
+        .find_map(|l| {
+            let fields: Vec<&str> = l.split(':').collect();
+            (fields[0] == user).then(|| fields[3].to_string())
+        })
+        .unwrap()
+}
+
+/// A new directory of our own under the temporary directory.
+fn unique_dir() -> PathBuf {
+    static SEQUENCE: AtomicU32 = AtomicU32::new(0);
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
+    let dir = std::env::temp_dir().join(format!(
+        "atlas-apache-digest-{}-{}-{nanos}",
+        std::process::id(),
+        SEQUENCE.fetch_add(1, Ordering::Relaxed)
+    ));
+    fs::create_dir(&dir).unwrap();
+    fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).unwrap();
+    dir
+}
+
+/// Apache's workers (another user) must reach `dir` through its parents.
+fn searchable_by_others(dir: &Path) {
+    for parent in dir.ancestors().skip(1) {
+        let mode = fs::metadata(parent).unwrap().mode();
+        assert!(
+            mode & 0o001 != 0,
+            "{} is not searchable by Apache's workers (www-data): set TMPDIR to a directory that is",
+            parent.display()
+        );
+    }
+}
+
+fn make_dir(dir: &Path) {
+    fs::create_dir(dir).unwrap();
+    fs::set_permissions(dir, fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+fn write_file(path: &Path, text: &str, mode: u32) {
+    let mut file = fs::File::create(path).unwrap();
+    file.write_all(text.as_bytes()).unwrap();
+    file.set_permissions(fs::Permissions::from_mode(mode))
+        .unwrap();
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// The calls of one phase.
+#[derive(Debug, Default)]
+struct Calls {
+    calls: usize,
+    failures: usize,
+    first_error: Option<String>,
+}
+
+impl std::fmt::Display for Calls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} calls {} failures", self.calls, self.failures)
+    }
+}
+
+/// `workers` tasks sharing `client`, `each` sequential calls per task, with
+/// tenant names numbered from `first`.
+async fn phase(client: &Client, workers: usize, each: usize, first: usize) -> Calls {
+    let tasks: Vec<_> = (0..workers)
+        .map(|worker| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let mut results = Vec::with_capacity(each);
+                for call in 0..each {
+                    let tenant = format!("instance-{}", first + worker * each + call);
+                    let result = client
+                        .create_stream_connection(GROUP, &tenant, &kafka())
+                        .await
+                        .map(|created| assert_eq!(created.kind(), "Kafka"));
+                    results.push(result);
+                }
+                results
+            })
+        })
+        .collect();
+    let mut calls = Calls::default();
+    for task in tasks {
+        for result in task.await.expect("a worker panicked") {
+            calls.calls += 1;
+            if let Err(error) = result {
+                calls.failures += 1;
+                calls.first_error.get_or_insert_with(|| error.to_string());
+            }
+        }
+    }
+    calls
+}
+
+fn client(apache: &Apache, private_key: &str) -> Client {
+    Client::builder()
+        .base_url(apache.base_url())
+        .api_key(PUBLIC, private_key)
+        .build()
+        .unwrap()
+}
+
+/// Runs every concurrency against one Apache with `nc_check`; prints a table
+/// line each, then asserts on all of them.
+async fn measure(nc_check: NcCheck) {
+    let apache = Apache::start(nc_check);
+    let mut problems = Vec::new();
+    let mut tenants = 0;
+    for workers in CONCURRENCIES {
+        // A cold client for each concurrency: its warm-up includes learning
+        // the challenge.
+        let client = client(&apache, PRIVATE);
+        let nc_failures = apache.errors_with("nonce-count check failed");
+        let before = apache.seen().await;
+        let warm = phase(&client, workers, 1, tenants).await;
+        tenants += workers;
+        let warmed = apache.seen().await;
+        let steady = phase(&client, workers, STEADY_CALLS, tenants).await;
+        tenants += workers * STEADY_CALLS;
+        let after = apache.seen().await;
+        let (warm_seen, steady_seen) = (warmed.since(&before), after.since(&warmed));
+        let per_call = steady_seen.requests as f64 / steady.calls as f64;
+        let label = format!(
+            "apache nc-check={:<3} c={workers:<2}",
+            format!("{nc_check:?}")
+        );
+        eprintln!(
+            "{label} warm-up: {warm} {} exchanges ({} refused) | steady: {steady} {} exchanges \
+             ({} refused) = {per_call:.2} per call | Apache's nc-check failures: {}",
+            warm_seen.requests,
+            warm_seen.refused(),
+            steady_seen.requests,
+            steady_seen.refused(),
+            apache.errors_with("nonce-count check failed") - nc_failures,
+        );
+        for (name, calls) in [("warm-up", &warm), ("steady", &steady)] {
+            if let Some(error) = &calls.first_error {
+                problems.push(format!(
+                    "{label} {name}: {} of {} calls failed, first: {error}",
+                    calls.failures, calls.calls
+                ));
+            }
+        }
+        if per_call > 1.05 {
+            problems.push(format!(
+                "{label} steady: {per_call:.2} exchanges per call (at most 1.05)"
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "\n{}", problems.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Debian's apache2 (bash .ci/install-tools apache)"]
+async fn strict_nonce_counts_one_exchange_per_call_at_any_concurrency() {
+    measure(NcCheck::On).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Debian's apache2 (bash .ci/install-tools apache)"]
+async fn lenient_nonce_counts_one_exchange_per_call_at_any_concurrency() {
+    measure(NcCheck::Off).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Debian's apache2 (bash .ci/install-tools apache)"]
+async fn a_wrong_key_is_an_authentication_error_after_few_exchanges() {
+    let apache = Apache::start(NcCheck::On);
+    let before = apache.seen().await;
+    let error = client(&apache, "not-the-private-key")
+        .create_stream_connection(GROUP, "instance-1", &kafka())
+        .await
+        .unwrap_err();
+    let seen = apache.seen().await.since(&before);
+    eprintln!(
+        "apache wrong key: {} exchanges ({} refused): {error}",
+        seen.requests,
+        seen.refused()
+    );
+    assert!(
+        matches!(error, Error::Authentication(_)),
+        "not an authentication error: {error:?}"
+    );
+    assert_eq!(seen.refused(), seen.requests, "only refusals");
+    assert!(
+        (1..=3).contains(&seen.requests),
+        "{} exchanges for a wrong key",
+        seen.requests
+    );
+}
