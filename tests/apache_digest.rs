@@ -149,6 +149,12 @@ impl Seen {
 
 impl Apache {
     fn start(nc_check: NcCheck) -> Apache {
+        Apache::start_with(nc_check, None)
+    }
+
+    /// Apache with nonces that live `nonce_lifetime` seconds (Apache's
+    /// default, 300, when `None`).
+    fn start_with(nc_check: NcCheck, nonce_lifetime: Option<u32>) -> Apache {
         assert!(
             Path::new(APACHE).exists() && Path::new(MODULES).is_dir(),
             "{APACHE} (Debian's apache2) is missing: run `bash .ci/install-tools apache`"
@@ -156,7 +162,7 @@ impl Apache {
         // A free port can be taken by someone else before Apache binds it:
         // then Apache exits at once, and it starts again afresh.
         for _ in 0..5 {
-            match Apache::try_start(nc_check) {
+            match Apache::try_start(nc_check, nonce_lifetime) {
                 Ok(apache) => return apache,
                 Err(why) if why.contains("Address already in use") => continue,
                 Err(why) => panic!("Apache did not start: {why}"),
@@ -167,7 +173,7 @@ impl Apache {
 
     /// Apache in a directory of its own, on a port that was free; `Err`
     /// with its logs if it does not listen.
-    fn try_start(nc_check: NcCheck) -> Result<Apache, String> {
+    fn try_start(nc_check: NcCheck, nonce_lifetime: Option<u32>) -> Result<Apache, String> {
         let dir = unique_dir();
         let root = fs::metadata(&dir).unwrap().uid() == 0;
         if root {
@@ -199,7 +205,8 @@ impl Apache {
         let user = root.then(run_as);
         let port = free_port();
         let conf = dir.join("httpd.conf");
-        write_file(&conf, &config(&dir, port, nc_check, user), 0o644);
+        let text = config(&dir, port, nc_check, nonce_lifetime, user);
+        write_file(&conf, &text, 0o644);
         let log = fs::File::create(dir.join("stderr.log")).unwrap();
         let child = Command::new(APACHE)
             .arg("-f")
@@ -319,8 +326,17 @@ impl Drop for Apache {
 
 /// A complete httpd configuration: only stock Debian modules, everything
 /// inside `dir`, loopback only.
-fn config(dir: &Path, port: u16, nc_check: NcCheck, user: Option<&str>) -> String {
+fn config(
+    dir: &Path,
+    port: u16,
+    nc_check: NcCheck,
+    nonce_lifetime: Option<u32>,
+    user: Option<&str>,
+) -> String {
     let d = dir.display();
+    let lifetime = nonce_lifetime
+        .map(|seconds| format!("    AuthDigestNonceLifetime {seconds}\n"))
+        .unwrap_or_default();
     let user = match user {
         Some(user) => format!("User {user}\nGroup #{}\n", group_of(user)),
         None => String::new(),
@@ -371,7 +387,7 @@ ScriptAliasMatch "^/api/atlas/v2/groups/[^/]+/streams/[^/]+/connections$" "{d}/c
     AuthUserFile "{d}/htdigest"
     AuthDigestQop auth
     AuthDigestNcCheck {nc_check:?}
-    Require valid-user
+{lifetime}    Require valid-user
 </Location>
 "#
     )
@@ -589,4 +605,44 @@ async fn a_wrong_key_is_an_authentication_error_after_few_exchanges() {
         "{} exchanges for a wrong key",
         seen.requests
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Debian's apache2 (bash .ci/install-tools apache)"]
+async fn the_next_nonce_apache_names_is_followed_without_a_refusal() {
+    // Nonces of 31 s: from 1 s after its issue, every success with a nonce
+    // names the next one (`Authentication-Info: nextnonce`) and restarts
+    // Apache's count, so the old nonce's next count is refused. The client
+    // must answer the named nonce from 1 instead.
+    let apache = Apache::start_with(NcCheck::On, Some(31));
+    let client = client(&apache, PRIVATE);
+    let warm = phase(&client, 8, 1, 0).await;
+    let warmed = apache.seen().await;
+    let started = Instant::now();
+    let mut tenants = 8;
+    let mut calls = 0;
+    let mut failures = Vec::new();
+    // Past the first second, so that nextnonce is in play for a while.
+    while started.elapsed() < Duration::from_millis(2500) {
+        let steady = phase(&client, 8, 5, tenants).await;
+        tenants += 40;
+        calls += steady.calls;
+        failures.extend(steady.first_error);
+    }
+    let seen = apache.seen().await.since(&warmed);
+    eprintln!(
+        "apache nonce lifetime 31 s, c=8: warm-up {warm}; then {calls} calls in {:?}: \
+         {} exchanges ({} refused)",
+        started.elapsed(),
+        seen.requests,
+        seen.refused()
+    );
+    assert_eq!(warm.failures, 0, "{:?}", warm.first_error);
+    assert!(failures.is_empty(), "{failures:?}");
+    assert_eq!(
+        seen.refused(),
+        0,
+        "a nonce Apache had replaced was answered"
+    );
+    assert_eq!(seen.requests, calls);
 }

@@ -21,6 +21,10 @@
 //! a token request it is retried after throttling, a `5xx` or no answer
 //! before its failure is shared: one fault costs no call.
 //!
+//! An answer may name the nonce to use next (`Authentication-Info:
+//! nextnonce`, which Apache sends as a nonce nears its end): the lease
+//! answers that one from then on, its count starting again at 1.
+//!
 //! A `401` to a nonce already used (expired, with `stale=true` or not, or
 //! refused for its count) brings a new challenge, and the request is sent
 //! once more answering it, with the new nonce leased to it alone. A `401`
@@ -30,7 +34,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use reqwest::header::{AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderValue, WWW_AUTHENTICATE};
+use reqwest::header::{
+    AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, WWW_AUTHENTICATE,
+};
 use reqwest::{Request, Response, StatusCode};
 
 use super::digest::{self, Challenge, ChallengeError};
@@ -39,6 +45,9 @@ use crate::SecretString;
 use crate::error::ApiErrorResponse;
 use crate::error::Error;
 use crate::send::{Read, Sender, buffered, discard, replay};
+
+/// An answer's `Authentication-Info` header (RFC 7616 section 3.5).
+const AUTHENTICATION_INFO: HeaderName = HeaderName::from_static("authentication-info");
 
 /// The most idle nonces one client keeps: beyond its peak concurrency a
 /// nonce is not worth keeping, and a server that tracks nonce counts keeps
@@ -118,6 +127,15 @@ impl<'a> Lease<'a> {
         self.nonce = Some(Nonce { challenge, nc: 0 });
     }
 
+    /// Answers `nonce`, which the server asked for in place of the
+    /// current one (`Authentication-Info: nextnonce`), counting from 1.
+    fn advance(&mut self, nonce: String) {
+        if let Some(current) = self.nonce.as_mut() {
+            current.challenge.nonce = nonce;
+            current.nc = 0;
+        }
+    }
+
     fn forget(mut self) {
         self.nonce = None;
     }
@@ -168,6 +186,10 @@ impl ApiKey {
             let fresh = lease.is_fresh();
             let response = sender.send(self.authorize(request, &mut lease)).await?;
             if response.status() != StatusCode::UNAUTHORIZED {
+                let info = response.headers().get_all(&AUTHENTICATION_INFO);
+                if let Some(next) = digest::next_nonce(info) {
+                    lease.advance(next);
+                }
                 return Ok(response);
             }
             let challenge =

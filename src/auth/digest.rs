@@ -160,6 +160,41 @@ pub(crate) fn parse_challenges<'a>(
     best.ok_or_else(|| first_error.unwrap_or(ChallengeError::NoDigestChallenge))
 }
 
+/// The `nextnonce` of the `Authentication-Info` values of an answer
+/// (RFC 7616 section 3.5): the nonce the server wants the next request to
+/// answer, counting from 1 again. Apache httpd sends one in the last 30
+/// seconds of a nonce's life, and from then on refuses the next count of
+/// the old one. `None` when there is none, when the values do not parse, or
+/// when they add up to more than [`MAX_CHALLENGE_BYTES`].
+pub(crate) fn next_nonce<'a>(values: impl IntoIterator<Item = &'a HeaderValue>) -> Option<String> {
+    let mut total = 0usize;
+    let mut next = None;
+    for value in values {
+        total = total.saturating_add(value.len());
+        if total > MAX_CHALLENGE_BYTES {
+            return None;
+        }
+        let Ok(text) = value.to_str() else {
+            continue;
+        };
+        // Parameters without a scheme: parsed as a challenge's.
+        let info = format!("Info {text}");
+        let raws = parse_header(&info);
+        let [raw] = raws.as_slice() else {
+            continue;
+        };
+        if raw.broken {
+            continue;
+        }
+        let found = raw
+            .params
+            .iter()
+            .find(|(name, value)| name.eq_ignore_ascii_case("nextnonce") && !value.is_empty());
+        next = next.or(found.map(|(_, value)| value.clone()));
+    }
+    next
+}
+
 /// The `Authorization` header value for one request, marked sensitive.
 ///
 /// `method` and `uri` must be exactly what goes on the request line: the
@@ -784,5 +819,36 @@ mod tests {
             parsed += 1;
         }
         assert!(parsed > 20, "{parsed}");
+    }
+
+    #[test]
+    fn next_nonce_is_read_from_authentication_info() {
+        let next = |values: &[&str]| {
+            let values: Vec<HeaderValue> = values
+                .iter()
+                .map(|v| HeaderValue::from_str(v).unwrap())
+                .collect();
+            next_nonce(&values)
+        };
+        assert_eq!(
+            next(&[r#"rspauth="abc", cnonce="c", nc=00000003, qop=auth, nextnonce="n/2+="#])
+                .as_deref(),
+            None,
+            "unterminated quote"
+        );
+        assert_eq!(
+            next(&[r#"rspauth="abc", cnonce="c", nc=00000003, qop=auth, NextNonce="n/2+=""#])
+                .as_deref(),
+            Some("n/2+=")
+        );
+        assert_eq!(next(&[r#"qop=auth, rspauth="abc""#]), None, "no nextnonce");
+        assert_eq!(next(&[r#"nextnonce="""#]), None, "empty");
+        assert_eq!(next(&["nextnonce=a, nextnonce=b"]), None, "repeated");
+        assert_eq!(next(&["garbage", "nextnonce=m"]).as_deref(), Some("m"));
+        assert_eq!(next(&[]), None);
+        let long = format!("nextnonce=n, x={}", "v".repeat(MAX_CHALLENGE_BYTES));
+        assert_eq!(next(&[&long]), None, "too large");
+        let fits = format!("nextnonce=n, x={}", "v".repeat(MAX_CHALLENGE_BYTES - 16));
+        assert_eq!(next(&[&fits]).as_deref(), Some("n"));
     }
 }
