@@ -97,6 +97,9 @@ struct Rules {
     say_stale: bool,
     /// Offer SHA-256 (first) and MD5.
     offer_sha256: bool,
+    /// Answer each success with `Authentication-Info: nextnonce` and retire
+    /// the nonce it answered, as Apache does near a nonce's end.
+    next_nonce: bool,
 }
 
 impl Default for Rules {
@@ -106,6 +109,7 @@ impl Default for Rules {
             uses_per_nonce: u32::MAX,
             say_stale: true,
             offer_sha256: false,
+            next_nonce: false,
         }
     }
 }
@@ -201,7 +205,19 @@ fn handle(rules: &Rules, state: &mut State, request: &RawRequest) -> Reply {
         cnonce: p["cnonce"].clone(),
         nonce: p["nonce"].clone(),
     });
-    Reply::json(200, VERSIONED, CREATED)
+    let reply = Reply::json(200, VERSIONED, CREATED);
+    if !rules.next_nonce {
+        return reply;
+    }
+    state.uses.remove(&p["nonce"]);
+    state.nonces_issued += 1;
+    let next = format!("nonce-{}", state.nonces_issued);
+    state.uses.insert(next.clone(), 0);
+    let info = format!(
+        r#"rspauth="x", cnonce="{}", nc={}, qop=auth, nextnonce="{next}""#,
+        p["cnonce"], p["nc"]
+    );
+    reply.header("authentication-info", &info)
 }
 
 #[tokio::test]
@@ -328,6 +344,34 @@ async fn a_wrong_key_is_an_authentication_error_after_two_exchanges() {
         "a fresh challenge refused is final"
     );
     assert!(!err.to_string().contains(PRIVATE));
+}
+
+#[tokio::test]
+async fn the_next_nonce_a_server_names_is_answered_from_one() {
+    let server = DigestServer::start(Rules {
+        next_nonce: true,
+        ..Rules::default()
+    })
+    .await;
+    let client = server.client();
+    for i in 0..5 {
+        client
+            .create_stream_connection(GROUP, &format!("instance-{i}"), &kafka())
+            .await
+            .unwrap_or_else(|e| panic!("call {i}: {e}"));
+    }
+    assert_eq!(
+        server.server.requests().len(),
+        6,
+        "a probe, then one exchange each"
+    );
+    let seen = server.authenticated();
+    let nonces: Vec<&str> = seen.iter().map(|s| s.nonce.as_str()).collect();
+    assert_eq!(
+        nonces,
+        ["nonce-1", "nonce-2", "nonce-3", "nonce-4", "nonce-5"]
+    );
+    assert!(seen.iter().all(|s| s.nc == 1), "{seen:?}");
 }
 
 #[tokio::test]
