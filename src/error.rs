@@ -544,7 +544,7 @@ impl Error {
     /// failure (it has waited as long as a call may), nor is an answer that
     /// could not be parsed.
     pub(crate) fn is_connection_failure(&self) -> bool {
-        use std::io::ErrorKind::{BrokenPipe, ConnectionAborted, ConnectionReset, UnexpectedEof};
+        use std::io::ErrorKind::{BrokenPipe, ConnectionReset};
         let Error::Transport(e) = self else {
             return false;
         };
@@ -553,16 +553,16 @@ impl Error {
         }
         let mut cause = std::error::Error::source(&e.source);
         while let Some(error) = cause {
-            if let Some(hyper) = error.downcast_ref::<hyper::Error>()
-                && (hyper.is_incomplete_message() || hyper.is_closed() || hyper.is_canceled())
+            // Closed before the answer was complete (or at all).
+            if error
+                .downcast_ref::<hyper::Error>()
+                .is_some_and(hyper::Error::is_incomplete_message)
             {
                 return true;
             }
+            // Reset by the peer, seen while reading or while writing.
             if let Some(io) = error.downcast_ref::<std::io::Error>()
-                && matches!(
-                    io.kind(),
-                    ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof
-                )
+                && matches!(io.kind(), ConnectionReset | BrokenPipe)
             {
                 return true;
             }
@@ -822,7 +822,7 @@ impl std::error::Error for Error {
 
 #[cfg(test)]
 mod tests {
-    use super::without_values;
+    use super::{Error, without_values};
 
     #[test]
     fn decoding_messages_lose_the_values_they_quote() {
@@ -845,5 +845,68 @@ mod tests {
         for (message, shown) in cases {
             assert_eq!(without_values(message), shown);
         }
+    }
+
+    /// The error of a POST to a loopback server that does `serve` with the
+    /// connection, as the client's `Sender` reports it.
+    async fn sent_to(serve: &'static str) -> Error {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/api/oauth/token", listener.local_addr().unwrap());
+        if serve == "refuse" {
+            drop(listener);
+        } else {
+            tokio::spawn(async move {
+                let (mut socket, _) = listener.accept().await.unwrap();
+                let mut request = [0u8; 4096];
+                let _ = socket.read(&mut request).await;
+                match serve {
+                    // A zero linger makes closing a reset (and does not
+                    // block, the deprecation's concern).
+                    #[allow(deprecated)]
+                    "reset" => socket.set_linger(Some(std::time::Duration::ZERO)).unwrap(),
+                    "half a head" => socket
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-le")
+                        .await
+                        .unwrap(),
+                    "a huge head" => {
+                        let head = format!("HTTP/1.1 200 OK\r\nx: {}\r\n\r\n", "v".repeat(1 << 20));
+                        let _ = socket.write_all(head.as_bytes()).await;
+                    }
+                    "silence" => {
+                        let _ = socket.read(&mut request).await;
+                    }
+                    _ => {}
+                }
+            });
+        }
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_millis(200))
+            .build()
+            .unwrap();
+        let error = client
+            .post(url)
+            .body("grant_type=client_credentials")
+            .send()
+            .await
+            .unwrap_err();
+        Error::transport("POST", "/api/oauth/token", error)
+    }
+
+    #[tokio::test]
+    async fn a_connection_that_failed_is_told_from_an_answer_that_did_not_parse() {
+        for (serve, failed) in [
+            ("refuse", true),
+            ("close", true),
+            ("half a head", true),
+            ("reset", true),
+            ("a huge head", false),
+            ("silence", false),
+        ] {
+            let error = sent_to(serve).await;
+            assert_eq!(error.is_connection_failure(), failed, "{serve}: {error:?}");
+        }
+        assert!(matches!(sent_to("silence").await, Error::Timeout(_)));
+        assert!(!Error::configuration("x").is_connection_failure());
     }
 }
