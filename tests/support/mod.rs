@@ -55,6 +55,9 @@ pub struct Reply {
     pub held: Option<tokio::sync::watch::Receiver<bool>>,
     /// Close the connection without answering.
     pub close: bool,
+    /// Answer this long after the request arrived (or never, should the
+    /// client give up first: see [`Server::abandoned`]).
+    pub delay: Option<std::time::Duration>,
 }
 
 impl Reply {
@@ -84,6 +87,11 @@ impl Reply {
             close: true,
             ..Self::default()
         }
+    }
+    /// This reply, sent `delay` after the request arrived.
+    pub fn delayed(mut self, delay: std::time::Duration) -> Self {
+        self.delay = Some(delay);
+        self
     }
     /// This reply, sent once `gate` is `true`.
     pub fn held(mut self, gate: &tokio::sync::watch::Receiver<bool>) -> Self {
@@ -147,10 +155,19 @@ impl Server {
                     if reply.close {
                         return;
                     }
-                    if let Some(mut gate) = reply.held.clone() {
+                    if reply.held.is_some() || reply.delay.is_some() {
+                        let mut gate = reply.held.clone();
+                        let opened = async {
+                            if let Some(gate) = gate.as_mut() {
+                                let _ = gate.wait_for(|open| *open).await;
+                            }
+                            if let Some(delay) = reply.delay {
+                                tokio::time::sleep(delay).await;
+                            }
+                        };
                         let mut byte = [0u8; 1];
                         tokio::select! {
-                            _ = gate.wait_for(|open| *open) => {}
+                            () = opened => {}
                             _ = socket.read(&mut byte) => {
                                 hung_up.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                                 return;
