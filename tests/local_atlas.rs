@@ -909,9 +909,16 @@ async fn debug_shows_no_secret() {
     assert!(!shown.contains("client-secret-never-shown"), "{shown}");
     let builder = format!(
         "{:?}",
-        LocalAtlas::builder().api_key("p", "private-key-never-shown")
+        LocalAtlas::builder()
+            .api_key("pubkeyab", "private-key-never-shown")
+            .nonce_count_check(NonceCountCheck::Increasing)
     );
     assert!(!builder.contains("private-key-never-shown"), "{builder}");
+    assert!(builder.contains("pubkeyab"), "{builder}");
+    assert!(
+        builder.contains("nonce_count_check: Increasing"),
+        "{builder}"
+    );
     // The default credentials are random and differ between servers.
     let other = LocalAtlas::start().await.unwrap();
     let third = LocalAtlas::start().await.unwrap();
