@@ -624,6 +624,23 @@ async fn digest_works_when_every_answer_is_enveloped() {
     assert_eq!(server.requests().len(), 4);
 }
 
+async fn local_atlas(check: NonceCountCheck) -> LocalAtlas {
+    LocalAtlas::builder()
+        .nonce_count_check(check)
+        .start()
+        .await
+        .unwrap()
+}
+
+/// A client of `atlas` with its public key and `private_key`.
+fn local_client(atlas: &LocalAtlas, private_key: &str) -> Client {
+    Client::builder()
+        .base_url(atlas.base_url())
+        .api_key(atlas.api_key().0, private_key)
+        .build()
+        .unwrap()
+}
+
 /// The seed's Kafka connection with the name Atlas requires.
 fn named_kafka() -> StreamsConnection {
     let mut json: serde_json::Value =
@@ -687,17 +704,8 @@ async fn load(
 async fn concurrent_calls_never_fail_and_take_one_exchange_each_in_steady_state() {
     for check in [NonceCountCheck::Unique, NonceCountCheck::Increasing] {
         for workers in [1, 8, 32] {
-            let atlas = LocalAtlas::builder()
-                .nonce_count_check(check)
-                .start()
-                .await
-                .unwrap();
-            let (public, private) = atlas.api_key();
-            let client = Client::builder()
-                .base_url(atlas.base_url())
-                .api_key(public, private.clone())
-                .build()
-                .unwrap();
+            let atlas = local_atlas(check).await;
+            let client = local_client(&atlas, atlas.api_key().1.expose_secret());
             let warm = load(&atlas, &client, workers, 1, "warm").await;
             let steady = load(&atlas, &client, workers, 10, "steady").await;
             let per_call = steady.exchanges as f64 / steady.calls as f64;
@@ -725,17 +733,8 @@ async fn concurrent_calls_never_fail_and_take_one_exchange_each_in_steady_state(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_key_under_concurrency_ends_every_call_after_two_exchanges_each() {
-    let atlas = LocalAtlas::builder()
-        .nonce_count_check(NonceCountCheck::Increasing)
-        .start()
-        .await
-        .unwrap();
-    let (public, _) = atlas.api_key();
-    let client = Client::builder()
-        .base_url(atlas.base_url())
-        .api_key(public, "not-the-private-key")
-        .build()
-        .unwrap();
+    let atlas = local_atlas(NonceCountCheck::Increasing).await;
+    let client = local_client(&atlas, "not-the-private-key");
     let figures = load(&atlas, &client, 16, 1, "wrong").await;
     assert_eq!(figures.failures, 16, "{figures:?}");
     assert!(

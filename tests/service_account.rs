@@ -585,21 +585,25 @@ fn spawn_create(client: &Client) -> tokio::task::JoinHandle<Result<StreamsConnec
     tokio::spawn(async move { create(&client).await })
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn callers_that_give_up_do_not_abandon_the_token_request() {
-    // The token endpoint answers only when the test says so.
+/// A token endpoint that answers only once the returned sender says so, and
+/// a client whose first caller started the token request, then was dropped.
+async fn a_caller_gave_up_on_a_held_token() -> (Atlas, Client, tokio::sync::watch::Sender<bool>) {
     let (open, gate) = tokio::sync::watch::channel(false);
     let atlas = FakeAtlas::new()
         .token(move |n| token_reply(&token(n), 3600).held(&gate))
         .start()
         .await;
     let client = atlas.client();
-
-    // The first caller starts the token request, then is dropped.
     let first = spawn_create(&client);
     until("token request", || atlas.count(Endpoint::Token) == 1).await;
     first.abort();
     assert!(first.await.unwrap_err().is_cancelled());
+    (atlas, client, open)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callers_that_give_up_do_not_abandon_the_token_request() {
+    let (atlas, client, open) = a_caller_gave_up_on_a_held_token().await;
     // Four more wait on it and give up (their own deadlines).
     for _ in 0..4 {
         let waited = tokio::time::timeout(Duration::from_millis(50), create(&client)).await;
@@ -679,16 +683,7 @@ async fn callers_with_deadlines_at_full_scale() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_the_client_ends_its_token_request() {
-    let (_never, gate) = tokio::sync::watch::channel(false);
-    let atlas = FakeAtlas::new()
-        .token(move |n| token_reply(&token(n), 3600).held(&gate))
-        .start()
-        .await;
-    let client = atlas.client();
-    let first = spawn_create(&client);
-    until("token request", || atlas.count(Endpoint::Token) == 1).await;
-    first.abort();
-    let _ = first.await;
+    let (atlas, client, _never) = a_caller_gave_up_on_a_held_token().await;
     // The request outlives its caller, but not the client.
     drop(client);
     until("hang-up", || atlas.server.abandoned() == 1).await;
