@@ -292,6 +292,15 @@ async fn an_expired_nonce_is_replaced_by_the_client_transparently() {
     assert_eq!(atlas.connections().len(), 3);
 }
 
+/// A nonce from a challenge, with the create URL and the request target a
+/// Digest answer for it names.
+async fn fresh_nonce(atlas: &LocalAtlas) -> (String, String, String) {
+    let nonce = nonce_of(&challenge(atlas).await);
+    let url = create_url(atlas, GROUP, TENANT);
+    let uri = format!("/api/atlas/v2/groups/{GROUP}/streams/{TENANT}/connections");
+    (nonce, url, uri)
+}
+
 #[tokio::test]
 async fn a_right_answer_to_an_expired_nonce_earns_a_stale_challenge() {
     let atlas = LocalAtlas::builder()
@@ -300,9 +309,7 @@ async fn a_right_answer_to_an_expired_nonce_earns_a_stale_challenge() {
         .await
         .unwrap();
     let (public, private) = atlas.api_key();
-    let nonce = nonce_of(&challenge(&atlas).await);
-    let url = create_url(&atlas, GROUP, TENANT);
-    let uri = format!("/api/atlas/v2/groups/{GROUP}/streams/{TENANT}/connections");
+    let (nonce, url, uri) = fresh_nonce(&atlas).await;
     let first = digest(public, private, &nonce, &uri, 1, "c1");
     let (status, _, _) = raw_create(&url, Some(&first), VERSIONED, &kafka_json("a")).await;
     assert_eq!(status, 200);
@@ -318,9 +325,7 @@ async fn a_right_answer_to_an_expired_nonce_earns_a_stale_challenge() {
 async fn a_replayed_nonce_count_is_refused() {
     let atlas = LocalAtlas::start().await.unwrap();
     let (public, private) = atlas.api_key();
-    let nonce = nonce_of(&challenge(&atlas).await);
-    let url = create_url(&atlas, GROUP, TENANT);
-    let uri = format!("/api/atlas/v2/groups/{GROUP}/streams/{TENANT}/connections");
+    let (nonce, url, uri) = fresh_nonce(&atlas).await;
     let header = digest(public, private, &nonce, &uri, 1, "c1");
     let (status, _, _) = raw_create(&url, Some(&header), VERSIONED, &kafka_json("a")).await;
     assert_eq!(status, 200);
@@ -347,9 +352,7 @@ async fn with_increasing_counts_a_count_below_the_highest_is_refused() {
         .await
         .unwrap();
     let (public, private) = atlas.api_key();
-    let nonce = nonce_of(&challenge(&atlas).await);
-    let url = create_url(&atlas, GROUP, TENANT);
-    let uri = format!("/api/atlas/v2/groups/{GROUP}/streams/{TENANT}/connections");
+    let (nonce, url, uri) = fresh_nonce(&atlas).await;
     let mut statuses = Vec::new();
     for (nc, name) in [(2, "a"), (1, "b"), (2, "c"), (3, "d")] {
         let header = digest(public, private, &nonce, &uri, nc, &format!("c{nc}{name}"));
