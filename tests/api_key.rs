@@ -746,3 +746,81 @@ async fn a_wrong_key_under_concurrency_ends_every_call_after_two_exchanges_each(
     );
     assert!(figures.exchanges <= 2 * 16, "{figures:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_pool_keeps_a_nonce_per_concurrent_call_and_none_refused() {
+    let atlas = local_atlas(NonceCountCheck::Increasing).await;
+    let client = local_client(&atlas, atlas.api_key().1.expose_secret());
+    load(&atlas, &client, 1, 1, "one").await;
+    let shown = format!("{client:?}");
+    assert!(shown.contains("idle_nonces: 1"), "{shown}");
+    load(&atlas, &client, 8, 1, "eight").await;
+    let shown = format!("{client:?}");
+    assert!(shown.contains("idle_nonces: 8"), "{shown}");
+    assert!(
+        !shown.contains(atlas.api_key().1.expose_secret()),
+        "{shown}"
+    );
+
+    let wrong = local_client(&atlas, "not-the-private-key");
+    assert_eq!(load(&atlas, &wrong, 1, 2, "wrong").await.failures, 2);
+    let shown = format!("{wrong:?}");
+    assert!(
+        shown.contains("idle_nonces: 0"),
+        "a refused nonce is kept: {shown}"
+    );
+}
+
+#[tokio::test]
+async fn a_server_that_declares_every_answer_stale_ends_the_call_after_two_new_challenges() {
+    let issued = Arc::new(Mutex::new(0));
+    let server = Server::serve(move |request| {
+        let mut issued = issued.lock().unwrap();
+        *issued += 1;
+        let stale = request.header("authorization").is_some();
+        Reply::status(401).header(
+            "www-authenticate",
+            &format!(r#"Digest realm="{REALM}", nonce="n{issued}", qop="auth", stale={stale}"#),
+        )
+    })
+    .await;
+    let client = Client::builder()
+        .base_url(&server.base_url)
+        .api_key(PUBLIC, PRIVATE)
+        .build()
+        .unwrap();
+    let error = client
+        .create_stream_connection(GROUP, "instance-1", &kafka())
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Authentication(_)), "{error:?}");
+    assert_eq!(
+        server.requests().len(),
+        4,
+        "a probe, the call, two new challenges"
+    );
+}
+
+#[tokio::test]
+async fn a_probe_still_unavailable_after_its_retries_is_the_calls_api_error() {
+    for (retries, requests) in [(0, 1), (2, 3)] {
+        let server = Server::start(Reply::status(503)).await;
+        let client = Client::builder()
+            .base_url(&server.base_url)
+            .api_key(PUBLIC, PRIVATE)
+            .max_retries(retries)
+            .retry_backoff(std::time::Duration::ZERO, std::time::Duration::from_secs(1))
+            .build()
+            .unwrap();
+        let error = client
+            .create_stream_connection(GROUP, "instance-1", &kafka())
+            .await
+            .unwrap_err();
+        let Error::Api(response) = &error else {
+            panic!("not an API error: {error:?}");
+        };
+        assert_eq!(response.status().as_u16(), 503);
+        assert_eq!(server.requests().len(), requests, "{retries} retries");
+        assert!(server.requests().iter().all(|r| r.body.is_empty()));
+    }
+}

@@ -604,6 +604,12 @@ async fn a_caller_gave_up_on_a_held_token() -> (Atlas, Client, tokio::sync::watc
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callers_that_give_up_do_not_abandon_the_token_request() {
     let (atlas, client, open) = a_caller_gave_up_on_a_held_token().await;
+    let shown = format!("{client:?}");
+    assert!(shown.contains("has_token: false"), "{shown}");
+    assert!(
+        shown.contains("flight: SingleFlight { running: true }"),
+        "{shown}"
+    );
     // Four more wait on it and give up (their own deadlines).
     for _ in 0..4 {
         let waited = tokio::time::timeout(Duration::from_millis(50), create(&client)).await;
@@ -625,6 +631,10 @@ async fn callers_that_give_up_do_not_abandon_the_token_request() {
         0,
         "the token request was never dropped"
     );
+    let shown = format!("{client:?}");
+    assert!(shown.contains("has_token: true"), "{shown}");
+    assert!(shown.contains("running: false"), "{shown}");
+    assert!(!shown.contains(&token(0)), "{shown}");
     assert_eq!(atlas.count(Endpoint::Token), 1, "one token request for all");
     assert_eq!(atlas.count(Endpoint::Api), 20, "API requests");
 }

@@ -288,4 +288,32 @@ mod tests {
         drop(flight);
         seen.wait_for(|dropped| *dropped).await.unwrap();
     }
+
+    #[test]
+    fn a_flight_whose_runtime_shut_down_is_started_again_on_the_callers() {
+        let flight = SingleFlight::default();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let (_never, gate) = watch::channel(false);
+        let first = tokio::runtime::Builder::new_current_thread()
+            .enable_time()
+            .build()
+            .unwrap();
+        first.block_on(async {
+            let waited = tokio::time::timeout(
+                std::time::Duration::from_millis(10),
+                flight.join(|| None, || gated(&runs, &gate, Ok(1))),
+            )
+            .await;
+            assert!(waited.is_err(), "the gate never opens");
+        });
+        // Its task dies with its runtime, before any outcome.
+        drop(first);
+        let (_open, open_gate) = watch::channel(true);
+        let second = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        let got = second.block_on(flight.join(|| None, || gated(&runs, &open_gate, Ok(2))));
+        assert_eq!(got.unwrap(), 2);
+        assert_eq!(runs.load(Ordering::SeqCst), 2);
+    }
 }
