@@ -107,6 +107,27 @@ enum NcCheck {
     Off,
 }
 
+/// How one Apache is set up, beyond the protected location.
+#[derive(Clone, Copy, Debug)]
+struct Settings {
+    nc_check: NcCheck,
+    /// `AuthDigestNonceLifetime` in seconds (Apache's default, 300, when
+    /// `None`).
+    nonce_lifetime: Option<u32>,
+    /// `AuthDigestShmemSize` in bytes (Apache's default when `None`).
+    shmem_size: Option<u32>,
+}
+
+impl Settings {
+    fn nc_check(nc_check: NcCheck) -> Self {
+        Self {
+            nc_check,
+            nonce_lifetime: None,
+            shmem_size: Some(SHMEM_SIZE),
+        }
+    }
+}
+
 /// A private Apache on 127.0.0.1, stopped and waited for on drop.
 struct Apache {
     child: Option<Child>,
@@ -149,12 +170,12 @@ impl Seen {
 
 impl Apache {
     fn start(nc_check: NcCheck) -> Apache {
-        Apache::start_with(nc_check, None)
+        Apache::start_with(Settings::nc_check(nc_check))
     }
 
     /// Apache with nonces that live `nonce_lifetime` seconds (Apache's
     /// default, 300, when `None`).
-    fn start_with(nc_check: NcCheck, nonce_lifetime: Option<u32>) -> Apache {
+    fn start_with(settings: Settings) -> Apache {
         assert!(
             Path::new(APACHE).exists() && Path::new(MODULES).is_dir(),
             "{APACHE} (Debian's apache2) is missing: run `bash .ci/install-tools apache`"
@@ -162,7 +183,7 @@ impl Apache {
         // A free port can be taken by someone else before Apache binds it:
         // then Apache exits at once, and it starts again afresh.
         for _ in 0..5 {
-            match Apache::try_start(nc_check, nonce_lifetime) {
+            match Apache::try_start(settings) {
                 Ok(apache) => return apache,
                 Err(why) if why.contains("Address already in use") => continue,
                 Err(why) => panic!("Apache did not start: {why}"),
@@ -173,7 +194,7 @@ impl Apache {
 
     /// Apache in a directory of its own, on a port that was free; `Err`
     /// with its logs if it does not listen.
-    fn try_start(nc_check: NcCheck, nonce_lifetime: Option<u32>) -> Result<Apache, String> {
+    fn try_start(settings: Settings) -> Result<Apache, String> {
         let dir = unique_dir();
         let root = fs::metadata(&dir).unwrap().uid() == 0;
         if root {
@@ -205,7 +226,7 @@ impl Apache {
         let user = root.then(run_as);
         let port = free_port();
         let conf = dir.join("httpd.conf");
-        let text = config(&dir, port, nc_check, nonce_lifetime, user);
+        let text = config(&dir, port, settings, user);
         write_file(&conf, &text, 0o644);
         let log = fs::File::create(dir.join("stderr.log")).unwrap();
         let child = Command::new(APACHE)
@@ -326,15 +347,15 @@ impl Drop for Apache {
 
 /// A complete httpd configuration: only stock Debian modules, everything
 /// inside `dir`, loopback only.
-fn config(
-    dir: &Path,
-    port: u16,
-    nc_check: NcCheck,
-    nonce_lifetime: Option<u32>,
-    user: Option<&str>,
-) -> String {
+fn config(dir: &Path, port: u16, settings: Settings, user: Option<&str>) -> String {
     let d = dir.display();
-    let lifetime = nonce_lifetime
+    let nc_check = settings.nc_check;
+    let shmem = settings
+        .shmem_size
+        .map(|bytes| format!("AuthDigestShmemSize {bytes}\n"))
+        .unwrap_or_default();
+    let lifetime = settings
+        .nonce_lifetime
         .map(|seconds| format!("    AuthDigestNonceLifetime {seconds}\n"))
         .unwrap_or_default();
     let user = match user {
@@ -371,8 +392,7 @@ BufferedLogs Off
 LogFormat "%r %>s" exchanges
 CustomLog "{d}/access.log" exchanges
 ForensicLog "{d}/forensic.log"
-AuthDigestShmemSize {SHMEM_SIZE}
-
+{shmem}
 <Directory "/">
     AllowOverride None
     Require all denied
@@ -521,7 +541,14 @@ fn client(apache: &Apache, private_key: &str) -> Client {
 /// Runs every concurrency against one Apache with `nc_check`; prints a table
 /// line each, then asserts on all of them.
 async fn measure(nc_check: NcCheck) {
-    let apache = Apache::start(nc_check);
+    measure_with(Settings::nc_check(nc_check), 1.05).await;
+}
+
+/// The same against an Apache set up as `settings` say, with at most
+/// `most_per_call` exchanges per call in the steady state.
+async fn measure_with(settings: Settings, most_per_call: f64) {
+    let nc_check = settings.nc_check;
+    let apache = Apache::start_with(settings);
     let mut problems = Vec::new();
     let mut tenants = 0;
     for workers in CONCURRENCIES {
@@ -559,9 +586,9 @@ async fn measure(nc_check: NcCheck) {
                 ));
             }
         }
-        if per_call > 1.05 {
+        if per_call > most_per_call {
             problems.push(format!(
-                "{label} steady: {per_call:.2} exchanges per call (at most 1.05)"
+                "{label} steady: {per_call:.2} exchanges per call (at most {most_per_call})"
             ));
         }
     }
@@ -614,7 +641,10 @@ async fn the_next_nonce_apache_names_is_followed_without_a_refusal() {
     // names the next one (`Authentication-Info: nextnonce`) and restarts
     // Apache's count, so the old nonce's next count is refused. The client
     // must answer the named nonce from 1 instead.
-    let apache = Apache::start_with(NcCheck::On, Some(31));
+    let apache = Apache::start_with(Settings {
+        nonce_lifetime: Some(31),
+        ..Settings::nc_check(NcCheck::On)
+    });
     let client = client(&apache, PRIVATE);
     let warm = phase(&client, 8, 1, 0).await;
     let warmed = apache.seen().await;
@@ -645,4 +675,19 @@ async fn the_next_nonce_apache_names_is_followed_without_a_refusal() {
         "a nonce Apache had replaced was answered"
     );
     assert_eq!(seen.requests, calls);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Debian's apache2 (bash .ci/install-tools apache)"]
+async fn strict_nonce_counts_with_apaches_default_client_table() {
+    // Apache's default AuthDigestShmemSize holds 6 `opaque`s: a client with
+    // a nonce (and so an `opaque`) per concurrent call makes Apache evict
+    // them, and must keep fewer rather than fail. The client tries one more
+    // nonce every 64 answers while calls wait, which Apache may evict again:
+    // a few exchanges more than one per call.
+    let settings = Settings {
+        shmem_size: None,
+        ..Settings::nc_check(NcCheck::On)
+    };
+    measure_with(settings, 1.10).await;
 }

@@ -6,6 +6,7 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use atlas_stream_connections::local_atlas::{LocalAtlas, NonceCountCheck};
@@ -749,19 +750,51 @@ async fn a_wrong_key_under_concurrency_ends_every_call_after_two_exchanges_each(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pool_keeps_a_nonce_per_concurrent_call_and_none_refused() {
+    // A server that holds every authenticated call until eight have come,
+    // so that eight are under way at once.
+    let (open, gate) = tokio::sync::watch::channel(false);
+    let (issued, arrived) = (AtomicUsize::new(0), AtomicUsize::new(0));
+    let server = Server::serve(move |request| {
+        if request.header("authorization").is_none() {
+            let nonce = issued.fetch_add(1, Ordering::SeqCst);
+            return Reply::status(401).header(
+                "www-authenticate",
+                &format!(r#"Digest realm="{REALM}", nonce="n{nonce}", qop="auth""#),
+            );
+        }
+        if arrived.fetch_add(1, Ordering::SeqCst) + 1 >= 8 {
+            open.send_replace(true);
+        }
+        Reply::json(200, VERSIONED, CREATED).held(&gate)
+    })
+    .await;
+    let client = Client::builder()
+        .base_url(&server.base_url)
+        .api_key(PUBLIC, PRIVATE)
+        .build()
+        .unwrap();
+    let calls: Vec<_> = (0..8)
+        .map(|i| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                client
+                    .create_stream_connection(GROUP, &format!("instance-{i}"), &kafka())
+                    .await
+            })
+        })
+        .collect();
+    for call in calls {
+        call.await.unwrap().expect("create");
+    }
+    let shown = format!("{client:?}");
+    assert!(shown.contains("idle_nonces: 8"), "{shown}");
+    assert!(!shown.contains(PRIVATE), "{shown}");
+
     let atlas = local_atlas(NonceCountCheck::Increasing).await;
     let client = local_client(&atlas, atlas.api_key().1.expose_secret());
     load(&atlas, &client, 1, 1, "one").await;
     let shown = format!("{client:?}");
     assert!(shown.contains("idle_nonces: 1"), "{shown}");
-    load(&atlas, &client, 8, 1, "eight").await;
-    let shown = format!("{client:?}");
-    assert!(shown.contains("idle_nonces: 8"), "{shown}");
-    assert!(
-        !shown.contains(atlas.api_key().1.expose_secret()),
-        "{shown}"
-    );
-
     let wrong = local_client(&atlas, "not-the-private-key");
     assert_eq!(load(&atlas, &wrong, 1, 2, "wrong").await.failures, 2);
     let shown = format!("{wrong:?}");
@@ -772,7 +805,8 @@ async fn the_pool_keeps_a_nonce_per_concurrent_call_and_none_refused() {
 }
 
 #[tokio::test]
-async fn a_server_that_declares_every_answer_stale_ends_the_call_after_two_new_challenges() {
+async fn a_server_that_declares_every_answer_stale_ends_the_call_after_three_nonces_of_three_tries()
+{
     let issued = Arc::new(Mutex::new(0));
     let server = Server::serve(move |request| {
         let mut issued = issued.lock().unwrap();
@@ -796,8 +830,8 @@ async fn a_server_that_declares_every_answer_stale_ends_the_call_after_two_new_c
     assert!(matches!(error, Error::Authentication(_)), "{error:?}");
     assert_eq!(
         server.requests().len(),
-        4,
-        "a probe, the call, two new challenges"
+        12,
+        "three times: a probe, the call, two new challenges"
     );
 }
 

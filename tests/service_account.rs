@@ -607,7 +607,7 @@ async fn callers_that_give_up_do_not_abandon_the_token_request() {
     let shown = format!("{client:?}");
     assert!(shown.contains("has_token: false"), "{shown}");
     assert!(
-        shown.contains("flight: SingleFlight { running: true }"),
+        shown.contains("flight: SingleFlight { running: true, waiting: 0 }"),
         "{shown}"
     );
     // Four more wait on it and give up (their own deadlines).

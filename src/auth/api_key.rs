@@ -34,6 +34,8 @@
 
 use std::sync::{Arc, Mutex};
 
+use tokio::sync::Notify;
+
 use reqwest::header::{
     AUTHORIZATION, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, WWW_AUTHENTICATE,
 };
@@ -49,10 +51,10 @@ use crate::send::{Read, Sender, buffered, discard, replay};
 /// An answer's `Authentication-Info` header (RFC 7616 section 3.5).
 const AUTHENTICATION_INFO: HeaderName = HeaderName::from_static("authentication-info");
 
-/// The most idle nonces one client keeps: beyond its peak concurrency a
-/// nonce is not worth keeping, and a server that tracks nonce counts keeps
-/// state for each one it issued.
-pub(crate) const MAX_IDLE: usize = 256;
+/// The most nonces one client keeps at once, idle or in use: one for each
+/// concurrent call up to this many, and calls beyond it wait for one to come
+/// back. Lowered when the server shows it cannot keep as many ([`Pool::shrink`]).
+pub(crate) const MAX_NONCES: usize = 256;
 
 /// How many times one call answers a new challenge after a `401`: once for
 /// a nonce the server no longer takes, and once more should the new one be
@@ -63,38 +65,152 @@ const MAX_CHALLENGE_RETRIES: u32 = 2;
 struct Nonce {
     challenge: Challenge,
     nc: u32,
+    /// The pool's epoch when it was learned (see [`Pool::shrink`]).
+    epoch: u64,
 }
 
-/// The nonces of one API key that no request holds right now.
-#[derive(Default)]
+/// After this many answers without the server forgetting a nonce, a pool
+/// that made calls wait may keep one nonce more.
+const GROW_AFTER: u32 = 64;
+
+/// Calls that find a nonce refused as stale after their challenge retries
+/// go back to the pool for another this many times, rather than fail: the
+/// key was right.
+const MAX_RELEASES: u32 = 2;
+
+/// The nonces of one API key: those no request holds, and how many exist.
 struct Pool {
-    idle: Mutex<Idle>,
+    state: Mutex<PoolState>,
+    /// Told when a nonce comes back or is dropped, for the calls waiting
+    /// because every nonce allowed is in use.
+    returned: Notify,
 }
 
-#[derive(Default)]
-struct Idle {
-    nonces: Vec<Nonce>,
+struct PoolState {
+    idle: Vec<Nonce>,
+    /// Nonces in existence: idle, leased, or being learned by a probe.
+    live: usize,
+    /// The most nonces allowed to exist.
+    cap: usize,
     /// A challenge was learned once: a call without an idle nonce probes
     /// for one of its own rather than waiting on the shared first probe.
     learned: bool,
+    /// Counts the times the pool shrank; nonces learned before the last
+    /// time do not make it shrink again.
+    epoch: u64,
+    /// Answers since the pool last shrank or grew.
+    answers: u32,
+    /// A call waited because every nonce allowed was in use.
+    starved: bool,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Self {
+            state: Mutex::new(PoolState {
+                idle: Vec::new(),
+                live: 0,
+                cap: MAX_NONCES,
+                learned: false,
+                epoch: 0,
+                answers: 0,
+                starved: false,
+            }),
+            returned: Notify::new(),
+        }
+    }
+}
+
+/// What [`Pool::take`] gave.
+enum Taken {
+    /// An idle nonce.
+    Nonce(Nonce),
+    /// None idle, but room for one more: learn it.
+    Reserved,
+    /// Every nonce allowed is in use: wait for one.
+    Full,
 }
 
 impl Pool {
-    fn lock(&self) -> std::sync::MutexGuard<'_, Idle> {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner())
+    fn lock(&self) -> std::sync::MutexGuard<'_, PoolState> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The nonce returned last (the one least likely to have expired).
-    fn take(&self) -> Option<Nonce> {
-        self.lock().nonces.pop()
-    }
-
-    fn put(&self, nonce: Nonce) {
-        let mut idle = self.lock();
-        idle.learned = true;
-        if idle.nonces.len() < MAX_IDLE {
-            idle.nonces.push(nonce);
+    /// The nonce returned last (the one least likely to have expired), else
+    /// room for a new one.
+    fn take(&self) -> Taken {
+        let mut state = self.lock();
+        if let Some(nonce) = state.idle.pop() {
+            Taken::Nonce(nonce)
+        } else if state.live < state.cap {
+            state.live += 1;
+            Taken::Reserved
+        } else {
+            state.starved = true;
+            Taken::Full
         }
+    }
+
+    /// A nonce learned by the shared first probe.
+    fn add(&self, nonce: Nonce) {
+        let mut state = self.lock();
+        state.learned = true;
+        state.live += 1;
+        state.idle.push(nonce);
+        drop(state);
+        self.returned.notify_one();
+    }
+
+    /// A leased nonce back, to wait idle (or to go, when the pool shrank).
+    /// After [`GROW_AFTER`] answers without a nonce forgotten, a pool that
+    /// made calls wait keeps one more.
+    fn put(&self, nonce: Nonce) {
+        let mut state = self.lock();
+        state.learned = true;
+        state.answers = state.answers.saturating_add(1);
+        if state.starved && state.answers >= GROW_AFTER && state.cap < MAX_NONCES {
+            state.cap += 1;
+            state.answers = 0;
+            state.starved = false;
+        }
+        if state.live > state.cap {
+            state.live -= 1;
+        } else {
+            state.idle.push(nonce);
+        }
+        drop(state);
+        self.returned.notify_one();
+    }
+
+    /// A nonce (or the room reserved for one) gone.
+    fn release(&self) {
+        let mut state = self.lock();
+        state.live = state.live.saturating_sub(1);
+        drop(state);
+        self.returned.notify_one();
+    }
+
+    /// The server forgot a nonce of ours, learned in `epoch` (Apache
+    /// evicts clients when its table is full: its `401` says `stale=true`
+    /// with a new `opaque`): keep half as many nonces from now on, so that
+    /// calls wait for a nonce rather than make the server forget more. Once
+    /// per epoch, as the nonces of one burst are forgotten together.
+    fn shrink(&self, epoch: u64) {
+        let mut state = self.lock();
+        if epoch < state.epoch {
+            return;
+        }
+        state.cap = (state.cap.min(state.live) / 2).max(1);
+        state.epoch += 1;
+        state.answers = 0;
+        tracing::debug!(
+            nonces = state.cap,
+            "the server forgets Digest nonces; keeping fewer"
+        );
+    }
+
+    fn epoch(&self) -> u64 {
+        self.lock().epoch
     }
 
     fn learned(&self) -> bool {
@@ -102,19 +218,62 @@ impl Pool {
     }
 }
 
+/// Room for a nonce a probe is learning; given back if the probe fails.
+struct Reservation<'a> {
+    pool: &'a Pool,
+    /// Not yet turned into a lease.
+    held: bool,
+}
+
+impl<'a> Reservation<'a> {
+    fn lease(mut self, challenge: Challenge) -> Lease<'a> {
+        self.held = false;
+        let epoch = self.pool.epoch();
+        Lease::of(
+            self.pool,
+            Nonce {
+                challenge,
+                nc: 0,
+                epoch,
+            },
+        )
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if self.held {
+            self.pool.release();
+        }
+    }
+}
+
 /// A nonce held by one request; back to the pool when dropped, unless
-/// [`Lease::forget`] said it is of no more use.
+/// [`Lease::forget`] said it is of no more use or the request it answers
+/// may still be under way (a call dropped while waiting for its answer):
+/// the next count could then reach the server before it.
 struct Lease<'a> {
     pool: &'a Pool,
     nonce: Option<Nonce>,
+    /// A request answering it is on its way.
+    sending: bool,
 }
 
 impl<'a> Lease<'a> {
-    fn new(pool: &'a Pool, challenge: Challenge) -> Self {
+    fn of(pool: &'a Pool, nonce: Nonce) -> Self {
         Self {
             pool,
-            nonce: Some(Nonce { challenge, nc: 0 }),
+            nonce: Some(nonce),
+            sending: false,
         }
+    }
+
+    /// The `opaque` of the challenge it answers, and the epoch it was
+    /// learned in.
+    fn opaque(&self) -> (Option<String>, u64) {
+        self.nonce
+            .as_ref()
+            .map_or((None, 0), |n| (n.challenge.opaque.clone(), n.epoch))
     }
 
     /// Never used: a refusal cannot come from another request's count.
@@ -124,7 +283,12 @@ impl<'a> Lease<'a> {
 
     /// Answers `challenge` from now on, in place of the refused nonce.
     fn renew(&mut self, challenge: Challenge) {
-        self.nonce = Some(Nonce { challenge, nc: 0 });
+        let epoch = self.pool.epoch();
+        self.nonce = Some(Nonce {
+            challenge,
+            nc: 0,
+            epoch,
+        });
     }
 
     /// Answers `nonce`, which the server asked for in place of the
@@ -143,8 +307,9 @@ impl<'a> Lease<'a> {
 
 impl Drop for Lease<'_> {
     fn drop(&mut self) {
-        if let Some(nonce) = self.nonce.take() {
-            self.pool.put(nonce);
+        match self.nonce.take() {
+            Some(nonce) if !self.sending => self.pool.put(nonce),
+            _ => self.pool.release(),
         }
     }
 }
@@ -161,7 +326,7 @@ impl std::fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("ApiKey")
             .field("public_key", &self.public_key)
-            .field("idle_nonces", &self.pool.lock().nonces.len())
+            .field("idle_nonces", &self.pool.lock().idle.len())
             .finish_non_exhaustive()
     }
 }
@@ -180,11 +345,16 @@ impl ApiKey {
     pub async fn send(&self, sender: &Sender, request: Request) -> Result<Response, Error> {
         let mut lease = self.lease(sender, &request).await?;
         let mut request = request;
-        let mut retries = 0;
+        let (mut retries, mut releases) = (0, 0);
         loop {
             let again = replay(&request)?;
             let fresh = lease.is_fresh();
-            let response = sender.send(self.authorize(request, &mut lease)).await?;
+            let (opaque, epoch) = lease.opaque();
+            let authorized = self.authorize(request, &mut lease);
+            lease.sending = true;
+            let response = sender.send(authorized).await;
+            lease.sending = false;
+            let response = response?;
             if response.status() != StatusCode::UNAUTHORIZED {
                 let info = response.headers().get_all(&AUTHENTICATION_INFO);
                 if let Some(next) = digest::next_nonce(info) {
@@ -207,53 +377,81 @@ impl ApiKey {
                 };
             // A nonce nobody had used, refused without `stale`: the key is
             // wrong, and asking again would only repeat the answer.
-            if (fresh && !challenge.stale) || retries == MAX_CHALLENGE_RETRIES {
+            if fresh && !challenge.stale {
                 lease.forget();
                 return Ok(response);
             }
-            retries += 1;
+            // Forgotten with its client: the server holds fewer than we use.
+            if challenge.stale && opaque.is_some() && challenge.opaque != opaque {
+                self.pool.shrink(epoch);
+            }
+            let stale = challenge.stale;
+            if retries < MAX_CHALLENGE_RETRIES {
+                retries += 1;
+                lease.renew(challenge);
+            } else if stale && releases < MAX_RELEASES {
+                // Right credentials, nonces forgotten one after another:
+                // wait for one the server keeps, rather than fail.
+                (retries, releases) = (0, releases + 1);
+                lease.forget();
+                discard(response).await;
+                lease = self.lease(sender, &again).await?;
+                request = again;
+                continue;
+            } else {
+                lease.forget();
+                return Ok(response);
+            }
             discard(response).await;
-            tracing::debug!(
-                stale = challenge.stale,
-                "Digest nonce refused; answering the new challenge"
-            );
-            lease.renew(challenge);
+            tracing::debug!(stale, "Digest nonce refused; answering the new challenge");
             request = again;
         }
     }
 
     /// An idle nonce, else the shared first probe's (while no challenge was
-    /// ever learned), else one from a probe of this call's own.
+    /// ever learned), else one from a probe of this call's own, else (when
+    /// every nonce allowed is in use) the next one to come back.
     async fn lease(&self, sender: &Sender, request: &Request) -> Result<Lease<'_>, Error> {
-        // Twice: a call that waited on the first probe may find its nonce
-        // taken by another, and then probes alone.
-        for _ in 0..2 {
-            if let Some(nonce) = self.pool.take() {
-                return Ok(Lease {
-                    pool: &self.pool,
-                    nonce: Some(nonce),
-                });
+        loop {
+            if !self.pool.learned() {
+                self.first_probe
+                    .join(
+                        || self.pool.learned().then_some(()),
+                        || {
+                            let (pool, sender) = (self.pool.clone(), sender.clone());
+                            let bodiless = bodiless(request);
+                            async move {
+                                let challenge = probe(&sender, bodiless).await?;
+                                let epoch = pool.epoch();
+                                pool.add(Nonce {
+                                    challenge,
+                                    nc: 0,
+                                    epoch,
+                                });
+                                Ok(())
+                            }
+                        },
+                    )
+                    .await?;
             }
-            if self.pool.learned() {
-                break;
+            // Registered before looking, so that a nonce coming back in
+            // between is not missed.
+            let returned = self.pool.returned.notified();
+            tokio::pin!(returned);
+            returned.as_mut().enable();
+            match self.pool.take() {
+                Taken::Nonce(nonce) => return Ok(Lease::of(&self.pool, nonce)),
+                Taken::Reserved => {
+                    let reservation = Reservation {
+                        pool: &self.pool,
+                        held: true,
+                    };
+                    let challenge = probe(sender, bodiless(request)).await?;
+                    return Ok(reservation.lease(challenge));
+                }
+                Taken::Full => returned.await,
             }
-            self.first_probe
-                .join(
-                    || self.pool.learned().then_some(()),
-                    || {
-                        let (pool, sender) = (self.pool.clone(), sender.clone());
-                        let bodiless = bodiless(request);
-                        async move {
-                            let challenge = probe(&sender, bodiless).await?;
-                            pool.put(Nonce { challenge, nc: 0 });
-                            Ok(())
-                        }
-                    },
-                )
-                .await?;
         }
-        let challenge = probe(sender, bodiless(request)).await?;
-        Ok(Lease::new(&self.pool, challenge))
     }
 
     /// `request` with an `Authorization` answering the leased nonce with its

@@ -3,17 +3,24 @@
 //!
 //! A token request or a Digest probe is started by the first call that needs
 //! it; the calls arriving while it runs wait for the same outcome, success
-//! or failure, instead of starting their own. The work runs as a task of its
-//! own, so that it finishes even if every caller waiting on it is dropped
-//! (a caller's own `tokio::time::timeout`, say): abandoning it would make
-//! the next caller start it again, and a service account would ask for a new
-//! token each time (Atlas allows about ten token requests a minute). The
-//! task is aborted when the `SingleFlight` is dropped, so a dropped client
-//! leaves nothing running.
+//! or failure, instead of starting their own. On a multi-thread runtime the
+//! work runs as a task of its own, so that it finishes even if every caller
+//! waiting on it is dropped (a caller's own `tokio::time::timeout`, say):
+//! abandoning it would make the next caller start it again, and a service
+//! account would ask for a new token each time (Atlas allows about ten token
+//! requests a minute). The task is aborted when the `SingleFlight` is
+//! dropped, so a dropped client leaves nothing running.
+//!
+//! On a current-thread runtime a task runs only while that runtime is
+//! driven, and callers on other runtimes would wait for it without bound;
+//! there the caller that starts the work does it itself, and should it be
+//! dropped, the next caller starts it again.
 
 use std::future::Future;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
+use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use tracing::Instrument;
@@ -30,7 +37,10 @@ pub(crate) struct SingleFlight<T> {
 
 struct Running<T> {
     outcome: watch::Receiver<Outcome<T>>,
-    task: AbortHandle,
+    /// The task doing the work, when it is detached.
+    task: Option<AbortHandle>,
+    /// Callers waiting for the outcome (for `Debug`).
+    waiting: Arc<AtomicUsize>,
 }
 
 impl<T> Default for SingleFlight<T> {
@@ -45,13 +55,11 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
     /// The outcome of the flight under way, or, when none is, of a new one:
     /// `done()` if it has a value (the work a finished flight left behind,
     /// read under the same lock that starts flights, so that no caller
-    /// starts a second one for work just done), else `work()` started as a
-    /// task of its own.
+    /// starts a second one for work just done), else `work()`, started as a
+    /// task of its own or done by this caller (see the module docs).
     ///
-    /// A flight that ended without an outcome (its task was on another
-    /// runtime, which shut down) is started again once, on this caller's
-    /// runtime. Outside a Tokio runtime, the work runs inside this caller
-    /// instead (not shared, but not a panic either).
+    /// A flight that ended without an outcome (its task's runtime shut down,
+    /// or the caller doing it was dropped) is started again, once.
     pub async fn join<F>(
         &self,
         mut done: impl FnMut() -> Option<T>,
@@ -61,38 +69,56 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
         F: Future<Output = Result<T, Error>> + Send + 'static,
     {
         for _ in 0..2 {
-            let mut outcome = match self.step(&mut done, &mut work) {
+            match self.step(&mut done, &mut work) {
                 Step::Done(value) => return Ok(value),
-                Step::Wait(outcome) => outcome,
-                // No runtime to run it on.
-                Step::Inline => return work().await,
-            };
-            if let Ok(finished) = outcome.wait_for(Option::is_some).await
-                && let Some(finished) = finished.clone()
-            {
-                return finished;
+                Step::Lead(report, work) => {
+                    let outcome = work.await;
+                    report.send_replace(Some(outcome.clone()));
+                    return outcome;
+                }
+                Step::Wait(mut outcome, waiting) => {
+                    let _waiting = Waiting::count(waiting);
+                    if let Ok(finished) = outcome.wait_for(Option::is_some).await
+                        && let Some(finished) = finished.clone()
+                    {
+                        return finished;
+                    }
+                }
             }
         }
         Err(abandoned())
     }
 
     /// What [`join`](Self::join) does next, decided under the lock.
-    fn step<F>(&self, done: &mut impl FnMut() -> Option<T>, work: &mut impl FnMut() -> F) -> Step<T>
+    fn step<F>(
+        &self,
+        done: &mut impl FnMut() -> Option<T>,
+        work: &mut impl FnMut() -> F,
+    ) -> Step<T, F>
     where
         F: Future<Output = Result<T, Error>> + Send + 'static,
     {
         let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(running) = current.as_ref().filter(|r| r.is_running()) {
-            return Step::Wait(running.outcome.clone());
+            return Step::Wait(running.outcome.clone(), running.waiting.clone());
         }
         if let Some(value) = done() {
             return Step::Done(value);
         }
-        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-            return Step::Inline;
-        };
         let (report, outcome) = watch::channel(None);
+        let waiting = Arc::new(AtomicUsize::new(0));
         let work = work();
+        let runtime = Handle::try_current()
+            .ok()
+            .filter(|r| r.runtime_flavor() == RuntimeFlavor::MultiThread);
+        let Some(runtime) = runtime else {
+            *current = Some(Running {
+                outcome,
+                task: None,
+                waiting,
+            });
+            return Step::Lead(report, work);
+        };
         // In the span of the call that started it, so that its events (the
         // exchanges it makes) read as that call's.
         let task = runtime.spawn(
@@ -103,40 +129,59 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
         );
         *current = Some(Running {
             outcome: outcome.clone(),
-            task: task.abort_handle(),
+            task: Some(task.abort_handle()),
+            waiting: waiting.clone(),
         });
-        Step::Wait(outcome)
+        Step::Wait(outcome, waiting)
     }
 }
 
-enum Step<T> {
+enum Step<T, F> {
     /// `done()` had the value.
     Done(T),
     /// A flight is under way; its outcome comes here.
-    Wait(watch::Receiver<Outcome<T>>),
-    /// No Tokio runtime to run a task on: the caller does the work.
-    Inline,
+    Wait(watch::Receiver<Outcome<T>>, Arc<AtomicUsize>),
+    /// This caller does the work, and reports its outcome to the others.
+    Lead(watch::Sender<Outcome<T>>, F),
 }
 
 impl<T> Running<T> {
-    /// Under way: no outcome yet, and its task still alive.
+    /// Under way: no outcome yet, and whoever does the work still at it (a
+    /// task that died with its runtime, or a caller dropped, drops the
+    /// sender).
     fn is_running(&self) -> bool {
-        self.outcome.borrow().is_none() && !self.task.is_finished()
+        self.outcome.borrow().is_none() && self.outcome.has_changed().is_ok()
+    }
+}
+
+/// One caller waiting on a flight, counted while it waits.
+struct Waiting(Arc<AtomicUsize>);
+
+impl Waiting {
+    fn count(waiting: Arc<AtomicUsize>) -> Self {
+        waiting.fetch_add(1, Ordering::Relaxed);
+        Self(waiting)
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
 fn abandoned() -> Error {
     Error::configuration(
-        "the request this call waited on was cancelled twice: its Tokio runtime shut down \
-         (is one client shared by several runtimes?)",
+        "the request this call waited on was cancelled twice (its Tokio runtime shut down, \
+         or the call doing it was dropped)",
     )
 }
 
 impl<T> Drop for SingleFlight<T> {
     fn drop(&mut self) {
         let current = self.current.get_mut().unwrap_or_else(|e| e.into_inner());
-        if let Some(running) = current.take() {
-            running.task.abort();
+        if let Some(task) = current.take().and_then(|running| running.task) {
+            task.abort();
         }
     }
 }
@@ -144,9 +189,13 @@ impl<T> Drop for SingleFlight<T> {
 impl<T> std::fmt::Debug for SingleFlight<T> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let current = self.current.lock().unwrap_or_else(|e| e.into_inner());
-        let running = current.as_ref().is_some_and(Running::is_running);
+        let running = current.as_ref().filter(|r| r.is_running());
         f.debug_struct("SingleFlight")
-            .field("running", &running)
+            .field("running", &running.is_some())
+            .field(
+                "waiting",
+                &running.map_or(0, |r| r.waiting.load(Ordering::Relaxed)),
+            )
             .finish()
     }
 }
@@ -174,6 +223,14 @@ mod tests {
         }
     }
 
+    /// Waits until `count` callers wait on `flight`'s run.
+    async fn until_waiting<T>(flight: &SingleFlight<T>, count: usize) {
+        let want = format!("running: true, waiting: {count} ");
+        while !format!("{flight:?}").contains(&want) {
+            tokio::task::yield_now().await;
+        }
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn concurrent_callers_share_one_run_and_its_outcome() {
         for value in [Ok(7), Err(Error::configuration("down"))] {
@@ -191,9 +248,7 @@ mod tests {
                     })
                 })
                 .collect();
-            while runs.load(Ordering::SeqCst) == 0 {
-                tokio::task::yield_now().await;
-            }
+            until_waiting(&flight, 8).await;
             open.send_replace(true);
             for caller in callers {
                 let got = caller.await.unwrap();
@@ -246,10 +301,14 @@ mod tests {
         }
         first.abort();
         assert!(first.await.unwrap_err().is_cancelled());
-        assert!(format!("{flight:?}").contains("running: true"));
+        until_waiting(&flight, 0).await;
+        let second = {
+            let (flight, runs, gate) = (flight.clone(), runs.clone(), gate.clone());
+            tokio::spawn(async move { flight.join(|| None, || gated(&runs, &gate, Ok(2))).await })
+        };
+        until_waiting(&flight, 1).await;
         open.send_replace(true);
-        let second = flight.join(|| None, || gated(&runs, &gate, Ok(2))).await;
-        assert_eq!(second.unwrap(), 1, "the first run's outcome");
+        assert_eq!(second.await.unwrap().unwrap(), 1, "the first run's outcome");
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         assert!(format!("{flight:?}").contains("running: false"));
     }
@@ -294,7 +353,8 @@ mod tests {
         let flight = SingleFlight::default();
         let runs = Arc::new(AtomicUsize::new(0));
         let (_never, gate) = watch::channel(false);
-        let first = tokio::runtime::Builder::new_current_thread()
+        let first = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
             .enable_time()
             .build()
             .unwrap();
