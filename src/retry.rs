@@ -6,7 +6,8 @@
 //! status, 5xx included, goes back to the caller, who knows whether a
 //! duplicate would hurt.
 //!
-//! Requests that are safe to repeat (a token request, a revocation) are
+//! Requests that are safe to repeat (a token request, a revocation, a
+//! Digest probe without body or credentials) are
 //! also retried after any `5xx` and after a connection failure, with the same
 //! backoff and limits ([`RetryPolicy::idempotent_delay`]): one fault at the
 //! token endpoint must not fail every call waiting for the token.

@@ -691,3 +691,39 @@ async fn strict_nonce_counts_with_apaches_default_client_table() {
     };
     measure_with(settings, 1.10).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+#[ignore = "needs Debian's apache2 (bash .ci/install-tools apache)"]
+async fn calls_given_up_mid_exchange_disturb_no_other_call() {
+    // A call dropped while its request is on its way must not hand its
+    // nonce to the next call: the dropped request may reach Apache after
+    // the next count, which Apache would then refuse.
+    let apache = Apache::start(NcCheck::On);
+    let client = client(&apache, PRIVATE);
+    assert_eq!(phase(&client, 8, 1, 0).await.failures, 0);
+    let refused_before = apache.errors_with("nonce-count check failed");
+    let impatient: Vec<_> = (0..8u64)
+        .map(|worker| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                for call in 0..20u64 {
+                    let deadline = Duration::from_millis(1 + (worker * 20 + call) % 12);
+                    let tenant = format!("impatient-{worker}-{call}");
+                    let kafka = kafka();
+                    let create = client.create_stream_connection(GROUP, &tenant, &kafka);
+                    let _ = tokio::time::timeout(deadline, create).await;
+                }
+            })
+        })
+        .collect();
+    let patient = phase(&client, 8, 20, 1000).await;
+    for task in impatient {
+        task.await.unwrap();
+    }
+    let refused = apache.errors_with("nonce-count check failed") - refused_before;
+    eprintln!(
+        "apache, 8 patient and 8 impatient workers: patient {patient}; {refused} nc-check failures"
+    );
+    assert_eq!(patient.failures, 0, "{:?}", patient.first_error);
+    assert_eq!(refused, 0, "a nonce was answered out of order");
+}

@@ -745,7 +745,11 @@ async fn a_wrong_key_under_concurrency_ends_every_call_after_two_exchanges_each(
             .is_some_and(|e| e.contains("401")),
         "{figures:?}"
     );
-    assert!(figures.exchanges <= 2 * 16, "{figures:?}");
+    assert_eq!(
+        figures.exchanges,
+        2 * 16,
+        "a probe and the call: {figures:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

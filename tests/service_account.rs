@@ -694,6 +694,9 @@ async fn callers_with_deadlines_at_full_scale() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dropping_the_client_ends_its_token_request() {
     let (atlas, client, _never) = a_caller_gave_up_on_a_held_token().await;
+    let shown = format!("{client:?}");
+    assert!(shown.contains("running: true"), "still under way: {shown}");
+    assert_eq!(atlas.server.abandoned(), 0);
     // The request outlives its caller, but not the client.
     drop(client);
     until("hang-up", || atlas.server.abandoned() == 1).await;

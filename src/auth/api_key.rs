@@ -1,18 +1,25 @@
 //! API keys: HTTP Digest with one round trip per request in steady state.
 //!
 //! A Digest nonce is answered with a nonce count (`nc`) that must not
-//! repeat, and servers that check it strictly (Apache httpd with
-//! `AuthDigestNcCheck On`) also refuse a count that is not above the last
-//! one they accepted for that nonce. Concurrent requests sharing a nonce
-//! reach the server in any order, so here a nonce is **leased** to one
-//! request at a time: a call takes an idle nonce from the client's pool,
-//! answers it with its next count and a fresh `cnonce`, and gives it back
-//! when the answer comes (or when the call is dropped). A call that finds no
-//! idle nonce learns one of its own from a request that carries neither body
-//! (a Kafka password must not travel on a request bound to be refused) nor
-//! credentials: a *probe*, which Atlas answers `401` with a challenge. The
-//! pool so grows to the client's peak concurrency (at most [`MAX_IDLE`]
-//! nonces), and then every call is one exchange.
+//! repeat, and servers that check it strictly refuse counts out of order
+//! (Apache httpd with `AuthDigestNcCheck On` wants exactly the next one).
+//! Concurrent requests sharing a nonce reach the server in any order, so
+//! here a nonce is **leased** to one request at a time: a call takes an idle
+//! nonce from the client's pool, answers it with its next count and a fresh
+//! `cnonce`, and gives it back when the answer comes. A call dropped while
+//! its request is under way drops the nonce instead (the request may still
+//! arrive after the next one). A call that finds no idle nonce learns one of
+//! its own from a request that carries neither body (a Kafka password must
+//! not travel on a request bound to be refused) nor credentials: a *probe*,
+//! which Atlas answers `401` with a challenge. The pool so grows to the
+//! client's peak concurrency, and then every call is one exchange.
+//!
+//! A server keeps state for each nonce or client it issued, and may keep
+//! only so many: Apache's default table holds six `opaque`s and forgets the
+//! oldest when a seventh comes, answering their next use `stale=true` with a
+//! new `opaque`. Such an answer halves the nonces the pool keeps (at most
+//! [`MAX_NONCES`]); calls beyond them wait for one to come back, and after
+//! 64 answers without another, one more is tried.
 //!
 //! The client's first probe is shared: calls that arrive while it runs wait
 //! for its outcome, success or failure, instead of probing in turn (against
@@ -27,10 +34,11 @@
 //!
 //! A `401` to a nonce already used (expired, with `stale=true` or not, or
 //! refused for its count) brings a new challenge, and the request is sent
-//! once more answering it, with the new nonce leased to it alone. A `401`
-//! without `stale=true` to a nonce never used before means the key is
-//! wrong: no race can explain it, since no other request held that nonce,
-//! and the call ends with it.
+//! again answering it, with the new nonce leased to it alone (twice at
+//! most; a call whose nonces keep going stale then waits for another from
+//! the pool, twice). A `401` without `stale=true` to a nonce never used
+//! before means the key is wrong: no race can explain it, since no other
+//! request held that nonce, and the call ends with it.
 
 use std::sync::{Arc, Mutex};
 

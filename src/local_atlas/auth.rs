@@ -39,9 +39,13 @@ pub enum NonceCountCheck {
     /// refused (RFC 7616 asks no more).
     #[default]
     Unique,
-    /// Each count must be above the last one accepted for its nonce, as
-    /// Apache httpd's `AuthDigestNcCheck On` requires: concurrent requests
-    /// sharing a nonce are refused when they arrive out of order.
+    /// Each count must be above the last one accepted for its nonce:
+    /// concurrent requests sharing a nonce are refused when they arrive out
+    /// of order. A simpler form of Apache httpd's `AuthDigestNcCheck On`,
+    /// which wants exactly the next count per client `opaque`, counts
+    /// refused requests too, and starts again after every `401` (measured:
+    /// `tests/apache_digest.rs`, which tests the client against Apache
+    /// itself).
     Increasing,
 }
 

@@ -165,8 +165,8 @@ impl LocalAtlasBuilder {
 
     /// How Digest nonce counts are checked (default
     /// [`NonceCountCheck::Unique`]); [`NonceCountCheck::Increasing`] refuses
-    /// counts that arrive out of order, as Apache httpd's
-    /// `AuthDigestNcCheck On` does.
+    /// counts that arrive out of order, as strict servers do (Apache
+    /// httpd's `AuthDigestNcCheck On`, more strictly still).
     pub fn nonce_count_check(mut self, check: NonceCountCheck) -> Self {
         self.nonce_count_check = check;
         self
