@@ -862,3 +862,85 @@ async fn a_probe_still_unavailable_after_its_retries_is_the_calls_api_error() {
         assert!(server.requests().iter().all(|r| r.body.is_empty()));
     }
 }
+
+/// The answer of a server that holds three Digest clients (`opaque`s).
+fn forgetful_reply(
+    table: &Mutex<(u32, std::collections::VecDeque<String>)>,
+    request: &RawRequest,
+) -> Reply {
+    const HOLDS: usize = 3;
+    let mut table = table.lock().unwrap();
+    let opaque = request
+        .header("authorization")
+        .map(|header| digest_params(&header)["opaque"].clone());
+    if let Some(opaque) = &opaque
+        && table.1.contains(opaque)
+    {
+        return Reply::json(200, VERSIONED, CREATED);
+    }
+    // A new client: remembered, the oldest forgotten beyond three.
+    table.0 += 1;
+    let fresh = format!("o{}", table.0);
+    table.1.push_back(fresh.clone());
+    if table.1.len() > HOLDS {
+        table.1.pop_front();
+    }
+    let stale = opaque.is_some();
+    Reply::status(401).header(
+        "www-authenticate",
+        &format!(
+            r#"Digest realm="{REALM}", nonce="n{}", opaque="{fresh}", qop="auth", stale={stale}"#,
+            table.0
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_that_forgets_clients_gets_fewer_nonces_and_no_call_fails() {
+    // Like Apache with a small client table: three `opaque`s at most, the
+    // oldest forgotten, and its next use refused `stale=true` with a new one.
+    let table = Mutex::new((0, std::collections::VecDeque::new()));
+    let server = Server::serve(move |request| forgetful_reply(&table, request)).await;
+    let client = Client::builder()
+        .base_url(&server.base_url)
+        .api_key(PUBLIC, PRIVATE)
+        .build()
+        .unwrap();
+    let workers: Vec<_> = (0..8)
+        .map(|w| {
+            let client = client.clone();
+            tokio::spawn(async move {
+                let mut failures = Vec::new();
+                for i in 0..10 {
+                    let tenant = format!("instance-{w}-{i}");
+                    if let Err(e) = client
+                        .create_stream_connection(GROUP, &tenant, &kafka())
+                        .await
+                    {
+                        failures.push(e.to_string());
+                    }
+                }
+                failures
+            })
+        })
+        .collect();
+    for worker in workers {
+        let done = tokio::time::timeout(std::time::Duration::from_secs(10), worker).await;
+        let Ok(done) = done else {
+            panic!("stuck: {client:?}, {} requests", server.requests().len());
+        };
+        assert_eq!(done.unwrap(), Vec::<String>::new());
+    }
+    let shown = format!("{client:?}");
+    let allowed: usize = shown
+        .split("nonces_allowed: ")
+        .nth(1)
+        .and_then(|rest| rest.split(|c: char| !c.is_ascii_digit()).next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{shown}"));
+    eprintln!(
+        "forgetful server: {} exchanges for 80 calls, {allowed} nonces allowed",
+        server.requests().len()
+    );
+    assert!(allowed <= 4, "{shown}");
+}

@@ -332,9 +332,14 @@ pub(crate) struct ApiKey {
 
 impl std::fmt::Debug for ApiKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (idle, allowed) = {
+            let pool = self.pool.lock();
+            (pool.idle.len(), pool.cap)
+        };
         f.debug_struct("ApiKey")
             .field("public_key", &self.public_key)
-            .field("idle_nonces", &self.pool.lock().idle.len())
+            .field("idle_nonces", &idle)
+            .field("nonces_allowed", &allowed)
             .finish_non_exhaustive()
     }
 }
@@ -581,4 +586,140 @@ fn challenge_too_large(request: &Request) -> Error {
         "WWW-Authenticate header",
         digest::MAX_CHALLENGE_BYTES as u64,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::auth::digest::Algorithm;
+
+    fn nonce(name: &str, epoch: u64) -> Nonce {
+        Nonce {
+            challenge: Challenge {
+                realm: "r".into(),
+                nonce: name.into(),
+                opaque: None,
+                algorithm: Algorithm::Md5,
+                qop_auth: true,
+                stale: false,
+                userhash: false,
+            },
+            nc: 0,
+            epoch,
+        }
+    }
+
+    /// `(idle, live, cap)`.
+    fn counts(pool: &Pool) -> (usize, usize, usize) {
+        let state = pool.lock();
+        (state.idle.len(), state.live, state.cap)
+    }
+
+    fn is_reserved(taken: Taken) -> bool {
+        matches!(taken, Taken::Reserved)
+    }
+
+    fn is_full(taken: Taken) -> bool {
+        matches!(taken, Taken::Full)
+    }
+
+    #[test]
+    fn room_is_reserved_up_to_the_cap_then_calls_wait() {
+        let pool = Pool::default();
+        pool.lock().cap = 2;
+        assert!(is_reserved(pool.take()));
+        assert!(is_reserved(pool.take()));
+        assert!(is_full(pool.take()));
+        assert!(pool.lock().starved);
+        assert_eq!(counts(&pool), (0, 2, 2));
+        pool.put(nonce("a", 0));
+        assert_eq!(counts(&pool), (1, 2, 2));
+        let Taken::Nonce(taken) = pool.take() else {
+            panic!("the idle nonce");
+        };
+        assert_eq!(taken.challenge.nonce, "a");
+        pool.release();
+        assert_eq!(counts(&pool), (0, 1, 2));
+        assert!(is_reserved(pool.take()));
+    }
+
+    #[test]
+    fn the_first_probe_adds_a_nonce_that_counts() {
+        let pool = Pool::default();
+        assert!(!pool.learned());
+        pool.add(nonce("first", 0));
+        assert!(pool.learned());
+        assert_eq!(counts(&pool), (1, 1, MAX_NONCES));
+    }
+
+    #[test]
+    fn a_forgotten_nonce_halves_the_pool_once_per_epoch() {
+        let pool = Pool::default();
+        for _ in 0..10 {
+            assert!(is_reserved(pool.take()));
+        }
+        pool.shrink(0);
+        assert_eq!(counts(&pool), (0, 10, 5), "half of the 10 in use");
+        pool.shrink(0);
+        assert_eq!(counts(&pool).2, 5, "the same burst again: no change");
+        // Back from their calls, nonces beyond the cap go.
+        for i in 0..10 {
+            pool.put(nonce(&i.to_string(), 0));
+        }
+        assert_eq!(counts(&pool), (5, 5, 5));
+        pool.shrink(1);
+        assert_eq!(counts(&pool).2, 2);
+        pool.shrink(2);
+        pool.shrink(3);
+        assert_eq!(counts(&pool).2, 1, "never below one");
+    }
+
+    #[test]
+    fn a_starved_pool_grows_by_one_after_enough_answers() {
+        let pool = Pool::default();
+        pool.lock().cap = 1;
+        assert!(is_reserved(pool.take()));
+        pool.put(nonce("n", 0));
+        for _ in 1..GROW_AFTER {
+            let Taken::Nonce(back) = pool.take() else {
+                panic!("the nonce back");
+            };
+            pool.put(back);
+        }
+        assert_eq!(counts(&pool), (1, 1, 1), "no call waited: no growth");
+        let Taken::Nonce(back) = pool.take() else {
+            panic!("the nonce back");
+        };
+        assert!(is_full(pool.take()));
+        pool.put(back);
+        assert_eq!(counts(&pool), (1, 1, 2), "a call waited: one more allowed");
+        assert!(!pool.lock().starved);
+
+        // Starved at once, the next growth needs its own answers.
+        let Taken::Nonce(back) = pool.take() else {
+            panic!("the nonce back");
+        };
+        assert!(is_reserved(pool.take()));
+        assert!(is_full(pool.take()));
+        for _ in 1..GROW_AFTER {
+            pool.put(nonce("n", 0));
+            let Taken::Nonce(_) = pool.take() else {
+                panic!("the nonce back");
+            };
+        }
+        assert_eq!(counts(&pool).2, 2, "one answer short");
+        pool.put(back);
+        assert_eq!(counts(&pool), (1, 2, 3));
+
+        // Never past the most.
+        {
+            let mut state = pool.lock();
+            (state.cap, state.starved, state.answers) = (MAX_NONCES, true, GROW_AFTER);
+        }
+        let Taken::Nonce(back) = pool.take() else {
+            panic!("the nonce back");
+        };
+        pool.put(back);
+        assert_eq!(counts(&pool).2, MAX_NONCES);
+    }
 }
