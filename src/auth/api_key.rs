@@ -159,8 +159,18 @@ impl Pool {
         }
     }
 
-    /// A nonce learned by the shared first probe.
-    fn add(&self, nonce: Nonce) {
+    /// A nonce for `challenge`, never used, of the current epoch.
+    fn nonce(&self, challenge: Challenge) -> Nonce {
+        Nonce {
+            challenge,
+            nc: 0,
+            epoch: self.lock().epoch,
+        }
+    }
+
+    /// `challenge`, learned by the shared first probe.
+    fn add(&self, challenge: Challenge) {
+        let nonce = self.nonce(challenge);
         let mut state = self.lock();
         state.learned = true;
         state.live += 1;
@@ -217,10 +227,6 @@ impl Pool {
         );
     }
 
-    fn epoch(&self) -> u64 {
-        self.lock().epoch
-    }
-
     fn learned(&self) -> bool {
         self.lock().learned
     }
@@ -236,15 +242,7 @@ struct Reservation<'a> {
 impl<'a> Reservation<'a> {
     fn lease(mut self, challenge: Challenge) -> Lease<'a> {
         self.held = false;
-        let epoch = self.pool.epoch();
-        Lease::of(
-            self.pool,
-            Nonce {
-                challenge,
-                nc: 0,
-                epoch,
-            },
-        )
+        Lease::of(self.pool, self.pool.nonce(challenge))
     }
 }
 
@@ -276,12 +274,12 @@ impl<'a> Lease<'a> {
         }
     }
 
-    /// The `opaque` of the challenge it answers, and the epoch it was
-    /// learned in.
-    fn opaque(&self) -> (Option<String>, u64) {
-        self.nonce
-            .as_ref()
-            .map_or((None, 0), |n| (n.challenge.opaque.clone(), n.epoch))
+    /// The epoch of its nonce when `refusal` says the server forgot it with
+    /// its client: `stale=true` with another `opaque`.
+    fn forgotten(&self, refusal: &Challenge) -> Option<u64> {
+        let nonce = self.nonce.as_ref()?;
+        let opaque = nonce.challenge.opaque.as_ref()?;
+        (refusal.stale && refusal.opaque.as_ref() != Some(opaque)).then_some(nonce.epoch)
     }
 
     /// Never used: a refusal cannot come from another request's count.
@@ -291,12 +289,7 @@ impl<'a> Lease<'a> {
 
     /// Answers `challenge` from now on, in place of the refused nonce.
     fn renew(&mut self, challenge: Challenge) {
-        let epoch = self.pool.epoch();
-        self.nonce = Some(Nonce {
-            challenge,
-            nc: 0,
-            epoch,
-        });
+        self.nonce = Some(self.pool.nonce(challenge));
     }
 
     /// Answers `nonce`, which the server asked for in place of the
@@ -362,7 +355,6 @@ impl ApiKey {
         loop {
             let again = replay(&request)?;
             let fresh = lease.is_fresh();
-            let (opaque, epoch) = lease.opaque();
             let authorized = self.authorize(request, &mut lease);
             lease.sending = true;
             let response = sender.send(authorized).await;
@@ -388,35 +380,32 @@ impl ApiKey {
                         return Ok(response);
                     }
                 };
-            // A nonce nobody had used, refused without `stale`: the key is
-            // wrong, and asking again would only repeat the answer.
-            if fresh && !challenge.stale {
-                lease.forget();
-                return Ok(response);
-            }
             // Forgotten with its client: the server holds fewer than we use.
-            if challenge.stale && opaque.is_some() && challenge.opaque != opaque {
+            if let Some(epoch) = lease.forgotten(&challenge) {
                 self.pool.shrink(epoch);
             }
+            // A nonce nobody had used, refused without `stale`: the key is
+            // wrong, and asking again would only repeat the answer. Else a
+            // new challenge is answered twice at most, then (right
+            // credentials, nonces forgotten one after another) the call
+            // waits for a nonce the server keeps, twice at most.
             let stale = challenge.stale;
-            if retries < MAX_CHALLENGE_RETRIES {
-                retries += 1;
-                lease.renew(challenge);
-            } else if stale && releases < MAX_RELEASES {
-                // Right credentials, nonces forgotten one after another:
-                // wait for one the server keeps, rather than fail.
-                (retries, releases) = (0, releases + 1);
-                lease.forget();
-                discard(response).await;
-                lease = self.lease(sender, &again).await?;
-                request = again;
-                continue;
-            } else {
+            let retry = retries < MAX_CHALLENGE_RETRIES;
+            let release = !retry && stale && releases < MAX_RELEASES;
+            if (fresh && !stale) || !(retry || release) {
                 lease.forget();
                 return Ok(response);
             }
             discard(response).await;
             tracing::debug!(stale, "Digest nonce refused; answering the new challenge");
+            if retry {
+                retries += 1;
+                lease.renew(challenge);
+            } else {
+                (retries, releases) = (0, releases + 1);
+                lease.forget();
+                lease = self.lease(sender, &again).await?;
+            }
             request = again;
         }
     }
@@ -434,13 +423,7 @@ impl ApiKey {
                             let (pool, sender) = (self.pool.clone(), sender.clone());
                             let bodiless = bodiless(request);
                             async move {
-                                let challenge = probe(&sender, bodiless).await?;
-                                let epoch = pool.epoch();
-                                pool.add(Nonce {
-                                    challenge,
-                                    nc: 0,
-                                    epoch,
-                                });
+                                pool.add(probe(&sender, bodiless).await?);
                                 Ok(())
                             }
                         },
@@ -647,7 +630,7 @@ mod tests {
     fn the_first_probe_adds_a_nonce_that_counts() {
         let pool = Pool::default();
         assert!(!pool.learned());
-        pool.add(nonce("first", 0));
+        pool.add(nonce("first", 0).challenge);
         assert!(pool.learned());
         assert_eq!(counts(&pool), (1, 1, MAX_NONCES));
     }
