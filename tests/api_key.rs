@@ -128,11 +128,7 @@ impl DigestServer {
     }
 
     fn client(&self) -> Client {
-        Client::builder()
-            .base_url(&self.server.base_url)
-            .api_key(PUBLIC, PRIVATE)
-            .build()
-            .unwrap()
+        key_client(&self.server.base_url)
     }
 
     fn authenticated(&self) -> Vec<Seen> {
@@ -392,6 +388,62 @@ async fn sha256_is_preferred_when_offered() {
     assert_eq!(params["algorithm"], "SHA-256");
 }
 
+/// A client of the server at `base_url` with this file's API key.
+fn key_client(base_url: &str) -> Client {
+    Client::builder()
+        .base_url(base_url)
+        .api_key(PUBLIC, PRIVATE)
+        .build()
+        .unwrap()
+}
+
+/// `count` creates at once, each on a task of its own, to instances
+/// `{tag}-0`, `{tag}-1`...
+fn spawn_creates(
+    client: &Client,
+    count: usize,
+    tag: &str,
+) -> Vec<tokio::task::JoinHandle<Result<StreamsConnection, Error>>> {
+    (0..count)
+        .map(|i| {
+            let (client, instance) = (client.clone(), format!("{tag}-{i}"));
+            tokio::spawn(async move {
+                client
+                    .create_stream_connection(GROUP, &instance, &kafka())
+                    .await
+            })
+        })
+        .collect()
+}
+
+/// `workers` tasks sharing `client`, `each` creates apiece, each to an
+/// instance of its own (`{tag}-{worker}-{i}`): the messages of the errors.
+async fn run_workers(client: &Client, workers: usize, each: usize, tag: &str) -> Vec<String> {
+    let tasks: Vec<_> = (0..workers)
+        .map(|w| {
+            let (client, tag) = (client.clone(), tag.to_owned());
+            tokio::spawn(async move {
+                let mut errors = Vec::new();
+                for i in 0..each {
+                    let instance = format!("{tag}-{w}-{i}");
+                    if let Err(e) = client
+                        .create_stream_connection(GROUP, &instance, &named_kafka())
+                        .await
+                    {
+                        errors.push(e.to_string());
+                    }
+                }
+                errors
+            })
+        })
+        .collect();
+    let mut errors = Vec::new();
+    for task in tasks {
+        errors.extend(task.await.unwrap());
+    }
+    errors
+}
+
 /// Per nonce, the counts the server saw in arrival order.
 fn counts_by_nonce(seen: &[Seen]) -> HashMap<&str, Vec<u32>> {
     let mut counts: HashMap<&str, Vec<u32>> = HashMap::new();
@@ -408,16 +460,7 @@ async fn concurrent_calls_never_share_a_nonce_so_counts_arrive_in_order() {
     let burst = |round: usize| {
         let client = client.clone();
         async move {
-            let tasks: Vec<_> = (0..16)
-                .map(|i| {
-                    let client = client.clone();
-                    tokio::spawn(async move {
-                        client
-                            .create_stream_connection(GROUP, &format!("i-{round}-{i}"), &kafka())
-                            .await
-                    })
-                })
-                .collect();
+            let tasks = spawn_creates(&client, 16, &format!("i-{round}"));
             for task in tasks {
                 task.await.unwrap().expect("create");
             }
@@ -466,16 +509,7 @@ async fn cold_calls_share_the_first_probe_and_its_failure() {
         .timeout(std::time::Duration::from_millis(300))
         .build()
         .unwrap();
-    let tasks: Vec<_> = (0..8)
-        .map(|i| {
-            let client = client.clone();
-            tokio::spawn(async move {
-                client
-                    .create_stream_connection(GROUP, &format!("instance-{i}"), &kafka())
-                    .await
-            })
-        })
-        .collect();
+    let tasks = spawn_creates(&client, 8, "instance");
     for task in tasks {
         let error = task.await.unwrap().unwrap_err();
         assert!(matches!(error, Error::Timeout(_)), "{error:?}");
@@ -564,11 +598,7 @@ async fn a_probe_answered_without_a_challenge_ends_the_call_without_sending_the_
         (Reply::json(200, VERSIONED, CREATED), "200"),
     ] {
         let server = Server::start(reply).await;
-        let err = Client::builder()
-            .base_url(&server.base_url)
-            .api_key(PUBLIC, PRIVATE)
-            .build()
-            .unwrap()
+        let err = key_client(&server.base_url)
             .create_stream_connection(GROUP, "instance-1", &kafka())
             .await
             .unwrap_err();
@@ -608,11 +638,7 @@ async fn digest_works_when_every_answer_is_enveloped() {
         enveloped
     })
     .await;
-    let client = Client::builder()
-        .base_url(&server.base_url)
-        .api_key(PUBLIC, PRIVATE)
-        .build()
-        .unwrap();
+    let client = key_client(&server.base_url);
     let options = atlas_stream_connections::CallOptions::new().envelope(true);
     for i in 0..2 {
         let created = client
@@ -669,34 +695,13 @@ async fn load(
     tag: &str,
 ) -> Figures {
     let before = atlas.requests().len();
-    let tasks: Vec<_> = (0..workers)
-        .map(|w| {
-            let client = client.clone();
-            let tag = tag.to_owned();
-            tokio::spawn(async move {
-                let mut errors = Vec::new();
-                for i in 0..each {
-                    let instance = format!("{tag}-{w}-{i}");
-                    if let Err(e) = client
-                        .create_stream_connection(GROUP, &instance, &named_kafka())
-                        .await
-                    {
-                        errors.push(e.to_string());
-                    }
-                }
-                errors
-            })
-        })
-        .collect();
+    let errors = run_workers(client, workers, each, tag).await;
     let mut figures = Figures {
         calls: workers * each,
+        failures: errors.len(),
+        first_error: errors.into_iter().next(),
         ..Figures::default()
     };
-    for task in tasks {
-        let errors = task.await.unwrap();
-        figures.failures += errors.len();
-        figures.first_error = figures.first_error.or(errors.into_iter().next());
-    }
     figures.exchanges = atlas.requests().len() - before;
     figures
 }
@@ -772,21 +777,8 @@ async fn the_pool_keeps_a_nonce_per_concurrent_call_and_none_refused() {
         Reply::json(200, VERSIONED, CREATED).held(&gate)
     })
     .await;
-    let client = Client::builder()
-        .base_url(&server.base_url)
-        .api_key(PUBLIC, PRIVATE)
-        .build()
-        .unwrap();
-    let calls: Vec<_> = (0..8)
-        .map(|i| {
-            let client = client.clone();
-            tokio::spawn(async move {
-                client
-                    .create_stream_connection(GROUP, &format!("instance-{i}"), &kafka())
-                    .await
-            })
-        })
-        .collect();
+    let client = key_client(&server.base_url);
+    let calls = spawn_creates(&client, 8, "instance");
     for call in calls {
         call.await.unwrap().expect("create");
     }
@@ -822,11 +814,7 @@ async fn a_server_that_declares_every_answer_stale_ends_the_call_after_three_non
         )
     })
     .await;
-    let client = Client::builder()
-        .base_url(&server.base_url)
-        .api_key(PUBLIC, PRIVATE)
-        .build()
-        .unwrap();
+    let client = key_client(&server.base_url);
     let error = client
         .create_stream_connection(GROUP, "instance-1", &kafka())
         .await
@@ -901,36 +889,13 @@ async fn a_server_that_forgets_clients_gets_fewer_nonces_and_no_call_fails() {
     // oldest forgotten, and its next use refused `stale=true` with a new one.
     let table = Mutex::new((0, std::collections::VecDeque::new()));
     let server = Server::serve(move |request| forgetful_reply(&table, request)).await;
-    let client = Client::builder()
-        .base_url(&server.base_url)
-        .api_key(PUBLIC, PRIVATE)
-        .build()
-        .unwrap();
-    let workers: Vec<_> = (0..8)
-        .map(|w| {
-            let client = client.clone();
-            tokio::spawn(async move {
-                let mut failures = Vec::new();
-                for i in 0..10 {
-                    let tenant = format!("instance-{w}-{i}");
-                    if let Err(e) = client
-                        .create_stream_connection(GROUP, &tenant, &kafka())
-                        .await
-                    {
-                        failures.push(e.to_string());
-                    }
-                }
-                failures
-            })
-        })
-        .collect();
-    for worker in workers {
-        let done = tokio::time::timeout(std::time::Duration::from_secs(10), worker).await;
-        let Ok(done) = done else {
-            panic!("stuck: {client:?}, {} requests", server.requests().len());
-        };
-        assert_eq!(done.unwrap(), Vec::<String>::new());
-    }
+    let client = key_client(&server.base_url);
+    let ten_seconds = std::time::Duration::from_secs(10);
+    let errors = tokio::time::timeout(ten_seconds, run_workers(&client, 8, 10, "instance")).await;
+    let Ok(errors) = errors else {
+        panic!("stuck: {client:?}, {} requests", server.requests().len());
+    };
+    assert_eq!(errors, Vec::<String>::new());
     let shown = format!("{client:?}");
     let allowed: usize = shown
         .split("nonces_allowed: ")
