@@ -2,11 +2,11 @@
 //!
 //! Input: `spec/openapi.json` (written by `cargo xtask regen`, never by hand).
 //! Output: `$OUT_DIR/atlas_client.rs`, included by `src/generated.rs`.
-//! The generator itself lives in `build/codegen/` so that `xtask` can test it.
+//! The generator itself lives in `codegen/` so that `xtask` can test it.
 
 use std::process::ExitCode;
 
-#[path = "build/codegen/mod.rs"]
+#[path = "codegen/mod.rs"]
 mod codegen;
 
 const SPEC: &str = "spec/openapi.json";
@@ -15,7 +15,7 @@ const OUTPUT: &str = "atlas_client.rs";
 fn main() -> ExitCode {
     println!("cargo:rerun-if-changed={SPEC}");
     println!("cargo:rerun-if-changed=build.rs");
-    println!("cargo:rerun-if-changed=build/codegen");
+    println!("cargo:rerun-if-changed=codegen");
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {

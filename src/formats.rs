@@ -20,7 +20,7 @@
 //! values have the same offset and the same number of fractional digits.
 //!
 //! The mapping of every format the spec uses, and why, is the module doc of
-//! the generator's `build/codegen/formats.rs`.
+//! the generator's `codegen/formats.rs`.
 
 use std::fmt;
 use std::str::FromStr;

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 mod api_diff;
-#[path = "../../build/codegen/mod.rs"]
+#[path = "../../codegen/mod.rs"]
 mod codegen;
 mod diff;
 mod extract;

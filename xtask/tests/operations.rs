@@ -7,7 +7,7 @@
 //!    must succeed, and use none of the crates the crate does not depend on
 //!    (`chrono`, `uuid`).
 //! 2. `all_operations_build_without_warnings`: all operations are extracted
-//!    into one fragment and a copy of the crate (build.rs, build/, src/
+//!    into one fragment and a copy of the crate (build.rs, codegen/, src/
 //!    without src/bin, the manifest without xtask and the `streams` binary,
 //!    Cargo.lock) is built against it in `target/operations/`, into
 //!    `target/crate-copies`; the build must succeed and print no warning. The

@@ -49,7 +49,7 @@ impl CrateCopy {
         if dir.exists() {
             std::fs::remove_dir_all(&dir).unwrap();
         }
-        for sub in ["build", "src"] {
+        for sub in ["codegen", "src"] {
             copy_dir(&root.join(sub), &dir.join(sub));
         }
         for file in ["build.rs", "Cargo.lock"] {

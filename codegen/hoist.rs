@@ -18,9 +18,8 @@ use heck::ToUpperCamelCase;
 use serde_json::{Map, Value, json};
 
 use super::Error;
-use super::schema_walk::{escape, for_each_schema_mut, unescape};
-
-const SCHEMAS: &str = "/components/schemas/";
+use super::pointer::{self, escape, unescape};
+use super::schema_walk::for_each_schema_mut;
 
 /// Hoists every inline discriminated `oneOf`, and every inline member of one
 /// that declares its tag, into named component schemas.
@@ -185,7 +184,8 @@ pub fn is_string_enum(schema: &Map<String, Value>) -> bool {
 /// A top-level component schema (`/components/schemas/<name>`).
 fn is_component(pointer: &str) -> bool {
     pointer
-        .strip_prefix(SCHEMAS)
+        .strip_prefix(pointer::SCHEMAS)
+        .and_then(|rest| rest.strip_prefix('/'))
         .is_some_and(|rest| !rest.contains('/'))
 }
 
@@ -222,7 +222,7 @@ fn place(
     } else {
         free_name(doc, preferred)
     };
-    let reference = json!({ "$ref": format!("#{SCHEMAS}{}", escape(&name)) });
+    let reference = json!({ "$ref": pointer::schema_ref(&name) });
     let components = doc
         .as_object_mut()
         .ok_or_else(|| Error::at("", "the document is not an object"))?
@@ -256,7 +256,7 @@ fn is_same(doc: &Value, name: &str, schema: &Map<String, Value>) -> bool {
         s
     };
     matches!(
-        doc.pointer(&format!("{SCHEMAS}{}", escape(name))),
+        doc.pointer(&pointer::schema(name)),
         Some(Value::Object(same)) if without_description(same) == without_description(schema)
     )
 }
@@ -342,7 +342,7 @@ fn name_inline_members(doc: &mut Value) -> Result<(), Error> {
         .map(|(name, _)| name.clone())
         .collect();
     for union in unions {
-        let union_ptr = format!("{SCHEMAS}{}", escape(&union));
+        let union_ptr = pointer::schema(&union);
         let (tag_property, members) = match doc.pointer(&union_ptr) {
             Some(schema) => (
                 schema
@@ -389,7 +389,7 @@ fn name_inline_members(doc: &mut Value) -> Result<(), Error> {
                 .and_then(Value::as_object_mut)
                 .map(|d| d.entry("mapping").or_insert_with(|| json!({})));
             if let Some(Value::Object(mapping)) = mapping {
-                mapping.insert(tag, json!(format!("#{SCHEMAS}{}", escape(&name))));
+                mapping.insert(tag, json!(pointer::schema_ref(&name)));
             }
         }
     }

@@ -18,9 +18,8 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value, json};
 
 use super::Error;
-use super::schema_walk::{escape, for_each_schema_mut};
-
-const SCHEMAS: &str = "#/components/schemas/";
+use super::pointer;
+use super::schema_walk::for_each_schema_mut;
 
 /// Applies the rewrite to `doc`; returns the names of the schemas it unmarked.
 pub fn move_to_use_sites(doc: &mut Value) -> Result<BTreeSet<String>, Error> {
@@ -32,7 +31,7 @@ pub fn move_to_use_sites(doc: &mut Value) -> Result<BTreeSet<String>, Error> {
                 if let Some(Value::Array(values)) = map.get_mut("enum") {
                     values.retain(|v| !v.is_null());
                 }
-                nullable.insert(format!("{SCHEMAS}{}", escape(name)));
+                nullable.insert(pointer::schema_ref(name));
             }
         }
     }
@@ -48,7 +47,7 @@ pub fn move_to_use_sites(doc: &mut Value) -> Result<BTreeSet<String>, Error> {
             .into_iter()
             .flatten()
             .filter(|(_, schema)| target(schema).is_some_and(|t| nullable.contains(t)))
-            .map(|(name, _)| format!("{SCHEMAS}{}", escape(name)))
+            .map(|(name, _)| pointer::schema_ref(name))
             .filter(|pointer| !nullable.contains(pointer))
             .collect();
         if aliases.is_empty() {

@@ -4,11 +4,7 @@
 use serde_json::{Map, Value};
 
 use super::Error;
-
-/// The HTTP methods a path item may hold operations for.
-pub const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
+use super::pointer::{METHODS, escape};
 
 /// Called with a schema object and its JSON pointer.
 pub type Visitor<'a> = dyn FnMut(&str, &mut Map<String, Value>) -> Result<(), Error> + 'a;
@@ -33,21 +29,6 @@ pub fn operations(doc: &Value) -> Vec<(String, &'static str, String)> {
         }
     }
     out
-}
-
-/// Escapes one JSON pointer token (RFC 6901).
-pub fn escape(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
-}
-
-/// Undoes [`escape`].
-pub fn unescape(token: &str) -> String {
-    token.replace("~1", "/").replace("~0", "~")
-}
-
-/// The pointer a local `$ref` (`#/...`) designates.
-pub fn ref_pointer(reference: &str) -> Option<&str> {
-    reference.strip_prefix('#')
 }
 
 /// Pointers of every place where the document holds a schema directly.

@@ -41,9 +41,8 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 use serde_json::{Map, Value, json};
 
 use super::Error;
-use super::schema_walk::{escape, for_each_schema_mut, ref_pointer, unescape};
-
-const SCHEMAS: &str = "/components/schemas/";
+use super::pointer::{self, escape, ref_pointer, unescape};
+use super::schema_walk::for_each_schema_mut;
 
 /// Appended to the description of every property the spec marks
 /// `deprecated`; found again in the generated field docs.
@@ -165,7 +164,7 @@ fn open_enums(doc: &Value) -> Result<Vec<OpenEnum>, Error> {
         else {
             continue;
         };
-        let pointer = format!("{SCHEMAS}{}", escape(name));
+        let pointer = pointer::schema(name);
         let mut values: Vec<(String, String)> = Vec::new();
         for (i, value) in schema["enum"].as_array().into_iter().flatten().enumerate() {
             let Some(wire) = value.as_str() else { continue };
@@ -452,7 +451,7 @@ fn unions(doc: &mut Value) -> Result<Vec<Union>, Error> {
         else {
             continue;
         };
-        let pointer = format!("{SCHEMAS}{}", escape(name));
+        let pointer = pointer::schema(name);
         let tag_property = discriminator
             .get("propertyName")
             .and_then(Value::as_str)
@@ -641,7 +640,7 @@ fn flatten_members(doc: &mut Value, unions: &[Union]) -> Result<(), Error> {
             {
                 continue;
             }
-            let member_ptr = format!("{SCHEMAS}{}", escape(&variant.schema));
+            let member_ptr = pointer::schema(&variant.schema);
             let member = doc
                 .pointer(&member_ptr)
                 .and_then(Value::as_object)
@@ -908,7 +907,7 @@ fn check_composition_cycles(doc: &Value, unions: &BTreeSet<String>) -> Result<()
         .unwrap_or_default();
     let mut edges: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (name, schema) in &schemas {
-        let pointer = format!("{SCHEMAS}{}", escape(name));
+        let pointer = pointer::schema(name);
         let mut targets = Vec::new();
         if !unions.contains(&pointer) {
             composition_refs(schema, &mut targets);
@@ -935,7 +934,7 @@ fn check_composition_cycles(doc: &Value, unions: &BTreeSet<String>) -> Result<()
                         path.drain(..from);
                         path.push(target);
                         return Err(Error::at(
-                            format!("{SCHEMAS}{}", escape(target)),
+                            pointer::schema(target),
                             format!(
                                 "schema composition cycle {} (typify would recurse forever)",
                                 path.join(" -> ")

@@ -26,8 +26,8 @@
 use serde_json::{Map, Value, json};
 
 use super::Error;
+use super::pointer::escape;
 use super::preprocess::resolve_clone;
-use super::schema_walk::escape;
 
 /// What progenitor makes of a response: nothing, bytes, or a type.
 #[derive(Clone, PartialEq)]

@@ -26,7 +26,8 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::Error;
-use super::schema_walk::{escape, for_each_schema_mut, unescape};
+use super::pointer::{self, escape};
+use super::schema_walk::for_each_schema_mut;
 
 pub fn apply(doc: &mut Value) -> Result<(), Error> {
     conform_values(doc)?;
@@ -105,7 +106,6 @@ fn conform_values(doc: &mut Value) -> Result<(), Error> {
 // ---------------------------------------------------------- inherited unions
 
 fn inherited_unions(doc: &mut Value) -> Result<(), Error> {
-    const SCHEMAS: &str = "#/components/schemas/";
     let Some(schemas) = doc
         .pointer("/components/schemas")
         .and_then(Value::as_object)
@@ -125,8 +125,7 @@ fn inherited_unions(doc: &mut Value) -> Result<(), Error> {
             .filter_map(|k| map.get(*k).and_then(Value::as_array))
             .flatten()
             .filter_map(|m| m.get("$ref").and_then(Value::as_str))
-            .filter_map(|r| r.strip_prefix(SCHEMAS))
-            .map(unescape)
+            .filter_map(pointer::schema_name)
             .collect();
         if members.is_empty() {
             continue;
@@ -137,7 +136,7 @@ fn inherited_unions(doc: &mut Value) -> Result<(), Error> {
         unions.push((name.clone(), members, base));
     }
     for (union, members, base) in &unions {
-        let reference = format!("{SCHEMAS}{}", escape(union));
+        let reference = pointer::schema_ref(union);
         for member in members {
             let pointer = format!("/components/schemas/{}/allOf", escape(member));
             let Some(Value::Array(parts)) = doc.pointer_mut(&pointer) else {

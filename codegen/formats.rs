@@ -50,7 +50,8 @@ use heck::ToUpperCamelCase;
 use serde_json::{Map, Value, json};
 
 use super::Error;
-use super::schema_walk::{escape, for_each_schema_mut};
+use super::pointer::escape;
+use super::schema_walk::for_each_schema_mut;
 
 /// `format` → the crate's type for it.
 const NEWTYPES: [(&str, &str); 3] = [

@@ -25,8 +25,9 @@ use quote::{format_ident, quote};
 use serde_json::Value;
 
 use super::Error;
+use super::pointer::{METHODS, escape};
 use super::preprocess::{self, OperationVersions};
-use super::schema_walk::{METHODS, escape, operations};
+use super::schema_walk::operations;
 
 /// The query parameters every Atlas operation has, set through the
 /// handwritten layer's `CallOptions`.

@@ -32,7 +32,7 @@ pub fn apply(file: &mut syn::File) -> Result<(), super::Error> {
             return Err(super::Error::at(
                 "",
                 format!(
-                    "the generated client calls `{left}` in a form build/codegen/guards.rs \
+                    "the generated client calls `{left}` in a form codegen/guards.rs \
                      does not redirect; teach it that form"
                 ),
             ));
