@@ -52,9 +52,8 @@ use reqwest::{Request, Response, StatusCode};
 use super::digest::{self, Challenge, ChallengeError};
 use super::flight::SingleFlight;
 use crate::SecretString;
-use crate::error::ApiErrorResponse;
 use crate::error::Error;
-use crate::send::{Read, Sender, buffered, discard, replay};
+use crate::send::{Read, Sender, discard, read_error_response, replay};
 
 /// An answer's `Authentication-Info` header (RFC 7616 section 3.5).
 const AUTHENTICATION_INFO: HeaderName = HeaderName::from_static("authentication-info");
@@ -544,10 +543,7 @@ async fn refusal(
         what: "response body",
         status_known: true,
     };
-    let refused = match buffered(response, sender.retry.max_response_bytes, read).await {
-        Ok(response) => ApiErrorResponse::read(method, path, response).await,
-        Err(error) => Err(error),
-    };
+    let refused = read_error_response(response, sender.retry.max_response_bytes, read).await;
     match (refused, why) {
         (Ok(refused), Some(why)) => Error::Authentication(Box::new(
             refused.with_note(format!("no usable Digest challenge: {why}")),
