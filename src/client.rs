@@ -99,8 +99,8 @@ impl Client {
         versions_of(operation)
     }
 
-    /// Creates one connection in the stream instance (workspace)
-    /// `tenant_name` of project `group_id`, and returns it as Atlas stored it.
+    /// Creates one connection in the instance `tenant_name` of project
+    /// `group_id`, and returns it as Atlas stored it.
     ///
     /// `group_id` must be 24 lowercase hexadecimal digits; `tenant_name` is
     /// sent as one path segment, percent-encoded. Both are checked before any

@@ -12,6 +12,13 @@
 //! UUIDs are [`DateTime`], [`Date`] and [`Uuid`]: the text Atlas sent, kept
 //! verbatim so that it goes back unchanged.
 //!
+//! The docs use one word for each of the path's two parameters: a
+//! **project** is what the API calls a group (`groupId`; in Atlas the two
+//! are one thing), and an **instance** is the stream processing instance
+//! the path calls `tenantName` (the spec says "stream instance"; newer Atlas
+//! docs call it a workspace). Parameters keep the API's names, `group_id`
+//! and `tenant_name`.
+//!
 //! A [`Client`] authenticates with one credential (service account, API key
 //! or access token; see [`ClientBuilder`]), sends each call in the API
 //! version the spec declares or one the caller pins, retries throttled calls,

@@ -354,11 +354,7 @@ impl ApiKey {
         loop {
             let again = replay(&request)?;
             let fresh = lease.is_fresh();
-            let authorized = self.authorize(request, &mut lease);
-            lease.sending = true;
-            let response = sender.send(authorized).await;
-            lease.sending = false;
-            let response = response?;
+            let response = self.send_authorized(sender, request, &mut lease).await?;
             if response.status() != StatusCode::UNAUTHORIZED {
                 let info = response.headers().get_all(&AUTHENTICATION_INFO);
                 if let Some(next) = digest::next_nonce(info) {
@@ -407,6 +403,21 @@ impl ApiKey {
             }
             request = again;
         }
+    }
+
+    /// Sends `request` answering the leased nonce, the lease marked as in
+    /// flight meanwhile.
+    async fn send_authorized(
+        &self,
+        sender: &Sender,
+        request: Request,
+        lease: &mut Lease<'_>,
+    ) -> Result<Response, Error> {
+        let authorized = self.authorize(request, lease);
+        lease.sending = true;
+        let response = sender.send(authorized).await;
+        lease.sending = false;
+        response
     }
 
     /// An idle nonce, else the shared first probe's (while no challenge was

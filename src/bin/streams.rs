@@ -291,11 +291,15 @@ fn kafka_authentication(o: &Options) -> Result<Option<StreamsKafkaAuthentication
     )
 }
 
+/// Whether the variable `name` is set and not empty (the library counts an
+/// empty one as unset).
+fn is_set(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty())
+}
+
 /// Whether the environment holds any Atlas credential.
 fn has_credentials() -> bool {
-    CREDENTIAL_VARIABLES
-        .iter()
-        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+    CREDENTIAL_VARIABLES.iter().any(|name| is_set(name))
 }
 
 async fn run(args: &[String]) -> Result<(), Failure> {
@@ -360,10 +364,7 @@ impl Target {
     /// An embedded local Atlas holding the project and instance given, or
     /// the sample ones.
     async fn local(o: &Options) -> Result<Self, Failure> {
-        if let Some(name) = BASE_URL_VARIABLES
-            .iter()
-            .find(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
-        {
+        if let Some(name) = BASE_URL_VARIABLES.iter().find(|name| is_set(name)) {
             // Asked for a particular Atlas, without the means to sign in:
             // creating in a local one instead would mislead.
             return Err(Failure::Usage(format!(
