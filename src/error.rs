@@ -301,7 +301,7 @@ impl ApiErrorResponse {
 }
 
 /// The `Content-Type` of an answer, when it is text.
-pub(crate) fn content_type(headers: &HeaderMap) -> Option<String> {
+fn content_type(headers: &HeaderMap) -> Option<String> {
     headers
         .get(reqwest::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -17,9 +17,9 @@ use std::time::Duration;
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{Request, Response, StatusCode};
 
+use crate::SecretString;
 use crate::config::Credentials;
 use crate::error::Error;
-use crate::secret::SecretString;
 use crate::send::{Sender, discard, replay};
 
 /// The credential of one client, with its cached token or challenge.
