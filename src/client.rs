@@ -8,15 +8,16 @@ use progenitor_client::ResponseValue;
 use reqwest::header::HeaderValue;
 
 use crate::auth::Auth;
+use crate::call::{CallPlan, run};
 use crate::config::{
-    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, is_loopback,
-    normalise_base_url, user_agent,
+    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
+    DEFAULT_TOKEN_REFRESH_MARGIN, check_transport, is_loopback, normalise_base_url, user_agent,
 };
 use crate::error::Error;
 use crate::generated;
-use crate::hooks::{CallPlan, ClientState, Shared, run};
 use crate::response::ApiResponse;
 use crate::send::Sender;
+use crate::state::{ClientState, Shared};
 use crate::types::{CreateStreamConnectionGroupId, StreamsConnection};
 use crate::versions::{OperationVersions, operation_versions, versions_of};
 
@@ -34,10 +35,7 @@ impl std::fmt::Debug for Client {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Client")
             .field("base_url", &self.base_url())
-            .field(
-                "state",
-                &progenitor_client::ClientInfo::inner(&self.inner).shared,
-            )
+            .field("state", self.shared())
             .finish()
     }
 }
@@ -90,58 +88,6 @@ impl Client {
         ClientBuilder::from_env()?.build()
     }
 
-    pub(crate) fn from_builder(builder: ClientBuilder) -> Result<Self, Error> {
-        let base_url = normalise_base_url(builder.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
-        let auth = Auth::from_builder(&builder, &base_url)?;
-        if let Some(pin) = &builder.api_version {
-            for operation in operation_versions() {
-                operation
-                    .resolve(Some(pin))
-                    .map_err(|why| Error::configuration(format!("api_version: {why}")))?;
-            }
-        }
-        let mut agent = user_agent();
-        if let Some(suffix) = builder.user_agent_suffix.as_deref().map(str::trim)
-            && !suffix.is_empty()
-        {
-            agent = format!("{agent} {suffix}");
-        }
-        let user_agent = HeaderValue::from_str(&agent).map_err(|_| {
-            Error::configuration("user_agent_suffix: holds characters a header cannot carry")
-        })?;
-        // Plain http is allowed to this machine because nothing else sees it;
-        // an HTTP proxy from the environment (`HTTP_PROXY`, `ALL_PROXY`)
-        // would, credentials and Kafka passwords included, so loopback is
-        // reached directly.
-        let direct = reqwest::Url::parse(&base_url).is_ok_and(|url| is_loopback(&url));
-        let http = match builder.http.clone() {
-            Some(http) => http,
-            None => match direct {
-                true => reqwest::Client::builder().no_proxy(),
-                false => reqwest::Client::builder(),
-            }
-            .connect_timeout(builder.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
-            // Atlas does not redirect API calls; following a redirect
-            // would send the body (Kafka passwords, a token to revoke)
-            // to wherever it points. A 3xx comes back as `Error::Api`.
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| Error::configuration(format!("the HTTP client cannot be built: {e}")))?,
-        };
-        let sender = Sender {
-            http: http.clone(),
-            user_agent,
-            timeout: builder.timeout.unwrap_or(DEFAULT_TIMEOUT),
-            retry: builder.retry,
-        };
-        let state = ClientState {
-            shared: Arc::new(Shared::new(sender, auth, builder.api_version.clone())),
-        };
-        Ok(Self {
-            inner: generated::Client::new_with_client(&base_url, http, state),
-        })
-    }
-
     /// The base URL requests go to (normalised, without a trailing `/`).
     pub fn base_url(&self) -> &str {
         progenitor_client::ClientInfo::baseurl(&self.inner)
@@ -153,8 +99,8 @@ impl Client {
         versions_of(operation)
     }
 
-    /// Creates one connection in the stream instance (workspace)
-    /// `tenant_name` of project `group_id`, and returns it as Atlas stored it.
+    /// Creates one connection in the instance `tenant_name` of project
+    /// `group_id`, and returns it as Atlas stored it.
     ///
     /// `group_id` must be 24 lowercase hexadecimal digits; `tenant_name` is
     /// sent as one path segment, percent-encoded. Both are checked before any
@@ -221,12 +167,7 @@ impl Client {
         options: &CallOptions,
         call: impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
     ) -> Result<ApiResponse<T>, Error> {
-        let versions = versions_of(operation).ok_or_else(|| {
-            Error::invalid(
-                "api_version",
-                format!("no versions known for `{operation}`"),
-            )
-        })?;
+        let versions = known_versions(operation)?;
         let target = versions
             .versions
             .iter()
@@ -276,7 +217,7 @@ impl Client {
                 record.headers,
                 plan.version.version,
             )),
-            (Err(error), record) => Err(Error::from_generated(error, record)),
+            (Err(error), record) => Err(record.error(error)),
         }
     }
 
@@ -284,25 +225,116 @@ impl Client {
     /// forgets it; the next call fetches a new one. An error for other kinds
     /// of credential.
     pub async fn revoke(&self) -> Result<(), Error> {
-        let shared = &progenitor_client::ClientInfo::inner(&self.inner).shared;
+        let shared = self.shared();
         shared.auth.revoke(&shared.sender).await
     }
 
+    /// What every clone of this client shares.
+    fn shared(&self) -> &Shared {
+        &progenitor_client::ClientInfo::inner(&self.inner).shared
+    }
+
     fn plan(&self, operation: &str, options: &CallOptions) -> Result<CallPlan, Error> {
-        let shared = &progenitor_client::ClientInfo::inner(&self.inner).shared;
-        let versions = versions_of(operation).ok_or_else(|| {
-            Error::invalid(
-                "api_version",
-                format!("no versions known for `{operation}`"),
-            )
-        })?;
+        let versions = known_versions(operation)?;
         let pin = options
             .api_version
             .as_deref()
-            .or(shared.api_version.as_deref());
+            .or(self.shared().api_version.as_deref());
         let version = versions
             .resolve(pin)
             .map_err(|why| Error::invalid("api_version", why))?;
         Ok(CallPlan { version })
+    }
+}
+
+/// The versions of `operation`, which the version table must know.
+fn known_versions(operation: &str) -> Result<&'static OperationVersions, Error> {
+    versions_of(operation).ok_or_else(|| {
+        Error::invalid(
+            "api_version",
+            format!("no versions known for `{operation}`"),
+        )
+    })
+}
+
+impl ClientBuilder {
+    /// Builds the client. Fails, before any I/O, on an invalid base URL (or
+    /// a plain `http` one for another host, see [`base_url`](Self::base_url)),
+    /// a missing or second credential, a zero
+    /// [`max_response_bytes`](Self::max_response_bytes), or a pinned version
+    /// that resolves to nothing.
+    pub fn build(self) -> Result<Client, Error> {
+        let base_url = normalise_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
+        // Before the credential is read: none may go out in clear.
+        check_transport(&self, &base_url)?;
+        let margin = self
+            .token_refresh_margin
+            .unwrap_or(DEFAULT_TOKEN_REFRESH_MARGIN);
+        let auth = Auth::new(self.credential()?, margin, &base_url)?;
+        self.check_pinned_version()?;
+        let user_agent = self.user_agent_header()?;
+        let http = self.reqwest_client(&base_url)?;
+        let sender = Sender {
+            http: http.clone(),
+            user_agent,
+            timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            retry: self.retry,
+        };
+        let state = ClientState {
+            shared: Arc::new(Shared::new(sender, auth, self.api_version)),
+        };
+        Ok(Client {
+            inner: generated::Client::new_with_client(&base_url, http, state),
+        })
+    }
+
+    /// A pinned version must resolve for every operation.
+    fn check_pinned_version(&self) -> Result<(), Error> {
+        let Some(pin) = &self.api_version else {
+            return Ok(());
+        };
+        for operation in operation_versions() {
+            operation
+                .resolve(Some(pin))
+                .map_err(|why| Error::configuration(format!("api_version: {why}")))?;
+        }
+        Ok(())
+    }
+
+    /// The crate's `User-Agent`, with the caller's suffix.
+    fn user_agent_header(&self) -> Result<HeaderValue, Error> {
+        let mut agent = user_agent();
+        if let Some(suffix) = self.user_agent_suffix.as_deref().map(str::trim)
+            && !suffix.is_empty()
+        {
+            agent = format!("{agent} {suffix}");
+        }
+        HeaderValue::from_str(&agent).map_err(|_| {
+            Error::configuration("user_agent_suffix: holds characters a header cannot carry")
+        })
+    }
+
+    /// The caller's HTTP client, else one that neither redirects nor, to
+    /// this machine, goes through a proxy.
+    fn reqwest_client(&self, base_url: &str) -> Result<reqwest::Client, Error> {
+        if let Some(http) = &self.http {
+            return Ok(http.clone());
+        }
+        // Plain http is allowed to this machine because nothing else sees it;
+        // an HTTP proxy from the environment (`HTTP_PROXY`, `ALL_PROXY`)
+        // would, credentials and Kafka passwords included, so loopback is
+        // reached directly.
+        let direct = reqwest::Url::parse(base_url).is_ok_and(|url| is_loopback(&url));
+        match direct {
+            true => reqwest::Client::builder().no_proxy(),
+            false => reqwest::Client::builder(),
+        }
+        .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+        // Atlas does not redirect API calls; following a redirect
+        // would send the body (Kafka passwords, a token to revoke)
+        // to wherever it points. A 3xx comes back as `Error::Api`.
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .map_err(|e| Error::configuration(format!("the HTTP client cannot be built: {e}")))
     }
 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::SecretString;
 use crate::error::Error;
-use crate::send::Policy;
+use crate::retry::RetryPolicy;
 
 /// Base URL of Atlas, used unless another is configured.
 pub const DEFAULT_BASE_URL: &str = "https://cloud.mongodb.com";
@@ -79,6 +79,26 @@ pub const BASE_URL_VARIABLES: [&str; 2] =
 /// [`ClientBuilder::allow_insecure_http`] does: `true` or `false`. This
 /// crate's own; the Atlas CLI does not read it.
 pub const ALLOW_INSECURE_HTTP_VARIABLE: &str = "MONGODB_ATLAS_ALLOW_INSECURE_HTTP";
+
+/// How a [`Sender`](crate::send::Sender) retries and how much it reads: set on the builder.
+///
+/// (One value because the client builds its `Sender` from one field of the
+/// builder; the limits ride with the retry rule.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Policy {
+    pub retry: RetryPolicy,
+    /// Largest body of an API answer, success or error, enveloped or not.
+    pub max_response_bytes: u64,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Self {
+            retry: RetryPolicy::default(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+        }
+    }
+}
 
 /// How the client proves who it is. Exactly one is configured per client.
 #[derive(Clone, Debug)]
@@ -365,18 +385,75 @@ impl ClientBuilder {
     /// present: half a pair, two kinds at once, or a name and its alias with
     /// different values is an error that names the variables at fault.
     pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
-        let get = |name: &'static str| lookup(name).filter(|v| !v.is_empty()).map(|v| (name, v));
-        let aliased = |name: &'static str, alias: &'static str| match (get(name), get(alias)) {
+        let env = Environment(&lookup);
+        let credential = env.credential()?;
+        let mut builder = Self::new();
+        builder.credentials.push(credential);
+        if let Some((_, url)) =
+            env.aliased("MONGODB_ATLAS_BASE_URL", "MONGODB_ATLAS_OPS_MANAGER_URL")?
+        {
+            builder.base_url = Some(url);
+        }
+        if let Some(allow) = env.allow_insecure_http()? {
+            builder.allow_insecure_http = allow;
+        }
+        Ok(builder)
+    }
+}
+
+impl ClientBuilder {
+    /// The one credential given; none, or several, is an error.
+    pub(crate) fn credential(&self) -> Result<Credentials, Error> {
+        match self.credentials.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(Error::configuration(
+                "no credential: give a service account, an API key or an access token \
+                 (or use Client::from_env)",
+            )),
+            several => {
+                let kinds: Vec<&str> = several.iter().map(Credentials::kind).collect();
+                Err(Error::configuration(format!(
+                    "{} credentials given ({}); give exactly one",
+                    kinds.len(),
+                    kinds.join(", ")
+                )))
+            }
+        }
+    }
+}
+
+/// A variable that is set and not empty: its name and its value.
+type Variable = (&'static str, String);
+
+/// The variables [`ClientBuilder::from_env_with`] reads, through its lookup.
+struct Environment<'a>(&'a dyn Fn(&str) -> Option<String>);
+
+impl Environment<'_> {
+    /// `name`, unless unset or empty.
+    fn get(&self, name: &'static str) -> Option<Variable> {
+        self.0(name).filter(|v| !v.is_empty()).map(|v| (name, v))
+    }
+
+    /// `name` or its `alias`; both set to different values is an error.
+    fn aliased(&self, name: &'static str, alias: &'static str) -> Result<Option<Variable>, Error> {
+        match (self.get(name), self.get(alias)) {
             (Some((n, a)), Some((m, b))) if a != b => Err(Error::configuration(format!(
                 "{n} and {m} are both set, to different values; unset one"
             ))),
             (Some(v), _) | (None, Some(v)) => Ok(Some(v)),
             (None, None) => Ok(None),
-        };
-        let pair = |first: Option<(&'static str, String)>,
-                    second: Option<(&'static str, String)>,
-                    first_name: &str,
-                    second_name: &str| match (first, second) {
+        }
+    }
+
+    /// Both halves of a pair, or neither; half a pair is an error naming
+    /// the half that is set and the one that is missing.
+    fn pair(
+        first: Option<Variable>,
+        second: Option<Variable>,
+        first_name: &str,
+        second_name: &str,
+    ) -> Result<Option<(Variable, Variable)>, Error> {
+        match (first, second) {
             (Some(a), Some(b)) => Ok(Some((a, b))),
             (Some((set, _)), None) => Err(Error::configuration(format!(
                 "{set} is set but {second_name} is not; set both or neither"
@@ -385,23 +462,24 @@ impl ClientBuilder {
                 "{set} is set but {first_name} is not; set both or neither"
             ))),
             (None, None) => Ok(None),
-        };
+        }
+    }
 
-        let service_account = pair(
-            get("MONGODB_ATLAS_CLIENT_ID"),
-            get("MONGODB_ATLAS_CLIENT_SECRET"),
+    /// Every credential set, each with the names of its variables.
+    fn credentials(&self) -> Result<Vec<(String, Credentials)>, Error> {
+        let service_account = Self::pair(
+            self.get("MONGODB_ATLAS_CLIENT_ID"),
+            self.get("MONGODB_ATLAS_CLIENT_SECRET"),
             "MONGODB_ATLAS_CLIENT_ID",
             "MONGODB_ATLAS_CLIENT_SECRET",
         )?;
-        let api_key = pair(
-            aliased("MONGODB_ATLAS_PUBLIC_API_KEY", "MONGODB_ATLAS_PUBLIC_KEY")?,
-            aliased("MONGODB_ATLAS_PRIVATE_API_KEY", "MONGODB_ATLAS_PRIVATE_KEY")?,
+        let api_key = Self::pair(
+            self.aliased("MONGODB_ATLAS_PUBLIC_API_KEY", "MONGODB_ATLAS_PUBLIC_KEY")?,
+            self.aliased("MONGODB_ATLAS_PRIVATE_API_KEY", "MONGODB_ATLAS_PRIVATE_KEY")?,
             "MONGODB_ATLAS_PUBLIC_API_KEY",
             "MONGODB_ATLAS_PRIVATE_API_KEY",
         )?;
-        let token = get("MONGODB_ATLAS_ACCESS_TOKEN");
-
-        let mut found: Vec<(String, Credentials)> = Vec::new();
+        let mut found = Vec::new();
         if let Some(((id_name, id), (secret_name, secret))) = service_account {
             found.push((
                 format!("{id_name}/{secret_name}"),
@@ -420,57 +498,46 @@ impl ClientBuilder {
                 },
             ));
         }
-        if let Some((name, token)) = token {
+        if let Some((name, token)) = self.get("MONGODB_ATLAS_ACCESS_TOKEN") {
             found.push((name.to_owned(), Credentials::AccessToken(token.into())));
         }
-        let credentials = match found.len() {
-            0 => {
-                return Err(Error::configuration(
-                    "no credentials in the environment: set MONGODB_ATLAS_CLIENT_ID and \
-                     MONGODB_ATLAS_CLIENT_SECRET (service account), MONGODB_ATLAS_PUBLIC_API_KEY \
-                     and MONGODB_ATLAS_PRIVATE_API_KEY (API key), or MONGODB_ATLAS_ACCESS_TOKEN",
-                ));
-            }
-            1 => found.pop().map(|(_, c)| c),
-            _ => {
-                let names: Vec<String> = found
-                    .iter()
-                    .map(|(names, c)| format!("{} ({names})", c.kind()))
-                    .collect();
-                return Err(Error::configuration(format!(
-                    "more than one kind of credential in the environment: {}; keep exactly one",
-                    names.join(", ")
-                )));
-            }
-        };
-
-        let mut builder = Self::new();
-        builder.credentials.extend(credentials);
-        if let Some((_, url)) = aliased("MONGODB_ATLAS_BASE_URL", "MONGODB_ATLAS_OPS_MANAGER_URL")?
-        {
-            builder.base_url = Some(url);
-        }
-        if let Some((name, value)) = get(ALLOW_INSECURE_HTTP_VARIABLE) {
-            builder.allow_insecure_http = match value.trim() {
-                v if v.eq_ignore_ascii_case("true") => true,
-                v if v.eq_ignore_ascii_case("false") => false,
-                _ => {
-                    return Err(Error::configuration(format!(
-                        "{name} must be `true` or `false`"
-                    )));
-                }
-            };
-        }
-        Ok(builder)
+        Ok(found)
     }
 
-    /// Builds the client. Fails, before any I/O, on an invalid base URL (or
-    /// a plain `http` one for another host, see [`base_url`](Self::base_url)),
-    /// a missing or second credential, a zero
-    /// [`max_response_bytes`](Self::max_response_bytes), or a pinned version
-    /// that resolves to nothing.
-    pub fn build(self) -> Result<crate::Client, Error> {
-        crate::client::Client::from_builder(self)
+    /// The one credential set; none, or more than one kind, is an error.
+    fn credential(&self) -> Result<Credentials, Error> {
+        let mut found = self.credentials()?;
+        if found.len() > 1 {
+            let names: Vec<String> = found
+                .iter()
+                .map(|(names, c)| format!("{} ({names})", c.kind()))
+                .collect();
+            return Err(Error::configuration(format!(
+                "more than one kind of credential in the environment: {}; keep exactly one",
+                names.join(", ")
+            )));
+        }
+        found.pop().map(|(_, c)| c).ok_or_else(|| {
+            Error::configuration(
+                "no credentials in the environment: set MONGODB_ATLAS_CLIENT_ID and \
+                 MONGODB_ATLAS_CLIENT_SECRET (service account), MONGODB_ATLAS_PUBLIC_API_KEY \
+                 and MONGODB_ATLAS_PRIVATE_API_KEY (API key), or MONGODB_ATLAS_ACCESS_TOKEN",
+            )
+        })
+    }
+
+    /// [`ALLOW_INSECURE_HTTP_VARIABLE`]: `true` or `false`, when set.
+    fn allow_insecure_http(&self) -> Result<Option<bool>, Error> {
+        let Some((name, value)) = self.get(ALLOW_INSECURE_HTTP_VARIABLE) else {
+            return Ok(None);
+        };
+        match value.trim() {
+            v if v.eq_ignore_ascii_case("true") => Ok(Some(true)),
+            v if v.eq_ignore_ascii_case("false") => Ok(Some(false)),
+            _ => Err(Error::configuration(format!(
+                "{name} must be `true` or `false`"
+            ))),
+        }
     }
 }
 

@@ -36,7 +36,7 @@ pub(crate) async fn response<T: DeserializeOwned, E>(
 ) -> Result<ResponseValue<T>, GeneratedError<E>> {
     let status = response.status();
     let headers = response.headers().clone();
-    // `hooks::exec` has read the body already, within its limit; this only
+    // `call::exec` has read the body already, within its limit; this only
     // takes the bytes it handed on.
     let body = response
         .bytes()

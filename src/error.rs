@@ -6,15 +6,15 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
 use serde_json::{Map, Value};
 
-use crate::hooks::CallRecord;
-use crate::retry;
+// The generated data types only: they refer to nothing that reaches back
+// here (serde helpers, `SecretString`), so this module stays a leaf.
 use crate::types::{ApiError, FieldViolation};
 
 /// Everything that can go wrong with a call.
@@ -77,6 +77,29 @@ pub struct ApiErrorResponse {
     pub(crate) oauth: Option<OAuthError>,
     pub(crate) body: Bytes,
     pub(crate) note: Option<String>,
+    /// `Retry-After`, as read from `headers` when the answer came.
+    retry_after: Option<RetryAfter>,
+}
+
+/// A `Retry-After` value as the server sent it (read by
+/// `retry::read_retry_after`): a delay, or a date that is as many seconds
+/// away as remain when it is asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum RetryAfter {
+    /// Delay-seconds.
+    Delay(Duration),
+    /// An HTTP-date.
+    At(SystemTime),
+}
+
+impl RetryAfter {
+    /// The wait from now: a date in the past is zero.
+    pub(crate) fn wait_from_now(self) -> Duration {
+        match self {
+            RetryAfter::Delay(delay) => delay,
+            RetryAfter::At(at) => at.duration_since(SystemTime::now()).unwrap_or_default(),
+        }
+    }
 }
 
 /// The members of Atlas's error body that this crate reads itself, by their
@@ -164,18 +187,17 @@ impl RateLimit {
 
 impl ApiErrorResponse {
     /// Builds a response error from an HTTP answer, reading whichever error
-    /// shape the body has (Atlas's `ApiError` or OAuth's `error`).
+    /// shape the body has (Atlas's `ApiError` or OAuth's `error`), with the
+    /// `Retry-After` read from `headers` (`send::error_response` reads it).
     pub(crate) fn new(
         method: impl Into<String>,
         path: impl Into<String>,
         status: StatusCode,
         headers: HeaderMap,
         body: Bytes,
+        retry_after: Option<RetryAfter>,
     ) -> Self {
-        let content_type = headers
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
+        let content_type = content_type(&headers);
         let error = serde_json::from_slice::<ApiError>(&body).ok();
         // OAuth's `error` is a string, Atlas's a number: a string `error`
         // is the token endpoint's shape, whatever else the body holds.
@@ -197,22 +219,8 @@ impl ApiErrorResponse {
             oauth,
             body,
             note: None,
+            retry_after,
         }
-    }
-
-    /// Reads `response` whole into an error response for `method` `path`;
-    /// a body that cannot be read is a transport error.
-    pub(crate) async fn read(
-        method: &str,
-        path: &str,
-        response: reqwest::Response,
-    ) -> Result<Self, Error> {
-        let (status, headers) = (response.status(), response.headers().clone());
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| Error::transport(method, path, e))?;
-        Ok(Self::new(method, path, status, headers, body))
     }
 
     pub(crate) fn with_note(mut self, note: impl Into<String>) -> Self {
@@ -279,7 +287,7 @@ impl ApiErrorResponse {
     }
     /// `Retry-After`, as a duration from now.
     pub fn retry_after(&self) -> Option<Duration> {
-        retry::retry_after(&self.headers)
+        self.retry_after.map(RetryAfter::wait_from_now)
     }
     /// The `RateLimit-*` headers.
     pub fn rate_limit(&self) -> RateLimit {
@@ -290,6 +298,14 @@ impl ApiErrorResponse {
     pub fn note(&self) -> Option<&str> {
         self.note.as_deref()
     }
+}
+
+/// The `Content-Type` of an answer, when it is text.
+fn content_type(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(reqwest::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 fn oauth_error(object: &Map<String, Value>) -> Option<OAuthError> {
@@ -355,7 +371,7 @@ impl fmt::Debug for ApiErrorResponse {
 /// A JSON decoding error's message without the value it quotes (`invalid
 /// type: string "<the value>", expected ...` becomes `invalid type: string,
 /// expected ...`): the value may be a secret of the connection.
-fn without_values(message: &str) -> String {
+pub(crate) fn without_values(message: &str) -> String {
     let mut out = message.to_owned();
     for marker in ["invalid type: ", "invalid value: "] {
         let Some(start) = out.find(marker).map(|i| i + marker.len()) else {
@@ -653,78 +669,26 @@ impl Error {
         }))
     }
 
-    /// Turns progenitor's error into ours, with what the call recorded.
-    pub(crate) fn from_generated<E>(error: progenitor_client::Error<E>, call: CallRecord) -> Self {
-        use progenitor_client::Error as G;
-        if let Some(failure) = call.failure {
-            return failure;
-        }
-        let CallRecord {
+    /// An answer to the operation whose body is not what the spec says:
+    /// `message` names what did not match (never the value), `headers` give
+    /// the `Content-Type`.
+    pub(crate) fn decode(
+        method: String,
+        path: String,
+        status: Option<StatusCode>,
+        headers: &HeaderMap,
+        body: Bytes,
+        message: String,
+    ) -> Self {
+        Error::Decode(Box::new(DecodeError {
             method,
             path,
             status,
-            headers,
+            content_type: content_type(headers),
             body,
-            ..
-        } = call;
-        let content_type = headers
-            .get(reqwest::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        match (error, status) {
-            (G::InvalidRequest(message), _) => Error::invalid("request", message),
-            (G::Custom(message), _) => Error::invalid("api_version", message),
-            (G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e), _) => {
-                Error::transport(&method, &path, e)
-            }
-            // Error statuses are answered from the bytes `exec` kept, whatever
-            // progenitor made of them (an HTML 502 from a proxy is still an
-            // API error, not a decoding failure).
-            (G::ErrorResponse(_) | G::UnexpectedResponse(_), Some(status))
-            | (G::InvalidResponsePayload(..), Some(status))
-                if !status.is_success() =>
-            {
-                Error::from_response(ApiErrorResponse::new(
-                    method,
-                    path,
-                    status,
-                    headers,
-                    body.unwrap_or_default(),
-                ))
-            }
-            (G::InvalidResponsePayload(body, e), status) => Error::Decode(Box::new(DecodeError {
-                method,
-                path,
-                status,
-                content_type,
-                body,
-                message: without_values(&e.to_string()),
-
-                of_operation: true,
-            })),
-            (G::ErrorResponse(value), _) => Error::Decode(Box::new(DecodeError {
-                method,
-                path,
-                status: Some(value.status()),
-                content_type,
-                body: body.unwrap_or_default(),
-                message: "an error body with a success status".into(),
-
-                of_operation: true,
-            })),
-            // A success status the spec does not declare (a 201, say): the
-            // bytes are kept, so a created connection is not lost.
-            (G::UnexpectedResponse(response), _) => Error::Decode(Box::new(DecodeError {
-                method,
-                path,
-                status: Some(response.status()),
-                content_type,
-                body: body.unwrap_or_default(),
-                message: format!("the spec declares no {} response", response.status()),
-
-                of_operation: true,
-            })),
-        }
+            message,
+            of_operation: true,
+        }))
     }
 }
 
@@ -746,23 +710,19 @@ impl fmt::Display for Error {
             }
             Error::VersionGone(e) => write!(f, "API version retired: {e}"),
             Error::Decode(e) => {
-                write!(f, "{} {}: ", e.method, e.path)?;
-                status_prefix(f, e.status, e.of_operation)?;
+                request_prefix(f, &e.method, &e.path, e.status, e.of_operation)?;
                 write!(f, "response body does not match the spec: {}", e.message)
             }
             Error::Transport(e) => {
-                write!(f, "{} {}: ", e.method, e.path)?;
-                status_prefix(f, e.status, e.of_operation)?;
+                request_prefix(f, &e.method, &e.path, e.status, e.of_operation)?;
                 write!(f, "transport error: {}", e.source)
             }
             Error::Timeout(e) => {
-                write!(f, "{} {}: ", e.method, e.path)?;
-                status_prefix(f, e.status, e.of_operation)?;
+                request_prefix(f, &e.method, &e.path, e.status, e.of_operation)?;
                 write!(f, "timed out: {}", e.source)
             }
             Error::TooLarge(e) => {
-                write!(f, "{} {}: ", e.method, e.path)?;
-                status_prefix(f, e.status, e.of_operation)?;
+                request_prefix(f, &e.method, &e.path, e.status, e.of_operation)?;
                 write!(
                     f,
                     "the {} is larger than the client reads ({} bytes); reading stopped there",
@@ -773,13 +733,17 @@ impl fmt::Display for Error {
     }
 }
 
-/// `HTTP <status>, ` before what went wrong with a response, saying so
-/// when a success status means the server acted on the operation.
-fn status_prefix(
+/// `<method> <path>: HTTP <status>, ` before what went wrong with a
+/// request, saying so when a success status means the server acted on the
+/// operation.
+fn request_prefix(
     f: &mut fmt::Formatter<'_>,
+    method: &str,
+    path: &str,
     status: Option<StatusCode>,
     of_operation: bool,
 ) -> fmt::Result {
+    write!(f, "{method} {path}: ")?;
     match status {
         Some(status) if of_operation && status.is_success() => write!(
             f,

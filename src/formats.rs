@@ -131,8 +131,9 @@ macro_rules! string_format {
 string_format!(
     /// A `format: date-time` string: an RFC 3339 timestamp
     /// (`2025-10-22T13:45:00.123Z`), kept as the text Atlas sent, so that it
-    /// goes back unchanged (see the [module docs](self) for why it is not
-    /// parsed). `"...".parse()` checks the RFC 3339 syntax; `From` does not.
+    /// goes back unchanged: a parsed timestamp would be written back
+    /// otherwise (`.5Z` as `.500Z`, `+08:00` as `Z`). `"...".parse()` checks
+    /// the RFC 3339 syntax; `From` does not.
     DateTime,
     "date-time",
     is_date_time

@@ -24,7 +24,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::error::{ApiErrorResponse, Error, RateLimit};
+use crate::error::{Error, RateLimit};
 use crate::types::{ApiError, StreamsConnection};
 use crate::{SecretString, auth, retry, send};
 
@@ -110,7 +110,7 @@ pub fn envelope(data: &[u8]) {
 }
 
 /// An error answer (status chosen by the length of `data` among those
-/// Atlas sends) whose body is `data`: what [`ApiErrorResponse`] reads of it
+/// Atlas sends) whose body is `data`: what [`ApiErrorResponse`](crate::ApiErrorResponse) reads of it
 /// (Atlas's and OAuth's shapes), every accessor, and the `Display` of the
 /// [`Error`] it becomes. The crate's own reading of an Atlas body must agree
 /// with the generated [`ApiError`] whenever that decodes.
@@ -122,7 +122,7 @@ pub fn error_response(data: &[u8]) {
     headers.insert("retry-after", HeaderValue::from_static("7"));
     headers.insert("ratelimit-remaining", HeaderValue::from_static("0"));
     let body = Bytes::copy_from_slice(data);
-    let response = ApiErrorResponse::new("POST", "/fuzz", status, headers, body);
+    let response = send::error_response("POST", "/fuzz", status, headers, body);
 
     let (code, detail) = (response.error_code(), response.detail());
     let (reason, parameters) = (response.reason(), response.parameters());

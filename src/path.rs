@@ -6,7 +6,7 @@
 //! can move the request, its credentials and its body to another endpoint.
 //! Every byte outside RFC 3986's *unreserved* set is percent-encoded here,
 //! whatever the generator would encode (the build points the generated
-//! client at [`encode_segment`]); `hooks::pre` then checks that the parsed
+//! client at [`encode_segment`]); `call::pre` then checks that the parsed
 //! path still has the operation's segments, which catches `.` and `..`.
 
 /// `value` as one path segment: every byte but `A-Z a-z 0-9 - . _ ~`
@@ -91,7 +91,7 @@ mod tests {
     /// The property: whatever the parameter, the parsed URL has the
     /// template's segments, and the parameter's segment decodes back to it.
     /// (`.` and `..` are the exception URL parsing makes; the client refuses
-    /// them before building the URL, and `hooks::pre` checks the segments.)
+    /// them before building the URL, and `call::pre` checks the segments.)
     #[test]
     fn any_parameter_stays_one_segment_that_decodes_back() {
         let mut cases = hostile_strings(20_000);
@@ -108,23 +108,23 @@ mod tests {
             ]
             .map(String::from),
         );
-        for tenant in cases {
-            if tenant == "." || tenant == ".." {
+        for instance in cases {
+            if instance == "." || instance == ".." {
                 continue;
             }
             let url = format!(
                 "https://cloud.mongodb.com/api/atlas/v2/groups/{}/streams/{}/connections",
                 encode_segment("32b6e34b3d91647abb20e7b8"),
-                encode_segment(&tenant)
+                encode_segment(&instance)
             );
             let parsed = reqwest::Url::parse(&url).unwrap();
-            assert_eq!(parsed.host_str(), Some("cloud.mongodb.com"), "{tenant:?}");
-            assert_eq!(parsed.query(), None, "{tenant:?}");
-            assert_eq!(parsed.fragment(), None, "{tenant:?}");
+            assert_eq!(parsed.host_str(), Some("cloud.mongodb.com"), "{instance:?}");
+            assert_eq!(parsed.query(), None, "{instance:?}");
+            assert_eq!(parsed.fragment(), None, "{instance:?}");
             let segments: Vec<&str> = parsed.path_segments().unwrap().collect();
-            assert_eq!(segments.len(), 8, "{tenant:?} gave {}", parsed.path());
-            assert_eq!(segments[6], encode_segment(&tenant), "{tenant:?}");
-            assert_eq!(decode(segments[6]), tenant.as_bytes(), "{tenant:?}");
+            assert_eq!(segments.len(), 8, "{instance:?} gave {}", parsed.path());
+            assert_eq!(segments[6], encode_segment(&instance), "{instance:?}");
+            assert_eq!(decode(segments[6]), instance.as_bytes(), "{instance:?}");
             assert_eq!(segments[7], "connections");
         }
     }

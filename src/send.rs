@@ -8,7 +8,7 @@
 //!
 //! Every body this crate reads goes through [`read_body`], which stops at a
 //! limit: a server (or whatever answers in its place) cannot make the client
-//! buffer more than [`Policy::max_response_bytes`] for an answer,
+//! buffer more than [`Policy::max_response_bytes`](crate::config::Policy) for an answer,
 //! [`TOKEN_ANSWER_LIMIT`] for a token answer, or [`DISCARD_LIMIT`] for a body
 //! read only to be dropped.
 
@@ -20,9 +20,9 @@ use reqwest::header::{CONTENT_LENGTH, HeaderMap, HeaderValue, USER_AGENT};
 use reqwest::{Request, Response, StatusCode};
 use serde_json::Value;
 
-use crate::config::DEFAULT_MAX_RESPONSE_BYTES;
-use crate::error::Error;
-use crate::retry::RetryPolicy;
+use crate::config::Policy;
+use crate::error::{ApiErrorResponse, Error};
+use crate::retry::read_retry_after;
 
 /// Largest body read only to be dropped (a `401` answered again, a `429`
 /// or `503` retried), so that its connection can serve the next request.
@@ -35,26 +35,6 @@ pub(crate) const DISCARD_LIMIT: u64 = 64 * 1024;
 /// An Atlas access token is a JWT of about a kilobyte; 64 KiB is room for
 /// any token a server could reasonably issue.
 pub(crate) const TOKEN_ANSWER_LIMIT: u64 = 64 * 1024;
-
-/// How a [`Sender`] retries and how much it reads: set on the builder.
-///
-/// (One value because the client builds its `Sender` from one field of the
-/// builder; the limits ride with the retry rule.)
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct Policy {
-    pub retry: RetryPolicy,
-    /// Largest body of an API answer, success or error, enveloped or not.
-    pub max_response_bytes: u64,
-}
-
-impl Default for Policy {
-    fn default() -> Self {
-        Self {
-            retry: RetryPolicy::default(),
-            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
-        }
-    }
-}
 
 /// Sends requests; shared by every clone of a client (and cloned into the
 /// detached tasks of [`SingleFlight`](crate::auth::flight::SingleFlight)).
@@ -323,16 +303,34 @@ pub(crate) fn unwrap_envelope(status: StatusCode, headers: HeaderMap, body: Byte
     rebuild(status, headers, body)
 }
 
-/// `response` with its body read into memory by [`read_body`], for code that
-/// reads it again (`ApiErrorResponse::read`).
-pub(crate) async fn buffered(
+/// The error response for an HTTP answer to `method` `path`, with its
+/// `Retry-After` read (kept as sent: a date gives the wait left when asked).
+pub(crate) fn error_response(
+    method: &str,
+    path: &str,
+    status: StatusCode,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiErrorResponse {
+    let retry_after = read_retry_after(&headers);
+    ApiErrorResponse::new(method, path, status, headers, body, retry_after)
+}
+
+/// Reads `response`'s body by [`read_body`] into an error response.
+pub(crate) async fn read_error_response(
     response: Response,
     limit: u64,
     read: Read<'_>,
-) -> Result<Response, Error> {
+) -> Result<ApiErrorResponse, Error> {
     let (status, headers) = (response.status(), response.headers().clone());
     let body = read_body(response, limit, read).await?;
-    Ok(rebuild(status, headers, body))
+    Ok(error_response(
+        read.method,
+        read.path,
+        status,
+        headers,
+        body,
+    ))
 }
 
 #[cfg(test)]

@@ -52,9 +52,8 @@ use reqwest::{Request, Response, StatusCode};
 use super::digest::{self, Challenge, ChallengeError};
 use super::flight::SingleFlight;
 use crate::SecretString;
-use crate::error::ApiErrorResponse;
 use crate::error::Error;
-use crate::send::{Read, Sender, buffered, discard, replay};
+use crate::send::{Read, Sender, discard, read_error_response, replay};
 
 /// An answer's `Authentication-Info` header (RFC 7616 section 3.5).
 const AUTHENTICATION_INFO: HeaderName = HeaderName::from_static("authentication-info");
@@ -355,11 +354,7 @@ impl ApiKey {
         loop {
             let again = replay(&request)?;
             let fresh = lease.is_fresh();
-            let authorized = self.authorize(request, &mut lease);
-            lease.sending = true;
-            let response = sender.send(authorized).await;
-            lease.sending = false;
-            let response = response?;
+            let response = self.send_authorized(sender, request, &mut lease).await?;
             if response.status() != StatusCode::UNAUTHORIZED {
                 let info = response.headers().get_all(&AUTHENTICATION_INFO);
                 if let Some(next) = digest::next_nonce(info) {
@@ -408,6 +403,21 @@ impl ApiKey {
             }
             request = again;
         }
+    }
+
+    /// Sends `request` answering the leased nonce, the lease marked as in
+    /// flight meanwhile.
+    async fn send_authorized(
+        &self,
+        sender: &Sender,
+        request: Request,
+        lease: &mut Lease<'_>,
+    ) -> Result<Response, Error> {
+        let authorized = self.authorize(request, lease);
+        lease.sending = true;
+        let response = sender.send(authorized).await;
+        lease.sending = false;
+        response
     }
 
     /// An idle nonce, else the shared first probe's (while no challenge was
@@ -544,10 +554,7 @@ async fn refusal(
         what: "response body",
         status_known: true,
     };
-    let refused = match buffered(response, sender.retry.max_response_bytes, read).await {
-        Ok(response) => ApiErrorResponse::read(method, path, response).await,
-        Err(error) => Err(error),
-    };
+    let refused = read_error_response(response, sender.retry.max_response_bytes, read).await;
     match (refused, why) {
         (Ok(refused), Some(why)) => Error::Authentication(Box::new(
             refused.with_note(format!("no usable Digest challenge: {why}")),

@@ -12,13 +12,15 @@ pub(crate) mod digest;
 pub(crate) mod flight;
 pub(crate) mod oauth;
 
+use std::time::Duration;
+
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{Request, Response, StatusCode};
 
-use crate::config::{Credentials, DEFAULT_TOKEN_REFRESH_MARGIN};
+use crate::SecretString;
+use crate::config::Credentials;
 use crate::error::Error;
 use crate::send::{Sender, discard, replay};
-use crate::{ClientBuilder, SecretString};
 
 /// The credential of one client, with its cached token or challenge.
 #[derive(Debug)]
@@ -29,29 +31,14 @@ pub(crate) enum Auth {
 }
 
 impl Auth {
-    /// The one credential of `builder`, for the normalised `base_url`.
-    /// Refuses, first, to send any credential over plain `http` to another
-    /// machine unless the builder allows it
-    /// ([`check_transport`](crate::config::check_transport)).
-    pub fn from_builder(builder: &ClientBuilder, base_url: &str) -> Result<Self, Error> {
-        crate::config::check_transport(builder, base_url)?;
-        let credentials = match builder.credentials.as_slice() {
-            [one] => one.clone(),
-            [] => {
-                return Err(Error::configuration(
-                    "no credential: give a service account, an API key or an access token \
-                     (or use Client::from_env)",
-                ));
-            }
-            several => {
-                let kinds: Vec<&str> = several.iter().map(Credentials::kind).collect();
-                return Err(Error::configuration(format!(
-                    "{} credentials given ({}); give exactly one",
-                    kinds.len(),
-                    kinds.join(", ")
-                )));
-            }
-        };
+    /// The client's credential, for the normalised `base_url` (a service
+    /// account's token URLs derive from it; its tokens are replaced
+    /// `token_refresh_margin` before they expire).
+    pub fn new(
+        credentials: Credentials,
+        token_refresh_margin: Duration,
+        base_url: &str,
+    ) -> Result<Self, Error> {
         Ok(match credentials {
             Credentials::ServiceAccount {
                 client_id,
@@ -60,9 +47,7 @@ impl Auth {
                 client_id,
                 client_secret,
                 base_url,
-                builder
-                    .token_refresh_margin
-                    .unwrap_or(DEFAULT_TOKEN_REFRESH_MARGIN),
+                token_refresh_margin,
             )?)),
             Credentials::ApiKey {
                 public_key,

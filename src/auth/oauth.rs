@@ -21,8 +21,10 @@ use serde_json::Value;
 
 use super::flight::SingleFlight;
 use crate::SecretString;
-use crate::error::{ApiErrorResponse, DecodeError, Error};
-use crate::send::{Read, Sender, TOKEN_ANSWER_LIMIT, buffered, read_body};
+use crate::error::{ApiErrorResponse, Error};
+use crate::send::{
+    Read, Sender, TOKEN_ANSWER_LIMIT, error_response, read_body, read_error_response,
+};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -205,24 +207,22 @@ impl TokenSource {
             .await
             .map_err(Error::before_operation)?;
         if !status.is_success() {
-            return Err(token_endpoint_error(ApiErrorResponse::new(
-                "POST", path, status, headers, body,
+            return Err(token_endpoint_error(error_response(
+                "POST", &path, status, headers, body,
             )));
         }
         let (value, expires_in) = parse_token(&body).map_err(|message| {
             // The body may hold a token: it is not kept.
-            Error::Decode(Box::new(DecodeError {
-                method: "POST".into(),
-                path: path.clone(),
-                status: Some(status),
-                content_type: headers
-                    .get(CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok())
-                    .map(str::to_owned),
-                body: bytes::Bytes::new(),
+            let body = bytes::Bytes::new();
+            Error::decode(
+                "POST".into(),
+                path.clone(),
+                Some(status),
+                &headers,
+                body,
                 message,
-                of_operation: false,
-            }))
+            )
+            .before_operation()
         })?;
         tracing::debug!(expires_in, "service-account token obtained");
         Ok(Token {
@@ -257,8 +257,7 @@ impl TokenSource {
             what: "revoke answer",
             status_known: true,
         };
-        let response = buffered(response, TOKEN_ANSWER_LIMIT, read).await?;
-        let refused = ApiErrorResponse::read("POST", path, response).await?;
+        let refused = read_error_response(response, TOKEN_ANSWER_LIMIT, read).await?;
         Err(token_endpoint_error(
             refused.with_note("the token was not revoked"),
         ))

@@ -17,8 +17,8 @@ use atlas_stream_connections::types::{
     StreamsKafkaAuthentication, StreamsKafkaConnection, StreamsSampleConnection,
 };
 use atlas_stream_connections::{
-    BASE_URL_VARIABLES, CREDENTIAL_VARIABLES, CallOptions, Client, ClientBuilder, Error,
-    SecretString,
+    ApiResponse, BASE_URL_VARIABLES, CREDENTIAL_VARIABLES, CallOptions, Client, ClientBuilder,
+    Error, SecretString,
 };
 
 const SAMPLE_PROJECT: &str = "32b6e34b3d91647abb20e7b8";
@@ -35,9 +35,10 @@ Connection: {\"type\": \"Kafka\", \"name\": ..., ...}), from standard input with
 --file -, or from flags for the common kinds.
 
 OPTIONS:
-    --project <ID>             Project (group) id: 24 lowercase hexadecimal
-                               digits
-    --instance <NAME>          Stream instance (workspace) name
+    --project <ID>             Project id (the API's groupId): 24 lowercase
+                               hexadecimal digits
+    --instance <NAME>          Stream processing instance name (the API's
+                               tenantName)
     --file <PATH>              The connection as JSON; - reads standard input
     --kind <KIND>              Build the connection from flags instead:
                                sample, kafka, cluster or https
@@ -182,102 +183,123 @@ fn parse(args: &[String]) -> Result<Option<Options>, Failure> {
 
 /// The connection to create, from the file or the flags.
 fn connection(o: &Options) -> Result<StreamsConnection, Failure> {
-    let usage = Failure::Usage;
-    if let Some(file) = &o.file {
-        let text = if file == "-" {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| usage(format!("cannot read standard input: {e}")))?;
-            text
-        } else {
-            std::fs::read_to_string(file).map_err(|e| usage(format!("cannot read {file}: {e}")))?
-        };
-        // serde's message quotes the offending value, which may be a
-        // password: say where, and what kind of problem, never what.
-        return serde_json::from_str(&text).map_err(|e| {
-            let what = match e.classify() {
-                serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
-                    "not valid JSON"
-                }
-                _ => "not a stream connection (a field has the wrong type or shape)",
-            };
-            // Kinds are told apart after the object is read, which loses the
-            // position: it is given only where serde kept it.
-            match e.line() {
-                0 => usage(format!("{file}: {what}")),
-                line => usage(format!(
-                    "{file}: {what} at line {line}, column {}",
-                    e.column()
-                )),
-            }
-        });
+    match &o.file {
+        Some(file) => from_file(file),
+        None => from_flags(o),
     }
-    let kind = o.kind.as_deref().unwrap_or_default();
-    let name = o
-        .name
-        .clone()
-        .ok_or_else(|| usage(format!("--kind {kind} needs --name")))?;
-    let needs = |value: &Option<String>, flag: &str| {
-        value
-            .clone()
-            .ok_or_else(|| usage(format!("--kind {kind} needs {flag}")))
+}
+
+/// The connection in `file` (`-`: standard input), as JSON.
+fn from_file(file: &str) -> Result<StreamsConnection, Failure> {
+    let usage = Failure::Usage;
+    let text = if file == "-" {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .map_err(|e| usage(format!("cannot read standard input: {e}")))?;
+        text
+    } else {
+        std::fs::read_to_string(file).map_err(|e| usage(format!("cannot read {file}: {e}")))?
     };
+    // serde's message quotes the offending value, which may be a
+    // password: say where, and what kind of problem, never what.
+    serde_json::from_str(&text).map_err(|e| {
+        let what = match e.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                "not valid JSON"
+            }
+            _ => "not a stream connection (a field has the wrong type or shape)",
+        };
+        // Kinds are told apart after the object is read, which loses the
+        // position: it is given only where serde kept it.
+        match e.line() {
+            0 => usage(format!("{file}: {what}")),
+            line => usage(format!(
+                "{file}: {what} at line {line}, column {}",
+                e.column()
+            )),
+        }
+    })
+}
+
+/// The connection `--kind` and the flags of that kind describe.
+fn from_flags(o: &Options) -> Result<StreamsConnection, Failure> {
+    let kind = o.kind.as_deref().unwrap_or_default();
+    let name = Some(needs(kind, &o.name, "--name")?);
     Ok(match kind {
         "sample" => StreamsSampleConnection {
-            name: Some(name),
+            name,
             ..Default::default()
         }
         .into(),
         "cluster" => StreamsClusterConnection {
-            name: Some(name),
-            cluster_name: Some(needs(&o.cluster, "--cluster")?),
+            name,
+            cluster_name: Some(needs(kind, &o.cluster, "--cluster")?),
             ..Default::default()
         }
         .into(),
         "https" => StreamsHttpsConnection {
-            name: Some(name),
-            url: Some(needs(&o.url, "--url")?),
+            name,
+            url: Some(needs(kind, &o.url, "--url")?),
             ..Default::default()
         }
         .into(),
         "kafka" => {
-            let password = match &o.password_env {
-                Some(var) => Some(SecretString::new(std::env::var(var).map_err(|_| {
-                    usage(format!("--password-env {var}: the variable is not set"))
-                })?)),
-                None => None,
-            };
-            let authentication = (o.mechanism.is_some()
-                || o.username.is_some()
-                || password.is_some())
-            .then(|| StreamsKafkaAuthentication {
-                mechanism: o.mechanism.clone(),
-                username: o.username.clone(),
-                password,
-                ..Default::default()
-            });
+            // An unset --password-env variable is reported before a missing flag.
+            let authentication = kafka_authentication(o)?;
             StreamsKafkaConnection {
-                name: Some(name),
-                bootstrap_servers: Some(needs(&o.bootstrap_servers, "--bootstrap-servers")?),
+                name,
+                bootstrap_servers: Some(needs(kind, &o.bootstrap_servers, "--bootstrap-servers")?),
                 authentication,
                 ..Default::default()
             }
             .into()
         }
         other => {
-            return Err(usage(format!(
+            return Err(Failure::Usage(format!(
                 "unknown --kind `{other}`: sample, kafka, cluster or https (other kinds: --file)"
             )));
         }
     })
 }
 
+/// The value of `flag`, which `--kind kind` needs.
+fn needs(kind: &str, value: &Option<String>, flag: &str) -> Result<String, Failure> {
+    value
+        .clone()
+        .ok_or_else(|| Failure::Usage(format!("--kind {kind} needs {flag}")))
+}
+
+/// The Kafka SASL settings given, the password read from the variable
+/// `--password-env` names; none when no flag of them is given.
+fn kafka_authentication(o: &Options) -> Result<Option<StreamsKafkaAuthentication>, Failure> {
+    let password = match &o.password_env {
+        Some(var) => Some(SecretString::new(std::env::var(var).map_err(|_| {
+            Failure::Usage(format!("--password-env {var}: the variable is not set"))
+        })?)),
+        None => None,
+    };
+    Ok(
+        (o.mechanism.is_some() || o.username.is_some() || password.is_some()).then(|| {
+            StreamsKafkaAuthentication {
+                mechanism: o.mechanism.clone(),
+                username: o.username.clone(),
+                password,
+                ..Default::default()
+            }
+        }),
+    )
+}
+
+/// Whether the variable `name` is set and not empty (the library counts an
+/// empty one as unset).
+fn is_set(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty())
+}
+
 /// Whether the environment holds any Atlas credential.
 fn has_credentials() -> bool {
-    CREDENTIAL_VARIABLES
-        .iter()
-        .any(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
+    CREDENTIAL_VARIABLES.iter().any(|name| is_set(name))
 }
 
 async fn run(args: &[String]) -> Result<(), Failure> {
@@ -291,10 +313,36 @@ async fn run(args: &[String]) -> Result<(), Failure> {
         return Ok(());
     };
     let connection = connection(&o)?;
+    let target = match has_credentials() {
+        true => Target::atlas(&o)?,
+        false => Target::local(&o).await?,
+    };
+    let mut options = CallOptions::new();
+    if let Some(version) = &o.api_version {
+        options = options.api_version(version.clone());
+    }
+    let created = target
+        .client
+        .create_stream_connection_with(&target.project, &target.instance, &connection, &options)
+        .await
+        .map_err(Failure::from_client)?;
+    print_created(&o, &target, &created)
+}
 
-    // Kept alive until the call is done.
-    let local;
-    let (client, project, instance) = if has_credentials() {
+/// Where the connection is created: a client, a project and an instance.
+struct Target {
+    client: Client,
+    project: String,
+    instance: String,
+    /// The embedded Atlas the client talks to, if any, kept alive until the
+    /// call is done.
+    _local: Option<LocalAtlas>,
+}
+
+impl Target {
+    /// Atlas, with the credentials of the environment; the project and the
+    /// instance must be given.
+    fn atlas(o: &Options) -> Result<Self, Failure> {
         let project = o
             .project
             .clone()
@@ -305,12 +353,18 @@ async fn run(args: &[String]) -> Result<(), Failure> {
         let client = ClientBuilder::from_env()
             .and_then(|b| b.user_agent_suffix("streams-example").build())
             .map_err(Failure::from_client)?;
-        (client, project, instance)
-    } else {
-        if let Some(name) = BASE_URL_VARIABLES
-            .iter()
-            .find(|name| std::env::var_os(name).is_some_and(|v| !v.is_empty()))
-        {
+        Ok(Self {
+            client,
+            project,
+            instance,
+            _local: None,
+        })
+    }
+
+    /// An embedded local Atlas holding the project and instance given, or
+    /// the sample ones.
+    async fn local(o: &Options) -> Result<Self, Failure> {
+        if let Some(name) = BASE_URL_VARIABLES.iter().find(|name| is_set(name)) {
             // Asked for a particular Atlas, without the means to sign in:
             // creating in a local one instead would mislead.
             return Err(Failure::Usage(format!(
@@ -320,7 +374,7 @@ async fn run(args: &[String]) -> Result<(), Failure> {
         }
         let project = o.project.clone().unwrap_or_else(|| SAMPLE_PROJECT.into());
         let instance = o.instance.clone().unwrap_or_else(|| SAMPLE_INSTANCE.into());
-        local = LocalAtlas::builder()
+        let local = LocalAtlas::builder()
             .instance(&project, &instance)
             .start()
             .await
@@ -337,42 +391,47 @@ async fn run(args: &[String]) -> Result<(), Failure> {
             .user_agent_suffix("streams-example")
             .build()
             .map_err(Failure::from_client)?;
-        (client, project, instance)
-    };
-
-    let mut options = CallOptions::new();
-    if let Some(version) = &o.api_version {
-        options = options.api_version(version.clone());
+        Ok(Self {
+            client,
+            project,
+            instance,
+            _local: Some(local),
+        })
     }
-    let created = client
-        .create_stream_connection_with(&project, &instance, &connection, &options)
-        .await
-        .map_err(Failure::from_client)?;
+}
+
+/// Prints the created connection: as JSON with `--json`, else a summary.
+fn print_created(
+    o: &Options,
+    target: &Target,
+    created: &ApiResponse<StreamsConnection>,
+) -> Result<(), Failure> {
     // The connection exists from here on: a closed standard output (`| head`)
     // must not turn that into a panic or a failure.
     let mut out = std::io::stdout().lock();
     if o.json {
         // The names of free-form maps' members, not their values: a
         // webhook's `Authorization`, a JAAS config's password.
-        let json = atlas_stream_connections::redacted_json(&*created)
+        let json = atlas_stream_connections::redacted_json(&**created)
             .and_then(|shown| serde_json::to_string_pretty(&shown))
             .map_err(|e| Failure::Usage(format!("cannot print the response: {e}")))?;
         let _ = writeln!(out, "{}", json_printable(&json));
-    } else {
+        return Ok(());
+    }
+    let (project, instance) = (&target.project, &target.instance);
+    let _ = writeln!(
+        out,
+        "created {} connection `{}` in project {project}, instance {instance}",
+        printable(created.kind()),
+        printable(connection_name(created).as_deref().unwrap_or("(unnamed)"))
+    );
+    let _ = writeln!(out, "  API version: {}", created.api_version());
+    if let Some(sunset) = created.sunset() {
         let _ = writeln!(
             out,
-            "created {} connection `{}` in project {project}, instance {instance}",
-            printable(created.kind()),
-            printable(connection_name(&created).as_deref().unwrap_or("(unnamed)"))
+            "  note: Atlas retires this API version on {}",
+            printable(sunset)
         );
-        let _ = writeln!(out, "  API version: {}", created.api_version());
-        if let Some(sunset) = created.sunset() {
-            let _ = writeln!(
-                out,
-                "  note: Atlas retires this API version on {}",
-                printable(sunset)
-            );
-        }
     }
     Ok(())
 }
@@ -457,20 +516,30 @@ async fn main() -> ExitCode {
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(Failure::Usage(message)) => {
-            eprintln!("error: {}", printable(&message));
-            ExitCode::from(2)
+        Err(failure) => report(failure),
+    }
+}
+
+/// Says on standard error why the program stops, and what to do about a
+/// connection that may exist; the exit status for it.
+fn report(failure: Failure) -> ExitCode {
+    let message = match &failure {
+        Failure::Usage(message) | Failure::Local(message) => message.clone(),
+        Failure::Created(error) | Failure::Api(error) | Failure::Transport(error) => {
+            error.to_string()
         }
-        Err(Failure::Created(error)) => {
-            eprintln!("error: {}", printable(&error.to_string()));
+    };
+    eprintln!("error: {}", printable(&message));
+    match failure {
+        Failure::Usage(_) => ExitCode::from(2),
+        Failure::Created(_) => {
             eprintln!(
                 "  the connection was created: do not run this again (the name is taken); \
                  look it up in Atlas instead"
             );
             ExitCode::from(5)
         }
-        Err(Failure::Api(error)) => {
-            eprintln!("error: {}", printable(&error.to_string()));
+        Failure::Api(error) => {
             if let Some(response) = error.response() {
                 // Read from the wire form: the members' Rust types follow
                 // the spec, which may make one optional.
@@ -486,12 +555,8 @@ async fn main() -> ExitCode {
             }
             ExitCode::from(3)
         }
-        Err(Failure::Local(message)) => {
-            eprintln!("error: {}", printable(&message));
-            ExitCode::from(4)
-        }
-        Err(Failure::Transport(error)) => {
-            eprintln!("error: {}", printable(&error.to_string()));
+        Failure::Local(_) => ExitCode::from(4),
+        Failure::Transport(error) => {
             if may_have_arrived(&error) {
                 eprintln!(
                     "  the request may have reached Atlas: check whether the connection exists \

@@ -1,5 +1,8 @@
-//! The handwritten side of progenitor's `ClientHooks`: the generated client
-//! calls these around every request, so the generated code is never edited.
+//! One call: how it is made ([`CallPlan`]), what it saw ([`CallRecord`]),
+//! and the handwritten side of progenitor's `ClientHooks`, which the
+//! generated client calls around every request, so the generated code is
+//! never edited. The per-client state the hooks reach is in
+//! [`state`](crate::state).
 //!
 //! - `pre` sends the call's API version as media types (`Accept`, and
 //!   `Content-Type` when there is a body) and drops progenitor's
@@ -10,63 +13,22 @@
 //!   much as an `ApiError`) or an undeclared status loses nothing.
 //! - A per-call [`CallRecord`] (a task-local scoped around one call) carries
 //!   what progenitor's error type cannot: method, path, status, headers, and
-//!   this crate's own error when the failure is not an HTTP answer.
+//!   this crate's own error when the failure is not an HTTP answer;
+//!   [`CallRecord::error`] makes progenitor's error and the record one
+//!   [`Error`].
 
 use std::cell::RefCell;
-use std::collections::HashSet;
-use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use progenitor_client::{ClientHooks, ClientInfo, Error as GeneratedError, OperationInfo};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 
-use crate::auth::Auth;
-use crate::error::Error;
-use crate::send::{Read, Sender, read_body, rebuild, replay};
+use crate::error::{Error, without_values};
+use crate::send::{Read, error_response, read_body, rebuild, replay};
+use crate::state::ClientState;
 use crate::versions::{ApiVersion, versions_of};
-
-/// Per-client state handed to progenitor as its `inner` type; clones share
-/// it (connection pool, token, Digest challenge).
-#[derive(Clone, Debug)]
-pub struct ClientState {
-    pub(crate) shared: Arc<Shared>,
-}
-
-/// What every clone of one client shares.
-pub(crate) struct Shared {
-    pub sender: Sender,
-    pub auth: Auth,
-    /// The client-wide pinned version, if any.
-    pub api_version: Option<String>,
-    /// `(operation, version)` pairs already reported deprecated.
-    warned: Mutex<HashSet<(&'static str, &'static str)>>,
-}
-
-impl Shared {
-    pub fn new(sender: Sender, auth: Auth, api_version: Option<String>) -> Self {
-        Self {
-            sender,
-            auth,
-            api_version,
-            warned: Mutex::new(HashSet::new()),
-        }
-    }
-}
-
-impl fmt::Debug for Shared {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Shared")
-            .field("auth", &self.auth)
-            .field("api_version", &self.api_version)
-            .field("user_agent", &self.sender.user_agent)
-            .field("timeout", &self.sender.timeout)
-            .field("retry", &self.sender.retry)
-            .finish_non_exhaustive()
-    }
-}
 
 /// How one call is made, decided before any I/O.
 #[derive(Clone, Copy, Debug)]
@@ -85,6 +47,60 @@ pub(crate) struct CallRecord {
     pub body: Option<Bytes>,
     /// A failure that is not an HTTP answer progenitor could describe.
     pub failure: Option<Error>,
+}
+
+impl CallRecord {
+    /// Progenitor's `error` for this call as ours: the failure recorded,
+    /// else what the recorded answer says.
+    pub(crate) fn error<E>(self, error: GeneratedError<E>) -> Error {
+        use GeneratedError as G;
+        let CallRecord {
+            method,
+            path,
+            status,
+            headers,
+            body,
+            failure,
+        } = self;
+        if let Some(failure) = failure {
+            return failure;
+        }
+        match (error, status) {
+            (G::InvalidRequest(message), _) => Error::invalid("request", message),
+            (G::Custom(message), _) => Error::invalid("api_version", message),
+            (G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e), _) => {
+                Error::transport(&method, &path, e)
+            }
+            // Error statuses are answered from the bytes `exec` kept, whatever
+            // progenitor made of them (an HTML 502 from a proxy is still an
+            // API error, not a decoding failure).
+            (G::ErrorResponse(_) | G::UnexpectedResponse(_), Some(status))
+            | (G::InvalidResponsePayload(..), Some(status))
+                if !status.is_success() =>
+            {
+                let body = body.unwrap_or_default();
+                Error::from_response(error_response(&method, &path, status, headers, body))
+            }
+            (G::InvalidResponsePayload(body, e), status) => {
+                let message = without_values(&e.to_string());
+                Error::decode(method, path, status, &headers, body, message)
+            }
+            (G::ErrorResponse(value), _) => {
+                let message = "an error body with a success status".into();
+                let status = Some(value.status());
+                let body = body.unwrap_or_default();
+                Error::decode(method, path, status, &headers, body, message)
+            }
+            // A success status the spec does not declare (a 201, say): the
+            // bytes are kept, so a created connection is not lost.
+            (G::UnexpectedResponse(response), _) => {
+                let message = format!("the spec declares no {} response", response.status());
+                let status = Some(response.status());
+                let body = body.unwrap_or_default();
+                Error::decode(method, path, status, &headers, body, message)
+            }
+        }
+    }
 }
 
 struct CallContext {
@@ -145,6 +161,18 @@ fn plan() -> Option<CallPlan> {
     CALL.try_with(|c| c.borrow().plan).ok()
 }
 
+/// Records `error` as the call's failure and answers progenitor, which needs
+/// a response to go on, with an empty `500`; [`CallRecord::error`] answers
+/// with the recorded failure instead.
+fn failed(error: Error) -> reqwest::Response {
+    record(|r| r.failure = Some(error));
+    rebuild(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        HeaderMap::new(),
+        Bytes::new(),
+    )
+}
+
 impl ClientHooks<ClientState> for crate::generated::Client {
     async fn pre<E>(
         &self,
@@ -202,21 +230,12 @@ impl ClientHooks<ClientState> for crate::generated::Client {
             .await;
         let response = match outcome {
             Ok(response) => response,
-            Err(error) => {
-                record(|r| r.failure = Some(error));
-                // Progenitor needs a response to go on; `from_generated`
-                // answers with the recorded failure instead.
-                return Ok(rebuild(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    HeaderMap::new(),
-                    Bytes::new(),
-                ));
-            }
+            Err(error) => return Ok(failed(error)),
         };
         let status = response.status();
         let headers = response.headers().clone();
         if let Some(plan) = plan() {
-            report_deprecation(shared, info.operation_id, plan.version.version, &headers);
+            shared.report_deprecation(info.operation_id, plan.version.version, &headers);
         }
         // Keep the exact bytes (up to the client's limit), then hand
         // progenitor an identical response. A body that breaks off or is too
@@ -229,14 +248,7 @@ impl ClientHooks<ClientState> for crate::generated::Client {
         };
         let body = match read_body(response, shared.sender.retry.max_response_bytes, read).await {
             Ok(body) => body,
-            Err(error) => {
-                record(|r| r.failure = Some(error));
-                return Ok(rebuild(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    HeaderMap::new(),
-                    Bytes::new(),
-                ));
-            }
+            Err(error) => return Ok(failed(error)),
         };
         record(|r| {
             r.status = Some(status);
@@ -244,43 +256,6 @@ impl ClientHooks<ClientState> for crate::generated::Client {
             r.body = Some(body.clone());
         });
         Ok(rebuild(status, headers, body))
-    }
-}
-
-/// How much of a `Deprecation` or `Sunset` value is logged (an HTTP date is
-/// 29 characters).
-const LOGGED_HEADER_CHARS: usize = 64;
-
-/// One `tracing` warning per client, operation and version when Atlas says
-/// the version is deprecated or will be withdrawn.
-fn report_deprecation(
-    shared: &Shared,
-    operation: &'static str,
-    version: &'static str,
-    headers: &HeaderMap,
-) {
-    // Logged, so cut short: a header may be hundreds of kilobytes.
-    let header = |name: &str| {
-        let value = headers.get(name).and_then(|v| v.to_str().ok())?;
-        Some(value.get(..LOGGED_HEADER_CHARS).unwrap_or(value))
-    };
-    let (deprecation, sunset) = (header("deprecation"), header("sunset"));
-    if deprecation.is_none() && sunset.is_none() {
-        return;
-    }
-    let first = shared
-        .warned
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .insert((operation, version));
-    if first {
-        tracing::warn!(
-            operation,
-            version,
-            deprecation = deprecation.unwrap_or("-"),
-            sunset = sunset.unwrap_or("-"),
-            "Atlas reports this API version as deprecated; pin a newer one before its sunset"
-        );
     }
 }
 

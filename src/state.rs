@@ -1,0 +1,91 @@
+//! The state every clone of one client shares: progenitor's `inner` type
+//! ([`ClientState`]), named by the generator's configuration in `build.rs`.
+//! What one call plans and records is in [`call`](crate::call).
+
+use std::collections::HashSet;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use reqwest::header::HeaderMap;
+
+use crate::auth::Auth;
+use crate::send::Sender;
+
+/// Per-client state handed to progenitor as its `inner` type; clones share
+/// it (connection pool, token, Digest challenge).
+#[derive(Clone, Debug)]
+pub struct ClientState {
+    pub(crate) shared: Arc<Shared>,
+}
+
+/// What every clone of one client shares.
+pub(crate) struct Shared {
+    pub sender: Sender,
+    pub auth: Auth,
+    /// The client-wide pinned version, if any.
+    pub api_version: Option<String>,
+    /// `(operation, version)` pairs already reported deprecated.
+    warned: Mutex<HashSet<(&'static str, &'static str)>>,
+}
+
+impl Shared {
+    pub fn new(sender: Sender, auth: Auth, api_version: Option<String>) -> Self {
+        Self {
+            sender,
+            auth,
+            api_version,
+            warned: Mutex::new(HashSet::new()),
+        }
+    }
+}
+
+impl fmt::Debug for Shared {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Shared")
+            .field("auth", &self.auth)
+            .field("api_version", &self.api_version)
+            .field("user_agent", &self.sender.user_agent)
+            .field("timeout", &self.sender.timeout)
+            .field("retry", &self.sender.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How much of a `Deprecation` or `Sunset` value is logged (an HTTP date is
+/// 29 characters).
+const LOGGED_HEADER_CHARS: usize = 64;
+
+impl Shared {
+    /// One `tracing` warning per client, operation and version when Atlas says
+    /// the version is deprecated or will be withdrawn.
+    pub fn report_deprecation(
+        &self,
+        operation: &'static str,
+        version: &'static str,
+        headers: &HeaderMap,
+    ) {
+        // Logged, so cut short: a header may be hundreds of kilobytes.
+        let header = |name: &str| {
+            let value = headers.get(name).and_then(|v| v.to_str().ok())?;
+            Some(value.get(..LOGGED_HEADER_CHARS).unwrap_or(value))
+        };
+        let (deprecation, sunset) = (header("deprecation"), header("sunset"));
+        if deprecation.is_none() && sunset.is_none() {
+            return;
+        }
+        let first = self
+            .warned
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert((operation, version));
+        if first {
+            tracing::warn!(
+                operation,
+                version,
+                deprecation = deprecation.unwrap_or("-"),
+                sunset = sunset.unwrap_or("-"),
+                "Atlas reports this API version as deprecated; pin a newer one before its sunset"
+            );
+        }
+    }
+}
