@@ -89,6 +89,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::SecretString;
+use crate::auth::digest::random_hex;
 
 pub use auth::NonceCountCheck;
 pub use state::{Failure, RecordedRequest, StoredConnection};
@@ -199,11 +200,11 @@ impl LocalAtlasBuilder {
         let base_url = format!("http://{}", listener.local_addr()?);
         let api_key = self
             .api_key
-            .unwrap_or_else(|| (random_public_key(), SecretString::new(auth::random_hex(18))));
+            .unwrap_or_else(|| (random_public_key(), SecretString::new(random_hex(18))));
         let service_account = self.service_account.unwrap_or_else(|| {
             (
-                format!("mdb_sa_id_{}", auth::random_hex(12)),
-                SecretString::new(format!("mdb_sa_sk_{}", auth::random_hex(20))),
+                format!("mdb_sa_id_{}", random_hex(12)),
+                SecretString::new(format!("mdb_sa_sk_{}", random_hex(20))),
             )
         });
         let authenticator = auth::Authenticator::new(
@@ -229,7 +230,7 @@ impl LocalAtlasBuilder {
 
 /// Eight lowercase letters, like an Atlas public key.
 fn random_public_key() -> String {
-    auth::random_hex(8)
+    random_hex(8)
         .bytes()
         .take(8)
         .map(|b| char::from(b'a' + b % 26))
