@@ -253,28 +253,38 @@ pub(crate) fn authorization(
 }
 
 /// A fresh client nonce: 16 random bytes from the OS, as 32 lowercase hex
-/// digits (should the OS fail, a hash of time, process id and a counter).
+/// digits (see [`random_hex`]).
 pub(crate) fn cnonce() -> String {
-    let mut bytes = [0u8; 16];
+    random_hex(16)
+}
+
+/// `len` random bytes from the OS as lowercase hex; should the OS fail,
+/// hashes of time, process id and a counter.
+pub(crate) fn random_hex(len: usize) -> String {
+    let mut bytes = vec![0u8; len];
     if getrandom::fill(&mut bytes).is_err() {
-        // A cnonce must be unique more than secret (it stops the server from
-        // choosing all the hashed input), so where the OS RNG fails, hashing
-        // time, process and a counter beats a panic.
+        // A nonce must be unique more than secret (a client nonce stops the
+        // server from choosing all the hashed input), so where the OS RNG
+        // fails, hashing time, process and a counter beats a panic.
         static COUNTER: AtomicU64 = AtomicU64::new(0);
         let now = SystemTime::now().duration_since(UNIX_EPOCH);
-        let seed = Sha256::new()
-            .chain_update(now.map_or(0, |d| d.as_nanos()).to_le_bytes())
-            .chain_update(std::process::id().to_le_bytes())
-            .chain_update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes())
-            .finalize();
-        bytes.iter_mut().zip(seed).for_each(|(b, s)| *b = s);
+        let now = now.map_or(0, |d| d.as_nanos());
+        for (block, chunk) in bytes.chunks_mut(32).enumerate() {
+            let seed = Sha256::new()
+                .chain_update(now.to_le_bytes())
+                .chain_update(std::process::id().to_le_bytes())
+                .chain_update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes())
+                .chain_update(block.to_le_bytes())
+                .finalize();
+            chunk.iter_mut().zip(seed).for_each(|(b, s)| *b = s);
+        }
     }
     hex(&bytes).to_string()
 }
 
 /// Lowercase hex of H(parts joined by ":"), zeroized on drop because HA1 is
-/// a password equivalent.
-fn hash(alg: Algorithm, parts: &[&str]) -> Zeroizing<String> {
+/// a password equivalent. The local Atlas checks answers with it too.
+pub(crate) fn hash(alg: Algorithm, parts: &[&str]) -> Zeroizing<String> {
     fn run<D: Digest>(parts: &[&str]) -> Zeroizing<String> {
         let mut hasher = D::new();
         for (i, part) in parts.iter().enumerate() {
@@ -391,33 +401,25 @@ fn parse_header(s: &str) -> Vec<Raw<'_>> {
     let mut out: Vec<Raw<'_>> = Vec::new();
     let mut c = Cursor { s, pos: 0 };
     loop {
-        c.take_while(|b| matches!(b, b' ' | b'\t' | b','));
-        if c.peek().is_none() {
-            return out;
-        }
-        let token = c.token();
-        let spaced = c.skip_ws();
-        let ok = if token.is_empty() {
-            false
-        } else if c.peek() == Some(b'=') {
-            c.param(token, out.last_mut())
-        } else {
-            // A token not followed by `=` starts a challenge: it is a scheme.
-            out.push(Raw::new(token));
-            match c.peek() {
-                None | Some(b',') => true,
-                _ if spaced => {
-                    let name = c.token();
-                    c.skip_ws();
-                    if !name.is_empty() && c.peek() == Some(b'=') {
-                        c.param(name, out.last_mut())
-                    } else {
-                        c.skip_element(); // a token68, which Digest never uses
-                        true
-                    }
+        let ok = match c.element() {
+            Element::End => return out,
+            Element::Param(name) => c.param(name, out.last_mut()),
+            Element::Token { token, spaced } => {
+                // A token not followed by `=` starts a challenge: a scheme.
+                out.push(Raw::new(token));
+                match c.peek() {
+                    None | Some(b',') => true,
+                    _ if spaced => match c.element() {
+                        Element::Param(name) => c.param(name, out.last_mut()),
+                        _ => {
+                            c.skip_element(); // a token68, which Digest never uses
+                            true
+                        }
+                    },
+                    _ => false,
                 }
-                _ => false,
             }
+            Element::Bad => false,
         };
         if !ok {
             if let Some(raw) = out.last_mut() {
@@ -426,6 +428,36 @@ fn parse_header(s: &str) -> Vec<Raw<'_>> {
             c.skip_element();
         }
     }
+}
+
+/// The auth-params of a credentials value after its scheme (RFC 7235
+/// section 2.1: `name=value` pairs separated by commas, values unquoted), as
+/// tolerant as a challenge's; `None` on a syntax error, a bare token or a
+/// repeated name (in any case). Linear in the length of `s`.
+#[cfg(feature = "local-atlas")]
+pub(crate) fn parse_params(s: &str) -> Option<Vec<(&str, String)>> {
+    let mut raw = Raw::new("");
+    let mut c = Cursor { s, pos: 0 };
+    loop {
+        match c.element() {
+            Element::End => return Some(raw.params),
+            Element::Param(name) if c.param(name, Some(&mut raw)) => {}
+            _ => return None,
+        }
+    }
+}
+
+/// What starts the next element of a comma-separated list.
+enum Element<'a> {
+    /// Nothing is left but separators.
+    End,
+    /// A parameter's name, the cursor at its `=`.
+    Param(&'a str),
+    /// A token not followed by `=` (a scheme, or a token68), and whether
+    /// whitespace followed it.
+    Token { token: &'a str, spaced: bool },
+    /// Something that is no token.
+    Bad,
 }
 
 struct Cursor<'a> {
@@ -460,6 +492,23 @@ impl<'a> Cursor<'a> {
         self.take_while(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
     }
 
+    /// Skips separators and reads the token that starts the next element.
+    fn element(&mut self) -> Element<'a> {
+        self.take_while(|b| matches!(b, b' ' | b'\t' | b','));
+        if self.peek().is_none() {
+            return Element::End;
+        }
+        let token = self.token();
+        let spaced = self.skip_ws();
+        if token.is_empty() {
+            Element::Bad
+        } else if self.peek() == Some(b'=') {
+            Element::Param(token)
+        } else {
+            Element::Token { token, spaced }
+        }
+    }
+
     /// Parses `= value` after `name` into `raw`; `false` on a syntax error or
     /// a repeated name.
     fn param(&mut self, name: &'a str, raw: Option<&mut Raw<'a>>) -> bool {
@@ -486,12 +535,14 @@ impl<'a> Cursor<'a> {
             return (!v.is_empty()).then(|| v.to_owned());
         }
         self.pos += 1;
-        let mut out = String::new();
+        // Bytes, so that text beyond ASCII stays whole: only ASCII quotes
+        // and backslashes are taken out, which leaves UTF-8 valid.
+        let mut out = Vec::new();
         loop {
             match self.bump()? {
-                b'"' => return Some(out),
-                b'\\' => out.push(char::from(self.bump()?)),
-                b => out.push(char::from(b)),
+                b'"' => return String::from_utf8(out).ok(),
+                b'\\' => out.push(self.bump()?),
+                b => out.push(b),
             }
         }
     }
@@ -782,6 +833,41 @@ mod tests {
         );
         let good = HeaderValue::from_static("Digest realm=r, nonce=n");
         assert_eq!(parse_challenges([&bad, &good]).unwrap().nonce, "n");
+    }
+
+    #[cfg(feature = "local-atlas")]
+    #[test]
+    fn credentials_params_parse_strictly() {
+        let params = parse_params(r#"username="a\"b", nc=00000001, qop=auth"#);
+        assert_eq!(
+            params,
+            Some(vec![
+                ("username", "a\"b".into()),
+                ("nc", "00000001".into()),
+                ("qop", "auth".into()),
+            ])
+        );
+        assert_eq!(parse_params(r#"a="open"#), None);
+        assert_eq!(parse_params("nc=1, NC=2"), None, "a repeated name");
+        assert_eq!(parse_params("a=1, b=2").map(|p| p.len()), Some(2));
+        assert_eq!(
+            parse_params(" ,\ta = \"x\" ,, b=y,"),
+            Some(vec![("a", "x".into()), ("b", "y".into())])
+        );
+        assert_eq!(parse_params(""), Some(vec![]));
+        for bad in [
+            "a",
+            "a=1, b",
+            "a=1 b=2",
+            "a=x y",
+            "a=\"x\"b=1",
+            "a=, b=1",
+            "=1",
+            "a b=1",
+            "Basic x, a=1",
+        ] {
+            assert_eq!(parse_params(bad), None, "{bad}");
+        }
     }
 
     #[test]

@@ -8,12 +8,10 @@
 //! single-use nonces and tokens (tests need no sleeping).
 
 use std::collections::{HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
-
-use md5::{Digest, Md5};
+use std::time::{Duration, Instant};
 
 use crate::SecretString;
+use crate::auth::digest::{self, Algorithm};
 
 /// The realm Atlas challenges with.
 pub(crate) const REALM: &str = "MMS Public API";
@@ -62,6 +60,49 @@ struct Token {
     used: bool,
 }
 
+/// The parts of a Digest answer the server checks.
+struct Answer<'a> {
+    username: &'a str,
+    realm: &'a str,
+    nonce: &'a str,
+    uri: &'a str,
+    response: &'a str,
+    /// The nonce count as sent (hashed as sent), and its value.
+    nc_text: &'a str,
+    nc: u32,
+    cnonce: &'a str,
+}
+
+impl<'a> Answer<'a> {
+    /// The answer in `params` (names in any case), if it has every part,
+    /// MD5 (or no algorithm), qop `auth` and a nonzero nonce count.
+    fn read(params: &'a [(&'a str, String)]) -> Option<Self> {
+        let get = |name: &str| {
+            params
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        };
+        let algorithm_ok = get("algorithm").is_none_or(|a| a.eq_ignore_ascii_case("MD5"));
+        let qop_ok = get("qop").is_some_and(|q| q.eq_ignore_ascii_case("auth"));
+        let nc_text = get("nc")?;
+        let nc = u32::from_str_radix(nc_text, 16).ok()?;
+        if !algorithm_ok || !qop_ok || nc == 0 {
+            return None;
+        }
+        Some(Self {
+            username: get("username")?,
+            realm: get("realm")?,
+            nonce: get("nonce")?,
+            uri: get("uri")?,
+            response: get("response")?,
+            nc_text,
+            nc,
+            cnonce: get("cnonce")?,
+        })
+    }
+}
+
 /// Nonces and tokens issued so far.
 pub(crate) struct Authenticator {
     pub public_key: String,
@@ -106,7 +147,7 @@ impl Authenticator {
         if self.nonces.len() >= CAPACITY {
             evict_oldest(&mut self.nonces, |n| n.issued);
         }
-        let nonce = random_hex(24);
+        let nonce = digest::random_hex(24);
         self.nonces.insert(
             nonce.clone(),
             Nonce {
@@ -129,43 +170,31 @@ impl Authenticator {
         method: &str,
         target: &str,
     ) -> Result<(), Refusal> {
-        let params = parse_params(params).ok_or(Refusal::Unauthorized)?;
-        let get = |name: &str| {
-            params
-                .iter()
-                .find(|(n, _)| n.eq_ignore_ascii_case(name))
-                .map(|(_, v)| v.as_str())
-        };
-        let (Some(username), Some(realm), Some(nonce), Some(uri), Some(response)) = (
-            get("username"),
-            get("realm"),
-            get("nonce"),
-            get("uri"),
-            get("response"),
-        ) else {
-            return Err(Refusal::Unauthorized);
-        };
-        let algorithm_ok = get("algorithm").is_none_or(|a| a.eq_ignore_ascii_case("MD5"));
-        let qop_ok = get("qop").is_some_and(|q| q.eq_ignore_ascii_case("auth"));
-        let (Some(nc_text), Some(cnonce)) = (get("nc"), get("cnonce")) else {
-            return Err(Refusal::Unauthorized);
-        };
-        let nc = u32::from_str_radix(nc_text, 16).map_err(|_| Refusal::Unauthorized)?;
-        if !algorithm_ok || !qop_ok || realm != REALM || uri != target || nc == 0 {
+        let params = digest::parse_params(params).ok_or(Refusal::Unauthorized)?;
+        let answer = Answer::read(&params).ok_or(Refusal::Unauthorized)?;
+        if answer.realm != REALM || answer.uri != target || !self.is_right(&answer, method) {
             return Err(Refusal::Unauthorized);
         }
+        self.count(answer.nonce, answer.nc)
+    }
+
+    /// Whether `answer` names the API key and hashes its private key right.
+    fn is_right(&self, answer: &Answer<'_>, method: &str) -> bool {
+        let (username, nonce, uri) = (answer.username, answer.nonce, answer.uri);
         if !ct_eq(username.as_bytes(), self.public_key.as_bytes()) {
-            return Err(Refusal::Unauthorized);
+            return false;
         }
-        let ha1 = md5_hex(&[username, REALM, self.private_key.expose_secret()]);
-        let ha2 = md5_hex(&[method, uri]);
-        let expected = md5_hex(&[&ha1, nonce, nc_text, cnonce, "auth", &ha2]);
-        if !ct_eq(
-            expected.as_bytes(),
-            response.to_ascii_lowercase().as_bytes(),
-        ) {
-            return Err(Refusal::Unauthorized);
-        }
+        let md5 = |parts: &[&str]| digest::hash(Algorithm::Md5, parts);
+        let ha1 = md5(&[username, REALM, self.private_key.expose_secret()]);
+        let ha2 = md5(&[method, uri]);
+        let expected = md5(&[&ha1, nonce, answer.nc_text, answer.cnonce, "auth", &ha2]);
+        let response = answer.response.to_ascii_lowercase();
+        ct_eq(expected.as_bytes(), response.as_bytes())
+    }
+
+    /// Accepts nonce count `nc` of `nonce` once, as the nonce count check
+    /// says, while the nonce lives (an unknown or expired nonce is stale).
+    fn count(&mut self, nonce: &str, nc: u32) -> Result<(), Refusal> {
         let lifetime = self.nonce_lifetime;
         let Some(state) = self.nonces.get_mut(nonce) else {
             return Err(Refusal::Stale);
@@ -211,7 +240,7 @@ impl Authenticator {
         if self.tokens.len() >= CAPACITY {
             evict_oldest(&mut self.tokens, |t| t.issued);
         }
-        let token = random_hex(32);
+        let token = digest::random_hex(32);
         self.tokens.insert(
             token.clone(),
             Token {
@@ -251,107 +280,9 @@ fn evict_oldest<T>(map: &mut HashMap<String, T>, issued: impl Fn(&T) -> Instant)
     }
 }
 
-/// `name=value` pairs of a Digest header, values unquoted; `None` when it
-/// cannot be parsed or repeats a name. Linear in the length of `s` (the
-/// server also refuses an `Authorization` over 16 KiB before this).
-fn parse_params(s: &str) -> Option<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    let mut names = HashSet::new();
-    let mut chars = s.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| matches!(c, ',' | ' ' | '\t')) {
-            chars.next();
-        }
-        if chars.peek().is_none() {
-            return Some(out);
-        }
-        let mut name = String::new();
-        for c in chars.by_ref() {
-            if c == '=' {
-                break;
-            }
-            name.push(c);
-        }
-        let name = name.trim().to_owned();
-        if name.is_empty() {
-            return None;
-        }
-        let mut value = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            let mut closed = false;
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' => value.extend(chars.next()),
-                    '"' => {
-                        closed = true;
-                        break;
-                    }
-                    c => value.push(c),
-                }
-            }
-            if !closed {
-                return None;
-            }
-        } else {
-            while let Some(c) = chars.peek().copied() {
-                if c == ',' {
-                    break;
-                }
-                value.push(c);
-                chars.next();
-            }
-            value = value.trim().to_owned();
-        }
-        if !names.insert(name.to_ascii_lowercase()) {
-            return None;
-        }
-        out.push((name, value));
-    }
-}
-
-/// Lowercase hex MD5 of the parts joined by `:`.
-fn md5_hex(parts: &[&str]) -> String {
-    let mut hasher = Md5::new();
-    for (i, part) in parts.iter().enumerate() {
-        if i > 0 {
-            hasher.update(b":");
-        }
-        hasher.update(part.as_bytes());
-    }
-    hex(&hasher.finalize())
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Compares without stopping at the first difference.
 fn ct_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-/// `len` random bytes from the OS as hex (should the OS fail, a hash of
-/// time, process id and a counter: unique, if not secret).
-pub(crate) fn random_hex(len: usize) -> String {
-    let mut bytes = vec![0u8; len];
-    if getrandom::fill(&mut bytes).is_err() {
-        static COUNTER: AtomicU64 = AtomicU64::new(0);
-        let now = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos());
-        let mut seed = Vec::new();
-        for chunk in 0..len.div_ceil(16) {
-            let mut hasher = Md5::new();
-            hasher.update(now.to_le_bytes());
-            hasher.update(std::process::id().to_le_bytes());
-            hasher.update(COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
-            hasher.update(chunk.to_le_bytes());
-            seed.extend_from_slice(&hasher.finalize());
-        }
-        bytes.iter_mut().zip(seed).for_each(|(b, s)| *b = s);
-    }
-    hex(&bytes)
 }
 
 /// Decodes `application/x-www-form-urlencoded` text (`+` is a space).
@@ -390,29 +321,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn base64_and_params_decode() {
+    fn base64_decodes() {
         assert_eq!(
             base64_decode("YWJjOmRlZg==").as_deref(),
             Some(&b"abc:def"[..])
         );
         assert_eq!(base64_decode("a b"), None);
-        let params = parse_params(r#"username="a\"b", nc=00000001, qop=auth"#);
-        assert_eq!(
-            params,
-            Some(vec![
-                ("username".into(), "a\"b".into()),
-                ("nc".into(), "00000001".into()),
-                ("qop".into(), "auth".into()),
-            ])
-        );
-        assert_eq!(parse_params(r#"a="open"#), None);
-        assert_eq!(parse_params("nc=1, NC=2"), None, "a repeated name");
-        assert_eq!(parse_params("a=1, b=2").map(|p| p.len()), Some(2));
     }
 
-    /// What the server answers to counts 2, 1, 2, 5 on one nonce.
-    fn answers(check: NonceCountCheck) -> Vec<Result<(), Refusal>> {
-        use crate::auth::digest;
+    const TARGET: &str = "/api/atlas/v2/groups/g/streams/t/connections";
+
+    /// A server checking counts as `check`, and the client's answer (its
+    /// parameters) to its challenge with nonce count `nc`.
+    fn server(check: NonceCountCheck) -> (Authenticator, impl Fn(u32) -> String) {
         let key = SecretString::new("private");
         let mut server = Authenticator::new(
             ("public".into(), key.clone()),
@@ -423,16 +344,41 @@ mod tests {
         .with_nonce_count_check(check);
         let header = http::HeaderValue::from_str(&server.challenge(false)).unwrap();
         let challenge = digest::parse_challenges([&header]).unwrap();
-        let target = "/api/atlas/v2/groups/g/streams/t/connections";
+        let answer = move |nc| {
+            let value = digest::authorization(&challenge, "public", &key, "POST", TARGET, nc, "c");
+            let value = value.to_str().unwrap();
+            value.strip_prefix("Digest ").unwrap().to_owned()
+        };
+        (server, answer)
+    }
+
+    /// What the server answers to counts 2, 1, 2, 5 on one nonce.
+    fn answers(check: NonceCountCheck) -> Vec<Result<(), Refusal>> {
+        let (mut server, answer) = server(check);
         [2, 1, 2, 5]
             .into_iter()
-            .map(|nc| {
-                let value =
-                    digest::authorization(&challenge, "public", &key, "POST", target, nc, "c");
-                let params = value.to_str().unwrap().strip_prefix("Digest ").unwrap();
-                server.check_digest(params, "POST", target)
-            })
+            .map(|nc| server.check_digest(&answer(nc), "POST", TARGET))
             .collect()
+    }
+
+    #[test]
+    fn malformed_answers_are_refused() {
+        let (mut server, answer) = server(NonceCountCheck::Unique);
+        let right = answer(1);
+        for wrong in [
+            format!("{right}, garbage"),
+            format!("{right}, x=a b"),
+            format!("{right}, nc=00000009"),
+            right.replace(", ", " "),
+            right.replace("qop=auth", "qop=auth-int"),
+            right.replace("algorithm=MD5", "algorithm=SHA-256"),
+            right.replace("nc=00000001", "nc=00000000"),
+            right.replace("realm=", "x="),
+        ] {
+            let refused = server.check_digest(&wrong, "POST", TARGET);
+            assert_eq!(refused, Err(Refusal::Unauthorized), "{wrong}");
+        }
+        assert_eq!(server.check_digest(&right, "POST", TARGET), Ok(()));
     }
 
     #[test]

@@ -48,10 +48,13 @@
 //!    zero lifetime makes them single-use. Otherwise `401` with an Atlas
 //!    error body and a Digest challenge;
 //! 5. checks `Accept`: absent, `*/*`, `application/*`, `application/json` or
-//!    a media type the spec serves the response in
-//!    (`application/vnd.atlas.2023-02-01+json`) is fine; anything else (such
-//!    as another version) is `406 INVALID_VERSION_DATE`;
-//! 6. checks `groupId` against the spec's pattern (`400 INVALID_GROUP_ID`),
+//!    a media type the spec serves the response in (the response media type
+//!    of one of the operation's API versions, as the version table
+//!    [`versions_of`](crate::versions_of) lists them) is fine, and chooses
+//!    that media type (without one, the first in date order); anything else
+//!    (such as a version the table lacks) is `406 INVALID_VERSION_DATE`;
+//! 6. checks the project id (`groupId`) against the spec's pattern (`400
+//!    INVALID_GROUP_ID`),
 //!    and, once instances are declared ([`LocalAtlasBuilder::instance`]),
 //!    that the instance exists (`404 RESOURCE_NOT_FOUND`);
 //! 7. checks the body against the spec's request schema, walked generically
@@ -67,8 +70,8 @@
 //! 8. refuses a `name` the instance already has (`409
 //!    DUPLICATE_STREAM_CONNECTION`);
 //! 9. stores the connection without its `readOnly` members, and answers
-//!    `200` with it, `writeOnly` members removed and `links` added, as
-//!    `application/vnd.atlas.2023-02-01+json`; `pretty=true` indents it and
+//!    `200` with it, `writeOnly` members removed and `links` added, in the
+//!    media type chosen at step 5; `pretty=true` indents it and
 //!    `envelope=true` wraps any answer of the API path in `{"status",
 //!    "content"}` with HTTP `200`.
 //!
@@ -89,6 +92,7 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 
 use crate::SecretString;
+use crate::auth::digest::random_hex;
 
 pub use auth::NonceCountCheck;
 pub use state::{Failure, RecordedRequest, StoredConnection};
@@ -181,8 +185,9 @@ impl LocalAtlasBuilder {
         self
     }
 
-    /// Declares a stream instance. Once one is declared, connections to an
-    /// undeclared instance are `404`; with none, every instance exists.
+    /// Declares a stream instance: `tenant_name` in the project `group_id`.
+    /// Once one is declared, connections to an undeclared instance are
+    /// `404`; with none, every instance exists.
     pub fn instance(mut self, group_id: impl Into<String>, tenant_name: impl Into<String>) -> Self {
         self.instances.push((group_id.into(), tenant_name.into()));
         self
@@ -199,11 +204,11 @@ impl LocalAtlasBuilder {
         let base_url = format!("http://{}", listener.local_addr()?);
         let api_key = self
             .api_key
-            .unwrap_or_else(|| (random_public_key(), SecretString::new(auth::random_hex(18))));
+            .unwrap_or_else(|| (random_public_key(), SecretString::new(random_hex(18))));
         let service_account = self.service_account.unwrap_or_else(|| {
             (
-                format!("mdb_sa_id_{}", auth::random_hex(12)),
-                SecretString::new(format!("mdb_sa_sk_{}", auth::random_hex(20))),
+                format!("mdb_sa_id_{}", random_hex(12)),
+                SecretString::new(format!("mdb_sa_sk_{}", random_hex(20))),
             )
         });
         let authenticator = auth::Authenticator::new(
@@ -229,7 +234,7 @@ impl LocalAtlasBuilder {
 
 /// Eight lowercase letters, like an Atlas public key.
 fn random_public_key() -> String {
-    auth::random_hex(8)
+    random_hex(8)
         .bytes()
         .take(8)
         .map(|b| char::from(b'a' + b % 26))

@@ -79,6 +79,10 @@ impl Reply {
     }
 }
 
+/// The answer that ends a request early, as a step's error (boxed, as a
+/// [`Reply`] is large).
+type Refused = Box<Reply>;
+
 /// An Atlas `ApiError` answer.
 fn api_error(
     status: StatusCode,
@@ -281,6 +285,178 @@ fn redact_revoke(body: &[u8]) -> Vec<u8> {
     out.finish().into_bytes()
 }
 
+/// The request body, or why it was not read: one announced or found to be
+/// over [`MAX_BODY`] is not read on.
+async fn read_body(headers: &HeaderMap, body: Incoming) -> (Bytes, Option<Unread>) {
+    let announced = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    if announced.is_some_and(|n| n > MAX_BODY as u64) {
+        return (Bytes::new(), Some(Unread::TooLarge));
+    }
+    match Limited::new(body, MAX_BODY).collect().await {
+        Ok(collected) => (collected.to_bytes(), None),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            (Bytes::new(), Some(Unread::TooLarge))
+        }
+        Err(_) => (Bytes::new(), Some(Unread::BrokenOff)),
+    }
+}
+
+/// The answer to a request whose body was not read.
+fn unread_reply(unread: Unread) -> Reply {
+    match unread {
+        Unread::TooLarge => api_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "PAYLOAD_TOO_LARGE",
+            format!("The body is larger than {MAX_BODY} bytes."),
+            &[],
+        ),
+        Unread::BrokenOff => api_error(
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_REQUEST",
+            "The body could not be read.",
+            &[],
+        ),
+    }
+}
+
+/// The HTTP response of a reply, its body indented when `pretty`.
+fn into_response(reply: Reply, pretty: bool) -> Response<Full<Bytes>> {
+    let bytes = match &reply.body {
+        None => Vec::new(),
+        Some(value) if pretty => serde_json::to_vec_pretty(value).unwrap_or_default(),
+        Some(value) => serde_json::to_vec(value).unwrap_or_default(),
+    };
+    let mut builder = Response::builder().status(reply.status);
+    if reply.body.is_some() {
+        builder = builder.header(CONTENT_TYPE, reply.content_type.as_str());
+    }
+    for (name, value) in &reply.headers {
+        builder = builder.header(*name, value.as_str());
+    }
+    builder.body(Full::new(Bytes::from(bytes))).unwrap_or_else(|_| {
+        // A header value the test set could not be sent (a newline in a
+        // Sunset, say): say so rather than panic.
+        let mut response = Response::new(Full::new(Bytes::from_static(
+            b"{\"error\":500,\"errorCode\":\"UNEXPECTED_ERROR\",\"detail\":\"a header value cannot be sent\"}",
+        )));
+        *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+        response
+    })
+}
+
+/// The token endpoint's answer to a client authenticated, for this
+/// `grant_type`.
+fn issue_token(auth: &mut Authenticator, grant_type: Option<&str>) -> Reply {
+    match grant_type {
+        Some("client_credentials") => {
+            let (token, expires_in) = auth.issue_token();
+            Reply::json(
+                StatusCode::OK,
+                "application/json",
+                json!({"access_token": token, "expires_in": expires_in, "token_type": "Bearer"}),
+            )
+            .header("cache-control", "no-store".into())
+        }
+        Some(_) => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "unsupported_grant_type",
+            "Only client_credentials is supported.",
+        ),
+        None => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "grant_type is required.",
+        ),
+    }
+}
+
+/// The revoke endpoint's answer to a client authenticated, for this `token`.
+fn revoke(auth: &mut Authenticator, token: Option<&str>) -> Reply {
+    match token {
+        // RFC 7009: revoking an unknown token succeeds too.
+        Some(token) => {
+            auth.revoke(token);
+            Reply {
+                status: StatusCode::OK,
+                headers: Vec::new(),
+                body: None,
+                content_type: String::new(),
+            }
+        }
+        None => oauth_error(
+            StatusCode::BAD_REQUEST,
+            "invalid_request",
+            "token is required.",
+        ),
+    }
+}
+
+/// The media type to answer a create in, or `406` when `Accept` asks for
+/// none the operation is served in.
+fn acceptable(headers: &HeaderMap, served: &[String]) -> Result<String, Refused> {
+    let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
+    negotiate(accept, served).ok_or_else(|| {
+        Box::new(api_error(
+            StatusCode::NOT_ACCEPTABLE,
+            "INVALID_VERSION_DATE",
+            format!(
+                "The Accept header asks for {}; this resource is served as {}.",
+                accept.unwrap_or_default(),
+                served.join(", ")
+            ),
+            &[],
+        ))
+    })
+}
+
+/// A create body that is JSON and valid for `schema`, or the `400` to send.
+fn valid_connection(schemas: &Schemas<'_>, schema: &Value, body: &[u8]) -> Result<Value, Refused> {
+    let Ok(connection) = serde_json::from_slice::<Value>(body) else {
+        return Err(api_error(
+            StatusCode::BAD_REQUEST,
+            "MALFORMED_JSON",
+            "The body is not valid JSON.",
+            &[],
+        )
+        .into());
+    };
+    let violations = schemas.check(schema, &connection);
+    match violations.first() {
+        None => Ok(connection),
+        Some(first) => Err(api_error(
+            StatusCode::BAD_REQUEST,
+            "INVALID_ATTRIBUTE",
+            format!("Invalid attribute {}: {}.", first.field, first.description),
+            &violations,
+        )
+        .into()),
+    }
+}
+
+/// The connection's `name`, which Atlas requires though the spec does not
+/// say so, or the `400` to send.
+fn connection_name(connection: &Value) -> Result<String, Refused> {
+    match connection.get("name") {
+        Some(Value::String(name)) if !name.is_empty() => Ok(name.clone()),
+        _ => {
+            let missing = Violation {
+                field: "name".into(),
+                description: "is required".into(),
+            };
+            Err(api_error(
+                StatusCode::BAD_REQUEST,
+                "MISSING_ATTRIBUTE",
+                "The required attribute name was not specified.",
+                &[missing],
+            )
+            .into())
+        }
+    }
+}
+
 impl Shared {
     pub fn new(base_url: String, auth: Authenticator, state: State) -> std::io::Result<Self> {
         let spec: Value = serde_json::from_str(SPEC)
@@ -310,107 +486,63 @@ impl Shared {
         lock(&self.auth)
     }
 
+    /// One request: read its body, answer it, record it, then shape the
+    /// answer (envelope, indentation, headers every answer carries).
     async fn handle(&self, request: Request<Incoming>) -> Response<Full<Bytes>> {
         let (parts, body) = request.into_parts();
-        let announced = parts
-            .headers
-            .get(http::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.trim().parse::<u64>().ok());
-        let (body, unread) = if announced.is_some_and(|n| n > MAX_BODY as u64) {
-            (Bytes::new(), Some(Unread::TooLarge))
-        } else {
-            match Limited::new(body, MAX_BODY).collect().await {
-                Ok(collected) => (collected.to_bytes(), None),
-                Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => {
-                    (Bytes::new(), Some(Unread::TooLarge))
-                }
-                Err(_) => (Bytes::new(), Some(Unread::BrokenOff)),
-            }
+        let (body, unread) = read_body(&parts.headers, body).await;
+        let path = parts.uri.path();
+        let query = parts.uri.query();
+        let mut reply = match unread {
+            Some(unread) => unread_reply(unread),
+            None => self.respond(&parts.method, path, query, &parts.headers, &body),
         };
-        let path = parts.uri.path().to_owned();
-        let query = parts.uri.query().map(str::to_owned);
-        let mut reply = if let Some(unread) = unread {
-            match unread {
-                Unread::TooLarge => api_error(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "PAYLOAD_TOO_LARGE",
-                    format!("The body is larger than {MAX_BODY} bytes."),
-                    &[],
-                ),
-                Unread::BrokenOff => api_error(
-                    StatusCode::BAD_REQUEST,
-                    "MALFORMED_REQUEST",
-                    "The body could not be read.",
-                    &[],
-                ),
-            }
-        } else {
-            self.respond(
-                &parts.method,
-                &path,
-                query.as_deref(),
-                &parts.headers,
-                &body,
-            )
-        };
-        let recorded_body = if path == REVOKE_PATH {
-            redact_revoke(&body)
-        } else {
-            self.without_write_only(&path, &body)
-        };
-        let (sunset, deprecation) = {
-            let mut state = self.state();
-            state.record(RecordedRequest {
-                method: parts.method.to_string(),
-                path: path.clone(),
-                query: query.clone(),
-                headers: parts
-                    .headers
-                    .iter()
-                    .map(|(n, v)| {
-                        let v = String::from_utf8_lossy(v.as_bytes());
-                        (n.as_str().to_owned(), redact(n.as_str(), &v))
-                    })
-                    .collect(),
-                body: recorded_body,
-                status: reply.status.as_u16(),
-            });
-            (state.sunset.clone(), state.deprecation.clone())
-        };
-        if path.starts_with("/api/atlas/") && query_flag(query.as_deref(), "envelope") {
+        let (sunset, deprecation) = self.record(&parts, &body, reply.status);
+        if path.starts_with("/api/atlas/") && query_flag(query, "envelope") {
             let content = reply.body.take().unwrap_or(Value::Null);
             reply.body = Some(json!({"status": reply.status.as_u16(), "content": content}));
             reply.status = StatusCode::OK;
         }
-        let pretty = query_flag(query.as_deref(), "pretty");
-        let bytes = match &reply.body {
-            None => Vec::new(),
-            Some(value) if pretty => serde_json::to_vec_pretty(value).unwrap_or_default(),
-            Some(value) => serde_json::to_vec(value).unwrap_or_default(),
+        reply
+            .headers
+            .extend(sunset.map(|sunset| ("sunset", sunset)));
+        reply
+            .headers
+            .extend(deprecation.map(|d| ("deprecation", d)));
+        into_response(reply, query_flag(query, "pretty"))
+    }
+
+    /// Records a request (its credentials redacted) and the status answered;
+    /// the `Sunset` and `Deprecation` values every answer carries.
+    fn record(
+        &self,
+        parts: &http::request::Parts,
+        body: &[u8],
+        status: StatusCode,
+    ) -> (Option<String>, Option<String>) {
+        let path = parts.uri.path();
+        let recorded_body = if path == REVOKE_PATH {
+            redact_revoke(body)
+        } else {
+            self.without_write_only(path, body)
         };
-        let mut builder = Response::builder().status(reply.status);
-        if reply.body.is_some() {
-            builder = builder.header(CONTENT_TYPE, reply.content_type.as_str());
-        }
-        for (name, value) in &reply.headers {
-            builder = builder.header(*name, value.as_str());
-        }
-        if let Some(sunset) = sunset {
-            builder = builder.header("sunset", sunset);
-        }
-        if let Some(deprecation) = deprecation {
-            builder = builder.header("deprecation", deprecation);
-        }
-        builder.body(Full::new(Bytes::from(bytes))).unwrap_or_else(|_| {
-            // A header value the test set could not be sent (a newline in a
-            // Sunset, say): say so rather than panic.
-            let mut response = Response::new(Full::new(Bytes::from_static(
-                b"{\"error\":500,\"errorCode\":\"UNEXPECTED_ERROR\",\"detail\":\"a header value cannot be sent\"}",
-            )));
-            *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
-            response
-        })
+        let mut state = self.state();
+        state.record(RecordedRequest {
+            method: parts.method.to_string(),
+            path: path.to_owned(),
+            query: parts.uri.query().map(str::to_owned),
+            headers: parts
+                .headers
+                .iter()
+                .map(|(n, v)| {
+                    let v = String::from_utf8_lossy(v.as_bytes());
+                    (n.as_str().to_owned(), redact(n.as_str(), &v))
+                })
+                .collect(),
+            body: recorded_body,
+            status: status.as_u16(),
+        });
+        (state.sunset.clone(), state.deprecation.clone())
     }
 
     fn respond(
@@ -458,6 +590,7 @@ impl Shared {
             return reply;
         }
         self.create(group, tenant, headers, body)
+            .unwrap_or_else(|refusal| *refusal)
     }
 
     /// `None` for a request with valid Digest or bearer credentials; else
@@ -521,44 +654,9 @@ impl Shared {
                 .map(|(_, v)| v.as_str())
         };
         if issue {
-            return match param("grant_type") {
-                Some("client_credentials") => {
-                    let (token, expires_in) = auth.issue_token();
-                    Reply::json(
-                        StatusCode::OK,
-                        "application/json",
-                        json!({"access_token": token, "expires_in": expires_in, "token_type": "Bearer"}),
-                    )
-                    .header("cache-control", "no-store".into())
-                }
-                Some(_) => oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "unsupported_grant_type",
-                    "Only client_credentials is supported.",
-                ),
-                None => oauth_error(
-                    StatusCode::BAD_REQUEST,
-                    "invalid_request",
-                    "grant_type is required.",
-                ),
-            };
-        }
-        match param("token") {
-            // RFC 7009: revoking an unknown token succeeds too.
-            Some(token) => {
-                auth.revoke(token);
-                Reply {
-                    status: StatusCode::OK,
-                    headers: Vec::new(),
-                    body: None,
-                    content_type: String::new(),
-                }
-            }
-            None => oauth_error(
-                StatusCode::BAD_REQUEST,
-                "invalid_request",
-                "token is required.",
-            ),
+            issue_token(&mut auth, param("grant_type"))
+        } else {
+            revoke(&mut auth, param("token"))
         }
     }
 
@@ -578,75 +676,30 @@ impl Shared {
         serde_json::to_vec(&value).unwrap_or_default()
     }
 
-    fn create(&self, group_raw: &str, tenant_raw: &str, headers: &HeaderMap, body: &[u8]) -> Reply {
+    /// The create operation, in the order Atlas checks: the media type, the
+    /// path parameters and instance, the body, the name; then stores the
+    /// connection and answers with it. `Err` is the refusal to send.
+    fn create(
+        &self,
+        group_raw: &str,
+        tenant_raw: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<Reply, Refused> {
         let schemas = Schemas::new(&self.spec);
         let Some((schema, served)) = schemas.operation(CREATE_PATH, CREATE_METHOD) else {
-            return api_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "UNEXPECTED_ERROR",
-                "No spec.",
-                &[],
-            );
+            let status = StatusCode::INTERNAL_SERVER_ERROR;
+            return Err(api_error(status, "UNEXPECTED_ERROR", "No spec.", &[]).into());
         };
-        let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
-        let Some(media_type) = negotiate(accept, &served) else {
-            return api_error(
-                StatusCode::NOT_ACCEPTABLE,
-                "INVALID_VERSION_DATE",
-                format!(
-                    "The Accept header asks for {}; this resource is served as {}.",
-                    accept.unwrap_or_default(),
-                    served.join(", ")
-                ),
-                &[],
-            );
-        };
+        let media_type = acceptable(headers, &served)?;
         let (group, tenant) = (percent_decode(group_raw), percent_decode(tenant_raw));
-        if let Some(reply) =
-            self.check_path_parameters(&[("groupId", &group), ("tenantName", &tenant)])
-        {
-            return reply;
+        let path_parameters = [("groupId", group.as_str()), ("tenantName", tenant.as_str())];
+        if let Some(refusal) = self.check_path_parameters(&path_parameters) {
+            return Err(refusal.into());
         }
-        if !self.state().knows_instance(&group, &tenant) {
-            return api_error(
-                StatusCode::NOT_FOUND,
-                "RESOURCE_NOT_FOUND",
-                format!("Cannot find stream instance {tenant} in project {group}."),
-                &[],
-            );
-        }
-        let Ok(mut connection) = serde_json::from_slice::<Value>(body) else {
-            return api_error(
-                StatusCode::BAD_REQUEST,
-                "MALFORMED_JSON",
-                "The body is not valid JSON.",
-                &[],
-            );
-        };
-        let violations = schemas.check(schema, &connection);
-        if let Some(first) = violations.first() {
-            return api_error(
-                StatusCode::BAD_REQUEST,
-                "INVALID_ATTRIBUTE",
-                format!("Invalid attribute {}: {}.", first.field, first.description),
-                &violations,
-            );
-        }
-        let name = match connection.get("name") {
-            Some(Value::String(name)) if !name.is_empty() => name.clone(),
-            _ => {
-                let missing = Violation {
-                    field: "name".into(),
-                    description: "is required".into(),
-                };
-                return api_error(
-                    StatusCode::BAD_REQUEST,
-                    "MISSING_ATTRIBUTE",
-                    "The required attribute name was not specified.",
-                    &[missing],
-                );
-            }
-        };
+        self.check_instance(&group, &tenant)?;
+        let mut connection = valid_connection(&schemas, schema, body)?;
+        let name = connection_name(&connection)?;
         schemas.strip_read_only(schema, &mut connection);
         schemas.strip_write_only(schema, &mut connection);
         let href = format!(
@@ -659,22 +712,50 @@ impl Shared {
         if let Some(map) = connection.as_object_mut() {
             map.insert("links".into(), json!([{"href": href, "rel": "self"}]));
         }
+        self.store(group, tenant, name, &connection)?;
+        Ok(Reply::json(StatusCode::OK, &media_type, connection))
+    }
+
+    /// `404` unless the instance exists (every instance does while none is
+    /// declared).
+    fn check_instance(&self, group: &str, tenant: &str) -> Result<(), Refused> {
+        if self.state().knows_instance(group, tenant) {
+            return Ok(());
+        }
+        Err(api_error(
+            StatusCode::NOT_FOUND,
+            "RESOURCE_NOT_FOUND",
+            format!("Cannot find stream instance {tenant} in project {group}."),
+            &[],
+        )
+        .into())
+    }
+
+    /// Stores a connection, or `409` when its instance has one of that name.
+    fn store(
+        &self,
+        group: String,
+        tenant: String,
+        name: String,
+        connection: &Value,
+    ) -> Result<(), Refused> {
         let mut state = self.state();
         let key = (group.clone(), tenant.clone());
         if !state.names.entry(key).or_default().insert(name.clone()) {
-            return api_error(
+            return Err(api_error(
                 StatusCode::CONFLICT,
                 "DUPLICATE_STREAM_CONNECTION",
                 format!("A connection named {name} already exists in stream instance {tenant}."),
                 &[],
-            );
+            )
+            .into());
         }
         state.connections.push(StoredConnection {
             group_id: group,
             tenant_name: tenant,
             connection: connection.clone(),
         });
-        Reply::json(StatusCode::OK, &media_type, connection)
+        Ok(())
     }
 
     /// Checks path parameters against the `pattern` the spec gives them.
@@ -735,7 +816,12 @@ mod tests {
             None
         );
         assert_eq!(percent_decode("a%20b%zz"), "a b%zz");
-        let served = vec!["application/vnd.atlas.2023-02-01+json".to_owned()];
+        // The media type of the operation's version, from the version table.
+        let versioned = crate::versions_of("create_stream_connection")
+            .and_then(|operation| operation.default_version())
+            .and_then(|version| version.response_media_type)
+            .unwrap();
+        let served = vec![versioned.to_owned()];
         assert_eq!(
             negotiate(None, &served).as_deref(),
             Some(served[0].as_str())
@@ -745,11 +831,7 @@ mod tests {
             None
         );
         assert_eq!(
-            negotiate(
-                Some("application/vnd.atlas.2023-02-01+json; charset=utf-8"),
-                &served
-            )
-            .as_deref(),
+            negotiate(Some(&format!("{versioned}; charset=utf-8")), &served).as_deref(),
             Some(served[0].as_str())
         );
     }

@@ -124,7 +124,8 @@ impl std::fmt::Debug for StoredConnection {
 /// The mutable state, behind one lock.
 #[derive(Default)]
 pub(crate) struct State {
-    /// Declared `(groupId, tenantName)` pairs; empty means "any instance".
+    /// Declared instances as `(groupId, tenantName)`: project and instance
+    /// name; empty means "any instance".
     pub instances: HashSet<(String, String)>,
     /// Connections in creation order.
     pub connections: Vec<StoredConnection>,
@@ -193,7 +194,8 @@ impl State {
         self.requests.push_back(request);
     }
 
-    /// Whether `(group, tenant)` may hold connections.
+    /// Whether the instance `tenant` of the project `group` may hold
+    /// connections.
     pub fn knows_instance(&self, group: &str, tenant: &str) -> bool {
         self.instances.is_empty()
             || self
