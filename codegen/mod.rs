@@ -16,6 +16,7 @@
 //!    it is pretty-printed.
 
 mod bodies;
+mod discriminator;
 mod enums;
 mod error;
 mod formats;
