@@ -61,7 +61,7 @@ pub fn generate(spec_text: &str, config: &Config<'_>) -> Result<String, Error> {
         )
     })?;
     let original = doc.clone();
-    let crate_ident = config.crate_name.replace('-', "_");
+    let crate_ident = formats::crate_ident(config.crate_name);
     let (mut file, prepared) = client_for(doc, config)?;
     for version in variants::untyped_versions(&prepared.operations) {
         let (variant, _) = client_for(variants::spec_for(&original, &version)?, config)
@@ -106,7 +106,7 @@ fn client_for(
         )
     })?;
 
-    let crate_ident = config.crate_name.replace('-', "_");
+    let crate_ident = formats::crate_ident(config.crate_name);
     let mut settings = progenitor_impl::GenerationSettings::new();
     settings
         .with_interface(progenitor_impl::InterfaceStyle::Positional)

@@ -939,11 +939,7 @@ fn secrets_and_open_objects(
     crate_name: &str,
     unions: &BTreeSet<String>,
 ) -> Result<(), Error> {
-    let secret_type = json!({
-        "crate": crate_name,
-        "version": "*",
-        "path": format!("{}::SecretString", crate_name.replace('-', "_")),
-    });
+    let secret_type = super::formats::crate_type(crate_name, "SecretString");
     for_each_schema_mut(doc, &mut |pointer, schema| {
         if schema.contains_key("$ref") || unions.contains(pointer) {
             return Ok(());
