@@ -43,7 +43,7 @@ use serde_json::{Map, Value, json};
 use super::Error;
 use super::discriminator;
 use super::pointer::{self, escape, ref_pointer};
-use super::schema_walk::{for_each_schema_mut, named_schemas, reference};
+use super::schema_walk::{for_each_schema_mut, named_schemas, reference, reference_as_all_of};
 
 /// Appended to the description of every property the spec marks
 /// `deprecated`; found again in the generated field docs.
@@ -205,9 +205,7 @@ fn mark_deprecated(doc: &mut Value) -> Result<(), Error> {
             if map.get("deprecated") != Some(&Value::Bool(true)) {
                 continue;
             }
-            if let Some(reference) = map.remove("$ref") {
-                map.insert("allOf".into(), json!([{ "$ref": reference }]));
-            }
+            reference_as_all_of(map);
             let description = match map.get("description").and_then(Value::as_str) {
                 Some(text) => format!("{text}\n\n{DEPRECATED_MARKER}"),
                 None => DEPRECATED_MARKER.to_owned(),

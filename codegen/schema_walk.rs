@@ -1,7 +1,7 @@
 //! Visiting every schema of an OpenAPI 3.0 document, and only schemas: example
 //! values that happen to look like schemas are never touched.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::Error;
 use super::pointer::{self, METHODS, escape};
@@ -39,6 +39,16 @@ pub fn named_schemas(doc: &Value) -> impl Iterator<Item = (&String, &Value)> {
 /// schema written in place.
 pub fn reference(schema: &Value) -> Option<&str> {
     schema.get("$ref").and_then(Value::as_str)
+}
+
+/// Turns a reference into a one-member `allOf` of it, which typify reads
+/// as the referenced type: in OpenAPI 3.0 a `$ref` ignores its siblings,
+/// so a site that adds `description`, `deprecated` or `nullable` to one
+/// needs this form.
+pub fn reference_as_all_of(schema: &mut Map<String, Value>) {
+    if let Some(reference) = schema.remove("$ref") {
+        schema.insert("allOf".into(), json!([{ "$ref": reference }]));
+    }
 }
 
 /// Pointers of every place where the document holds a schema directly.
