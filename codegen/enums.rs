@@ -34,11 +34,8 @@ fn declaration(
     idents: &[syn::Ident],
     wires: &[&str],
 ) -> TokenStream {
-    let mut doc = open.description.clone().unwrap_or_default();
-    if !doc.is_empty() {
-        doc.push_str("\n\n");
-    }
-    doc.push_str(
+    let doc = super::with_paragraph(
+        open.description.as_deref(),
         "A value this version of the crate does not know (a newer server sent it) \
          decodes into `Unknown` and is sent back unchanged.",
     );

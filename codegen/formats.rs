@@ -124,14 +124,19 @@ pub fn crate_type(crate_name: &str, rust: &str) -> Value {
     })
 }
 
+/// Whether a string schema says it holds a secret: `writeOnly` (sent, never
+/// read back) or `format: password`. Preprocessing makes such a string the
+/// crate's `SecretString`.
+pub fn declares_secret(schema: &Map<String, Value>) -> bool {
+    schema.get("writeOnly").and_then(Value::as_bool) == Some(true)
+        || schema.get("format").and_then(Value::as_str) == Some("password")
+}
+
 /// Gives a string schema with `format` the crate's type for it, unless it
 /// is a secret (which has its type already, or gets it from
 /// preprocessing); drops a format typify would decode strictly.
 fn type_format(schema: &mut Map<String, Value>, format: &str, crate_name: &str) {
-    let secret = schema.contains_key("x-rust-type")
-        || schema.get("writeOnly").and_then(Value::as_bool) == Some(true)
-        || format == "password";
-    if secret {
+    if schema.contains_key("x-rust-type") || declares_secret(schema) {
         return;
     }
     if let Some((_, rust)) = NEWTYPES.iter().find(|(f, _)| *f == format) {

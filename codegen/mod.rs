@@ -315,6 +315,15 @@ fn mark_deprecated_fields(items: &mut [syn::Item]) {
     }
 }
 
+/// The docs of a generated type: the spec's description (if any), then
+/// `paragraph`, which says what the generator adds.
+fn with_paragraph(description: Option<&str>, paragraph: &str) -> String {
+    match description.filter(|d| !d.is_empty()) {
+        Some(description) => format!("{description}\n\n{paragraph}"),
+        None => paragraph.to_owned(),
+    }
+}
+
 /// The text of a `#[doc = "..."]` attribute.
 fn doc_text(attr: &syn::Attribute) -> Option<String> {
     match &attr.meta {

@@ -943,9 +943,7 @@ fn secrets_and_open_objects(
             return Ok(());
         }
         let is_string = schema.get("type").and_then(Value::as_str) == Some("string");
-        let write_only = schema.get("writeOnly").and_then(Value::as_bool) == Some(true);
-        let password = schema.get("format").and_then(Value::as_str) == Some("password");
-        if is_string && (write_only || password) {
+        if is_string && super::formats::declares_secret(schema) {
             schema.insert("x-rust-type".into(), secret_type.clone());
         }
         let has_properties = schema

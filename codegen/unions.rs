@@ -67,15 +67,14 @@ fn declaration(union: &Union, names: &Names) -> TokenStream {
         tags,
         ..
     } = names;
-    let mut doc = union.description.clone().unwrap_or_default();
-    if !doc.is_empty() {
-        doc.push_str("\n\n");
-    }
-    doc.push_str(&format!(
-        "One of {} kinds, told apart on the wire by the `{tag_property}` property; \
-         a kind this version of the crate does not know decodes into `Unknown`.",
-        union.variants.len()
-    ));
+    let doc = super::with_paragraph(
+        union.description.as_deref(),
+        &format!(
+            "One of {} kinds, told apart on the wire by the `{tag_property}` property; \
+             a kind this version of the crate does not know decodes into `Unknown`.",
+            union.variants.len()
+        ),
+    );
     let docs: Vec<String> = union
         .variants
         .iter()
