@@ -26,8 +26,9 @@
 use serde_json::{Map, Value, json};
 
 use super::Error;
-use super::pointer::escape;
+use super::pointer::{self, escape};
 use super::preprocess::resolve_clone;
+use super::schema_walk::reference;
 
 /// What progenitor makes of a response: nothing, bytes, or a type.
 #[derive(Clone, PartialEq)]
@@ -119,21 +120,15 @@ fn responses(
     let Some(Value::Object(responses)) = op.get("responses").cloned() else {
         return Ok(());
     };
-    let mut resolved: Vec<(String, Value, Kind)> = Vec::new();
+    let mut resolved = Vec::new();
     let mut unschemed = Vec::new();
     for (status, response) in responses {
         let at = format!("{pointer}/responses/{}", escape(&status));
         let mut response = resolve_clone(doc, &response, &at)?;
         let mut kind = kind_of(&response);
         if kind == Kind::Unschemed {
-            if no_content(&status) {
-                if let Value::Object(map) = &mut response {
-                    map.remove("content");
-                }
-                kind = Kind::None;
-            } else {
-                make_raw(&mut response);
-                kind = Kind::Raw;
+            kind = settle_unschemed(&status, &mut response);
+            if kind == Kind::Raw {
                 unschemed.push(status.clone());
             }
             op["responses"][&status] = response.clone();
@@ -147,36 +142,61 @@ fn responses(
             statuses(&unschemed)
         ));
     }
-
     for (class, member) in [
         ("success", is_success as fn(&str) -> bool),
         ("error", is_error),
     ] {
-        let members: Vec<&(String, Value, Kind)> =
-            resolved.iter().filter(|(s, _, _)| member(s)).collect();
-        let first = members.first().map(|(_, _, k)| k);
-        if members.iter().all(|(_, _, k)| Some(k) == first) {
-            continue;
-        }
-        let described: Vec<String> = members
-            .iter()
-            .map(|(status, _, kind)| format!("`{status}`: {}", describe(kind)))
-            .collect();
-        notes.push(format!(
-            "The {class} responses have different bodies ({}); the generated method has one \
-             {class} type, so every {class} body is returned as raw bytes.",
-            described.join("; ")
-        ));
-        let raw: Vec<String> = members.iter().map(|(s, _, _)| s.clone()).collect();
-        for status in raw {
-            if let Some(entry) = resolved.iter_mut().find(|(s, _, _)| *s == status) {
-                make_raw(&mut entry.1);
-                entry.2 = Kind::Raw;
-                op["responses"][&status] = entry.1.clone();
-            }
-        }
+        raw_when_bodies_differ(op, &mut resolved, class, member, notes);
     }
     Ok(())
+}
+
+/// A JSON response without a schema: no body where HTTP says there is
+/// none, raw bytes otherwise. Returns its kind now.
+fn settle_unschemed(status: &str, response: &mut Value) -> Kind {
+    if no_content(status) {
+        if let Value::Object(map) = response {
+            map.remove("content");
+        }
+        Kind::None
+    } else {
+        make_raw(response);
+        Kind::Raw
+    }
+}
+
+/// When the responses of one class (`member` says which statuses) have
+/// different kinds, makes every one of them raw and says so in `notes`.
+fn raw_when_bodies_differ(
+    op: &mut Value,
+    resolved: &mut [(String, Value, Kind)],
+    class: &str,
+    member: fn(&str) -> bool,
+    notes: &mut Vec<String>,
+) {
+    let members: Vec<&(String, Value, Kind)> =
+        resolved.iter().filter(|(s, _, _)| member(s)).collect();
+    let first = members.first().map(|(_, _, k)| k);
+    if members.iter().all(|(_, _, k)| Some(k) == first) {
+        return;
+    }
+    let described: Vec<String> = members
+        .iter()
+        .map(|(status, _, kind)| format!("`{status}`: {}", describe(kind)))
+        .collect();
+    notes.push(format!(
+        "The {class} responses have different bodies ({}); the generated method has one \
+         {class} type, so every {class} body is returned as raw bytes.",
+        described.join("; ")
+    ));
+    let raw: Vec<String> = members.iter().map(|(s, _, _)| s.clone()).collect();
+    for status in raw {
+        if let Some(entry) = resolved.iter_mut().find(|(s, _, _)| *s == status) {
+            make_raw(&mut entry.1);
+            entry.2 = Kind::Raw;
+            op["responses"][&status] = entry.1.clone();
+        }
+    }
 }
 
 fn kind_of(response: &Value) -> Kind {
@@ -221,8 +241,15 @@ fn describe(kind: &Kind) -> String {
         Kind::None => "no body".into(),
         Kind::Raw => "raw bytes".into(),
         Kind::Unschemed => "a body without a schema".into(),
-        Kind::Typed(schema) => match schema.get("$ref").and_then(Value::as_str) {
-            Some(reference) => format!("`{}`", reference.rsplit('/').next().unwrap_or(reference)),
+        Kind::Typed(schema) => match reference(schema) {
+            Some(reference) => format!(
+                "`{}`",
+                pointer::schema_name(reference).unwrap_or_else(|| reference
+                    .rsplit('/')
+                    .next()
+                    .unwrap_or(reference)
+                    .into())
+            ),
             None => "an inline schema".into(),
         },
     }

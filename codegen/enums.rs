@@ -13,22 +13,33 @@ use super::preprocess::OpenEnum;
 
 pub fn generate(open: &OpenEnum) -> TokenStream {
     let name = format_ident!("{}", open.rust_name);
-    let mut doc = open.description.clone().unwrap_or_default();
-    if !doc.is_empty() {
-        doc.push_str("\n\n");
-    }
-    doc.push_str(
-        "A value this version of the crate does not know (a newer server sent it) \
-         decodes into `Unknown` and is sent back unchanged.",
-    );
     let idents: Vec<_> = open
         .values
         .iter()
         .map(|(_, ident)| format_ident!("{}", ident))
         .collect();
     let wires: Vec<&str> = open.values.iter().map(|(wire, _)| wire.as_str()).collect();
-    let variant_docs: Vec<String> = wires.iter().map(|w| format!("`{w}`")).collect();
+    let declaration = declaration(open, &name, &idents, &wires);
+    let conversions = conversions(&name, &idents, &wires);
+    quote! {
+        #declaration
+        #conversions
+    }
+}
 
+/// The enum, documented, and its inherent impl.
+fn declaration(
+    open: &OpenEnum,
+    name: &syn::Ident,
+    idents: &[syn::Ident],
+    wires: &[&str],
+) -> TokenStream {
+    let doc = super::with_paragraph(
+        open.description.as_deref(),
+        "A value this version of the crate does not know (a newer server sent it) \
+         decodes into `Unknown` and is sent back unchanged.",
+    );
+    let variant_docs: Vec<String> = wires.iter().map(|w| format!("`{w}`")).collect();
     quote! {
         #[doc = #doc]
         #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -51,7 +62,13 @@ pub fn generate(open: &OpenEnum) -> TokenStream {
                 }
             }
         }
+    }
+}
 
+/// Text in and out (`Display`, `FromStr`, `From<&str>`) and serde, all
+/// through the wire value.
+fn conversions(name: &syn::Ident, idents: &[syn::Ident], wires: &[&str]) -> TokenStream {
+    quote! {
         impl ::std::fmt::Display for #name {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 f.write_str(self.as_str())

@@ -50,8 +50,8 @@ use heck::ToUpperCamelCase;
 use serde_json::{Map, Value, json};
 
 use super::Error;
-use super::pointer::escape;
-use super::schema_walk::for_each_schema_mut;
+use super::pointer;
+use super::schema_walk::{for_each_schema_mut, named_schemas};
 
 /// `format` → the crate's type for it.
 const NEWTYPES: [(&str, &str); 3] = [
@@ -86,12 +86,12 @@ const ANNOTATIONS: [&str; 9] = [
 /// [`STRICT_IN_TYPIFY`], and routes every schema with one of the crate's
 /// types through its synthetic component.
 pub fn apply(doc: &mut Value, crate_name: &str) -> Result<(), Error> {
-    let crate_ident = crate_name.replace('-', "_");
-    let own_prefix = format!("{crate_ident}::");
+    let own_prefix = format!("{}::", crate_ident(crate_name));
+    let synthetic_prefix = pointer::schema(SYNTHETIC_PREFIX);
     // synthetic component name -> its schema
     let mut synthetic: BTreeMap<String, Value> = BTreeMap::new();
     for_each_schema_mut(doc, &mut |pointer, schema| {
-        if pointer.starts_with(&format!("/components/schemas/{SYNTHETIC_PREFIX}"))
+        if pointer.starts_with(&synthetic_prefix)
             || schema.get("type").and_then(Value::as_str) != Some("string")
             || schema.contains_key("enum")
         {
@@ -102,58 +102,97 @@ pub fn apply(doc: &mut Value, crate_name: &str) -> Result<(), Error> {
             .and_then(Value::as_str)
             .unwrap_or("")
             .to_owned();
-        let secret = schema.contains_key("x-rust-type")
-            || schema.get("writeOnly").and_then(Value::as_bool) == Some(true)
-            || format == "password";
-        if !secret {
-            if let Some((_, rust)) = NEWTYPES.iter().find(|(f, _)| *f == format) {
-                schema.insert(
-                    "x-rust-type".into(),
-                    json!({
-                        "crate": crate_name,
-                        "version": "*",
-                        "path": format!("{own_prefix}{rust}"),
-                    }),
-                );
-            } else if STRICT_IN_TYPIFY.contains(&format.as_str()) {
-                schema.remove("format");
-            }
-        }
-        let Some(path) = schema
-            .get("x-rust-type")
-            .and_then(|x| x.get("path"))
-            .and_then(Value::as_str)
-            .filter(|p| p.starts_with(&own_prefix))
-        else {
-            return Ok(());
-        };
-        let rust = path.rsplit("::").next().unwrap_or(path).to_owned();
-        let name = format!("{SYNTHETIC_PREFIX}{rust}");
-        let mut inner = json!({ "type": "string", "x-rust-type": schema["x-rust-type"].clone() });
-        if !format.is_empty() {
-            inner["format"] = Value::String(format);
-        }
-        synthetic.entry(name.clone()).or_insert(inner);
-        let mut outer = Map::new();
-        for key in ANNOTATIONS {
-            if let Some(value) = schema.remove(key) {
-                outer.insert(key.into(), value);
-            }
-        }
-        outer.insert(
-            "allOf".into(),
-            json!([{ "$ref": format!("#/components/schemas/{}", escape(&name)) }]),
-        );
-        *schema = outer;
+        type_format(schema, &format, crate_name);
+        route_through_synthetic(schema, format, &own_prefix, &mut synthetic);
         Ok(())
     })?;
+    add_synthetic(doc, synthetic)
+}
+
+/// The Rust name of the crate `crate_name` (`-` becomes `_`).
+pub fn crate_ident(crate_name: &str) -> String {
+    crate_name.replace('-', "_")
+}
+
+/// typify's `x-rust-type` for the crate's own type `rust` (a name at the
+/// crate's root).
+pub fn crate_type(crate_name: &str, rust: &str) -> Value {
+    json!({
+        "crate": crate_name,
+        "version": "*",
+        "path": format!("{}::{rust}", crate_ident(crate_name)),
+    })
+}
+
+/// Whether a string schema says it holds a secret: `writeOnly` (sent, never
+/// read back) or `format: password`. Preprocessing makes such a string the
+/// crate's `SecretString`.
+pub fn declares_secret(schema: &Map<String, Value>) -> bool {
+    schema.get("writeOnly").and_then(Value::as_bool) == Some(true)
+        || schema.get("format").and_then(Value::as_str) == Some("password")
+}
+
+/// Gives a string schema with `format` the crate's type for it, unless it
+/// is a secret (which has its type already, or gets it from
+/// preprocessing); drops a format typify would decode strictly.
+fn type_format(schema: &mut Map<String, Value>, format: &str, crate_name: &str) {
+    if schema.contains_key("x-rust-type") || declares_secret(schema) {
+        return;
+    }
+    if let Some((_, rust)) = NEWTYPES.iter().find(|(f, _)| *f == format) {
+        schema.insert("x-rust-type".into(), crate_type(crate_name, rust));
+    } else if STRICT_IN_TYPIFY.contains(&format) {
+        schema.remove("format");
+    }
+}
+
+/// Replaces a schema that has one of the crate's types by a reference to
+/// the type's synthetic component (added to `synthetic`), with its
+/// annotations beside it.
+fn route_through_synthetic(
+    schema: &mut Map<String, Value>,
+    format: String,
+    own_prefix: &str,
+    synthetic: &mut BTreeMap<String, Value>,
+) {
+    let Some(path) = schema
+        .get("x-rust-type")
+        .and_then(|x| x.get("path"))
+        .and_then(Value::as_str)
+        .filter(|p| p.starts_with(own_prefix))
+    else {
+        return;
+    };
+    let rust = path.rsplit("::").next().unwrap_or(path).to_owned();
+    let name = format!("{SYNTHETIC_PREFIX}{rust}");
+    let mut inner = json!({ "type": "string", "x-rust-type": schema["x-rust-type"].clone() });
+    if !format.is_empty() {
+        inner["format"] = Value::String(format);
+    }
+    synthetic.entry(name.clone()).or_insert(inner);
+    let mut outer = Map::new();
+    for key in ANNOTATIONS {
+        if let Some(value) = schema.remove(key) {
+            outer.insert(key.into(), value);
+        }
+    }
+    outer.insert(
+        "allOf".into(),
+        json!([{ "$ref": pointer::schema_ref(&name) }]),
+    );
+    *schema = outer;
+}
+
+/// Adds the synthetic components, refusing a spec that has one of their
+/// names (or a name typify would give the same Rust name).
+fn add_synthetic(doc: &mut Value, synthetic: BTreeMap<String, Value>) -> Result<(), Error> {
     if synthetic.is_empty() {
         return Ok(());
     }
     let schemas = doc
-        .pointer_mut("/components/schemas")
+        .pointer_mut(pointer::SCHEMAS)
         .and_then(Value::as_object_mut)
-        .ok_or_else(|| Error::at("/components/schemas", "missing"))?;
+        .ok_or_else(|| Error::at(pointer::SCHEMAS, "missing"))?;
     for (name, schema) in synthetic {
         let rust_name = name.to_upper_camel_case();
         if let Some(taken) = schemas
@@ -161,7 +200,7 @@ pub fn apply(doc: &mut Value, crate_name: &str) -> Result<(), Error> {
             .find(|k| **k == name || k.to_upper_camel_case() == rust_name)
         {
             return Err(Error::at(
-                format!("/components/schemas/{}", escape(taken)),
+                pointer::schema(taken),
                 format!(
                     "the schema name `{taken}` is the generator's own (`{name}`, the crate's \
                      type for a string format); rename it in the spec"
@@ -177,10 +216,7 @@ pub fn apply(doc: &mut Value, crate_name: &str) -> Result<(), Error> {
 /// type has Display and FromStr)` for every synthetic component of `doc`,
 /// for progenitor's replacements.
 pub fn replacements(doc: &Value) -> Vec<(String, String, bool)> {
-    doc.pointer("/components/schemas")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
+    named_schemas(doc)
         .filter(|(name, _)| name.starts_with(SYNTHETIC_PREFIX))
         .filter_map(|(name, schema)| {
             let path = schema.pointer("/x-rust-type/path")?.as_str()?;

@@ -234,37 +234,9 @@ fn redact(s: &mut syn::ItemStruct) -> Option<syn::Item> {
     if !remove_derived_debug(&mut s.attrs) {
         return None;
     }
+    let body = redacted_debug_body(s, &secret)?;
     let name = &s.ident;
     let label = name.to_string();
-    let show = |secret: bool, access: TokenStream| match secret {
-        true => quote!(&crate::redact::Keys(&#access)),
-        false => quote!(&#access),
-    };
-    let body = match &s.fields {
-        syn::Fields::Named(fields) => {
-            let entries = fields.named.iter().zip(&secret).filter_map(|(f, secret)| {
-                let ident = f.ident.as_ref()?;
-                let label = ident.to_string().trim_start_matches("r#").to_owned();
-                let value = show(*secret, quote!(self.#ident));
-                Some(quote!(.field(#label, #value)))
-            });
-            quote!(f.debug_struct(#label) #(#entries)* .finish())
-        }
-        syn::Fields::Unnamed(fields) => {
-            let entries = fields
-                .unnamed
-                .iter()
-                .zip(&secret)
-                .enumerate()
-                .map(|(i, (_, secret))| {
-                    let index = syn::Index::from(i);
-                    let value = show(*secret, quote!(self.#index));
-                    quote!(.field(#value))
-                });
-            quote!(f.debug_tuple(#label) #(#entries)* .finish())
-        }
-        syn::Fields::Unit => return None,
-    };
     let (generics, type_generics, where_clause) = s.generics.split_for_impl();
     let doc = format!(
         "Shows the keys of free-form maps, never their values, which may be secrets \
@@ -278,6 +250,41 @@ fn redact(s: &mut syn::ItemStruct) -> Option<syn::Item> {
             }
         }
     })
+}
+
+/// The body of the `Debug` impl of `s`: every field, the `secret` ones
+/// through `redact::Keys`. `None` for a unit struct.
+fn redacted_debug_body(s: &syn::ItemStruct, secret: &[bool]) -> Option<TokenStream> {
+    let label = s.ident.to_string();
+    let show = |secret: bool, access: TokenStream| match secret {
+        true => quote!(&crate::redact::Keys(&#access)),
+        false => quote!(&#access),
+    };
+    match &s.fields {
+        syn::Fields::Named(fields) => {
+            let entries = fields.named.iter().zip(secret).filter_map(|(f, secret)| {
+                let ident = f.ident.as_ref()?;
+                let label = ident.to_string().trim_start_matches("r#").to_owned();
+                let value = show(*secret, quote!(self.#ident));
+                Some(quote!(.field(#label, #value)))
+            });
+            Some(quote!(f.debug_struct(#label) #(#entries)* .finish()))
+        }
+        syn::Fields::Unnamed(fields) => {
+            let entries = fields
+                .unnamed
+                .iter()
+                .zip(secret)
+                .enumerate()
+                .map(|(i, (_, secret))| {
+                    let index = syn::Index::from(i);
+                    let value = show(*secret, quote!(self.#index));
+                    quote!(.field(#value))
+                });
+            Some(quote!(f.debug_tuple(#label) #(#entries)* .finish()))
+        }
+        syn::Fields::Unit => None,
+    }
 }
 
 /// Whether a field of type `ty` may hold secrets nobody declared: a map,

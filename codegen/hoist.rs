@@ -18,8 +18,9 @@ use heck::ToUpperCamelCase;
 use serde_json::{Map, Value, json};
 
 use super::Error;
+use super::discriminator::{self, is_union};
 use super::pointer::{self, escape, unescape};
-use super::schema_walk::for_each_schema_mut;
+use super::schema_walk::{for_each_schema_mut, named_schemas, reference};
 
 /// Hoists every inline discriminated `oneOf`, and every inline member of one
 /// that declares its tag, into named component schemas.
@@ -44,14 +45,49 @@ pub fn hoist_union_base_enums(doc: &mut Value) -> Result<(), Error> {
 /// another, those of the unions above it, which it may declare too (with an
 /// `enum` of the kinds above it).
 fn union_properties(doc: &mut Value) -> Result<(BTreeSet<String>, BTreeSet<String>), Error> {
-    // (pointer, tag, properties, member pointers)
-    let mut unions: Vec<(String, String, Vec<String>, Vec<String>)> = Vec::new();
+    let unions = unions_anywhere(doc)?;
+    let (mut others, mut tag_sites) = (BTreeSet::new(), BTreeSet::new());
+    for union in &unions {
+        let above = discriminator::ancestors(
+            &unions,
+            &union.pointer,
+            |u| u.pointer.as_str(),
+            |u, member| u.members.iter().any(|m| m == member),
+        );
+        let tags: Vec<&str> = std::iter::once(union.tag.as_str())
+            .chain(above.iter().map(|u| u.tag.as_str()))
+            .collect();
+        for tag in &tags {
+            tag_sites.insert(format!("{}/properties/{}", union.pointer, escape(tag)));
+        }
+        for name in union
+            .properties
+            .iter()
+            .filter(|n| !tags.contains(&n.as_str()))
+        {
+            others.insert(format!("{}/properties/{}", union.pointer, escape(name)));
+        }
+    }
+    Ok((others, tag_sites))
+}
+
+/// A discriminated union wherever it is written, as [`union_properties`]
+/// needs it.
+struct UnionSite {
+    pointer: String,
+    tag: String,
+    /// The names of its own properties.
+    properties: Vec<String>,
+    /// The pointers its `oneOf` members refer to.
+    members: Vec<String>,
+}
+
+/// Every discriminated union of `doc`, inline ones too.
+fn unions_anywhere(doc: &mut Value) -> Result<Vec<UnionSite>, Error> {
+    let mut unions = Vec::new();
     for_each_schema_mut(doc, &mut |pointer, schema| {
         if is_union(schema)
-            && let Some(tag) = schema
-                .get("discriminator")
-                .and_then(|d| d.get("propertyName"))
-                .and_then(Value::as_str)
+            && let Some(tag) = discriminator::tag_property(schema)
         {
             let properties = schema
                 .get("properties")
@@ -63,35 +99,20 @@ fn union_properties(doc: &mut Value) -> Result<(BTreeSet<String>, BTreeSet<Strin
                 .and_then(Value::as_array)
                 .into_iter()
                 .flatten()
-                .filter_map(|m| m.get("$ref").and_then(Value::as_str))
-                .map(|r| r.trim_start_matches('#').to_owned())
+                .filter_map(reference)
+                .filter_map(pointer::ref_pointer)
+                .map(str::to_owned)
                 .collect();
-            unions.push((pointer.to_owned(), tag.to_owned(), properties, members));
+            unions.push(UnionSite {
+                pointer: pointer.to_owned(),
+                tag: tag.to_owned(),
+                properties,
+                members,
+            });
         }
         Ok(())
     })?;
-    let (mut others, mut tag_sites) = (BTreeSet::new(), BTreeSet::new());
-    for (pointer, tag, properties, _) in &unions {
-        let mut tags = vec![tag.as_str()];
-        let mut seen = vec![pointer.as_str()];
-        let mut frontier = vec![pointer.as_str()];
-        while let Some(current) = frontier.pop() {
-            for (parent, parent_tag, _, members) in &unions {
-                if members.iter().any(|m| m == current) && !seen.contains(&parent.as_str()) {
-                    seen.push(parent);
-                    tags.push(parent_tag);
-                    frontier.push(parent);
-                }
-            }
-        }
-        for tag in &tags {
-            tag_sites.insert(format!("{pointer}/properties/{}", escape(tag)));
-        }
-        for name in properties.iter().filter(|n| !tags.contains(&n.as_str())) {
-            others.insert(format!("{pointer}/properties/{}", escape(name)));
-        }
-    }
-    Ok((others, tag_sites))
+    Ok(unions)
 }
 
 /// Hoists every inline string `enum` into a named component schema. Run
@@ -103,11 +124,7 @@ pub fn hoist_enums(doc: &mut Value) -> Result<(), Error> {
     // A discriminator without `oneOf` (a parent whose kinds name it) has a
     // tag too.
     for_each_schema_mut(doc, &mut |pointer, schema| {
-        if let Some(tag) = schema
-            .get("discriminator")
-            .and_then(|d| d.get("propertyName"))
-            .and_then(Value::as_str)
-        {
+        if let Some(tag) = discriminator::tag_property(schema) {
             tags.insert(format!("{pointer}/properties/{}", escape(tag)));
         }
         Ok(())
@@ -168,10 +185,6 @@ fn hoist_where(
     }
 }
 
-fn is_union(schema: &Map<String, Value>) -> bool {
-    schema.contains_key("discriminator") && schema.contains_key("oneOf")
-}
-
 /// `type: string` with an `enum` of strings only.
 pub fn is_string_enum(schema: &Map<String, Value>) -> bool {
     schema.get("type").and_then(Value::as_str) == Some("string")
@@ -183,10 +196,7 @@ pub fn is_string_enum(schema: &Map<String, Value>) -> bool {
 
 /// A top-level component schema (`/components/schemas/<name>`).
 fn is_component(pointer: &str) -> bool {
-    pointer
-        .strip_prefix(pointer::SCHEMAS)
-        .and_then(|rest| rest.strip_prefix('/'))
-        .is_some_and(|rest| !rest.contains('/'))
+    pointer::named_schema(pointer).is_some()
 }
 
 /// Keywords that describe the place where a schema is used: they stay there
@@ -234,7 +244,7 @@ fn place(
         .entry("schemas")
         .or_insert_with(|| json!({}))
         .as_object_mut()
-        .ok_or_else(|| Error::at("/components/schemas", "must be an object"))?;
+        .ok_or_else(|| Error::at(pointer::SCHEMAS, "must be an object"))?;
     schemas.insert(name.clone(), Value::Object(schema));
     let slot = doc
         .pointer_mut(pointer)
@@ -269,11 +279,7 @@ fn fits(doc: &Value, name: &str, schema: &Map<String, Value>) -> bool {
 /// `name`, or `name2`, `name3`... if a schema has it already, or has a name
 /// typify would turn into the same Rust name.
 fn free_name(doc: &Value, name: &str) -> String {
-    let existing: Vec<String> = doc
-        .pointer("/components/schemas")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
+    let existing: Vec<String> = named_schemas(doc)
         .map(|(key, _)| key.to_upper_camel_case())
         .collect();
     let taken = |n: &str| existing.contains(&n.to_upper_camel_case());
@@ -298,7 +304,7 @@ fn name_for(doc: &Value, pointer: &str) -> String {
         }
         [p, path, method, rest @ ..] if p == "paths" => {
             let op = doc
-                .pointer(&format!("/paths/{}/{method}", escape(path)))
+                .pointer(&pointer::operation(path, method))
                 .and_then(|op| {
                     op.get("operationId")
                         .or_else(|| op.get("x-xgen-operation-id-override"))
@@ -333,31 +339,23 @@ fn name_for(doc: &Value, pointer: &str) -> String {
 /// Names the inline members of component unions that say their tag with a
 /// one-value `enum` on the tag property, and maps the tag to them.
 fn name_inline_members(doc: &mut Value) -> Result<(), Error> {
-    let unions: Vec<String> = doc
-        .pointer("/components/schemas")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
+    let unions: Vec<String> = named_schemas(doc)
         .filter(|(_, s)| s.as_object().is_some_and(is_union))
         .map(|(name, _)| name.clone())
         .collect();
     for union in unions {
         let union_ptr = pointer::schema(&union);
-        let (tag_property, members) = match doc.pointer(&union_ptr) {
-            Some(schema) => (
-                schema
-                    .pointer("/discriminator/propertyName")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned(),
-                schema
-                    .get("oneOf")
-                    .and_then(Value::as_array)
-                    .cloned()
-                    .unwrap_or_default(),
-            ),
-            None => continue,
+        let Some(schema) = doc.pointer(&union_ptr).and_then(Value::as_object) else {
+            continue;
         };
+        let tag_property = discriminator::tag_property(schema)
+            .unwrap_or_default()
+            .to_owned();
+        let members = schema
+            .get("oneOf")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         for (i, member) in members.iter().enumerate() {
             let Some(member) = member.as_object() else {
                 continue;
@@ -367,31 +365,44 @@ fn name_inline_members(doc: &mut Value) -> Result<(), Error> {
             }
             // Without a declared tag the member stays inline, and the union
             // generator reports it with its pointer.
-            let Some(tag) = declared_tag(member, &tag_property) else {
-                continue;
-            };
-            let member_ptr = format!("{union_ptr}/oneOf/{i}");
-            let mapped = format!("{union_ptr}/discriminator/mapping/{}", escape(&tag));
-            if doc.pointer(&mapped).is_some() {
-                return Err(Error::at(
-                    member_ptr,
-                    format!("declares the tag `{tag}`, which the mapping gives to another member"),
-                ));
-            }
-            let preferred = format!(
-                "{}{}",
-                union.to_upper_camel_case(),
-                tag.to_upper_camel_case()
-            );
-            let name = place(doc, &member_ptr, &preferred, member.clone(), false)?;
-            let mapping = doc
-                .pointer_mut(&format!("{union_ptr}/discriminator"))
-                .and_then(Value::as_object_mut)
-                .map(|d| d.entry("mapping").or_insert_with(|| json!({})));
-            if let Some(Value::Object(mapping)) = mapping {
-                mapping.insert(tag, json!(pointer::schema_ref(&name)));
+            if let Some(tag) = declared_tag(member, &tag_property) {
+                name_member(doc, &union, i, member, tag)?;
             }
         }
+    }
+    Ok(())
+}
+
+/// Names the inline member `i` of the named union `union`, which declares
+/// `tag`, `<Union><Tag>`, and maps `tag` to it.
+fn name_member(
+    doc: &mut Value,
+    union: &str,
+    i: usize,
+    member: &Map<String, Value>,
+    tag: String,
+) -> Result<(), Error> {
+    let union_ptr = pointer::schema(union);
+    let member_ptr = format!("{union_ptr}/oneOf/{i}");
+    let mapped = format!("{union_ptr}/discriminator/mapping/{}", escape(&tag));
+    if doc.pointer(&mapped).is_some() {
+        return Err(Error::at(
+            member_ptr,
+            format!("declares the tag `{tag}`, which the mapping gives to another member"),
+        ));
+    }
+    let preferred = format!(
+        "{}{}",
+        union.to_upper_camel_case(),
+        tag.to_upper_camel_case()
+    );
+    let name = place(doc, &member_ptr, &preferred, member.clone(), false)?;
+    let mapping = doc
+        .pointer_mut(&format!("{union_ptr}/discriminator"))
+        .and_then(Value::as_object_mut)
+        .map(|d| d.entry("mapping").or_insert_with(|| json!({})));
+    if let Some(Value::Object(mapping)) = mapping {
+        mapping.insert(tag, json!(pointer::schema_ref(&name)));
     }
     Ok(())
 }

@@ -16,6 +16,7 @@
 //!    it is pretty-printed.
 
 mod bodies;
+mod discriminator;
 mod enums;
 mod error;
 mod formats;
@@ -60,7 +61,7 @@ pub fn generate(spec_text: &str, config: &Config<'_>) -> Result<String, Error> {
         )
     })?;
     let original = doc.clone();
-    let crate_ident = config.crate_name.replace('-', "_");
+    let crate_ident = formats::crate_ident(config.crate_name);
     let (mut file, prepared) = client_for(doc, config)?;
     for version in variants::untyped_versions(&prepared.operations) {
         let (variant, _) = client_for(variants::spec_for(&original, &version)?, config)
@@ -105,7 +106,30 @@ fn client_for(
         )
     })?;
 
-    let crate_ident = config.crate_name.replace('-', "_");
+    let crate_ident = formats::crate_ident(config.crate_name);
+    let settings = settings(config, &prepared, &doc)?;
+    let client = run_progenitor(&settings, &spec)?;
+    let mut file: syn::File = syn::parse2(client)
+        .map_err(|e| Error::at("", format!("progenitor produced unparsable code: {e}")))?;
+
+    let union_items = prepared
+        .unions
+        .iter()
+        .map(|u| unions::generate(u, &crate_ident))
+        .chain(prepared.enums.iter().map(enums::generate))
+        .collect::<Vec<_>>();
+    inject_into_types(&mut file, &prepared.unions, union_items)?;
+    Ok((file, prepared))
+}
+
+/// progenitor's settings: the interface, the crate's state type, and the
+/// types progenitor must not generate (the unions and open enums, made by
+/// this generator; the crate's own types behind synthetic components).
+fn settings(
+    config: &Config<'_>,
+    prepared: &preprocess::Prepared,
+    doc: &serde_json::Value,
+) -> Result<progenitor_impl::GenerationSettings, Error> {
     let mut settings = progenitor_impl::GenerationSettings::new();
     settings
         .with_interface(progenitor_impl::InterfaceStyle::Positional)
@@ -138,26 +162,14 @@ fn client_for(
 
     // The crate's own types (format newtypes, secrets) stand behind
     // synthetic components that typify keeps through merges (formats.rs).
-    for (rust_name, path, string_like) in formats::replacements(&doc) {
+    for (rust_name, path, string_like) in formats::replacements(doc) {
         let impls = [
             progenitor_impl::TypeImpl::Display,
             progenitor_impl::TypeImpl::FromStr,
         ];
         settings.with_replacement(rust_name, path, impls.into_iter().filter(|_| string_like));
     }
-
-    let client = run_progenitor(&settings, &spec)?;
-    let mut file: syn::File = syn::parse2(client)
-        .map_err(|e| Error::at("", format!("progenitor produced unparsable code: {e}")))?;
-
-    let union_items = prepared
-        .unions
-        .iter()
-        .map(|u| unions::generate(u, &crate_ident))
-        .chain(prepared.enums.iter().map(enums::generate))
-        .collect::<Vec<_>>();
-    inject_into_types(&mut file, &prepared.unions, union_items)?;
-    Ok((file, prepared))
+    Ok(settings)
 }
 
 /// Runs progenitor, turning its errors and its panics (it has `todo!`s and
@@ -203,44 +215,12 @@ fn inject_into_types(
     unions: &[preprocess::Union],
     items: Vec<TokenStream>,
 ) -> Result<(), Error> {
-    let types_mod = file
-        .items
-        .iter_mut()
-        .find_map(|item| match item {
-            syn::Item::Mod(m) if m.ident == "types" => Some(m),
-            _ => None,
-        })
-        .ok_or_else(|| Error::at("", "progenitor produced no `types` module"))?;
+    let types_mod = types_module(file)?;
     let (_, content) = types_mod
         .content
         .as_mut()
         .ok_or_else(|| Error::at("", "progenitor's `types` module is empty"))?;
-
-    let defined: std::collections::BTreeSet<String> = content
-        .iter()
-        .filter_map(|item| match item {
-            syn::Item::Struct(s) => Some(s.ident.to_string()),
-            syn::Item::Enum(e) => Some(e.ident.to_string()),
-            syn::Item::Type(t) => Some(t.ident.to_string()),
-            _ => None,
-        })
-        .collect();
-    let ours: std::collections::BTreeSet<&str> =
-        unions.iter().map(|u| u.rust_name.as_str()).collect();
-    for union in unions {
-        for variant in &union.variants {
-            if !defined.contains(&variant.rust_type) && !ours.contains(variant.rust_type.as_str()) {
-                return Err(Error::at(
-                    &variant.pointer,
-                    format!(
-                        "expected typify to generate `{}` for `{}` (a kind of `{}`), but it did not",
-                        variant.rust_type, variant.schema, union.name
-                    ),
-                ));
-            }
-        }
-    }
-
+    check_kinds_generated(content, unions)?;
     derive_default_where_natural(content);
     lints::allow_in_types(content);
     // Serde's derives and our impls use deprecated fields too; only the
@@ -267,6 +247,50 @@ fn inject_into_types(
     Ok(())
 }
 
+/// progenitor's `mod types`.
+fn types_module(file: &mut syn::File) -> Result<&mut syn::ItemMod, Error> {
+    file.items
+        .iter_mut()
+        .find_map(|item| match item {
+            syn::Item::Mod(m) if m.ident == "types" => Some(m),
+            _ => None,
+        })
+        .ok_or_else(|| Error::at("", "progenitor produced no `types` module"))
+}
+
+/// The name of a type an item declares (a struct, an enum or an alias).
+fn declared_type(item: &syn::Item) -> Option<String> {
+    match item {
+        syn::Item::Struct(s) => Some(s.ident.to_string()),
+        syn::Item::Enum(e) => Some(e.ident.to_string()),
+        syn::Item::Type(t) => Some(t.ident.to_string()),
+        _ => None,
+    }
+}
+
+/// Checks that typify generated the type each kind of each union wraps
+/// (or that it is one of the unions).
+fn check_kinds_generated(types: &[syn::Item], unions: &[preprocess::Union]) -> Result<(), Error> {
+    let defined: std::collections::BTreeSet<String> =
+        types.iter().filter_map(declared_type).collect();
+    let ours: std::collections::BTreeSet<&str> =
+        unions.iter().map(|u| u.rust_name.as_str()).collect();
+    for union in unions {
+        for variant in &union.variants {
+            if !defined.contains(&variant.rust_type) && !ours.contains(variant.rust_type.as_str()) {
+                return Err(Error::at(
+                    &variant.pointer,
+                    format!(
+                        "expected typify to generate `{}` for `{}` (a kind of `{}`), but it did not",
+                        variant.rust_type, variant.schema, union.name
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Adds `#[deprecated]` to every field whose docs carry the marker that
 /// preprocessing puts into deprecated properties, then removes the marker
 /// from every doc comment (the attribute says it, and rustdoc shows it).
@@ -288,6 +312,15 @@ fn mark_deprecated_fields(items: &mut [syn::Item]) {
     }
     for item in items {
         syn::visit_mut::VisitMut::visit_item_mut(&mut StripDeprecatedMarker, item);
+    }
+}
+
+/// The docs of a generated type: the spec's description (if any), then
+/// `paragraph`, which says what the generator adds.
+fn with_paragraph(description: Option<&str>, paragraph: &str) -> String {
+    match description.filter(|d| !d.is_empty()) {
+        Some(description) => format!("{description}\n\n{paragraph}"),
+        None => paragraph.to_owned(),
     }
 }
 
@@ -466,22 +499,29 @@ fn parse_items(tokens: TokenStream) -> Result<Vec<syn::Item>, Error> {
 /// Deserialises the document's parts one by one to find the first invalid
 /// one: `(pointer, message)`.
 fn locate_invalid(doc: &serde_json::Value) -> Option<(String, String)> {
+    invalid_component(doc).or_else(|| invalid_operation(doc))
+}
+
+/// `(pointer, message)` if `value` is not a `T`.
+fn invalid_as<T: serde::de::DeserializeOwned>(
+    value: &serde_json::Value,
+    at: &str,
+) -> Option<(String, String)> {
+    serde_path_to_error::deserialize::<_, T>(value)
+        .err()
+        .map(|e| {
+            (
+                format!("{at}{}", json_pointer_of(e.path())),
+                e.inner().to_string(),
+            )
+        })
+}
+
+/// The first invalid component.
+fn invalid_component(doc: &serde_json::Value) -> Option<(String, String)> {
     use openapiv3::{
         Header, Parameter, ReferenceOr, RequestBody, Response, Schema, SecurityScheme,
     };
-    fn check<T: serde::de::DeserializeOwned>(
-        value: &serde_json::Value,
-        at: &str,
-    ) -> Option<(String, String)> {
-        serde_path_to_error::deserialize::<_, T>(value)
-            .err()
-            .map(|e| {
-                (
-                    format!("{at}{}", json_pointer_of(e.path())),
-                    e.inner().to_string(),
-                )
-            })
-    }
     use pointer::escape as esc;
     for (section, entries) in doc
         .get("components")
@@ -492,12 +532,12 @@ fn locate_invalid(doc: &serde_json::Value) -> Option<(String, String)> {
         for (name, value) in entries.as_object().into_iter().flatten() {
             let at = format!("/components/{}/{}", esc(section), esc(name));
             let found = match section.as_str() {
-                "schemas" => check::<ReferenceOr<Schema>>(value, &at),
-                "responses" => check::<ReferenceOr<Response>>(value, &at),
-                "parameters" => check::<ReferenceOr<Parameter>>(value, &at),
-                "requestBodies" => check::<ReferenceOr<RequestBody>>(value, &at),
-                "headers" => check::<ReferenceOr<Header>>(value, &at),
-                "securitySchemes" => check::<ReferenceOr<SecurityScheme>>(value, &at),
+                "schemas" => invalid_as::<ReferenceOr<Schema>>(value, &at),
+                "responses" => invalid_as::<ReferenceOr<Response>>(value, &at),
+                "parameters" => invalid_as::<ReferenceOr<Parameter>>(value, &at),
+                "requestBodies" => invalid_as::<ReferenceOr<RequestBody>>(value, &at),
+                "headers" => invalid_as::<ReferenceOr<Header>>(value, &at),
+                "securitySchemes" => invalid_as::<ReferenceOr<SecurityScheme>>(value, &at),
                 _ => None,
             };
             if found.is_some() {
@@ -505,6 +545,13 @@ fn locate_invalid(doc: &serde_json::Value) -> Option<(String, String)> {
             }
         }
     }
+    None
+}
+
+/// The first invalid part (responses, request body, parameters) of an
+/// operation.
+fn invalid_operation(doc: &serde_json::Value) -> Option<(String, String)> {
+    use openapiv3::{Parameter, ReferenceOr, RequestBody};
     for (path, item) in doc
         .get("paths")
         .and_then(|p| p.as_object())
@@ -512,15 +559,16 @@ fn locate_invalid(doc: &serde_json::Value) -> Option<(String, String)> {
         .flatten()
     {
         for (method, op) in item.as_object().into_iter().flatten() {
-            let at = format!("/paths/{}/{}", esc(path), esc(method));
+            let at = pointer::operation(path, method);
             let parts = [
-                op.get("responses")
-                    .and_then(|v| check::<openapiv3::Responses>(v, &format!("{at}/responses"))),
+                op.get("responses").and_then(|v| {
+                    invalid_as::<openapiv3::Responses>(v, &format!("{at}/responses"))
+                }),
                 op.get("requestBody").and_then(|v| {
-                    check::<ReferenceOr<RequestBody>>(v, &format!("{at}/requestBody"))
+                    invalid_as::<ReferenceOr<RequestBody>>(v, &format!("{at}/requestBody"))
                 }),
                 op.get("parameters").and_then(|v| {
-                    check::<Vec<ReferenceOr<Parameter>>>(v, &format!("{at}/parameters"))
+                    invalid_as::<Vec<ReferenceOr<Parameter>>>(v, &format!("{at}/parameters"))
                 }),
             ];
             if let Some(found) = parts.into_iter().flatten().next() {

@@ -15,16 +15,16 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use super::Error;
 use super::pointer;
-use super::schema_walk::for_each_schema_mut;
+use super::schema_walk::{for_each_schema_mut, named_schemas, reference, reference_as_all_of};
 
 /// Applies the rewrite to `doc`; returns the names of the schemas it unmarked.
 pub fn move_to_use_sites(doc: &mut Value) -> Result<BTreeSet<String>, Error> {
     let mut nullable = BTreeSet::new();
-    if let Some(Value::Object(schemas)) = doc.pointer_mut("/components/schemas") {
+    if let Some(Value::Object(schemas)) = doc.pointer_mut(pointer::SCHEMAS) {
         for (name, schema) in schemas.iter_mut() {
             let Value::Object(map) = schema else { continue };
             if map.remove("nullable") == Some(Value::Bool(true)) {
@@ -41,11 +41,7 @@ pub fn move_to_use_sites(doc: &mut Value) -> Result<BTreeSet<String>, Error> {
     // A component that is only a reference to a nullable one (an alias)
     // admits `null` as well.
     loop {
-        let aliases: Vec<String> = doc
-            .pointer("/components/schemas")
-            .and_then(Value::as_object)
-            .into_iter()
-            .flatten()
+        let aliases: Vec<String> = named_schemas(doc)
             .filter(|(_, schema)| target(schema).is_some_and(|t| nullable.contains(t)))
             .map(|(name, _)| pointer::schema_ref(name))
             .filter(|pointer| !nullable.contains(pointer))
@@ -67,16 +63,13 @@ fn mark_uses(schema: &mut Map<String, Value>, nullable: &BTreeSet<String>) {
         return;
     };
     for property in properties.values_mut() {
-        let Some(reference) = target(property).filter(|r| nullable.contains(*r)) else {
+        if !target(property).is_some_and(|r| nullable.contains(r)) {
             continue;
-        };
-        let reference = reference.to_owned();
+        }
         let Value::Object(map) = property else {
             continue;
         };
-        if map.remove("$ref").is_some() {
-            map.insert("allOf".into(), json!([{ "$ref": reference }]));
-        }
+        reference_as_all_of(map);
         map.insert("nullable".into(), Value::Bool(true));
     }
 }
@@ -84,17 +77,15 @@ fn mark_uses(schema: &mut Map<String, Value>, nullable: &BTreeSet<String>) {
 /// The schema `schema` stands for when it is only a reference: a `$ref`, or
 /// a one-member `allOf` of one (how a site keeps its own annotations).
 fn target(schema: &Value) -> Option<&str> {
-    if let Some(reference) = schema.get("$ref") {
-        return reference.as_str();
+    if schema.get("$ref").is_some() {
+        return reference(schema);
     }
     match schema
         .get("allOf")
         .and_then(Value::as_array)
         .map(Vec::as_slice)
     {
-        Some([only]) if only.as_object().is_some_and(|o| o.len() == 1) => {
-            only.get("$ref").and_then(Value::as_str)
-        }
+        Some([only]) if only.as_object().is_some_and(|o| o.len() == 1) => reference(only),
         _ => None,
     }
 }

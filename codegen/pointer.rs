@@ -38,10 +38,24 @@ pub fn schema_ref(name: &str) -> String {
 /// The name of the schema a local `$ref` designates, unescaped; `None` for
 /// a reference to anything but a named schema.
 pub fn schema_name(reference: &str) -> Option<String> {
-    let token = ref_pointer(reference)?
-        .strip_prefix(SCHEMAS)?
-        .strip_prefix('/')?;
+    named_schema(ref_pointer(reference)?)
+}
+
+/// The name of the schema `pointer` designates, unescaped, when it is a
+/// named schema itself (not a part of one).
+pub fn named_schema(pointer: &str) -> Option<String> {
+    let token = pointer.strip_prefix(SCHEMAS)?.strip_prefix('/')?;
     (!token.contains('/')).then(|| unescape(token))
+}
+
+/// The pointer of the path item for the API path `path`.
+pub fn path_item(path: &str) -> String {
+    format!("/paths/{}", escape(path))
+}
+
+/// The pointer of the operation `method` (one of [`METHODS`]) of `path`.
+pub fn operation(path: &str, method: &str) -> String {
+    format!("{}/{}", path_item(path), escape(method))
 }
 
 #[cfg(test)]
@@ -64,5 +78,11 @@ mod tests {
         assert_eq!(schema_name("#/components/responses/A"), None);
         assert_eq!(schema_name("/components/schemas/A"), None);
         assert_eq!(ref_pointer("other.json#/x"), None);
+        assert_eq!(
+            named_schema("/components/schemas/a~1b").as_deref(),
+            Some("a/b")
+        );
+        assert_eq!(named_schema("/components/schemas/A/oneOf/0"), None);
+        assert_eq!(operation("/a/{b}", "post"), "/paths/~1a~1{b}/post");
     }
 }

@@ -41,8 +41,9 @@ use heck::{ToSnakeCase, ToUpperCamelCase};
 use serde_json::{Map, Value, json};
 
 use super::Error;
-use super::pointer::{self, escape, ref_pointer, unescape};
-use super::schema_walk::for_each_schema_mut;
+use super::discriminator;
+use super::pointer::{self, escape, ref_pointer};
+use super::schema_walk::{for_each_schema_mut, named_schemas, reference, reference_as_all_of};
 
 /// Appended to the description of every property the spec marks
 /// `deprecated`; found again in the generated field docs.
@@ -152,12 +153,7 @@ pub fn prepare(doc: &mut Value, crate_name: &str) -> Result<Prepared, Error> {
 /// Every component string `enum` (inline ones were named by hoisting).
 fn open_enums(doc: &Value) -> Result<Vec<OpenEnum>, Error> {
     let mut out = Vec::new();
-    for (name, schema) in doc
-        .pointer("/components/schemas")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
+    for (name, schema) in named_schemas(doc) {
         let Some(schema) = schema
             .as_object()
             .filter(|s| super::hoist::is_string_enum(s))
@@ -184,10 +180,7 @@ fn open_enums(doc: &Value) -> Result<Vec<OpenEnum>, Error> {
         }
         out.push(OpenEnum {
             rust_name: rust_ident(name.to_upper_camel_case(), &pointer)?,
-            description: schema
-                .get("description")
-                .and_then(Value::as_str)
-                .map(String::from),
+            description: description(schema),
             values,
         });
     }
@@ -212,9 +205,7 @@ fn mark_deprecated(doc: &mut Value) -> Result<(), Error> {
             if map.get("deprecated") != Some(&Value::Bool(true)) {
                 continue;
             }
-            if let Some(reference) = map.remove("$ref") {
-                map.insert("allOf".into(), json!([{ "$ref": reference }]));
-            }
+            reference_as_all_of(map);
             let description = match map.get("description").and_then(Value::as_str) {
                 Some(text) => format!("{text}\n\n{DEPRECATED_MARKER}"),
                 None => DEPRECATED_MARKER.to_owned(),
@@ -228,86 +219,106 @@ fn mark_deprecated(doc: &mut Value) -> Result<(), Error> {
 // ---------------------------------------------------------------- operations
 
 fn operations(doc: &mut Value) -> Result<Vec<OperationVersions>, Error> {
-    let located = super::schema_walk::operations(doc);
+    super::schema_walk::operations(doc)
+        .into_iter()
+        .map(|(path, method, pointer)| operation_versions(doc, path, method, pointer))
+        .collect()
+}
 
-    let mut out = Vec::new();
-    for (path, method, pointer) in located {
-        let mut op = doc
-            .pointer(&pointer)
-            .cloned()
-            .ok_or_else(|| Error::at(&pointer, "operation vanished"))?;
-        let op_map = op
-            .as_object_mut()
-            .ok_or_else(|| Error::at(&pointer, "an operation must be an object"))?;
-        if let Some(Value::String(name)) = op_map.get("x-xgen-operation-id-override").cloned() {
-            op_map.insert("operationId".into(), Value::String(name));
-        }
-        let name = op_map
-            .get("operationId")
-            .and_then(Value::as_str)
-            .ok_or_else(|| {
-                Error::at(
-                    format!("{pointer}/operationId"),
-                    "every operation needs an operationId",
-                )
-            })?
-            .to_string();
-
-        let mut versions: BTreeMap<String, ApiVersion> = BTreeMap::new();
-        let mut schemas: BTreeMap<String, Vec<Option<Value>>> = BTreeMap::new();
-        let mut generated: Option<String> = None;
-
-        if let Some(body) = op_map.get("requestBody").cloned() {
-            let body_ptr = format!("{pointer}/requestBody");
-            let mut body = resolve_clone(doc, &body, &body_ptr)?;
-            if let Some(version) = normalise_content(
-                &mut body,
-                &body_ptr,
-                &mut versions,
-                &mut schemas,
-                Side::Request,
-            )? {
-                generated = newest(generated, version);
-                op_map.insert("requestBody".into(), body);
-            }
-        }
-        if let Some(Value::Object(responses)) = op_map.get("responses").cloned() {
-            for (status, response) in responses {
-                let resp_ptr = format!("{pointer}/responses/{}", escape(&status));
-                let mut response = resolve_clone(doc, &response, &resp_ptr)?;
-                let success = status.starts_with('2') || status == "default";
-                let side = if success { Side::Response } else { Side::Error };
-                if let Some(version) =
-                    normalise_content(&mut response, &resp_ptr, &mut versions, &mut schemas, side)?
-                {
-                    generated = newest(generated, version);
-                    op_map["responses"][&status] = response;
-                }
-            }
-        }
-
-        // A version is typed when its bodies have the schema the generated code
-        // was made from (the first entry of each list is the generated one).
-        for (version, entry) in versions.iter_mut() {
-            entry.typed = schemas
-                .get(version)
-                .map(|list| list.iter().all(|s| s.is_none()))
-                .unwrap_or(true);
-        }
-        if let Some(slot) = doc.pointer_mut(&pointer) {
-            *slot = op;
-        }
-        out.push(OperationVersions {
-            operation_id: name.to_snake_case(),
-            name,
-            method: method.to_uppercase(),
-            path,
-            pointer,
-            versions: versions.into_values().collect(),
-            generated,
-        });
+/// Names the operation at `pointer`, keeps one media type per body, and
+/// returns the versions it declares.
+fn operation_versions(
+    doc: &mut Value,
+    path: String,
+    method: &str,
+    pointer: String,
+) -> Result<OperationVersions, Error> {
+    let mut op = doc
+        .pointer(&pointer)
+        .cloned()
+        .ok_or_else(|| Error::at(&pointer, "operation vanished"))?;
+    let op_map = op
+        .as_object_mut()
+        .ok_or_else(|| Error::at(&pointer, "an operation must be an object"))?;
+    let name = operation_name(op_map, &pointer)?;
+    let mut versions: BTreeMap<String, ApiVersion> = BTreeMap::new();
+    let generated = normalise_bodies(doc, op_map, &pointer, &mut versions)?;
+    if let Some(slot) = doc.pointer_mut(&pointer) {
+        *slot = op;
     }
-    Ok(out)
+    Ok(OperationVersions {
+        operation_id: name.to_snake_case(),
+        name,
+        method: method.to_uppercase(),
+        path,
+        pointer,
+        versions: versions.into_values().collect(),
+        generated,
+    })
+}
+
+/// The operation's name: `x-xgen-operation-id-override`, which replaces
+/// `operationId`, else `operationId`.
+fn operation_name(op: &mut Map<String, Value>, pointer: &str) -> Result<String, Error> {
+    if let Some(Value::String(name)) = op.get("x-xgen-operation-id-override").cloned() {
+        op.insert("operationId".into(), Value::String(name));
+    }
+    op.get("operationId")
+        .and_then(Value::as_str)
+        .map(String::from)
+        .ok_or_else(|| {
+            Error::at(
+                format!("{pointer}/operationId"),
+                "every operation needs an operationId",
+            )
+        })
+}
+
+/// Keeps one media type in the request body and in each response of `op`
+/// ([`normalise_content`]), records the versions they declare and whether
+/// each is typed, and returns the version the generated types follow.
+fn normalise_bodies(
+    doc: &Value,
+    op: &mut Map<String, Value>,
+    pointer: &str,
+    versions: &mut BTreeMap<String, ApiVersion>,
+) -> Result<Option<String>, Error> {
+    let mut schemas: BTreeMap<String, Vec<Option<Value>>> = BTreeMap::new();
+    let mut generated: Option<String> = None;
+    if let Some(body) = op.get("requestBody").cloned() {
+        let body_ptr = format!("{pointer}/requestBody");
+        let mut body = resolve_clone(doc, &body, &body_ptr)?;
+        if let Some(version) =
+            normalise_content(&mut body, &body_ptr, versions, &mut schemas, Side::Request)?
+        {
+            generated = newest(generated, version);
+            op.insert("requestBody".into(), body);
+        }
+    }
+    if let Some(Value::Object(responses)) = op.get("responses").cloned() {
+        for (status, response) in responses {
+            let resp_ptr = format!("{pointer}/responses/{}", escape(&status));
+            let mut response = resolve_clone(doc, &response, &resp_ptr)?;
+            let success = status.starts_with('2') || status == "default";
+            let side = if success { Side::Response } else { Side::Error };
+            if let Some(version) =
+                normalise_content(&mut response, &resp_ptr, versions, &mut schemas, side)?
+            {
+                generated = newest(generated, version);
+                op["responses"][&status] = response;
+            }
+        }
+    }
+
+    // A version is typed when its bodies have the schema the generated code
+    // was made from (the first entry of each list is the generated one).
+    for (version, entry) in versions.iter_mut() {
+        entry.typed = schemas
+            .get(version)
+            .map(|list| list.iter().all(|s| s.is_none()))
+            .unwrap_or(true);
+    }
+    Ok(generated)
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -352,7 +363,7 @@ pub fn atlas_version(media: &str) -> Option<String> {
 }
 
 pub fn resolve_clone(doc: &Value, value: &Value, at: &str) -> Result<Value, Error> {
-    match value.get("$ref").and_then(Value::as_str) {
+    match reference(value) {
         Some(reference) => ref_pointer(reference)
             .and_then(|p| doc.pointer(p))
             .cloned()
@@ -377,46 +388,19 @@ fn normalise_content(
         .keys()
         .filter_map(|m| atlas_version(m).map(|v| (v, m.clone())))
         .collect();
-    let is_json = |m: &str| {
-        m == "application/json" || m.starts_with("application/json;") || m.ends_with("+json")
-    };
-    // The newest dated version; `preview` (which may change at any time) only
-    // when nothing is dated.
-    let chosen_version = versioned.iter().map(|(v, _)| v.clone()).min_by_key(|v| {
-        let (preview, date) = version_key(v);
-        (preview, std::cmp::Reverse(date))
-    });
-    let chosen_media = match &chosen_version {
-        Some(v) => versioned
-            .iter()
-            .find(|(x, _)| x == v)
-            .map(|(_, m)| m.clone()),
-        None => content.keys().find(|m| is_json(m)).cloned(),
-    };
-    let Some(chosen_media) = chosen_media else {
+    let (chosen_version, Some(chosen_media)) = choose_media(content, &versioned) else {
         return Ok(None);
     };
     let chosen_schema = content[&chosen_media].get("schema").cloned();
-
     if side != Side::Error {
-        for (version, media) in &versioned {
-            let entry = versions
-                .entry(version.clone())
-                .or_insert_with(|| ApiVersion {
-                    version: version.clone(),
-                    ..ApiVersion::default()
-                });
-            match side {
-                Side::Request => entry.request_media_type = Some(media.clone()),
-                _ => entry.response_media_type = Some(media.clone()),
-            }
-            let schema = content[media].get("schema").cloned();
-            // `None` marks "same schema as the generated one".
-            differing
-                .entry(version.clone())
-                .or_default()
-                .push((schema != chosen_schema).then_some(schema.unwrap_or(Value::Null)));
-        }
+        record_versions(
+            content,
+            &versioned,
+            &chosen_schema,
+            versions,
+            differing,
+            side,
+        );
     }
 
     if content.len() == 1 && chosen_media == "application/json" {
@@ -436,159 +420,235 @@ fn normalise_content(
     Ok(Some(chosen_version))
 }
 
+/// The media type to keep, and its version: the newest dated version;
+/// `preview` (which may change at any time) only when nothing is dated; a
+/// JSON media type when nothing is versioned.
+fn choose_media(
+    content: &Map<String, Value>,
+    versioned: &[(String, String)],
+) -> (Option<String>, Option<String>) {
+    let is_json = |m: &str| {
+        m == "application/json" || m.starts_with("application/json;") || m.ends_with("+json")
+    };
+    let chosen_version = versioned.iter().map(|(v, _)| v.clone()).min_by_key(|v| {
+        let (preview, date) = version_key(v);
+        (preview, std::cmp::Reverse(date))
+    });
+    let chosen_media = match &chosen_version {
+        Some(v) => versioned
+            .iter()
+            .find(|(x, _)| x == v)
+            .map(|(_, m)| m.clone()),
+        None => content.keys().find(|m| is_json(m)).cloned(),
+    };
+    (chosen_version, chosen_media)
+}
+
+/// Records each version's media type on `side`, and in `differing` whether
+/// its schema differs from the chosen one.
+fn record_versions(
+    content: &Map<String, Value>,
+    versioned: &[(String, String)],
+    chosen_schema: &Option<Value>,
+    versions: &mut BTreeMap<String, ApiVersion>,
+    differing: &mut BTreeMap<String, Vec<Option<Value>>>,
+    side: Side,
+) {
+    for (version, media) in versioned {
+        let entry = versions
+            .entry(version.clone())
+            .or_insert_with(|| ApiVersion {
+                version: version.clone(),
+                ..ApiVersion::default()
+            });
+        match side {
+            Side::Request => entry.request_media_type = Some(media.clone()),
+            _ => entry.response_media_type = Some(media.clone()),
+        }
+        let schema = content[media].get("schema").cloned();
+        // `None` marks "same schema as the generated one".
+        differing
+            .entry(version.clone())
+            .or_default()
+            .push((schema != *chosen_schema).then_some(schema.unwrap_or(Value::Null)));
+    }
+}
+
 // -------------------------------------------------------------------- unions
 
 fn unions(doc: &mut Value) -> Result<Vec<Union>, Error> {
-    let schemas = doc
-        .pointer("/components/schemas")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let schemas: Map<String, Value> = named_schemas(doc)
+        .map(|(name, schema)| (name.clone(), schema.clone()))
+        .collect();
     let mut out = Vec::new();
     for (name, schema) in &schemas {
-        let (Some(discriminator), Some(one_of)) =
-            (schema.get("discriminator"), schema.get("oneOf"))
-        else {
-            continue;
-        };
-        let pointer = pointer::schema(name);
-        let tag_property = discriminator
-            .get("propertyName")
-            .and_then(Value::as_str)
-            .ok_or_else(|| {
-                Error::at(
-                    format!("{pointer}/discriminator/propertyName"),
-                    "a discriminator needs a string propertyName",
-                )
-            })?
-            .to_string();
-
-        let mut mapping: Vec<(String, String)> = Vec::new();
-        if let Some(map) = discriminator.get("mapping") {
-            let map = map.as_object().ok_or_else(|| {
-                Error::at(
-                    format!("{pointer}/discriminator/mapping"),
-                    "mapping must be an object",
-                )
-            })?;
-            for (tag, target) in map {
-                let at = format!("{pointer}/discriminator/mapping/{}", escape(tag));
-                let target = target
-                    .as_str()
-                    .ok_or_else(|| Error::at(&at, "a mapping value must be a string"))?;
-                // OpenAPI allows a bare schema name as well as a reference.
-                let target_name = match target.strip_prefix("#/components/schemas/") {
-                    Some(token) => unescape(token),
-                    None => target.to_owned(),
-                };
-                let target_name = target_name.as_str();
-                if !schemas.contains_key(target_name) {
-                    return Err(Error::at(
-                        &at,
-                        format!("maps to `{target}`, which is not a schema of this document"),
-                    ));
-                }
-                mapping.push((tag.clone(), target_name.to_string()));
-            }
+        if let Some(union) = schema.as_object().filter(|s| discriminator::is_union(s)) {
+            out.push(union_of(&schemas, name, union)?);
         }
-
-        let members = one_of
-            .as_array()
-            .ok_or_else(|| Error::at(format!("{pointer}/oneOf"), "oneOf must be an array"))?;
-        let mut member_names = Vec::new();
-        for (i, member) in members.iter().enumerate() {
-            let at = format!("{pointer}/oneOf/{i}");
-            let reference = member.get("$ref").and_then(Value::as_str).ok_or_else(|| {
-                Error::at(
-                    &at,
-                    "an inline member of a discriminated oneOf must declare its tag (a one-value \
-                     `enum` on the tag property) or be named under components/schemas",
-                )
-            })?;
-            let member_name = reference
-                .strip_prefix("#/components/schemas/")
-                .map(unescape)
-                .ok_or_else(|| {
-                    Error::at(
-                        format!("{at}/$ref"),
-                        format!("`{reference}` is not a component schema"),
-                    )
-                })?;
-            if !schemas.contains_key(&member_name) {
-                return Err(Error::at(
-                    format!("{at}/$ref"),
-                    format!("dangling $ref `{reference}`"),
-                ));
-            }
-            member_names.push(member_name);
-        }
-        for (tag, target) in &mapping {
-            if !member_names.contains(target) {
-                return Err(Error::at(
-                    format!("{pointer}/discriminator/mapping/{}", escape(tag)),
-                    format!("maps to `{target}`, which is not one of the oneOf members"),
-                ));
-            }
-        }
-
-        let mut variants: Vec<Variant> = Vec::new();
-        for (i, member) in member_names.iter().enumerate() {
-            let mut tags: Vec<&String> = mapping
-                .iter()
-                .filter(|(_, t)| t == member)
-                .map(|(tag, _)| tag)
-                .collect();
-            // Without a mapping entry the schema name is the tag (OpenAPI 3.0).
-            if tags.is_empty() {
-                tags.push(member);
-            }
-            for tag in tags {
-                let rust_variant = rust_ident(variant_ident(tag), &format!("{pointer}/oneOf/{i}"))?;
-                let at = format!("{pointer}/oneOf/{i}");
-                if rust_variant == "Unknown"
-                    || variants
-                        .iter()
-                        .any(|v| v.rust_variant == rust_variant || &v.tag == tag)
-                {
-                    return Err(Error::at(
-                        &at,
-                        format!(
-                            "tag `{tag}` gives the variant name `{rust_variant}`, which is taken"
-                        ),
-                    ));
-                }
-                variants.push(Variant {
-                    tag: tag.clone(),
-                    rust_variant,
-                    schema: member.clone(),
-                    rust_type: rust_ident(
-                        member.to_upper_camel_case(),
-                        &format!("{pointer}/oneOf/{i}"),
-                    )?,
-                    description: schemas[member]
-                        .get("description")
-                        .and_then(Value::as_str)
-                        .map(String::from),
-                    pointer: at,
-                });
-            }
-        }
-
-        out.push(Union {
-            name: name.clone(),
-            rust_name: rust_ident(name.to_upper_camel_case(), &pointer)?,
-            pointer,
-            description: schema
-                .get("description")
-                .and_then(Value::as_str)
-                .map(String::from),
-            tag_property,
-            variants,
-        });
     }
-
     flatten_members(doc, &out)?;
     Ok(out)
+}
+
+/// The [`Union`] the named schema `name` (a discriminated `oneOf`) becomes.
+fn union_of(
+    schemas: &Map<String, Value>,
+    name: &str,
+    schema: &Map<String, Value>,
+) -> Result<Union, Error> {
+    let pointer = pointer::schema(name);
+    let tag_property = discriminator::tag_property(schema)
+        .ok_or_else(|| {
+            Error::at(
+                format!("{pointer}/discriminator/propertyName"),
+                "a discriminator needs a string propertyName",
+            )
+        })?
+        .to_string();
+    let mapping = mapping(schemas, schema, &pointer)?;
+    let members = member_names(schemas, schema, &pointer)?;
+    for (tag, target) in &mapping {
+        if !members.contains(target) {
+            return Err(Error::at(
+                format!("{pointer}/discriminator/mapping/{}", escape(tag)),
+                format!("maps to `{target}`, which is not one of the oneOf members"),
+            ));
+        }
+    }
+    Ok(Union {
+        name: name.to_owned(),
+        rust_name: rust_ident(name.to_upper_camel_case(), &pointer)?,
+        variants: variants(schemas, &members, &mapping, &pointer)?,
+        pointer,
+        description: description(schema),
+        tag_property,
+    })
+}
+
+/// The discriminator's `mapping`: `(tag, schema name)`, in the spec's order.
+fn mapping(
+    schemas: &Map<String, Value>,
+    union: &Map<String, Value>,
+    pointer: &str,
+) -> Result<Vec<(String, String)>, Error> {
+    let Some(map) = union.get("discriminator").and_then(|d| d.get("mapping")) else {
+        return Ok(Vec::new());
+    };
+    let map = map.as_object().ok_or_else(|| {
+        Error::at(
+            format!("{pointer}/discriminator/mapping"),
+            "mapping must be an object",
+        )
+    })?;
+    let mut mapping = Vec::new();
+    for (tag, target) in map {
+        let at = format!("{pointer}/discriminator/mapping/{}", escape(tag));
+        let target = target
+            .as_str()
+            .ok_or_else(|| Error::at(&at, "a mapping value must be a string"))?;
+        // OpenAPI allows a bare schema name as well as a reference.
+        let target_name = pointer::schema_name(target).unwrap_or_else(|| target.to_owned());
+        if !schemas.contains_key(&target_name) {
+            return Err(Error::at(
+                &at,
+                format!("maps to `{target}`, which is not a schema of this document"),
+            ));
+        }
+        mapping.push((tag.clone(), target_name));
+    }
+    Ok(mapping)
+}
+
+/// The names of the `oneOf` members, each a reference to a named schema.
+fn member_names(
+    schemas: &Map<String, Value>,
+    union: &Map<String, Value>,
+    pointer: &str,
+) -> Result<Vec<String>, Error> {
+    let members = union
+        .get("oneOf")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Error::at(format!("{pointer}/oneOf"), "oneOf must be an array"))?;
+    let mut names = Vec::new();
+    for (i, member) in members.iter().enumerate() {
+        let at = format!("{pointer}/oneOf/{i}");
+        let reference = reference(member).ok_or_else(|| {
+            Error::at(
+                &at,
+                "an inline member of a discriminated oneOf must declare its tag (a one-value \
+                 `enum` on the tag property) or be named under components/schemas",
+            )
+        })?;
+        let name = pointer::schema_name(reference).ok_or_else(|| {
+            Error::at(
+                format!("{at}/$ref"),
+                format!("`{reference}` is not a component schema"),
+            )
+        })?;
+        if !schemas.contains_key(&name) {
+            return Err(Error::at(
+                format!("{at}/$ref"),
+                format!("dangling $ref `{reference}`"),
+            ));
+        }
+        names.push(name);
+    }
+    Ok(names)
+}
+
+/// One variant per tag of each member: its mapped tags, else (OpenAPI 3.0)
+/// its schema name.
+fn variants(
+    schemas: &Map<String, Value>,
+    members: &[String],
+    mapping: &[(String, String)],
+    pointer: &str,
+) -> Result<Vec<Variant>, Error> {
+    let mut variants: Vec<Variant> = Vec::new();
+    for (i, member) in members.iter().enumerate() {
+        let at = format!("{pointer}/oneOf/{i}");
+        let mut tags: Vec<&String> = mapping
+            .iter()
+            .filter(|(_, t)| t == member)
+            .map(|(tag, _)| tag)
+            .collect();
+        if tags.is_empty() {
+            tags.push(member);
+        }
+        for tag in tags {
+            let rust_variant = rust_ident(variant_ident(tag), &at)?;
+            if rust_variant == "Unknown"
+                || variants
+                    .iter()
+                    .any(|v| v.rust_variant == rust_variant || &v.tag == tag)
+            {
+                return Err(Error::at(
+                    &at,
+                    format!("tag `{tag}` gives the variant name `{rust_variant}`, which is taken"),
+                ));
+            }
+            variants.push(Variant {
+                tag: tag.clone(),
+                rust_variant,
+                schema: member.clone(),
+                rust_type: rust_ident(member.to_upper_camel_case(), &at)?,
+                description: schemas
+                    .get(member)
+                    .and_then(Value::as_object)
+                    .and_then(description),
+                pointer: at.clone(),
+            });
+        }
+    }
+    Ok(variants)
+}
+
+/// A schema's `description`, when it has one.
+fn description(schema: &Map<String, Value>) -> Option<String> {
+    schema
+        .get("description")
+        .and_then(Value::as_str)
+        .map(String::from)
 }
 
 /// Merges each union member's `allOf` into one plain object without the tag
@@ -597,6 +657,42 @@ fn unions(doc: &mut Value) -> Result<Vec<Union>, Error> {
 /// drop the tags of every union above them, since those are written by the
 /// enclosing enums.
 fn flatten_members(doc: &mut Value, unions: &[Union]) -> Result<(), Error> {
+    let bases = union_bases(doc, unions)?;
+    let by_name: BTreeMap<&str, &Union> = unions.iter().map(|u| (u.name.as_str(), u)).collect();
+    for union in unions {
+        let mut tags = vec![union.tag_property.clone()];
+        tags.extend(ancestor_tags(unions, &union.name));
+        let mut done = BTreeSet::new();
+        for variant in &union.variants {
+            if by_name.contains_key(variant.schema.as_str()) || !done.insert(variant.schema.clone())
+            {
+                continue;
+            }
+            let member_ptr = pointer::schema(&variant.schema);
+            let member = doc
+                .pointer(&member_ptr)
+                .and_then(Value::as_object)
+                .cloned()
+                .ok_or_else(|| Error::at(&member_ptr, "a oneOf member must be an object schema"))?;
+            let mut merged = merge_all_of(doc, &member, &member_ptr, &bases, 0)?;
+            for tag in &tags {
+                merged = without_property(merged, tag);
+            }
+            if let Some(slot) = doc.pointer_mut(&member_ptr) {
+                *slot = Value::Object(merged);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Every union's own schema (its properties, without `oneOf`), by pointer,
+/// with what it inherits merged in and without its tag: what a member that
+/// refers to the union in its `allOf` inherits.
+fn union_bases(
+    doc: &Value,
+    unions: &[Union],
+) -> Result<BTreeMap<String, Map<String, Value>>, Error> {
     // Every union's own schema (its properties, without `oneOf`), taken
     // before any member is rewritten, less its tag. A union may inherit
     // through `allOf` too (a kind with kinds inheriting its parent's
@@ -630,52 +726,21 @@ fn flatten_members(doc: &mut Value, unions: &[Union]) -> Result<(), Error> {
         }
         bases = next;
     }
-    let by_name: BTreeMap<&str, &Union> = unions.iter().map(|u| (u.name.as_str(), u)).collect();
-    for union in unions {
-        let mut tags = vec![union.tag_property.clone()];
-        tags.extend(ancestor_tags(unions, &union.name));
-        let mut done = BTreeSet::new();
-        for variant in &union.variants {
-            if by_name.contains_key(variant.schema.as_str()) || !done.insert(variant.schema.clone())
-            {
-                continue;
-            }
-            let member_ptr = pointer::schema(&variant.schema);
-            let member = doc
-                .pointer(&member_ptr)
-                .and_then(Value::as_object)
-                .cloned()
-                .ok_or_else(|| Error::at(&member_ptr, "a oneOf member must be an object schema"))?;
-            let mut merged = merge_all_of(doc, &member, &member_ptr, &bases, 0)?;
-            for tag in &tags {
-                merged = without_property(merged, tag);
-            }
-            if let Some(slot) = doc.pointer_mut(&member_ptr) {
-                *slot = Value::Object(merged);
-            }
-        }
-    }
-    Ok(())
+    Ok(bases)
 }
 
 /// The tag properties of the unions that hold `name` as a member, and of
 /// theirs, up to the outermost.
 fn ancestor_tags(unions: &[Union], name: &str) -> Vec<String> {
-    let mut tags = Vec::new();
-    let mut frontier = vec![name.to_owned()];
-    let mut seen = BTreeSet::new();
-    while let Some(current) = frontier.pop() {
-        for parent in unions
-            .iter()
-            .filter(|u| u.variants.iter().any(|v| v.schema == current))
-        {
-            if seen.insert(parent.name.clone()) {
-                tags.push(parent.tag_property.clone());
-                frontier.push(parent.name.clone());
-            }
-        }
-    }
-    tags
+    discriminator::ancestors(
+        unions,
+        name,
+        |u| u.name.as_str(),
+        |u, member| u.variants.iter().any(|v| v.schema == member),
+    )
+    .into_iter()
+    .map(|u| u.tag_property.clone())
+    .collect()
 }
 
 fn without_property(mut schema: Map<String, Value>, property: &str) -> Map<String, Value> {
@@ -737,7 +802,7 @@ fn merge_all_of(
         .ok_or_else(|| Error::at(format!("{at}/allOf"), "allOf must be an array"))?;
     for (i, item) in items.iter().enumerate() {
         let item_ptr = format!("{at}/allOf/{i}");
-        let part = match item.get("$ref").and_then(Value::as_str) {
+        let part = match reference(item) {
             Some(reference) => {
                 let target = ref_pointer(reference).unwrap_or(reference);
                 if let Some(base) = unions.get(target) {
@@ -768,6 +833,7 @@ fn merge_all_of(
     Ok(out)
 }
 
+/// Merges one `allOf` part (at `at`), already merged itself, into `out`.
 fn merge_part(
     out: &mut Map<String, Value>,
     part: &Map<String, Value>,
@@ -781,30 +847,8 @@ fn merge_part(
             format!("an allOf member of a union kind must be an object, found {t}"),
         ));
     }
-
     if let Some(Value::Object(props)) = part.get("properties") {
-        let target = out
-            .entry("properties")
-            .or_insert_with(|| Value::Object(Map::new()));
-        let target = target
-            .as_object_mut()
-            .ok_or_else(|| Error::at(at, "properties must be an object"))?;
-        for (name, schema) in props {
-            match target.get(name) {
-                // A kind may redeclare an inherited property to document or
-                // deprecate it: the same schema up to annotations, and the
-                // kind's own copy wins.
-                Some(existing) if without_annotations(existing) != without_annotations(schema) => {
-                    return Err(Error::at(
-                        format!("{at}/properties/{}", escape(name)),
-                        format!("property `{name}` is defined twice with different schemas"),
-                    ));
-                }
-                _ => {
-                    target.insert(name.clone(), schema.clone());
-                }
-            }
-        }
+        merge_properties(out, props, at)?;
     }
     if let Some(Value::Array(required)) = part.get("required") {
         let target = out
@@ -828,6 +872,37 @@ fn merge_part(
             }
             _ => {
                 out.insert("additionalProperties".into(), extra.clone());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Adds the `properties` of the part at `at` to those of `out`.
+fn merge_properties(
+    out: &mut Map<String, Value>,
+    props: &Map<String, Value>,
+    at: &str,
+) -> Result<(), Error> {
+    let target = out
+        .entry("properties")
+        .or_insert_with(|| Value::Object(Map::new()));
+    let target = target
+        .as_object_mut()
+        .ok_or_else(|| Error::at(at, "properties must be an object"))?;
+    for (name, schema) in props {
+        match target.get(name) {
+            // A kind may redeclare an inherited property to document or
+            // deprecate it: the same schema up to annotations, and the
+            // kind's own copy wins.
+            Some(existing) if without_annotations(existing) != without_annotations(schema) => {
+                return Err(Error::at(
+                    format!("{at}/properties/{}", escape(name)),
+                    format!("property `{name}` is defined twice with different schemas"),
+                ));
+            }
+            _ => {
+                target.insert(name.clone(), schema.clone());
             }
         }
     }
@@ -862,19 +937,13 @@ fn secrets_and_open_objects(
     crate_name: &str,
     unions: &BTreeSet<String>,
 ) -> Result<(), Error> {
-    let secret_type = json!({
-        "crate": crate_name,
-        "version": "*",
-        "path": format!("{}::SecretString", crate_name.replace('-', "_")),
-    });
+    let secret_type = super::formats::crate_type(crate_name, "SecretString");
     for_each_schema_mut(doc, &mut |pointer, schema| {
         if schema.contains_key("$ref") || unions.contains(pointer) {
             return Ok(());
         }
         let is_string = schema.get("type").and_then(Value::as_str) == Some("string");
-        let write_only = schema.get("writeOnly").and_then(Value::as_bool) == Some(true);
-        let password = schema.get("format").and_then(Value::as_str) == Some("password");
-        if is_string && (write_only || password) {
+        if is_string && super::formats::declares_secret(schema) {
             schema.insert("x-rust-type".into(), secret_type.clone());
         }
         let has_properties = schema
@@ -900,13 +969,8 @@ fn secrets_and_open_objects(
 /// through properties or items are fine: typify boxes them. Unions are
 /// generated by us, so their `oneOf` does not count.
 fn check_composition_cycles(doc: &Value, unions: &BTreeSet<String>) -> Result<(), Error> {
-    let schemas = doc
-        .pointer("/components/schemas")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
     let mut edges: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    for (name, schema) in &schemas {
+    for (name, schema) in named_schemas(doc) {
         let pointer = pointer::schema(name);
         let mut targets = Vec::new();
         if !unions.contains(&pointer) {
@@ -956,12 +1020,8 @@ fn check_composition_cycles(doc: &Value, unions: &BTreeSet<String>) -> Result<()
 }
 
 fn composition_refs(schema: &Value, out: &mut Vec<String>) {
-    if let Some(name) = schema
-        .get("$ref")
-        .and_then(Value::as_str)
-        .and_then(|r| r.strip_prefix("#/components/schemas/"))
-    {
-        out.push(unescape(name));
+    if let Some(name) = reference(schema).and_then(pointer::schema_name) {
+        out.push(name);
     }
     for key in ["allOf", "oneOf", "anyOf"] {
         for item in schema

@@ -26,8 +26,8 @@ use std::collections::BTreeSet;
 use serde_json::{Map, Value};
 
 use super::Error;
-use super::pointer::{self, escape};
-use super::schema_walk::for_each_schema_mut;
+use super::pointer;
+use super::schema_walk::{for_each_schema_mut, reference};
 
 pub fn apply(doc: &mut Value) -> Result<(), Error> {
     conform_values(doc)?;
@@ -107,7 +107,7 @@ fn conform_values(doc: &mut Value) -> Result<(), Error> {
 
 fn inherited_unions(doc: &mut Value) -> Result<(), Error> {
     let Some(schemas) = doc
-        .pointer("/components/schemas")
+        .pointer(pointer::SCHEMAS)
         .and_then(Value::as_object)
         .cloned()
     else {
@@ -124,7 +124,7 @@ fn inherited_unions(doc: &mut Value) -> Result<(), Error> {
             .iter()
             .filter_map(|k| map.get(*k).and_then(Value::as_array))
             .flatten()
-            .filter_map(|m| m.get("$ref").and_then(Value::as_str))
+            .filter_map(reference)
             .filter_map(pointer::schema_name)
             .collect();
         if members.is_empty() {
@@ -136,14 +136,14 @@ fn inherited_unions(doc: &mut Value) -> Result<(), Error> {
         unions.push((name.clone(), members, base));
     }
     for (union, members, base) in &unions {
-        let reference = pointer::schema_ref(union);
+        let union_ref = pointer::schema_ref(union);
         for member in members {
-            let pointer = format!("/components/schemas/{}/allOf", escape(member));
+            let pointer = format!("{}/allOf", pointer::schema(member));
             let Some(Value::Array(parts)) = doc.pointer_mut(&pointer) else {
                 continue;
             };
             for part in parts.iter_mut() {
-                if part.get("$ref").and_then(Value::as_str) == Some(reference.as_str()) {
+                if reference(part) == Some(union_ref.as_str()) {
                     *part = Value::Object(base.clone());
                 }
             }

@@ -1,10 +1,10 @@
 //! Visiting every schema of an OpenAPI 3.0 document, and only schemas: example
 //! values that happen to look like schemas are never touched.
 
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 
 use super::Error;
-use super::pointer::{METHODS, escape};
+use super::pointer::{self, METHODS, escape};
 
 /// Called with a schema object and its JSON pointer.
 pub type Visitor<'a> = dyn FnMut(&str, &mut Map<String, Value>) -> Result<(), Error> + 'a;
@@ -20,47 +20,65 @@ pub fn operations(doc: &Value) -> Vec<(String, &'static str, String)> {
     {
         for method in METHODS {
             if item.get(method).is_some() {
-                out.push((
-                    path.clone(),
-                    method,
-                    format!("/paths/{}/{method}", escape(path)),
-                ));
+                out.push((path.clone(), method, pointer::operation(path, method)));
             }
         }
     }
     out
 }
 
+/// The named schemas of `doc` (`/components/schemas`), by name.
+pub fn named_schemas(doc: &Value) -> impl Iterator<Item = (&String, &Value)> {
+    doc.pointer(pointer::SCHEMAS)
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+}
+
+/// The target of a reference object (`{"$ref": "..."}`); `None` for a
+/// schema written in place.
+pub fn reference(schema: &Value) -> Option<&str> {
+    schema.get("$ref").and_then(Value::as_str)
+}
+
+/// Turns a reference into a one-member `allOf` of it, which typify reads
+/// as the referenced type: in OpenAPI 3.0 a `$ref` ignores its siblings,
+/// so a site that adds `description`, `deprecated` or `nullable` to one
+/// needs this form.
+pub fn reference_as_all_of(schema: &mut Map<String, Value>) {
+    if let Some(reference) = schema.remove("$ref") {
+        schema.insert("allOf".into(), json!([{ "$ref": reference }]));
+    }
+}
+
 /// Pointers of every place where the document holds a schema directly.
 fn schema_roots(doc: &Value) -> Vec<String> {
     let mut roots = Vec::new();
-    let keys = |v: Option<&Value>| -> Vec<String> {
-        v.and_then(Value::as_object)
-            .map(|m| m.keys().cloned().collect())
-            .unwrap_or_default()
-    };
-    let content_roots = |base: &str, v: &Value, roots: &mut Vec<String>| {
-        for media in keys(v.get("content")) {
-            roots.push(format!("{base}/content/{}/schema", escape(&media)));
-        }
-        for header in keys(v.get("headers")) {
-            roots.push(format!("{base}/headers/{}/schema", escape(&header)));
-        }
-    };
-    let parameter_roots = |base: &str, v: Option<&Value>, roots: &mut Vec<String>| {
-        for (i, _) in v
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .enumerate()
-        {
-            roots.push(format!("{base}/parameters/{i}/schema"));
-        }
-    };
+    component_roots(doc.get("components"), &mut roots);
+    for (path, item) in doc
+        .get("paths")
+        .and_then(Value::as_object)
+        .into_iter()
+        .flatten()
+    {
+        path_roots(path, item, &mut roots);
+    }
+    roots
+}
 
-    let components = doc.get("components");
+/// The keys of an object (none for anything else).
+fn keys(value: Option<&Value>) -> Vec<String> {
+    value
+        .and_then(Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+/// The schemas of the components: named schemas, parameters, headers, and
+/// the contents of responses and request bodies.
+fn component_roots(components: Option<&Value>, roots: &mut Vec<String>) {
     for name in keys(components.and_then(|c| c.get("schemas"))) {
-        roots.push(format!("/components/schemas/{}", escape(&name)));
+        roots.push(pointer::schema(&name));
     }
     for name in keys(components.and_then(|c| c.get("parameters"))) {
         roots.push(format!("/components/parameters/{}/schema", escape(&name)));
@@ -77,41 +95,57 @@ fn schema_roots(doc: &Value) -> Vec<String> {
                 content_roots(
                     &format!("/components/{section}/{}", escape(name)),
                     entry,
-                    &mut roots,
+                    roots,
                 );
             }
         }
     }
-    for (path, item) in doc
-        .get("paths")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        let item_ptr = format!("/paths/{}", escape(path));
-        parameter_roots(&item_ptr, item.get("parameters"), &mut roots);
-        for method in METHODS {
-            let Some(op) = item.get(method) else { continue };
-            let op_ptr = format!("{item_ptr}/{method}");
-            parameter_roots(&op_ptr, op.get("parameters"), &mut roots);
-            if let Some(body) = op.get("requestBody") {
-                content_roots(&format!("{op_ptr}/requestBody"), body, &mut roots);
-            }
-            for (status, response) in op
-                .get("responses")
-                .and_then(Value::as_object)
-                .into_iter()
-                .flatten()
-            {
-                content_roots(
-                    &format!("{op_ptr}/responses/{}", escape(status)),
-                    response,
-                    &mut roots,
-                );
-            }
+}
+
+/// The schemas of one path item: its parameters', and its operations'
+/// parameters, request body and responses.
+fn path_roots(path: &str, item: &Value, roots: &mut Vec<String>) {
+    let item_ptr = pointer::path_item(path);
+    parameter_roots(&item_ptr, item.get("parameters"), roots);
+    for method in METHODS {
+        let Some(op) = item.get(method) else { continue };
+        let op_ptr = pointer::operation(path, method);
+        parameter_roots(&op_ptr, op.get("parameters"), roots);
+        if let Some(body) = op.get("requestBody") {
+            content_roots(&format!("{op_ptr}/requestBody"), body, roots);
+        }
+        for (status, response) in op
+            .get("responses")
+            .and_then(Value::as_object)
+            .into_iter()
+            .flatten()
+        {
+            content_roots(
+                &format!("{op_ptr}/responses/{}", escape(status)),
+                response,
+                roots,
+            );
         }
     }
-    roots
+}
+
+/// The schemas of a request body or response at `base`: one per media type
+/// and one per header.
+fn content_roots(base: &str, holder: &Value, roots: &mut Vec<String>) {
+    for media in keys(holder.get("content")) {
+        roots.push(format!("{base}/content/{}/schema", escape(&media)));
+    }
+    for header in keys(holder.get("headers")) {
+        roots.push(format!("{base}/headers/{}/schema", escape(&header)));
+    }
+}
+
+/// The schemas of the parameter list `parameters` of the item at `base`.
+fn parameter_roots(base: &str, parameters: Option<&Value>, roots: &mut Vec<String>) {
+    let count = parameters.and_then(Value::as_array).map_or(0, Vec::len);
+    for i in 0..count {
+        roots.push(format!("{base}/parameters/{i}/schema"));
+    }
 }
 
 /// Calls `visit` on every schema object of `doc` (pre-order), with its pointer.

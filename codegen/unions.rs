@@ -11,33 +11,70 @@ use quote::{format_ident, quote};
 
 use super::preprocess::Union;
 
+/// The names a union's generated items share.
+struct Names {
+    /// The enum.
+    name: syn::Ident,
+    /// The union's name in the spec, for error messages.
+    name_str: String,
+    tag_property: String,
+    /// The generated crate, which holds `UnknownKind`.
+    krate: syn::Ident,
+    /// Per variant: its identifier, the type it wraps, and its tag.
+    idents: Vec<syn::Ident>,
+    types: Vec<syn::Ident>,
+    tags: Vec<String>,
+}
+
 pub fn generate(union: &Union, crate_ident: &str) -> TokenStream {
-    let name = format_ident!("{}", union.rust_name);
-    let name_str = &union.name;
-    let tag_property = &union.tag_property;
-    let krate = format_ident!("{}", crate_ident);
-
-    let mut doc = union.description.clone().unwrap_or_default();
-    if !doc.is_empty() {
-        doc.push_str("\n\n");
+    let names = Names {
+        name: format_ident!("{}", union.rust_name),
+        name_str: union.name.clone(),
+        tag_property: union.tag_property.clone(),
+        krate: format_ident!("{}", crate_ident),
+        idents: union
+            .variants
+            .iter()
+            .map(|v| format_ident!("{}", v.rust_variant))
+            .collect(),
+        types: union
+            .variants
+            .iter()
+            .map(|v| format_ident!("{}", v.rust_type))
+            .collect(),
+        tags: union.variants.iter().map(|v| v.tag.clone()).collect(),
+    };
+    let declaration = declaration(union, &names);
+    let from_impls = from_impls(union, &names.name);
+    let serialize = serialize_impl(&names);
+    let deserialize = deserialize_impl(&names);
+    quote! {
+        #declaration
+        #(#from_impls)*
+        #serialize
+        #deserialize
     }
-    doc.push_str(&format!(
-        "One of {} kinds, told apart on the wire by the `{tag_property}` property; \
-         a kind this version of the crate does not know decodes into `Unknown`.",
-        union.variants.len()
-    ));
+}
 
-    let idents: Vec<_> = union
-        .variants
-        .iter()
-        .map(|v| format_ident!("{}", v.rust_variant))
-        .collect();
-    let types: Vec<_> = union
-        .variants
-        .iter()
-        .map(|v| format_ident!("{}", v.rust_type))
-        .collect();
-    let tags: Vec<_> = union.variants.iter().map(|v| v.tag.as_str()).collect();
+/// The enum, documented, and its inherent impl.
+fn declaration(union: &Union, names: &Names) -> TokenStream {
+    let Names {
+        name,
+        tag_property,
+        krate,
+        idents,
+        types,
+        tags,
+        ..
+    } = names;
+    let doc = super::with_paragraph(
+        union.description.as_deref(),
+        &format!(
+            "One of {} kinds, told apart on the wire by the `{tag_property}` property; \
+             a kind this version of the crate does not know decodes into `Unknown`.",
+            union.variants.len()
+        ),
+    );
     let docs: Vec<String> = union
         .variants
         .iter()
@@ -50,28 +87,6 @@ pub fn generate(union: &Union, crate_ident: &str) -> TokenStream {
             d
         })
         .collect();
-
-    // `From` only where a payload type belongs to exactly one variant.
-    let from_impls = union.variants.iter().filter_map(|v| {
-        let unique = union
-            .variants
-            .iter()
-            .filter(|o| o.rust_type == v.rust_type)
-            .count()
-            == 1;
-        unique.then(|| {
-            let ident = format_ident!("{}", v.rust_variant);
-            let ty = format_ident!("{}", v.rust_type);
-            quote! {
-                impl ::std::convert::From<#ty> for #name {
-                    fn from(value: #ty) -> Self {
-                        Self::#ident(value)
-                    }
-                }
-            }
-        })
-    });
-
     quote! {
         #[doc = #doc]
         #[derive(Clone, Debug, PartialEq)]
@@ -100,9 +115,46 @@ pub fn generate(union: &Union, crate_ident: &str) -> TokenStream {
                 }
             }
         }
+    }
+}
 
-        #(#from_impls)*
+/// `From` only where a payload type belongs to exactly one variant.
+fn from_impls<'u>(
+    union: &'u Union,
+    name: &'u syn::Ident,
+) -> impl Iterator<Item = TokenStream> + 'u {
+    union.variants.iter().filter_map(move |v| {
+        let unique = union
+            .variants
+            .iter()
+            .filter(|o| o.rust_type == v.rust_type)
+            .count()
+            == 1;
+        unique.then(|| {
+            let ident = format_ident!("{}", v.rust_variant);
+            let ty = format_ident!("{}", v.rust_type);
+            quote! {
+                impl ::std::convert::From<#ty> for #name {
+                    fn from(value: #ty) -> Self {
+                        Self::#ident(value)
+                    }
+                }
+            }
+        })
+    })
+}
 
+/// Writes a known kind as its fields with the tag beside them, and an
+/// unknown one as it came.
+fn serialize_impl(names: &Names) -> TokenStream {
+    let Names {
+        name,
+        tag_property,
+        idents,
+        tags,
+        ..
+    } = names;
+    quote! {
         impl ::serde::Serialize for #name {
             fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
             where
@@ -121,7 +173,21 @@ pub fn generate(union: &Union, crate_ident: &str) -> TokenStream {
                 }
             }
         }
+    }
+}
 
+/// Reads the tag, then the kind's fields; an unknown tag keeps the object.
+fn deserialize_impl(names: &Names) -> TokenStream {
+    let Names {
+        name,
+        name_str,
+        tag_property,
+        krate,
+        idents,
+        tags,
+        ..
+    } = names;
+    quote! {
         impl<'de> ::serde::Deserialize<'de> for #name {
             fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
             where

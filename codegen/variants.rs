@@ -122,6 +122,38 @@ pub fn merge(
         .filter(|op| op.versions.iter().any(|v| v.version == version && !v.typed))
         .map(|op| (op.operation_id.clone(), op))
         .collect();
+    let (mut methods, mut variant_types) = take_methods_and_types(variant, &wanted, &suffix);
+    let defined = signatures(types_of(main)?);
+    rename_clashing(&defined, &mut variant_types, &mut methods, version, &suffix)?;
+
+    let wrappers = methods
+        .iter()
+        .map(|f| wrapper(f, version, &wanted, crate_ident))
+        .collect::<Result<Vec<_>, _>>()?;
+    main.items
+        .iter_mut()
+        .find_map(|item| match item {
+            syn::Item::Impl(imp) if is_client_impl(imp) => Some(imp),
+            _ => None,
+        })
+        .ok_or_else(|| Error::at("", "progenitor produced no `impl Client`"))?
+        .items
+        .extend(methods.into_iter().map(syn::ImplItem::Fn));
+    add_missing(types_of(main)?, variant_types, &defined)?;
+    for tokens in wrappers {
+        main.items
+            .extend(super::parse_items(tokens).map_err(|e| e.context("a version wrapper"))?);
+    }
+    Ok(())
+}
+
+/// From the run for a version: the methods of the `wanted` operations,
+/// renamed with the version's `suffix`, and the items of its `types` module.
+fn take_methods_and_types(
+    variant: syn::File,
+    wanted: &BTreeMap<String, &OperationVersions>,
+    suffix: &str,
+) -> (Vec<syn::ImplItemFn>, Vec<syn::Item>) {
     let mut methods = Vec::new();
     let mut variant_types = Vec::new();
     for item in variant.items {
@@ -142,15 +174,23 @@ pub fn merge(
             _ => {}
         }
     }
+    (methods, variant_types)
+}
 
-    // Both runs generate every component schema, so most types are in both
-    // and shared. A type of the same name that differs, in itself or in an
-    // impl of it (typify checks a string's `pattern` in `FromStr`), is this
-    // version's own (two versions with inline bodies, say): it is renamed
-    // with the version's suffix, and so is every type that refers to it,
-    // until what is left is the same in both runs.
-    let defined = signatures(types_of(main)?);
-    let own = heck::ToUpperCamelCase::to_upper_camel_case(suffix.as_str());
+/// Both runs generate every component schema, so most types are in both
+/// and shared. A type of the same name that differs, in itself or in an
+/// impl of it (typify checks a string's `pattern` in `FromStr`), is this
+/// version's own (two versions with inline bodies, say): it is renamed
+/// with the version's suffix, and so is every type that refers to it,
+/// until what is left is the same in both runs.
+fn rename_clashing(
+    defined: &BTreeMap<String, String>,
+    variant_types: &mut [syn::Item],
+    methods: &mut [syn::ImplItemFn],
+    version: &str,
+    suffix: &str,
+) -> Result<(), Error> {
+    let own = heck::ToUpperCamelCase::to_upper_camel_case(suffix);
     // Each round renames at least one shared name for good, so this ends;
     // the bound turns a mistake here into an error, not a hang.
     for round in 0.. {
@@ -160,7 +200,7 @@ pub fn merge(
                 format!("API version `{version}`: its types do not settle apart from the others"),
             ));
         }
-        let clashing: BTreeSet<String> = signatures(&variant_types)
+        let clashing: BTreeSet<String> = signatures(variant_types)
             .into_iter()
             .filter(|(name, tokens)| defined.get(name).is_some_and(|t| t != tokens))
             .map(|(name, _)| name)
@@ -188,28 +228,6 @@ pub fn merge(
         for method in methods.iter_mut() {
             syn::visit_mut::VisitMut::visit_impl_item_fn_mut(&mut renamer, method);
         }
-    }
-
-    let wrappers = methods
-        .iter()
-        .map(|f| wrapper(f, version, &wanted, crate_ident))
-        .collect::<Result<Vec<_>, _>>()?;
-    main.items
-        .iter_mut()
-        .find_map(|item| match item {
-            syn::Item::Impl(imp) if is_client_impl(imp) => Some(imp),
-            _ => None,
-        })
-        .ok_or_else(|| Error::at("", "progenitor produced no `impl Client`"))?
-        .items
-        .extend(methods.into_iter().map(syn::ImplItem::Fn));
-    add_missing(types_of(main)?, variant_types, &defined)?;
-    for tokens in wrappers {
-        main.items.extend(
-            syn::parse2::<syn::File>(tokens)
-                .map_err(|e| Error::at("", format!("unparsable version wrapper: {e}")))?
-                .items,
-        );
     }
     Ok(())
 }
@@ -260,32 +278,7 @@ fn add_missing(
                     types.push(item);
                 }
             }
-            syn::Item::Mod(module) => {
-                let Some((_, content)) = module.content else {
-                    continue;
-                };
-                let existing = types.iter_mut().find_map(|i| match i {
-                    syn::Item::Mod(m) if m.ident == module.ident => {
-                        m.content.as_mut().map(|(_, c)| c)
-                    }
-                    _ => None,
-                });
-                match existing {
-                    Some(existing) => {
-                        let present: BTreeSet<String> =
-                            existing.iter().map(|i| quote!(#i).to_string()).collect();
-                        existing.extend(
-                            content
-                                .into_iter()
-                                .filter(|i| !present.contains(&quote!(#i).to_string())),
-                        );
-                    }
-                    None => types.push(syn::Item::Mod(syn::ItemMod {
-                        content: Some((Default::default(), content)),
-                        ..module
-                    })),
-                }
-            }
+            syn::Item::Mod(module) => add_missing_in_module(types, module),
             syn::Item::Use(_) => {}
             other => match item_name(&other) {
                 Some(name) if defined.contains_key(&name) => {}
@@ -305,14 +298,39 @@ fn add_missing(
     Ok(())
 }
 
+/// Adds the items of the variant run's nested `module` that the module of
+/// the same name in `types` lacks (the whole module if there is none).
+fn add_missing_in_module(types: &mut Vec<syn::Item>, module: syn::ItemMod) {
+    let Some((_, content)) = module.content else {
+        return;
+    };
+    let existing = types.iter_mut().find_map(|i| match i {
+        syn::Item::Mod(m) if m.ident == module.ident => m.content.as_mut().map(|(_, c)| c),
+        _ => None,
+    });
+    match existing {
+        Some(existing) => {
+            let present: BTreeSet<String> =
+                existing.iter().map(|i| quote!(#i).to_string()).collect();
+            existing.extend(
+                content
+                    .into_iter()
+                    .filter(|i| !present.contains(&quote!(#i).to_string())),
+            );
+        }
+        None => types.push(syn::Item::Mod(syn::ItemMod {
+            content: Some((Default::default(), content)),
+            ..module
+        })),
+    }
+}
+
 /// The items of the generated `types` module.
 fn types_of(file: &mut syn::File) -> Result<&mut Vec<syn::Item>, Error> {
-    file.items
-        .iter_mut()
-        .find_map(|item| match item {
-            syn::Item::Mod(m) if m.ident == "types" => m.content.as_mut().map(|(_, c)| c),
-            _ => None,
-        })
+    super::types_module(file)?
+        .content
+        .as_mut()
+        .map(|(_, c)| c)
         .ok_or_else(|| Error::at("", "progenitor produced no `types` module"))
 }
 
@@ -363,14 +381,9 @@ fn is_client_impl(imp: &syn::ItemImpl) -> bool {
     imp.trait_.is_none() && matches!(&*imp.self_ty, syn::Type::Path(p) if p.path.is_ident("Client"))
 }
 
+/// The type an item declares, or the type an impl is for.
 fn item_name(item: &syn::Item) -> Option<String> {
-    match item {
-        syn::Item::Struct(s) => Some(s.ident.to_string()),
-        syn::Item::Enum(e) => Some(e.ident.to_string()),
-        syn::Item::Type(t) => Some(t.ident.to_string()),
-        syn::Item::Impl(_) => impl_target(item),
-        _ => None,
-    }
+    super::declared_type(item).or_else(|| impl_target(item))
 }
 
 fn impl_target(item: &syn::Item) -> Option<String> {
@@ -407,25 +420,11 @@ fn wrapper(
             format!("`{name}` does not return Result<ResponseValue<_>, Error<_>>"),
         )
     })?;
-    let mut params = Vec::new();
-    let mut args = Vec::new();
-    let mut flags = Vec::new();
-    for input in method.sig.inputs.iter().skip(1) {
-        let syn::FnArg::Typed(pt) = input else {
-            continue;
-        };
-        let syn::Pat::Ident(pi) = &*pt.pat else {
-            return Err(Error::at(&op.pointer, "unexpected parameter pattern"));
-        };
-        let ident = &pi.ident;
-        let ty = &pt.ty;
-        if OPTION_FLAGS.contains(&ident.to_string().as_str()) {
-            flags.push(quote!(let #ident = options.#ident.then_some(true);));
-        } else {
-            params.push(quote!(#ident: #ty));
-        }
-        args.push(quote!(#ident));
-    }
+    let Parameters {
+        params,
+        args,
+        flags,
+    } = wrapper_parameters(method, op)?;
     let generics = &method.sig.generics;
     if generics.lifetimes().all(|l| l.lifetime.ident != "a") {
         return Err(Error::at(
@@ -433,23 +432,7 @@ fn wrapper(
             format!("`{name}` has no lifetime `'a` for its references"),
         ));
     }
-    let doc = format!(
-        "`{}` ({} `{}`) in API version `{version}`, whose bodies have their own schema.\n\n\
-         Sends `{}`. The `envelope` and `pretty` flags come from `options`; a version \
-         pinned there must resolve to `{version}`. The client's own pin \
-         (`ClientBuilder::api_version`) does not apply: this method names its version.",
-        op.name,
-        op.method,
-        op.path,
-        op.versions
-            .iter()
-            .find(|v| v.version == version)
-            .and_then(|v| v
-                .response_media_type
-                .clone()
-                .or(v.request_media_type.clone()))
-            .unwrap_or_default(),
-    );
+    let doc = wrapper_doc(op, version);
     Ok(quote! {
         impl ::#krate::Client {
             #[doc = #doc]
@@ -469,6 +452,68 @@ fn wrapper(
             }
         }
     })
+}
+
+/// How a wrapper passes its parameters on to the generated method.
+struct Parameters {
+    /// The wrapper's own: the generated method's, less the [`OPTION_FLAGS`].
+    params: Vec<TokenStream>,
+    /// What it passes on: all of them.
+    args: Vec<TokenStream>,
+    /// The statements that take the flags from the call's options.
+    flags: Vec<TokenStream>,
+}
+
+/// The [`Parameters`] of the wrapper of `method`.
+fn wrapper_parameters(
+    method: &syn::ImplItemFn,
+    op: &OperationVersions,
+) -> Result<Parameters, Error> {
+    let mut params = Vec::new();
+    let mut args = Vec::new();
+    let mut flags = Vec::new();
+    for input in method.sig.inputs.iter().skip(1) {
+        let syn::FnArg::Typed(pt) = input else {
+            continue;
+        };
+        let syn::Pat::Ident(pi) = &*pt.pat else {
+            return Err(Error::at(&op.pointer, "unexpected parameter pattern"));
+        };
+        let ident = &pi.ident;
+        let ty = &pt.ty;
+        if OPTION_FLAGS.contains(&ident.to_string().as_str()) {
+            flags.push(quote!(let #ident = options.#ident.then_some(true);));
+        } else {
+            params.push(quote!(#ident: #ty));
+        }
+        args.push(quote!(#ident));
+    }
+    Ok(Parameters {
+        params,
+        args,
+        flags,
+    })
+}
+
+/// The wrapper's documentation: what it calls, in which version, and how.
+fn wrapper_doc(op: &OperationVersions, version: &str) -> String {
+    format!(
+        "`{}` ({} `{}`) in API version `{version}`, whose bodies have their own schema.\n\n\
+         Sends `{}`. The `envelope` and `pretty` flags come from `options`; a version \
+         pinned there must resolve to `{version}`. The client's own pin \
+         (`ClientBuilder::api_version`) does not apply: this method names its version.",
+        op.name,
+        op.method,
+        op.path,
+        op.versions
+            .iter()
+            .find(|v| v.version == version)
+            .and_then(|v| v
+                .response_media_type
+                .clone()
+                .or(v.request_media_type.clone()))
+            .unwrap_or_default(),
+    )
 }
 
 /// `T` of `Result<ResponseValue<T>, Error<_>>`.
