@@ -4,6 +4,7 @@
 mod support;
 
 use std::path::PathBuf;
+use std::process::Output;
 
 use serde_json::{Value, json};
 use support::xtask;
@@ -95,6 +96,31 @@ fn api_diff_refuses_bad_arguments_and_names_a_spec_it_cannot_generate() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
 }
 
+/// `regen --check` of a stale spec/ fails and prints, on stderr, the
+/// spec-level summary, then the Rust API report, then the error.
+fn check_reports_after_the_summary(out: &Output) {
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    let at = |line: &str| {
+        lines
+            .iter()
+            .position(|l| *l == line)
+            .unwrap_or_else(|| panic!("no `{line}` in:\n{stderr}"))
+    };
+    let summary = at("    StreamsKafkaConnection: properties added: schemaRegistry");
+    let report = at("  Rust public API (generated code), old -> new:");
+    let field = at(&format!("      - {FIELD_LINE}"));
+    assert!(summary < report && report < field, "{stderr}");
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("error: spec/ is stale; run `"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn regen_and_check_print_the_report_after_the_spec_summary() {
     let tmp = TempDir::new("regen");
@@ -125,27 +151,7 @@ fn regen_and_check_print_the_report_after_the_spec_summary() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!text(&out.stdout).contains("Rust public API"));
 
-    let out = regen(&v2, true);
-    assert!(!out.status.success());
-    let stderr = text(&out.stderr);
-    let lines: Vec<&str> = stderr.lines().collect();
-    let at = |line: &str| {
-        lines
-            .iter()
-            .position(|l| *l == line)
-            .unwrap_or_else(|| panic!("no `{line}` in:\n{stderr}"))
-    };
-    let summary = at("    StreamsKafkaConnection: properties added: schemaRegistry");
-    let report = at("  Rust public API (generated code), old -> new:");
-    let field = at(&format!("      - {FIELD_LINE}"));
-    assert!(summary < report && report < field, "{stderr}");
-    assert!(
-        lines
-            .last()
-            .unwrap()
-            .starts_with("error: spec/ is stale; run `"),
-        "{stderr}"
-    );
+    check_reports_after_the_summary(&regen(&v2, true));
 
     let out = regen(&v2, false);
     assert!(out.status.success(), "{}", text(&out.stderr));
