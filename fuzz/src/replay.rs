@@ -25,53 +25,83 @@ use std::time::{Duration, Instant};
 use atlas_stream_connections::fuzzing::{TARGETS, Target};
 
 fn main() -> ExitCode {
-    let mut args = std::env::args().skip(1);
-    let (mut limit_ms, mut repeat, mut stress) = (10.0_f64, 5_u32, None::<usize>);
-    let mut target = None;
-    let mut paths = Vec::new();
-    while let Some(arg) = args.next() {
-        let mut value = |name: &str| {
-            args.next()
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or_else(|| usage(&format!("{name} takes a number")))
-        };
-        match arg.as_str() {
-            "--limit-ms" => limit_ms = value("--limit-ms"),
-            "--repeat" => repeat = value("--repeat").max(1.0) as u32,
-            "--stress" => stress = Some(value("--stress") as usize),
-            "-h" | "--help" => usage(""),
-            _ if target.is_none() => target = Some(arg),
-            _ => paths.push(PathBuf::from(arg)),
-        }
-    }
-    let name = target.unwrap_or_else(|| usage("no target"));
-    let Some(&(_, run)) = TARGETS.iter().find(|(n, _)| *n == name) else {
-        let names: Vec<&str> = TARGETS.iter().map(|(n, _)| *n).collect();
-        usage(&format!(
-            "unknown target {name}; targets: {}",
-            names.join(" ")
-        ))
-    };
-
+    let args = Args::parse();
     let mut inputs: Vec<(String, Vec<u8>)> = Vec::new();
-    for path in &paths {
+    for path in &args.paths {
         collect(path, &mut inputs);
     }
-    if let Some(size) = stress {
-        inputs.extend(stress_inputs(&name, size));
+    if let Some(size) = args.stress {
+        inputs.extend(stress_inputs(&args.name, size));
     }
-
     let mut times = Vec::with_capacity(inputs.len());
     for (label, data) in &inputs {
-        match time(run, data, repeat) {
+        match time(args.run, data, args.repeat) {
             Some(t) => times.push((t, label.as_str(), data.len())),
             None => {
-                eprintln!("replay {name}: PANIC on {label}");
+                eprintln!("replay {}: PANIC on {label}", args.name);
                 return ExitCode::FAILURE;
             }
         }
     }
     times.sort_by_key(|&(t, ..)| t);
+    report(&args.name, &times, args.limit_ms)
+}
+
+/// The command line.
+struct Args {
+    limit_ms: f64,
+    repeat: u32,
+    stress: Option<usize>,
+    /// The target's name, and its entry point.
+    name: String,
+    run: Target,
+    paths: Vec<PathBuf>,
+}
+
+impl Args {
+    /// Reads the command line; exits with the usage on a mistake.
+    fn parse() -> Self {
+        let mut args = std::env::args().skip(1);
+        let (mut limit_ms, mut repeat, mut stress) = (10.0_f64, 5_u32, None::<usize>);
+        let mut target = None;
+        let mut paths = Vec::new();
+        while let Some(arg) = args.next() {
+            let mut value = |name: &str| {
+                args.next()
+                    .and_then(|v| v.parse::<f64>().ok())
+                    .unwrap_or_else(|| usage(&format!("{name} takes a number")))
+            };
+            match arg.as_str() {
+                "--limit-ms" => limit_ms = value("--limit-ms"),
+                "--repeat" => repeat = value("--repeat").max(1.0) as u32,
+                "--stress" => stress = Some(value("--stress") as usize),
+                "-h" | "--help" => usage(""),
+                _ if target.is_none() => target = Some(arg),
+                _ => paths.push(PathBuf::from(arg)),
+            }
+        }
+        let name = target.unwrap_or_else(|| usage("no target"));
+        let Some(&(_, run)) = TARGETS.iter().find(|(n, _)| *n == name) else {
+            let names: Vec<&str> = TARGETS.iter().map(|(n, _)| *n).collect();
+            usage(&format!(
+                "unknown target {name}; targets: {}",
+                names.join(" ")
+            ))
+        };
+        Self {
+            limit_ms,
+            repeat,
+            stress,
+            name,
+            run,
+            paths,
+        }
+    }
+}
+
+/// Prints the `replay` lines of `times` (fastest first: time, label, size)
+/// and fails when the slowest took `limit_ms` or more.
+fn report(name: &str, times: &[(Duration, &str, usize)], limit_ms: f64) -> ExitCode {
     let us = |d: Duration| d.as_secs_f64() * 1e6;
     let p50 = times.get(times.len() / 2).map_or(0.0, |&(t, ..)| us(t));
     let (max, slowest, size) = times
@@ -149,10 +179,38 @@ fn fill(head: &str, unit: &str, tail: &str, size: usize) -> Vec<u8> {
     out.into_bytes()
 }
 
+/// `n` members made by `member` (numbered from 0), comma-separated, between
+/// `head` and `tail`.
+fn members(head: &str, n: usize, member: impl Fn(usize) -> String, tail: &str) -> Vec<u8> {
+    let members: Vec<String> = (0..n).map(member).collect();
+    format!("{head}{}{tail}", members.join(",")).into_bytes()
+}
+
+/// A labelled input.
+type Input = (&'static str, Vec<u8>);
+
 /// Inputs of about `size` bytes shaped to cost the parsers of `target` the
 /// most: nesting, many members, escapes, many parameters.
 fn stress_inputs(target: &str, size: usize) -> Vec<(String, Vec<u8>)> {
-    let json = [
+    let shaped = match target {
+        "www_authenticate" => www_authenticate_inputs(size),
+        "retry_after" => retry_after_inputs(size),
+        "rate_limit" => vec![
+            ("digits", fill("", "9", "", size)),
+            ("many-values", fill("", "12345\n", "", size)),
+        ],
+        _ => json_inputs(size),
+    };
+    shaped
+        .into_iter()
+        .map(|(label, data)| (format!("stress:{label}:{}", data.len()), data))
+        .collect()
+}
+
+/// JSON bodies of every kind the JSON targets read: connections, API errors,
+/// envelopes, token answers.
+fn json_inputs(size: usize) -> Vec<Input> {
+    vec![
         (
             "nested-arrays",
             fill(r#"{"type":"Kafka","x":"#, "[", "", size),
@@ -161,21 +219,24 @@ fn stress_inputs(target: &str, size: usize) -> Vec<(String, Vec<u8>)> {
             "unknown-kind-nested",
             fill(r#"{"type":"New","x":"#, "[{\"a\":", "", size),
         ),
-        ("many-config-keys", {
-            let n = size / 16;
-            let keys: Vec<String> = (0..n).map(|i| format!("\"k{i}\":\"v\"")).collect();
-            let body = format!(r#"{{"type":"Kafka","config":{{{}}}}}"#, keys.join(","));
-            body.into_bytes()
-        }),
-        ("many-extra-keys", {
-            let n = size / 14;
-            let keys: Vec<String> = (0..n).map(|i| format!("\"e{i}\":1.5")).collect();
-            let body = format!(
-                r#"{{"type":"Https","errorCode":"X","error":400,{}}}"#,
-                keys.join(",")
-            );
-            body.into_bytes()
-        }),
+        (
+            "many-config-keys",
+            members(
+                r#"{"type":"Kafka","config":{"#,
+                size / 16,
+                |i| format!("\"k{i}\":\"v\""),
+                "}}",
+            ),
+        ),
+        (
+            "many-extra-keys",
+            members(
+                r#"{"type":"Https","errorCode":"X","error":400,"#,
+                size / 14,
+                |i| format!("\"e{i}\":1.5"),
+                "}",
+            ),
+        ),
         (
             "many-links",
             fill(
@@ -203,6 +264,15 @@ fn stress_inputs(target: &str, size: usize) -> Vec<(String, Vec<u8>)> {
                 size,
             ),
         ),
+    ]
+    .into_iter()
+    .chain(error_envelope_and_token_inputs(size))
+    .collect()
+}
+
+/// The JSON of API errors, envelopes and token answers.
+fn error_envelope_and_token_inputs(size: usize) -> Vec<Input> {
+    vec![
         (
             "many-fields",
             fill(
@@ -225,55 +295,53 @@ fn stress_inputs(target: &str, size: usize) -> Vec<(String, Vec<u8>)> {
                 size,
             ),
         ),
-    ];
-    let shaped: Vec<(&str, Vec<u8>)> = match target {
-        "www_authenticate" => vec![
-            (
-                "many-params",
-                fill(r#"Digest realm="r", nonce="n""#, ", a{i}=b", "", size),
+    ]
+}
+
+/// `WWW-Authenticate` values: many parameters or challenges, escapes,
+/// stray separators.
+fn www_authenticate_inputs(size: usize) -> Vec<Input> {
+    vec![
+        (
+            "many-params",
+            fill(r#"Digest realm="r", nonce="n""#, ", a{i}=b", "", size),
+        ),
+        (
+            "repeated-params",
+            fill(r#"Digest realm="r", nonce="n""#, ", a=b", "", size),
+        ),
+        (
+            "many-challenges",
+            fill(
+                "",
+                r#"Digest realm="r", nonce="n", algorithm=SHA-256, "#,
+                "",
+                size,
             ),
-            (
-                "repeated-params",
-                fill(r#"Digest realm="r", nonce="n""#, ", a=b", "", size),
-            ),
-            (
-                "many-challenges",
-                fill(
-                    "",
-                    r#"Digest realm="r", nonce="n", algorithm=SHA-256, "#,
-                    "",
-                    size,
-                ),
-            ),
-            (
-                "quoted-escapes",
-                fill(r#"Digest realm="r", nonce=""#, "\\\\\\\"", "\"", size),
-            ),
-            (
-                "many-values",
-                fill("", "Digest realm=r, nonce=n\n", "", size),
-            ),
-            ("broken-commas", fill("Digest ", ",=\",", "", size)),
-        ],
-        "retry_after" => vec![
-            ("digits", fill("", "9", "", size)),
-            (
-                "date-like",
-                fill("Sun, 06 Nov 1994 08:49:37 GMT", " GMT", "", size),
-            ),
-            (
-                "many-values",
-                fill("", "Sun, 06 Nov 2994 08:49:37 GMT\n", "", size),
-            ),
-        ],
-        "rate_limit" => vec![
-            ("digits", fill("", "9", "", size)),
-            ("many-values", fill("", "12345\n", "", size)),
-        ],
-        _ => json.into_iter().collect(),
-    };
-    shaped
-        .into_iter()
-        .map(|(label, data)| (format!("stress:{label}:{}", data.len()), data))
-        .collect()
+        ),
+        (
+            "quoted-escapes",
+            fill(r#"Digest realm="r", nonce=""#, "\\\\\\\"", "\"", size),
+        ),
+        (
+            "many-values",
+            fill("", "Digest realm=r, nonce=n\n", "", size),
+        ),
+        ("broken-commas", fill("Digest ", ",=\",", "", size)),
+    ]
+}
+
+/// `Retry-After` values: long numbers and dates.
+fn retry_after_inputs(size: usize) -> Vec<Input> {
+    vec![
+        ("digits", fill("", "9", "", size)),
+        (
+            "date-like",
+            fill("Sun, 06 Nov 1994 08:49:37 GMT", " GMT", "", size),
+        ),
+        (
+            "many-values",
+            fill("", "Sun, 06 Nov 2994 08:49:37 GMT\n", "", size),
+        ),
+    ]
 }

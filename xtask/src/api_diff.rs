@@ -150,113 +150,135 @@ impl Api {
     }
 
     fn collect(&mut self, items: &[syn::Item], module: &str) {
-        let at = |name: &dyn std::fmt::Display| {
-            if module.is_empty() {
-                name.to_string()
-            } else {
-                format!("{module}::{name}")
-            }
-        };
         for item in items {
-            let (path, found) = match item {
-                syn::Item::Struct(s) if public(&s.vis) => {
-                    (at(&s.ident), Item::Struct(structure(s)))
-                }
-                syn::Item::Enum(e) if public(&e.vis) => (at(&e.ident), Item::Enum(enumeration(e))),
-                syn::Item::Type(t) if public(&t.vis) => (
-                    at(&t.ident),
-                    Item::Alias {
-                        generics: generics(&t.generics),
-                        ty: render_type(&t.ty),
-                    },
-                ),
-                syn::Item::Const(c) if public(&c.vis) => (
-                    at(&c.ident),
-                    Item::Value(Value::new("const", &c.ty, &c.expr, false)),
-                ),
-                syn::Item::Static(s) if public(&s.vis) => (
-                    at(&s.ident),
-                    Item::Value(Value::new("static", &s.ty, &s.expr, false)),
-                ),
-                syn::Item::Fn(f) if public(&f.vis) => {
-                    (at(&f.sig.ident), Item::Fn(function(&f.sig, false)))
-                }
-                syn::Item::Trait(t) if public(&t.vis) => (at(&t.ident), Item::Trait),
-                syn::Item::Mod(m) if public(&m.vis) => {
-                    let path = at(&m.ident);
-                    if let Some((_, content)) = &m.content {
-                        self.collect(content, &path);
-                    }
-                    (path, Item::Module)
-                }
-                syn::Item::Use(u) if public(&u.vis) => {
-                    let mut leaves = Vec::new();
-                    use_leaves(&u.tree, "", &mut leaves);
-                    for (name, target) in leaves {
-                        self.items.insert(at(&name), Item::Reexport(target));
-                    }
-                    continue;
-                }
-                _ => continue,
-            };
-            self.items.insert(path, found);
+            self.add_item(item, module);
         }
         // Impls after the types, wherever they sit in the module.
         for item in items {
-            let syn::Item::Impl(imp) = item else { continue };
-            // `impl ::atlas_stream_connections::Client`: the generator's
-            // per-version methods on the crate's own (public) client, not
-            // on the generated one of the same name.
-            if let syn::Type::Path(p) = &*imp.self_ty
-                && p.path.leading_colon.is_some()
-                && imp.trait_.is_none()
-            {
-                let owner = p
-                    .path
-                    .segments
-                    .iter()
-                    .map(|s| s.ident.to_string())
-                    .collect::<Vec<_>>()
-                    .join("::");
-                for member in &imp.items {
-                    if let syn::ImplItem::Fn(f) = member
-                        && public(&f.vis)
-                    {
-                        self.items.insert(
-                            format!("{owner}::{}", f.sig.ident),
-                            Item::Fn(function(&f.sig, true)),
-                        );
-                    }
-                }
-                continue;
-            }
-            let Some(owner) = type_name(&imp.self_ty) else {
-                continue;
-            };
-            let owner = at(&owner);
-            if !self.items.contains_key(&owner) {
-                continue;
-            }
-            if let Some((trait_path, _)) = &imp.trait_ {
-                if let Some(traits) = self.items.get_mut(&owner).and_then(Item::traits_mut) {
-                    traits.insert(trait_name(trait_path));
-                }
-                continue;
-            }
-            for member in &imp.items {
-                let (name, found) = match member {
-                    syn::ImplItem::Fn(f) if public(&f.vis) => {
-                        (&f.sig.ident, Item::Fn(function(&f.sig, true)))
-                    }
-                    syn::ImplItem::Const(c) if public(&c.vis) => (
-                        &c.ident,
-                        Item::Value(Value::new("const", &c.ty, &c.expr, true)),
-                    ),
-                    _ => continue,
-                };
-                self.items.insert(format!("{owner}::{name}"), found);
+            if let syn::Item::Impl(imp) = item {
+                self.add_impl(imp, module);
             }
         }
+    }
+
+    /// Records `item` of `module` when it is public (a public module with
+    /// its content).
+    fn add_item(&mut self, item: &syn::Item, module: &str) {
+        let at = |name: &dyn std::fmt::Display| in_module(module, name);
+        let (path, found) = match item {
+            syn::Item::Struct(s) if public(&s.vis) => (at(&s.ident), Item::Struct(structure(s))),
+            syn::Item::Enum(e) if public(&e.vis) => (at(&e.ident), Item::Enum(enumeration(e))),
+            syn::Item::Type(t) if public(&t.vis) => (
+                at(&t.ident),
+                Item::Alias {
+                    generics: generics(&t.generics),
+                    ty: render_type(&t.ty),
+                },
+            ),
+            syn::Item::Const(c) if public(&c.vis) => (
+                at(&c.ident),
+                Item::Value(Value::new("const", &c.ty, &c.expr, false)),
+            ),
+            syn::Item::Static(s) if public(&s.vis) => (
+                at(&s.ident),
+                Item::Value(Value::new("static", &s.ty, &s.expr, false)),
+            ),
+            syn::Item::Fn(f) if public(&f.vis) => {
+                (at(&f.sig.ident), Item::Fn(function(&f.sig, false)))
+            }
+            syn::Item::Trait(t) if public(&t.vis) => (at(&t.ident), Item::Trait),
+            syn::Item::Mod(m) if public(&m.vis) => {
+                let path = at(&m.ident);
+                if let Some((_, content)) = &m.content {
+                    self.collect(content, &path);
+                }
+                (path, Item::Module)
+            }
+            syn::Item::Use(u) if public(&u.vis) => {
+                let mut leaves = Vec::new();
+                use_leaves(&u.tree, "", &mut leaves);
+                for (name, target) in leaves {
+                    self.items.insert(at(&name), Item::Reexport(target));
+                }
+                return;
+            }
+            _ => return,
+        };
+        self.items.insert(path, found);
+    }
+
+    /// Records what `imp` adds to a type of `module` recorded before: a
+    /// trait, or public methods and associated consts.
+    fn add_impl(&mut self, imp: &syn::ItemImpl, module: &str) {
+        if self.add_crate_client_methods(imp) {
+            return;
+        }
+        let Some(owner) = type_name(&imp.self_ty) else {
+            return;
+        };
+        let owner = in_module(module, &owner);
+        if !self.items.contains_key(&owner) {
+            return;
+        }
+        if let Some((trait_path, _)) = &imp.trait_ {
+            if let Some(traits) = self.items.get_mut(&owner).and_then(Item::traits_mut) {
+                traits.insert(trait_name(trait_path));
+            }
+            return;
+        }
+        for member in &imp.items {
+            let (name, found) = match member {
+                syn::ImplItem::Fn(f) if public(&f.vis) => {
+                    (&f.sig.ident, Item::Fn(function(&f.sig, true)))
+                }
+                syn::ImplItem::Const(c) if public(&c.vis) => (
+                    &c.ident,
+                    Item::Value(Value::new("const", &c.ty, &c.expr, true)),
+                ),
+                _ => continue,
+            };
+            self.items.insert(format!("{owner}::{name}"), found);
+        }
+    }
+
+    /// `impl ::atlas_stream_connections::Client`: the generator's
+    /// per-version methods on the crate's own (public) client, not on the
+    /// generated one of the same name. Records them by their full path;
+    /// `false` when `imp` is another impl.
+    fn add_crate_client_methods(&mut self, imp: &syn::ItemImpl) -> bool {
+        let syn::Type::Path(p) = &*imp.self_ty else {
+            return false;
+        };
+        if p.path.leading_colon.is_none() || imp.trait_.is_some() {
+            return false;
+        }
+        let owner = p
+            .path
+            .segments
+            .iter()
+            .map(|s| s.ident.to_string())
+            .collect::<Vec<_>>()
+            .join("::");
+        for member in &imp.items {
+            if let syn::ImplItem::Fn(f) = member
+                && public(&f.vis)
+            {
+                self.items.insert(
+                    format!("{owner}::{}", f.sig.ident),
+                    Item::Fn(function(&f.sig, true)),
+                );
+            }
+        }
+        true
+    }
+}
+
+/// `name`'s path inside the file, in `module` (`""` at the top level).
+fn in_module(module: &str, name: &dyn std::fmt::Display) -> String {
+    if module.is_empty() {
+        name.to_string()
+    } else {
+        format!("{module}::{name}")
     }
 }
 
@@ -818,42 +840,51 @@ fn compare_structs(path: &str, old: &Struct, new: &Struct, changes: &mut Changes
     }
     let newtype = old.shape == Shape::Tuple && old.fields.len() == 1 && new.fields.len() == 1;
     for f in &old.fields {
-        let Some(g) = new.fields.iter().find(|g| g.name == f.name) else {
-            if f.public {
-                changes.breaking(format!("{path}: field `{}` removed", f.name));
-            }
-            continue;
-        };
-        match (f.public, g.public) {
-            (true, false) => changes.breaking(format!("{path}: field `{}` no longer pub", f.name)),
-            (false, true) => changes
-                .additive
-                .push(format!("{path}: field `{}: {}` now pub", g.name, g.ty)),
-            _ => {}
+        match new.fields.iter().find(|g| g.name == f.name) {
+            Some(g) => compare_field(path, f, g, newtype, changes),
+            None if f.public => changes.breaking(format!("{path}: field `{}` removed", f.name)),
+            None => {}
         }
-        if f.ty != g.ty {
-            if f.public && g.public {
-                changes.breaking(format!(
-                    "{path}: field `{}` type `{}` -> `{}`",
-                    f.name, f.ty, g.ty
-                ));
-            } else if newtype {
-                changes.breaking(format!(
-                    "{path}: inner type `{}` -> `{}` (a private field, but its `Deref` target and conversions change)",
-                    f.ty, g.ty
-                ));
-            }
-        }
-        if g.public && f.deprecated != g.deprecated {
-            changes.additive.push(format!(
-                "{path}: field `{}` {} #[deprecated]",
-                g.name,
-                if g.deprecated { "now" } else { "no longer" }
+    }
+    added_fields(path, old, new, changes);
+    compare_traits(path, &old.traits, &new.traits, changes);
+}
+
+/// A field of both versions of a struct: its visibility, type (that of the
+/// private field of a newtype too) and deprecation.
+fn compare_field(path: &str, f: &Field, g: &Field, newtype: bool, changes: &mut Changes) {
+    match (f.public, g.public) {
+        (true, false) => changes.breaking(format!("{path}: field `{}` no longer pub", f.name)),
+        (false, true) => changes
+            .additive
+            .push(format!("{path}: field `{}: {}` now pub", g.name, g.ty)),
+        _ => {}
+    }
+    if f.ty != g.ty {
+        if f.public && g.public {
+            changes.breaking(format!(
+                "{path}: field `{}` type `{}` -> `{}`",
+                f.name, f.ty, g.ty
+            ));
+        } else if newtype {
+            changes.breaking(format!(
+                "{path}: inner type `{}` -> `{}` (a private field, but its `Deref` target and conversions change)",
+                f.ty, g.ty
             ));
         }
     }
-    // Code outside the crate can write a literal or an exhaustive pattern of
-    // the old struct when all its fields are pub.
+    if g.public && f.deprecated != g.deprecated {
+        changes.additive.push(format!(
+            "{path}: field `{}` {} #[deprecated]",
+            g.name,
+            if g.deprecated { "now" } else { "no longer" }
+        ));
+    }
+}
+
+/// The fields only `new` has: additive, unless code outside the crate could
+/// write a literal or an exhaustive pattern of `old` (all its fields pub).
+fn added_fields(path: &str, old: &Struct, new: &Struct, changes: &mut Changes) {
     let literal = !old.non_exhaustive && old.fields.iter().all(|f| f.public);
     let has_default = new.traits.contains("Default");
     for g in new
@@ -883,7 +914,6 @@ fn compare_structs(path: &str, old: &Struct, new: &Struct, changes: &mut Changes
             });
         }
     }
-    compare_traits(path, &old.traits, &new.traits, changes);
 }
 
 fn compare_enums(path: &str, old: &Enum, new: &Enum, changes: &mut Changes) {
@@ -933,40 +963,7 @@ fn compare_functions(path: &str, old: &Function, new: &Function, changes: &mut C
         ));
         return;
     }
-    let mut parts = Vec::new();
-    // Parameter names alone do not matter: callers pass by position.
-    let types = |f: &Function| f.params.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>();
-    if types(old) != types(new) {
-        let find = |f: &Function, name: &str| f.params.iter().find(|(n, _)| n == name).cloned();
-        for (name, ty) in &old.params {
-            match find(new, name) {
-                None => parts.push(format!("parameter `{name}: {ty}` removed")),
-                Some((_, t)) if t != *ty => {
-                    parts.push(format!("parameter `{name}` type `{ty}` -> `{t}`"));
-                }
-                Some(_) => {}
-            }
-        }
-        for (name, ty) in &new.params {
-            if find(old, name).is_none() {
-                parts.push(format!("parameter `{name}: {ty}` added"));
-            }
-        }
-        if parts.is_empty() {
-            let list = |f: &Function| {
-                f.params
-                    .iter()
-                    .map(|(n, t)| format!("{n}: {t}"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            };
-            parts.push(format!(
-                "parameters reordered: `({})` -> `({})`",
-                list(old),
-                list(new)
-            ));
-        }
-    }
+    let mut parts = parameters_change(old, new);
     if old.output != new.output {
         let show = |t: &str| {
             if t.is_empty() {
@@ -984,6 +981,47 @@ fn compare_functions(path: &str, old: &Function, new: &Function, changes: &mut C
     for part in parts {
         changes.breaking(format!("{path}: {part}"));
     }
+}
+
+/// How the parameters' types changed: parameters removed, retyped or added
+/// by name, or else reordered. Names alone do not matter: callers pass by
+/// position.
+fn parameters_change(old: &Function, new: &Function) -> Vec<String> {
+    let mut parts = Vec::new();
+    let types = |f: &Function| f.params.iter().map(|(_, t)| t.clone()).collect::<Vec<_>>();
+    if types(old) == types(new) {
+        return parts;
+    }
+    let find = |f: &Function, name: &str| f.params.iter().find(|(n, _)| n == name).cloned();
+    for (name, ty) in &old.params {
+        match find(new, name) {
+            None => parts.push(format!("parameter `{name}: {ty}` removed")),
+            Some((_, t)) if t != *ty => {
+                parts.push(format!("parameter `{name}` type `{ty}` -> `{t}`"));
+            }
+            Some(_) => {}
+        }
+    }
+    for (name, ty) in &new.params {
+        if find(old, name).is_none() {
+            parts.push(format!("parameter `{name}: {ty}` added"));
+        }
+    }
+    if parts.is_empty() {
+        let list = |f: &Function| {
+            f.params
+                .iter()
+                .map(|(n, t)| format!("{n}: {t}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        parts.push(format!(
+            "parameters reordered: `({})` -> `({})`",
+            list(old),
+            list(new)
+        ));
+    }
+    parts
 }
 
 fn compare_values(path: &str, old: &Value, new: &Value, changes: &mut Changes) {
@@ -1014,41 +1052,48 @@ fn compare_values(path: &str, old: &Value, new: &Value, changes: &mut Changes) {
     }
     for (name, was) in a {
         let Some(is) = b.get(name) else { continue };
-        let mut parts = Vec::new();
-        let listed = |v: Vec<&String>| v.into_iter().cloned().collect::<Vec<_>>().join(", ");
-        let added: Vec<&String> = is
-            .versions
-            .iter()
-            .filter(|v| !was.versions.contains(v))
-            .collect();
-        let removed: Vec<&String> = was
-            .versions
-            .iter()
-            .filter(|v| !is.versions.contains(v))
-            .collect();
-        if !added.is_empty() {
-            parts.push(format!("versions added: {}", listed(added)));
-        }
-        if !removed.is_empty() {
-            parts.push(format!("versions removed: {}", listed(removed)));
-        }
-        if was.generated != is.generated {
-            let show = |g: &Option<String>| g.clone().unwrap_or_else(|| "none".into());
-            parts.push(format!(
-                "typed (generated) version {} -> {}",
-                show(&was.generated),
-                show(&is.generated)
-            ));
-        }
-        if parts.is_empty() && was.tokens != is.tokens {
-            parts.push("entry changed (method, path, media types or typed flags)".into());
-        }
+        let parts = operation_change(was, is);
         if !parts.is_empty() {
             changes
                 .data
                 .push(format!("{path}: `{name}`: {}", parts.join("; ")));
         }
     }
+}
+
+/// How an entry of the version table changed: its versions, its typed
+/// version, or else anything else in it.
+fn operation_change(was: &Operation, is: &Operation) -> Vec<String> {
+    let mut parts = Vec::new();
+    let listed = |v: Vec<&String>| v.into_iter().cloned().collect::<Vec<_>>().join(", ");
+    let added: Vec<&String> = is
+        .versions
+        .iter()
+        .filter(|v| !was.versions.contains(v))
+        .collect();
+    let removed: Vec<&String> = was
+        .versions
+        .iter()
+        .filter(|v| !is.versions.contains(v))
+        .collect();
+    if !added.is_empty() {
+        parts.push(format!("versions added: {}", listed(added)));
+    }
+    if !removed.is_empty() {
+        parts.push(format!("versions removed: {}", listed(removed)));
+    }
+    if was.generated != is.generated {
+        let show = |g: &Option<String>| g.clone().unwrap_or_else(|| "none".into());
+        parts.push(format!(
+            "typed (generated) version {} -> {}",
+            show(&was.generated),
+            show(&is.generated)
+        ));
+    }
+    if parts.is_empty() && was.tokens != is.tokens {
+        parts.push("entry changed (method, path, media types or typed flags)".into());
+    }
+    parts
 }
 
 // ------------------------------------------------------------ reporting
@@ -1109,7 +1154,7 @@ pub fn of_spec(spec: &str) -> Result<Api, String> {
 /// The report for two specs; when the generator fails on either, one line
 /// that says so.
 pub fn report_specs(old: &str, new: &str) -> Vec<String> {
-    let one_line = |e: String| e.split_whitespace().collect::<Vec<_>>().join(" ");
+    let one_line = |e: String| crate::one_line(&e);
     match (of_spec(old), of_spec(new)) {
         (Ok(a), Ok(b)) => render(&diff(&a, &b)),
         (Err(e), Ok(_)) => vec![format!(

@@ -6,16 +6,13 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{Map, Value};
 
-use crate::provenance;
+use crate::codegen::pointer::METHODS;
+use crate::{extract, provenance};
 
 /// Longest list of names shown in one line.
 const MAX_NAMES: usize = 6;
 /// Most schemas given a line of their own for added/removed properties or kinds.
 const MAX_SCHEMA_LINES: usize = 8;
-
-const HTTP_METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
 
 /// The text of the three files under `spec/`; `None` for a missing file.
 pub struct Files<'a> {
@@ -109,44 +106,51 @@ pub fn openapi_change(current: Option<&str>, wanted: &str) -> Vec<String> {
 /// The summary of the differences between two OpenAPI documents.
 pub fn summarize(old: &Value, new: &Value) -> Vec<String> {
     let mut lines = Vec::new();
+    operations_change(&mut lines, old, new);
+    schemas_change(&mut lines, old, new);
+    other_components_change(&mut lines, old, new);
+    elsewhere_change(&mut lines, old, new);
+    lines
+}
 
-    // Operations, by method and path.
+/// Operations added, removed and changed, by method and path.
+fn operations_change(lines: &mut Vec<String>, old: &Value, new: &Value) {
     let (old_ops, new_ops) = (operations(old), operations(new));
+    let shown = |(k, (label, _)): (&String, &(String, &Value))| format!("{k}{label}");
     let added: Vec<String> = new_ops
         .iter()
         .filter(|(k, _)| !old_ops.contains_key(*k))
-        .map(|(k, (label, _))| format!("{k}{label}"))
+        .map(shown)
         .collect();
     let removed: Vec<String> = old_ops
         .iter()
         .filter(|(k, _)| !new_ops.contains_key(*k))
-        .map(|(k, (label, _))| format!("{k}{label}"))
+        .map(shown)
         .collect();
     let changed: Vec<String> = old_ops
         .iter()
         .filter(|(k, (_, v))| new_ops.get(*k).is_some_and(|(_, w)| w != v))
-        .map(|(k, (label, _))| format!("{k}{label}"))
+        .map(shown)
         .collect();
-    push_list(&mut lines, "operations added", &added);
-    push_list(&mut lines, "operations removed", &removed);
-    push_list(&mut lines, "operations changed", &changed);
+    push_list(lines, "operations added", &added);
+    push_list(lines, "operations removed", &removed);
+    push_list(lines, "operations changed", &changed);
+}
 
-    // Schemas.
+/// The names of `a` that `b` lacks, in `a`'s order.
+fn only_in(a: &Map<String, Value>, b: &Map<String, Value>) -> Vec<String> {
+    a.keys().filter(|k| !b.contains_key(*k)).cloned().collect()
+}
+
+/// Schemas added and removed; for each changed one, the properties and
+/// kinds added or removed (at most [`MAX_SCHEMA_LINES`] lines), and a count
+/// of the others.
+fn schemas_change(lines: &mut Vec<String>, old: &Value, new: &Value) {
     let empty = Map::new();
     let old_schemas = section(old, "schemas").unwrap_or(&empty);
     let new_schemas = section(new, "schemas").unwrap_or(&empty);
-    let added: Vec<String> = new_schemas
-        .keys()
-        .filter(|k| !old_schemas.contains_key(*k))
-        .cloned()
-        .collect();
-    let removed: Vec<String> = old_schemas
-        .keys()
-        .filter(|k| !new_schemas.contains_key(*k))
-        .cloned()
-        .collect();
-    push_list(&mut lines, "schemas added", &added);
-    push_list(&mut lines, "schemas removed", &removed);
+    push_list(lines, "schemas added", &only_in(new_schemas, old_schemas));
+    push_list(lines, "schemas removed", &only_in(old_schemas, new_schemas));
 
     let mut detailed = Vec::new();
     let mut other = Vec::new();
@@ -183,8 +187,11 @@ pub fn summarize(old: &Value, new: &Value) -> Vec<String> {
             capped(&other, MAX_NAMES)
         ));
     }
+}
 
-    // Other components, counted per section.
+/// Components other than schemas, counted per section.
+fn other_components_change(lines: &mut Vec<String>, old: &Value, new: &Value) {
+    let empty = Map::new();
     let mut sections: Vec<&String> = components(old).keys().collect();
     sections.extend(
         components(new)
@@ -206,8 +213,10 @@ pub fn summarize(old: &Value, new: &Value) -> Vec<String> {
             ));
         }
     }
+}
 
-    // Everything else at the top level (and path-level keys).
+/// Everything else at the top level, and path-level keys.
+fn elsewhere_change(lines: &mut Vec<String>, old: &Value, new: &Value) {
     let mut elsewhere: Vec<String> = Vec::new();
     let keys: BTreeSet<&String> = old
         .as_object()
@@ -229,7 +238,6 @@ pub fn summarize(old: &Value, new: &Value) -> Vec<String> {
     if !elsewhere.is_empty() {
         lines.push(format!("also changed: {}", capped(&elsewhere, MAX_NAMES)));
     }
-    lines
 }
 
 fn push_list(lines: &mut Vec<String>, what: &str, names: &[String]) {
@@ -255,24 +263,19 @@ fn set_change(parts: &mut Vec<String>, what: &str, old: &BTreeSet<String>, new: 
 
 /// `"POST /path"` -> (`" (operationId)"`, the operation).
 fn operations(doc: &Value) -> BTreeMap<String, (String, &Value)> {
-    let mut out = BTreeMap::new();
-    for (path, item) in doc
-        .get("paths")
-        .and_then(Value::as_object)
-        .into_iter()
-        .flatten()
-    {
-        for method in HTTP_METHODS {
-            let Some(op) = item.get(method) else { continue };
+    let Some(paths) = doc.get("paths").and_then(Value::as_object) else {
+        return BTreeMap::new();
+    };
+    extract::operations(paths)
+        .map(|(path, method, op)| {
             let label = op
                 .get("operationId")
                 .and_then(Value::as_str)
                 .map(|id| format!(" ({id})"))
                 .unwrap_or_default();
-            out.insert(format!("{} {path}", method.to_uppercase()), (label, op));
-        }
-    }
-    out
+            (format!("{} {path}", method.to_uppercase()), (label, op))
+        })
+        .collect()
 }
 
 fn strip_methods(paths: Option<&Value>) -> Option<Value> {
@@ -280,7 +283,7 @@ fn strip_methods(paths: Option<&Value>) -> Option<Value> {
     let map = paths.as_object_mut()?;
     for item in map.values_mut() {
         if let Some(item) = item.as_object_mut() {
-            item.retain(|k, _| !HTTP_METHODS.contains(&k.as_str()));
+            item.retain(|k, _| !METHODS.contains(&k.as_str()));
         }
     }
     // A path that holds only operations is told by them.
@@ -416,20 +419,15 @@ fn short(value: &str) -> String {
     }
 }
 
-fn selection(text: &str) -> Vec<String> {
-    text.lines()
-        .map(|l| l.split('#').next().unwrap_or("").trim())
-        .filter(|l| !l.is_empty())
-        .map(String::from)
-        .collect()
-}
-
 /// `+ createA; - createB` (or what else differs).
 fn selection_change(current: Option<&str>, wanted: &str) -> String {
     let Some(current) = current else {
         return "missing".into();
     };
-    let (old, new) = (selection(current), selection(wanted));
+    let (old, new) = (
+        extract::parse_selection(current),
+        extract::parse_selection(wanted),
+    );
     let added: Vec<String> = new.iter().filter(|o| !old.contains(o)).cloned().collect();
     let removed: Vec<String> = old.iter().filter(|o| !new.contains(o)).cloned().collect();
     let mut parts = Vec::new();

@@ -10,20 +10,22 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-const HTTP_METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
+use crate::codegen::pointer::{METHODS, escape, ref_pointer, schema};
 
 /// Reads the selection file: one operation per line, `#` starts a comment.
 pub fn read_selection(path: &Path) -> Result<Vec<String>, String> {
     let text = std::fs::read_to_string(path)
         .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    Ok(text
-        .lines()
+    Ok(parse_selection(&text))
+}
+
+/// The operations a selection file's text lists, in order.
+pub fn parse_selection(text: &str) -> Vec<String> {
+    text.lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
         .filter(|l| !l.is_empty())
         .map(String::from)
-        .collect())
+        .collect()
 }
 
 /// The selection file as `regen` writes it back (so `--ops` persists).
@@ -60,7 +62,7 @@ pub fn parse_document(bytes: &[u8]) -> Result<Value, String> {
                 } else {
                     format!("as YAML: {yaml_err}")
                 };
-                format!("neither JSON nor YAML: {}", one_line(&detail))
+                format!("neither JSON nor YAML: {}", crate::one_line(&detail))
             })?
         }
     };
@@ -78,10 +80,6 @@ pub fn parse_document(bytes: &[u8]) -> Result<Value, String> {
         ));
     }
     Ok(value)
-}
-
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Refuses anything but OpenAPI 3.0.x (Swagger 2.0, OpenAPI 3.1, ...).
@@ -110,10 +108,30 @@ pub fn to_pretty_json(value: &Value) -> String {
     text
 }
 
-/// Escapes one JSON pointer token (RFC 6901).
-fn escape(token: &str) -> String {
-    token.replace('~', "~0").replace('/', "~1")
+/// The keys an operation is named by in a selection.
+const NAME_KEYS: [&str; 2] = ["operationId", "x-xgen-operation-id-override"];
+
+/// Every operation under `paths`, in the source's order: `(path, method,
+/// operation)`.
+pub fn operations(
+    paths: &Map<String, Value>,
+) -> impl Iterator<Item = (&String, &'static str, &Value)> {
+    paths.iter().flat_map(|(path, item)| {
+        METHODS
+            .into_iter()
+            .filter_map(move |method| Some((path, method, item.get(method)?)))
+    })
 }
+
+/// The names a selection may call `op` by.
+fn names(op: &Value) -> impl Iterator<Item = &str> {
+    NAME_KEYS
+        .into_iter()
+        .filter_map(|key| op.get(key).and_then(Value::as_str))
+}
+
+/// `(path, method)` of an operation the selection names.
+type Selected = (String, String);
 
 /// Builds the fragment for `operations` out of `doc`.
 pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
@@ -122,51 +140,60 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
         .get("paths")
         .and_then(Value::as_object)
         .ok_or("/paths: missing or not an object")?;
+    let selected = operations
+        .iter()
+        .map(|wanted| find_operation(paths, wanted))
+        .collect::<Result<Vec<_>, _>>()?;
+    let kept_paths = kept_paths(paths, &selected)?;
+    let mut reached = referenced(doc, &kept_paths)?;
+    reached.extend(security_schemes(doc, paths, &selected)?);
+    let components = kept_components(doc, &reached);
+    check_whole_components(&reached)?;
+    let tags = tags_used(paths, &selected);
+    Ok(fragment(doc, kept_paths, components, &tags))
+}
 
-    // (path, method) of every selected operation, in the source's order.
-    let mut selected: Vec<(String, String)> = Vec::new();
-    for wanted in operations {
-        let mut found = Vec::new();
-        for (path, item) in paths {
-            for method in HTTP_METHODS {
-                let Some(op) = item.get(method) else { continue };
-                let ids = ["operationId", "x-xgen-operation-id-override"];
-                if ids
-                    .iter()
-                    .any(|k| op.get(k).and_then(Value::as_str) == Some(wanted))
-                {
-                    found.push((path.clone(), method.to_string()));
-                }
-            }
+/// The one operation named `wanted`; an error names the close matches when
+/// there is none, and every match when there are several.
+fn find_operation(paths: &Map<String, Value>, wanted: &str) -> Result<Selected, String> {
+    let found: Vec<Selected> = self::operations(paths)
+        .filter(|(_, _, op)| names(op).any(|name| name == wanted))
+        .map(|(path, method, _)| (path.clone(), method.to_string()))
+        .collect();
+    match found.as_slice() {
+        [one] => Ok(one.clone()),
+        [] => {
+            let close = close_matches(wanted, paths);
+            let hint = match close.as_slice() {
+                [] => String::new(),
+                [one] => format!("; did you mean `{one}`?"),
+                many => format!("; did you mean one of `{}`?", many.join("`, `")),
+            };
+            Err(format!(
+                "unknown operation `{wanted}`: no operationId or x-xgen-operation-id-override has that name{hint}"
+            ))
         }
-        match found.len() {
-            1 => selected.extend(found),
-            0 => {
-                let close = close_matches(wanted, paths);
-                let hint = match close.as_slice() {
-                    [] => String::new(),
-                    [one] => format!("; did you mean `{one}`?"),
-                    many => format!("; did you mean one of `{}`?", many.join("`, `")),
-                };
-                return Err(format!(
-                    "unknown operation `{wanted}`: no operationId or x-xgen-operation-id-override has that name{hint}"
-                ));
-            }
-            _ => {
-                let at: Vec<String> = found
-                    .iter()
-                    .map(|(p, m)| format!("{} {p}", m.to_uppercase()))
-                    .collect();
-                return Err(format!(
-                    "operation `{wanted}` is ambiguous: {} operations carry that name ({})",
-                    found.len(),
-                    at.join(", ")
-                ));
-            }
+        _ => {
+            let at: Vec<String> = found
+                .iter()
+                .map(|(p, m)| format!("{} {p}", m.to_uppercase()))
+                .collect();
+            Err(format!(
+                "operation `{wanted}` is ambiguous: {} operations carry that name ({})",
+                found.len(),
+                at.join(", ")
+            ))
         }
     }
+}
 
-    let mut out_paths = Map::new();
+/// The path items that hold a selected operation, with only the selected
+/// operations and every key that is not an operation.
+fn kept_paths(
+    paths: &Map<String, Value>,
+    selected: &[Selected],
+) -> Result<Map<String, Value>, String> {
+    let mut out = Map::new();
     for (path, item) in paths {
         let methods: Vec<&str> = selected
             .iter()
@@ -181,16 +208,20 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
             .ok_or_else(|| format!("/paths/{}: not an object", escape(path)))?;
         let kept: Map<String, Value> = item
             .iter()
-            .filter(|(k, _)| !HTTP_METHODS.contains(&k.as_str()) || methods.contains(&k.as_str()))
+            .filter(|(k, _)| !METHODS.contains(&k.as_str()) || methods.contains(&k.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        out_paths.insert(path.clone(), Value::Object(kept));
+        out.insert(path.clone(), Value::Object(kept));
     }
+    Ok(out)
+}
 
-    // Transitive closure of local references.
+/// The pointers of everything `kept_paths` reaches by local references,
+/// transitively.
+fn referenced(doc: &Value, kept_paths: &Map<String, Value>) -> Result<BTreeSet<String>, String> {
     let mut reached: BTreeSet<String> = BTreeSet::new();
     let mut pending: Vec<(String, String)> = Vec::new();
-    collect_refs(&Value::Object(out_paths.clone()), "/paths", &mut pending)?;
+    collect_refs(&Value::Object(kept_paths.clone()), "/paths", &mut pending)?;
     while let Some((target, at)) = pending.pop() {
         if !reached.insert(target.clone()) {
             continue;
@@ -200,11 +231,19 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
             .ok_or_else(|| format!("dangling $ref at {at}: `#{target}` does not exist"))?;
         collect_refs(value, &target, &mut pending)?;
     }
+    Ok(reached)
+}
 
-    // Security schemes are named, not referenced.
+/// The pointers of the security schemes that the document's and the selected
+/// operations' requirements name (they are named, not referenced).
+fn security_schemes(
+    doc: &Value,
+    paths: &Map<String, Value>,
+    selected: &[Selected],
+) -> Result<BTreeSet<String>, String> {
     let mut scheme_names: BTreeSet<String> = BTreeSet::new();
     let mut requirement_lists = vec![doc.get("security")];
-    for (path, method) in &selected {
+    for (path, method) in selected {
         requirement_lists.push(paths[path][method].get("security"));
     }
     for list in requirement_lists.into_iter().flatten() {
@@ -219,6 +258,7 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
             }
         }
     }
+    let mut pointers = BTreeSet::new();
     for name in &scheme_names {
         let pointer = format!("/components/securitySchemes/{}", escape(name));
         if doc.pointer(&pointer).is_none() {
@@ -226,9 +266,14 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
                 "security requirement names `{name}`, but #{pointer} does not exist"
             ));
         }
-        reached.insert(pointer);
+        pointers.insert(pointer);
     }
+    Ok(pointers)
+}
 
+/// The components of `doc` whose pointers are in `reached`, by section, in
+/// the source's order.
+fn kept_components(doc: &Value, reached: &BTreeSet<String>) -> Map<String, Value> {
     let mut components = Map::new();
     if let Some(source) = doc.get("components").and_then(Value::as_object) {
         for (section, entries) in source {
@@ -247,8 +292,13 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
             }
         }
     }
-    // A reference into something other than a whole component would be lost.
-    for target in &reached {
+    components
+}
+
+/// Refuses a reference into something other than a whole component: it
+/// would be lost.
+fn check_whole_components(reached: &BTreeSet<String>) -> Result<(), String> {
+    for target in reached {
         let depth = target.split('/').count();
         if !target.starts_with("/components/") || depth != 4 {
             return Err(format!(
@@ -256,9 +306,13 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
             ));
         }
     }
+    Ok(())
+}
 
+/// The tags the selected operations carry.
+fn tags_used<'a>(paths: &'a Map<String, Value>, selected: &[Selected]) -> BTreeSet<&'a str> {
     let mut tags_used: BTreeSet<&str> = BTreeSet::new();
-    for (path, method) in &selected {
+    for (path, method) in selected {
         for tag in paths[path][method]
             .get("tags")
             .and_then(Value::as_array)
@@ -270,7 +324,17 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
             }
         }
     }
+    tags_used
+}
 
+/// The fragment: the top-level keys of `doc` it keeps, in the source's
+/// order, with the kept paths, components and tags.
+fn fragment(
+    doc: &Value,
+    mut kept_paths: Map<String, Value>,
+    mut components: Map<String, Value>,
+    tags_used: &BTreeSet<&str>,
+) -> Value {
     let mut out = Map::new();
     for (key, value) in doc.as_object().into_iter().flatten() {
         match key.as_str() {
@@ -292,33 +356,23 @@ pub fn extract(doc: &Value, operations: &[String]) -> Result<Value, String> {
                 out.insert(key.clone(), Value::Array(kept));
             }
             "paths" => {
-                out.insert(key.clone(), Value::Object(out_paths.clone()));
+                out.insert(key.clone(), Value::Object(std::mem::take(&mut kept_paths)));
             }
             "components" => {
-                out.insert(key.clone(), Value::Object(components.clone()));
+                out.insert(key.clone(), Value::Object(std::mem::take(&mut components)));
             }
             _ => {}
         }
     }
-    Ok(Value::Object(out))
+    Value::Object(out)
 }
 
 /// Up to three operation names within a small edit distance of `wanted`.
 fn close_matches(wanted: &str, paths: &Map<String, Value>) -> Vec<String> {
     let wanted_lower = wanted.to_ascii_lowercase();
     let limit = (wanted.len() / 7).max(2);
-    let mut names: BTreeSet<&str> = BTreeSet::new();
-    for item in paths.values() {
-        for method in HTTP_METHODS {
-            let Some(op) = item.get(method) else { continue };
-            for key in ["operationId", "x-xgen-operation-id-override"] {
-                if let Some(name) = op.get(key).and_then(Value::as_str) {
-                    names.insert(name);
-                }
-            }
-        }
-    }
-    let mut scored: Vec<(usize, &str)> = names
+    let known: BTreeSet<&str> = operations(paths).flat_map(|(_, _, op)| names(op)).collect();
+    let mut scored: Vec<(usize, &str)> = known
         .into_iter()
         .map(|n| (edit_distance(&wanted_lower, &n.to_ascii_lowercase()), n))
         .filter(|(d, _)| *d <= limit)
@@ -359,7 +413,7 @@ fn collect_refs(value: &Value, at: &str, out: &mut Vec<(String, String)>) -> Res
                 if key == "$ref"
                     && let Value::String(reference) = child
                 {
-                    let target = reference.strip_prefix('#').ok_or_else(|| {
+                    let target = ref_pointer(reference).ok_or_else(|| {
                         format!("{here}: external $ref `{reference}` is not supported; only local `#/...` references")
                     })?;
                     out.push((target.to_string(), here));
@@ -379,9 +433,9 @@ fn collect_refs(value: &Value, at: &str, out: &mut Vec<(String, String)>) -> Res
                         let Value::String(target) = target else {
                             continue;
                         };
-                        let target = match target.strip_prefix('#') {
+                        let target = match ref_pointer(target) {
                             Some(pointer) => pointer.to_owned(),
-                            None => format!("/components/schemas/{}", escape(target)),
+                            None => schema(target),
                         };
                         out.push((target, format!("{here}/{}", escape(tag))));
                     }

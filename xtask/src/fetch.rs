@@ -119,6 +119,5 @@ fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     while let Some(next) = deepest.source() {
         deepest = next;
     }
-    let text = deepest.to_string();
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
+    crate::one_line(&deepest.to_string())
 }

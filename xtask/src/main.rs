@@ -98,11 +98,16 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             // One line, whatever a library put into the message.
-            let message = message.split_whitespace().collect::<Vec<_>>().join(" ");
-            eprintln!("error: {message}");
+            eprintln!("error: {}", one_line(&message));
             ExitCode::FAILURE
         }
     }
+}
+
+/// `text` on one line: every run of whitespace, line breaks included, as
+/// one space (errors from libraries may span lines; ours are one line).
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// The crate name build.rs generates for; `x-rust-type` paths use it.
@@ -266,32 +271,9 @@ fn regen_compared(
     spec_dir: &Path,
     args: &RegenArgs,
 ) -> Result<(Outcome, Option<(String, String)>), String> {
-    let selection_file = spec_dir.join("operations");
-    let operations = match &args.ops {
-        Some(ops) => ops.clone(),
-        None => extract::read_selection(&selection_file)?,
-    };
-    if operations.is_empty() {
-        return Err(format!(
-            "no operations selected: {} lists none",
-            selection_file.display()
-        ));
-    }
-
-    let source = &args.from;
-    let bytes = source.load()?;
-    let document = extract::parse_document(&bytes).map_err(|e| format!("{source}: {e}"))?;
-    let fragment =
-        extract::extract(&document, &operations).map_err(|e| format!("{source}: {e}"))?;
-    let provenance = provenance::Provenance::describe(source, &bytes, &document, &operations);
-
-    let read = |name: &str| std::fs::read_to_string(spec_dir.join(name)).ok();
-    let current: Vec<Option<String>> = FILE_NAMES.iter().map(|n| read(n)).collect();
-    let mut files = [
-        extract::to_pretty_json(&fragment),
-        extract::to_pretty_json(&provenance.to_json()),
-        extract::selection_text(&operations),
-    ];
+    let operations = selected_operations(spec_dir, args)?;
+    let (fragment, mut files) = extracted_files(&args.from, &operations)?;
+    let current = FILE_NAMES.map(|name| std::fs::read_to_string(spec_dir.join(name)).ok());
     // The same extraction on another day keeps its date.
     if let Some(old) = &current[1]
         && provenance::same_ignoring_date(old, &files[1])
@@ -300,16 +282,8 @@ fn regen_compared(
     }
 
     let summary = diff::report(
-        &diff::Files {
-            openapi: current[0].as_deref(),
-            provenance: current[1].as_deref(),
-            operations: current[2].as_deref(),
-        },
-        &diff::Files {
-            openapi: Some(&files[0]),
-            provenance: Some(&files[1]),
-            operations: Some(&files[2]),
-        },
+        &spec_files(current.each_ref().map(Option::as_deref)),
+        &spec_files(files.each_ref().map(|f| Some(f.as_str()))),
     );
     let specs = current[0]
         .as_ref()
@@ -334,7 +308,7 @@ fn regen_compared(
         .collect();
     write_all_or_nothing(spec_dir, &named)?;
     let schemas = fragment
-        .pointer("/components/schemas")
+        .pointer(codegen::pointer::SCHEMAS)
         .and_then(|v| v.as_object())
         .map_or(0, |m| m.len());
     Ok((
@@ -346,12 +320,87 @@ fn regen_compared(
     ))
 }
 
+/// The operations `--ops` names, or else those `spec_dir/operations` lists;
+/// none is an error.
+fn selected_operations(spec_dir: &Path, args: &RegenArgs) -> Result<Vec<String>, String> {
+    let selection_file = spec_dir.join("operations");
+    let operations = match &args.ops {
+        Some(ops) => ops.clone(),
+        None => extract::read_selection(&selection_file)?,
+    };
+    if operations.is_empty() {
+        return Err(format!(
+            "no operations selected: {} lists none",
+            selection_file.display()
+        ));
+    }
+    Ok(operations)
+}
+
+/// The fragment of `operations` that `source` gives, and the text of the
+/// files it makes, in the order of [`FILE_NAMES`].
+fn extracted_files(
+    source: &Source,
+    operations: &[String],
+) -> Result<(serde_json::Value, [String; 3]), String> {
+    let bytes = source.load()?;
+    let document = extract::parse_document(&bytes).map_err(|e| format!("{source}: {e}"))?;
+    let fragment = extract::extract(&document, operations).map_err(|e| format!("{source}: {e}"))?;
+    let provenance = provenance::Provenance::describe(source, &bytes, &document, operations);
+    let files = [
+        extract::to_pretty_json(&fragment),
+        extract::to_pretty_json(&provenance.to_json()),
+        extract::selection_text(operations),
+    ];
+    Ok((fragment, files))
+}
+
+/// The files of `spec/`, given in the order of [`FILE_NAMES`].
+fn spec_files([openapi, provenance, operations]: [Option<&str>; 3]) -> diff::Files<'_> {
+    diff::Files {
+        openapi,
+        provenance,
+        operations,
+    }
+}
+
 /// Writes every file to a temporary sibling first, then moves them into
 /// place; if any step fails, the files already replaced are restored from
 /// backups, so a failure leaves `dir` as it was.
 fn write_all_or_nothing(dir: &Path, files: &[(&str, &str)]) -> Result<(), String> {
     std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let mut staged = Vec::new();
+    let staged = stage(dir, files)?;
+    // (destination, its backup if it existed) for every file moved so far.
+    let mut done: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
+    for (tmp, dest) in &staged {
+        match move_into_place(tmp, dest) {
+            Ok(backup) => done.push((dest.clone(), backup)),
+            Err(error) => {
+                for (dest, backup) in done.iter().rev() {
+                    let _ = match backup {
+                        Some(b) => std::fs::rename(b, dest),
+                        None => std::fs::remove_file(dest),
+                    };
+                }
+                for (tmp, _) in &staged {
+                    let _ = std::fs::remove_file(tmp);
+                }
+                return Err(error);
+            }
+        }
+    }
+    for (_, backup) in done {
+        if let Some(b) = backup {
+            let _ = std::fs::remove_file(b);
+        }
+    }
+    Ok(())
+}
+
+/// Writes each file to `.<name>.tmp` in `dir`: `(temporary, destination)`
+/// pairs, or, when one cannot be written, none left behind.
+fn stage(dir: &Path, files: &[(&str, &str)]) -> Result<Vec<(PathBuf, PathBuf)>, String> {
+    let mut staged: Vec<(PathBuf, PathBuf)> = Vec::new();
     for (name, text) in files {
         let tmp = dir.join(format!(".{name}.tmp"));
         if let Err(e) = std::fs::write(&tmp, text) {
@@ -363,55 +412,28 @@ fn write_all_or_nothing(dir: &Path, files: &[(&str, &str)]) -> Result<(), String
         }
         staged.push((tmp, dir.join(name)));
     }
+    Ok(staged)
+}
 
-    // (destination, its backup if it existed) for every file moved so far.
-    let mut done: Vec<(PathBuf, Option<PathBuf>)> = Vec::new();
-    let mut failure = None;
-    for (tmp, dest) in &staged {
-        let backup = dest.with_file_name(format!(
-            ".{}.bak",
-            dest.file_name().unwrap_or_default().to_string_lossy()
-        ));
-        let step = (|| {
-            let had = if dest.exists() {
-                std::fs::copy(dest, &backup)
-                    .map_err(|e| format!("cannot back up {}: {e}", dest.display()))?;
-                Some(backup.clone())
-            } else {
-                None
-            };
-            std::fs::rename(tmp, dest).map_err(|e| {
-                if let Some(b) = &had {
-                    let _ = std::fs::remove_file(b);
-                }
-                format!("cannot move {} to {}: {e}", tmp.display(), dest.display())
-            })?;
-            Ok::<_, String>(had)
-        })();
-        match step {
-            Ok(had) => done.push((dest.clone(), had)),
-            Err(e) => {
-                failure = Some(e);
-                break;
-            }
-        }
-    }
-    if let Some(error) = failure {
-        for (dest, backup) in done.iter().rev() {
-            let _ = match backup {
-                Some(b) => std::fs::rename(b, dest),
-                None => std::fs::remove_file(dest),
-            };
-        }
-        for (tmp, _) in &staged {
-            let _ = std::fs::remove_file(tmp);
-        }
-        return Err(error);
-    }
-    for (_, backup) in done {
-        if let Some(b) = backup {
+/// Moves `tmp` to `dest`, first copying an existing `dest` to
+/// `.<name>.bak`: the backup's path, if there was one to make.
+fn move_into_place(tmp: &Path, dest: &Path) -> Result<Option<PathBuf>, String> {
+    let backup = dest.with_file_name(format!(
+        ".{}.bak",
+        dest.file_name().unwrap_or_default().to_string_lossy()
+    ));
+    let had = if dest.exists() {
+        std::fs::copy(dest, &backup)
+            .map_err(|e| format!("cannot back up {}: {e}", dest.display()))?;
+        Some(backup)
+    } else {
+        None
+    };
+    std::fs::rename(tmp, dest).map_err(|e| {
+        if let Some(b) = &had {
             let _ = std::fs::remove_file(b);
         }
-    }
-    Ok(())
+        format!("cannot move {} to {}: {e}", tmp.display(), dest.display())
+    })?;
+    Ok(had)
 }

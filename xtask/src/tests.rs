@@ -1206,9 +1206,10 @@ fn method_docs<'a>(code: &'a str, name: &str) -> &'a str {
     &code[start..end]
 }
 
-#[test]
-fn string_formats_become_the_crates_verbatim_types() {
-    let doc = one_operation(
+/// One operation whose `Thing` has a property of every string format (and
+/// the numeric ones), and a `Child` that extends an open base.
+fn formats_spec() -> Value {
+    one_operation(
         typed_ok(),
         json!({
             "Base": { "type": "object", "properties": { "kind": { "type": "string" } } },
@@ -1237,8 +1238,12 @@ fn string_formats_become_the_crates_verbatim_types() {
                 } }
             ] }
         }),
-    );
-    let code = generate_value(&doc).unwrap();
+    )
+}
+
+#[test]
+fn string_formats_become_the_crates_verbatim_types() {
+    let code = generate_value(&formats_spec()).unwrap();
     assert!(!code.contains("::chrono::") && !code.contains("::uuid::"));
     let thing = struct_text(&code, "Thing");
     for field in [

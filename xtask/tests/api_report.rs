@@ -1,24 +1,13 @@
 //! The Rust API report as the commands print it: `cargo xtask api-diff`, and
 //! `regen` and `regen --check` after their spec-level summary.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+mod support;
+
+use std::path::PathBuf;
+use std::process::Output;
 
 use serde_json::{Value, json};
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask sits in the repository")
-        .to_path_buf()
-}
-
-fn xtask(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .output()
-        .expect("cannot run the xtask binary")
-}
+use support::xtask;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
@@ -50,8 +39,7 @@ impl Drop for TempDir {
 }
 
 fn vendored() -> Value {
-    let text = std::fs::read_to_string(repo_root().join("spec/openapi.json")).unwrap();
-    serde_json::from_str(&text).unwrap()
+    support::vendored_spec()
 }
 
 /// The vendored spec with a new property of the Kafka kind.
@@ -71,11 +59,11 @@ fn api_diff_prints_the_report() {
         tmp.write("old.json", &vendored()),
         tmp.write("new.json", &with_new_field()),
     );
-    let out = xtask(&["api-diff", "--old", &old, "--new", &old]);
+    let out = xtask(["api-diff", "--old", &old, "--new", &old]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "Rust public API: unchanged\n");
 
-    let out = xtask(&["api-diff", "--new", &new, "--old", &old]);
+    let out = xtask(["api-diff", "--new", &new, "--old", &old]);
     assert!(out.status.success(), "{}", text(&out.stderr));
     let stdout = text(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
@@ -89,14 +77,14 @@ fn api_diff_prints_the_report() {
 fn api_diff_refuses_bad_arguments_and_names_a_spec_it_cannot_generate() {
     let tmp = TempDir::new("api-diff-bad");
     let old = tmp.write("old.json", &vendored());
-    let out = xtask(&["api-diff", "--old", &old]);
+    let out = xtask(["api-diff", "--old", &old]);
     assert!(!out.status.success());
     assert_eq!(
         text(&out.stderr),
         "error: usage: cargo xtask api-diff --old <openapi.json> --new <openapi.json>\n"
     );
     let broken = tmp.write("broken.json", &json!({ "openapi": "3.0.1" }));
-    let out = xtask(&["api-diff", "--old", &old, "--new", &broken]);
+    let out = xtask(["api-diff", "--old", &old, "--new", &broken]);
     assert!(!out.status.success());
     let stderr = text(&out.stderr);
     assert!(
@@ -106,6 +94,31 @@ fn api_diff_refuses_bad_arguments_and_names_a_spec_it_cannot_generate() {
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// `regen --check` of a stale spec/ fails and prints, on stderr, the
+/// spec-level summary, then the Rust API report, then the error.
+fn check_reports_after_the_summary(out: &Output) {
+    assert!(!out.status.success());
+    let stderr = text(&out.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    let at = |line: &str| {
+        lines
+            .iter()
+            .position(|l| *l == line)
+            .unwrap_or_else(|| panic!("no `{line}` in:\n{stderr}"))
+    };
+    let summary = at("    StreamsKafkaConnection: properties added: schemaRegistry");
+    let report = at("  Rust public API (generated code), old -> new:");
+    let field = at(&format!("      - {FIELD_LINE}"));
+    assert!(summary < report && report < field, "{stderr}");
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("error: spec/ is stale; run `"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -138,27 +151,7 @@ fn regen_and_check_print_the_report_after_the_spec_summary() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert!(!text(&out.stdout).contains("Rust public API"));
 
-    let out = regen(&v2, true);
-    assert!(!out.status.success());
-    let stderr = text(&out.stderr);
-    let lines: Vec<&str> = stderr.lines().collect();
-    let at = |line: &str| {
-        lines
-            .iter()
-            .position(|l| *l == line)
-            .unwrap_or_else(|| panic!("no `{line}` in:\n{stderr}"))
-    };
-    let summary = at("    StreamsKafkaConnection: properties added: schemaRegistry");
-    let report = at("  Rust public API (generated code), old -> new:");
-    let field = at(&format!("      - {FIELD_LINE}"));
-    assert!(summary < report && report < field, "{stderr}");
-    assert!(
-        lines
-            .last()
-            .unwrap()
-            .starts_with("error: spec/ is stale; run `"),
-        "{stderr}"
-    );
+    check_reports_after_the_summary(&regen(&v2, true));
 
     let out = regen(&v2, false);
     assert!(out.status.success(), "{}", text(&out.stderr));

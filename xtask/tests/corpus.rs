@@ -26,7 +26,6 @@ mod support;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 use support::CrateCopy;
@@ -41,11 +40,10 @@ fn releases(root: &Path) -> Vec<PathBuf> {
     dirs
 }
 
+/// The standard output of the xtask binary run with `args`, which must
+/// succeed.
 fn xtask(args: &[&str]) -> String {
-    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .output()
-        .expect("xtask runs");
+    let output = support::xtask(args);
     assert!(
         output.status.success(),
         "xtask {args:?}: {}",
@@ -107,44 +105,14 @@ fn the_corpus_covers_the_vendored_spec_and_records_where_each_release_came_from(
 #[test]
 #[ignore = "slow: builds the crate against every release of the corpus; run with --ignored"]
 fn every_release_regenerates_builds_warning_free_and_behaves() {
-    let copy = CrateCopy::new("corpus", true);
-    let root = copy.root.clone();
-    copy.add(
-        Path::new("xtask/tests/corpus/behaviour.rs"),
-        "tests/corpus.rs",
-    );
-    for entry in std::fs::read_dir(root.join("tests/fixtures/seed")).unwrap() {
-        let name = entry.unwrap().file_name();
-        let name = name.to_str().unwrap();
-        copy.add(
-            &Path::new("tests/fixtures/seed").join(name),
-            &format!("tests/fixtures/seed/{name}"),
-        );
-    }
-    let scratch = root.join("target/corpus/regen");
+    let copy = corpus_crate();
+    let scratch = copy.root.join("target/corpus/regen");
     let mut built: BTreeMap<String, String> = BTreeMap::new();
     let mut report = Vec::new();
-    for dir in releases(&root) {
+    for dir in releases(&copy.root) {
         let name = dir.file_name().unwrap().to_str().unwrap().to_owned();
         let fragment = dir.join("openapi.json");
-
-        let out = scratch.join(&name);
-        let _ = std::fs::remove_dir_all(&out);
-        std::fs::create_dir_all(&out).unwrap();
-        xtask(&[
-            "regen",
-            "--from",
-            fragment.to_str().unwrap(),
-            "--ops",
-            "createStreamConnection",
-            "--spec-dir",
-            out.to_str().unwrap(),
-        ]);
-        assert_eq!(
-            read_json(&out.join("openapi.json")),
-            read_json(&fragment),
-            "{name}: extracting the fragment again changes it"
-        );
+        check_fixed_point(&fragment, &scratch.join(&name), &name);
 
         let code = xtask(&["codegen", "--spec", fragment.to_str().unwrap()]);
         if let Some(same) = built.get(&shape(&code)) {
@@ -152,42 +120,8 @@ fn every_release_regenerates_builds_warning_free_and_behaves() {
             continue;
         }
         built.insert(shape(&code), name.clone());
-
-        std::fs::copy(&fragment, copy.dir.join("spec/openapi.json")).unwrap();
         let preview = code.contains("pub async fn create_stream_connection_preview");
-        let preview_test = copy.dir.join("tests/preview.rs");
-        if preview {
-            copy.add(
-                Path::new("xtask/tests/corpus/preview.rs"),
-                "tests/preview.rs",
-            );
-        } else if preview_test.exists() {
-            std::fs::remove_file(&preview_test).unwrap();
-        }
-        copy.build_warning_free(
-            &["build", "--features", "local-atlas", "--lib", "--bins"],
-            &name,
-        );
-        let mut args = vec!["test", "--features", "local-atlas", "--test", "corpus"];
-        if preview {
-            args.extend(["--test", "preview"]);
-        }
-        let (ok, out) = copy.cargo(&args);
-        assert!(ok, "{name}: the behaviour tests fail:\n{out}");
-        let passed: Vec<&str> = out
-            .lines()
-            .filter(|l| l.starts_with("test result: ok."))
-            .collect();
-        let expected = if preview { 2 } else { 1 };
-        assert_eq!(
-            passed.len(),
-            expected,
-            "{name}: a test binary did not run:\n{out}"
-        );
-        assert!(
-            passed[0].contains("ok. 5 passed") && (!preview || passed[1].contains("ok. 4 passed")),
-            "{name}: not every behaviour test ran:\n{out}"
-        );
+        build_and_test(&copy, &fragment, preview, &name);
         report.push(format!(
             "{name}: built warning-free; behaviour tests passed{}",
             if preview { " (with preview)" } else { "" }
@@ -197,5 +131,85 @@ fn every_release_regenerates_builds_warning_free_and_behaves() {
     assert!(
         report.iter().any(|r| r.contains("(with preview)")),
         "no release exercised a version with its own schema"
+    );
+}
+
+/// A copy of the crate, with the `streams` command, the behaviour tests and
+/// the seed fixtures they read.
+fn corpus_crate() -> CrateCopy {
+    let copy = CrateCopy::new("corpus", true);
+    copy.add(
+        Path::new("xtask/tests/corpus/behaviour.rs"),
+        "tests/corpus.rs",
+    );
+    for entry in std::fs::read_dir(copy.root.join("tests/fixtures/seed")).unwrap() {
+        let name = entry.unwrap().file_name();
+        let name = name.to_str().unwrap();
+        copy.add(
+            &Path::new("tests/fixtures/seed").join(name),
+            &format!("tests/fixtures/seed/{name}"),
+        );
+    }
+    copy
+}
+
+/// Step 1: `cargo xtask regen` of the release's `fragment` into `out` gives
+/// the fragment again.
+fn check_fixed_point(fragment: &Path, out: &Path, name: &str) {
+    let _ = std::fs::remove_dir_all(out);
+    std::fs::create_dir_all(out).unwrap();
+    xtask(&[
+        "regen",
+        "--from",
+        fragment.to_str().unwrap(),
+        "--ops",
+        "createStreamConnection",
+        "--spec-dir",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        read_json(&out.join("openapi.json")),
+        read_json(fragment),
+        "{name}: extracting the fragment again changes it"
+    );
+}
+
+/// Steps 3 and 4: the copy with the release's `fragment` builds without a
+/// warning, and its behaviour tests (with `preview.rs` when the release
+/// has a `preview` version of its own) all pass.
+fn build_and_test(copy: &CrateCopy, fragment: &Path, preview: bool, name: &str) {
+    std::fs::copy(fragment, copy.dir.join("spec/openapi.json")).unwrap();
+    let preview_test = copy.dir.join("tests/preview.rs");
+    if preview {
+        copy.add(
+            Path::new("xtask/tests/corpus/preview.rs"),
+            "tests/preview.rs",
+        );
+    } else if preview_test.exists() {
+        std::fs::remove_file(&preview_test).unwrap();
+    }
+    copy.build_warning_free(
+        &["build", "--features", "local-atlas", "--lib", "--bins"],
+        name,
+    );
+    let mut args = vec!["test", "--features", "local-atlas", "--test", "corpus"];
+    if preview {
+        args.extend(["--test", "preview"]);
+    }
+    let (ok, out) = copy.cargo(&args);
+    assert!(ok, "{name}: the behaviour tests fail:\n{out}");
+    let passed: Vec<&str> = out
+        .lines()
+        .filter(|l| l.starts_with("test result: ok."))
+        .collect();
+    let expected = if preview { 2 } else { 1 };
+    assert_eq!(
+        passed.len(),
+        expected,
+        "{name}: a test binary did not run:\n{out}"
+    );
+    assert!(
+        passed[0].contains("ok. 5 passed") && (!preview || passed[1].contains("ok. 4 passed")),
+        "{name}: not every behaviour test ran:\n{out}"
     );
 }

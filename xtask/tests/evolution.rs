@@ -24,31 +24,49 @@
 
 mod support;
 
+use std::ffi::OsStr;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::{Value, json};
 use support::CrateCopy;
+use support::pointer::{SCHEMAS, escape, schema, schema_ref};
 
 fn at<'a>(doc: &'a mut Value, pointer: &str) -> &'a mut Value {
     doc.pointer_mut(pointer)
         .unwrap_or_else(|| panic!("the vendored spec has no {pointer}"))
 }
 
-const SCHEMAS: &str = "/components/schemas";
-const OPERATION: &str =
-    "/paths/~1api~1atlas~1v2~1groups~1{groupId}~1streams~1{tenantName}~1connections/post";
+/// The pointer of the operation the crate serves.
+fn operation() -> String {
+    let path = "/api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections";
+    format!("/paths/{}/post", escape(path))
+}
+
+/// The kinds' own properties (their second `allOf` member).
+fn kafka() -> String {
+    format!("{}/allOf/1", schema("StreamsKafkaConnection"))
+}
+
+fn https() -> String {
+    format!("{}/allOf/1", schema("StreamsHttpsConnection"))
+}
 
 /// `doc` (the upstream spec or the vendored fragment) with every kind of
 /// change applied.
 fn evolve(mut doc: Value) -> Value {
-    let kafka = format!("{SCHEMAS}/StreamsKafkaConnection/allOf/1");
-    let https = format!("{SCHEMAS}/StreamsHttpsConnection/allOf/1");
+    add_kind(&mut doc);
+    add_nested_union(&mut doc);
+    change_properties(&mut doc);
+    add_rate_limit_answers(&mut doc);
+    add_media_types(&mut doc);
+    doc
+}
 
-    // A new kind.
-    at(&mut doc, SCHEMAS)["StreamsSchemaRegistryConnection"] = json!({
+/// A new kind.
+fn add_kind(doc: &mut Value) {
+    at(doc, SCHEMAS)["StreamsSchemaRegistryConnection"] = json!({
         "allOf": [
-            {"$ref": "#/components/schemas/StreamsConnection"},
+            {"$ref": schema_ref("StreamsConnection")},
             {"type": "object", "required": ["authType"], "properties": {
                 "schemaRegistryUrls": {"type": "array", "items": {"type": "string"}},
                 "authType": {"type": "string", "nullable": true}
@@ -56,127 +74,129 @@ fn evolve(mut doc: Value) -> Value {
         ],
         "type": "object"
     });
-    let union = format!("{SCHEMAS}/StreamsConnection");
-    at(&mut doc, &format!("{union}/oneOf"))
+    let union = schema("StreamsConnection");
+    at(doc, &format!("{union}/oneOf"))
         .as_array_mut()
         .unwrap()
-        .push(json!({"$ref": "#/components/schemas/StreamsSchemaRegistryConnection"}));
-    at(&mut doc, &format!("{union}/discriminator/mapping"))["SchemaRegistry"] =
-        json!("#/components/schemas/StreamsSchemaRegistryConnection");
+        .push(json!({"$ref": schema_ref("StreamsSchemaRegistryConnection")}));
+    at(doc, &format!("{union}/discriminator/mapping"))["SchemaRegistry"] =
+        json!(schema_ref("StreamsSchemaRegistryConnection"));
+}
 
-    // A nested discriminated oneOf, inline in a variant's property.
-    at(&mut doc, SCHEMAS)["StreamsKafkaAuthPlain"] = json!({"type": "object", "properties": {
+/// A nested discriminated oneOf, inline in a variant's property.
+fn add_nested_union(doc: &mut Value) {
+    at(doc, SCHEMAS)["StreamsKafkaAuthPlain"] = json!({"type": "object", "properties": {
         "mechanism": {"type": "string"}, "username": {"type": "string"},
         "password": {"type": "string", "writeOnly": true}
     }});
-    at(&mut doc, SCHEMAS)["StreamsKafkaAuthOidc"] = json!({"type": "object", "properties": {
+    at(doc, SCHEMAS)["StreamsKafkaAuthOidc"] = json!({"type": "object", "properties": {
         "mechanism": {"type": "string"}, "clientId": {"type": "string"},
         "clientSecret": {"type": "string", "writeOnly": true}
     }});
-    let properties = at(&mut doc, &format!("{kafka}/properties"));
-    properties["authentication"] = json!({
+    at(doc, &format!("{}/properties", kafka()))["authentication"] = json!({
         "description": "How to authenticate to the brokers.",
         "type": "object",
         "oneOf": [
-            {"$ref": "#/components/schemas/StreamsKafkaAuthPlain"},
-            {"$ref": "#/components/schemas/StreamsKafkaAuthOidc"},
+            {"$ref": schema_ref("StreamsKafkaAuthPlain")},
+            {"$ref": schema_ref("StreamsKafkaAuthOidc")},
             {"type": "object", "properties": {
                 "mechanism": {"type": "string", "enum": ["SCRAM"]}, "user": {"type": "string"}
             }}
         ],
         "discriminator": {"propertyName": "mechanism", "mapping": {
-            "PLAIN": "#/components/schemas/StreamsKafkaAuthPlain",
-            "OAUTHBEARER": "#/components/schemas/StreamsKafkaAuthOidc"
+            "PLAIN": schema_ref("StreamsKafkaAuthPlain"),
+            "OAUTHBEARER": schema_ref("StreamsKafkaAuthOidc")
         }}
     });
-    // nullable, a deprecated reference, formats and array constraints, and
-    // a removed field.
+}
+
+/// nullable, a deprecated reference, formats and array constraints, a
+/// removed field, a new value of an existing string enum, and `required`
+/// inside an `allOf` member.
+fn change_properties(doc: &mut Value) {
+    let properties = at(doc, &format!("{}/properties", kafka()));
     properties["bootstrapServers"]["nullable"] = json!(true);
     properties["networking"]["deprecated"] = json!(true);
     properties["tags"] = json!({
         "type": "array", "items": {"type": "string"}, "uniqueItems": true, "maxItems": 5
     });
     properties.as_object_mut().unwrap().shift_remove("security");
-    at(&mut doc, &format!("{https}/properties/url"))["format"] = json!("uri");
-    // A new value of an existing string enum.
+    at(doc, &format!("{}/properties/url", https()))["format"] = json!("uri");
     at(
-        &mut doc,
-        &format!("{SCHEMAS}/StreamsKafkaNetworkingAccess/properties/type/enum"),
+        doc,
+        &format!(
+            "{}/properties/type/enum",
+            schema("StreamsKafkaNetworkingAccess")
+        ),
     )
     .as_array_mut()
     .unwrap()
     .push(json!("PRIVATE_ENDPOINT"));
-    at(&mut doc, &https)["required"] = json!(["url"]);
+    at(doc, &https())["required"] = json!(["url"]);
+}
 
-    // Response headers and a 429, by $ref (added to what is there).
-    at(&mut doc, "/components")["headers"]["RateLimitLimit"] =
+/// Response headers and a 429, by $ref (added to what is there).
+fn add_rate_limit_answers(doc: &mut Value) {
+    at(doc, "/components")["headers"]["RateLimitLimit"] =
         json!({"description": "Requests allowed.", "schema": {"type": "integer"}});
-    at(&mut doc, "/components")["responses"]["tooManyRequests"] = json!({
+    at(doc, "/components")["responses"]["tooManyRequests"] = json!({
         "description": "Too Many Requests.",
         "headers": {"Retry-After": {"$ref": "#/components/headers/RateLimitLimit"}},
-        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ApiError"}}}
+        "content": {"application/json": {"schema": {"$ref": schema_ref("ApiError")}}}
     });
-    let responses = at(&mut doc, &format!("{OPERATION}/responses"));
+    let responses = at(doc, &format!("{}/responses", operation()));
     responses["429"] = json!({"$ref": "#/components/responses/tooManyRequests"});
     responses["200"]["headers"] = json!({
         "RateLimit-Limit": {"$ref": "#/components/headers/RateLimitLimit"}
     });
+}
 
-    // A newer dated version with the same schema, and a preview with another.
-    at(&mut doc, SCHEMAS)["StreamsConnectionPreview"] =
+/// A newer dated version with the same schema, and a preview with another.
+fn add_media_types(doc: &mut Value) {
+    at(doc, SCHEMAS)["StreamsConnectionPreview"] =
         json!({"type": "object", "properties": {"name": {"type": "string"}}});
     for holder in ["requestBody", "responses/200"] {
-        let content = at(&mut doc, &format!("{OPERATION}/{holder}/content"));
+        let content = at(doc, &format!("{}/{holder}/content", operation()));
         let current = content["application/vnd.atlas.2023-02-01+json"].clone();
         let mut newer = current.clone();
         newer["x-xgen-version"] = json!("2025-01-01");
         content["application/vnd.atlas.2025-01-01+json"] = newer;
         content["application/vnd.atlas.preview+json"] = json!({
-            "schema": {"$ref": "#/components/schemas/StreamsConnectionPreview"},
+            "schema": {"$ref": schema_ref("StreamsConnectionPreview")},
             "x-xgen-version": "preview"
         });
     }
-    doc
 }
 
 /// Writes the evolved fragment into `spec_dir`: extracted by `cargo xtask
 /// regen` from the evolved upstream file when there is one.
 fn write_evolved_spec(root: &Path, spec_dir: &Path) {
     std::fs::create_dir_all(spec_dir).unwrap();
-    let upstream = root.join("../shared/upstream/atlas-admin-v2-2025-10-22.yaml");
-    if !upstream.exists() {
-        // CI has the upstream file beside the repository: there, extraction
-        // must be part of the test, not silently skipped.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{} is missing in CI",
-            upstream.display()
-        );
-        eprintln!(
-            "note: {} not found; evolving spec/openapi.json",
-            upstream.display()
-        );
-        let vendored = std::fs::read_to_string(root.join("spec/openapi.json")).unwrap();
-        let doc = evolve(serde_json::from_str(&vendored).expect("spec/openapi.json is JSON"));
+    // CI has the upstream file beside the repository: there, extraction
+    // must be part of the test, not silently skipped.
+    let Some(upstream) =
+        support::required_in_ci(root.join(support::UPSTREAM), "evolving spec/openapi.json")
+    else {
+        let doc = evolve(support::vendored_spec());
         std::fs::write(
             spec_dir.join("openapi.json"),
             serde_json::to_string_pretty(&doc).unwrap(),
         )
         .unwrap();
         return;
-    }
+    };
     let text = std::fs::read_to_string(&upstream).unwrap();
     let doc: Value = serde_yaml_ng::from_str(&text).expect("the upstream file is YAML");
     let evolved = spec_dir.join("../../upstream-evolved.json");
     std::fs::write(&evolved, serde_json::to_string(&evolve(doc)).unwrap()).unwrap();
-    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("regen")
-        .arg("--from")
-        .arg(&evolved)
-        .args(["--ops", "createStreamConnection", "--spec-dir"])
-        .arg(spec_dir)
-        .output()
-        .expect("xtask runs");
+    let mut args = vec![
+        OsStr::new("regen"),
+        OsStr::new("--from"),
+        evolved.as_os_str(),
+    ];
+    args.extend(["--ops", "createStreamConnection", "--spec-dir"].map(OsStr::new));
+    args.push(spec_dir.as_os_str());
+    let output = support::xtask(args);
     assert!(
         output.status.success(),
         "regen refuses the evolved upstream file: {}",

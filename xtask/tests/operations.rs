@@ -33,10 +33,10 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use serde_json::Value;
+use support::pointer::METHODS;
 use support::{CrateCopy, repo_root};
 
 /// The upstream spec as JSON (parsed once per test; YAML takes a while) in
@@ -45,27 +45,14 @@ use support::{CrateCopy, repo_root};
 fn upstream(work: &Path) -> Option<(PathBuf, Vec<String>)> {
     let path = match std::env::var_os("ATLAS_UPSTREAM_SPEC") {
         Some(path) => PathBuf::from(path),
-        None => repo_root().join("../shared/upstream/atlas-admin-v2-2025-10-22.yaml"),
+        None => repo_root().join(support::UPSTREAM),
     };
-    if !path.exists() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "{} is missing in CI",
-            path.display()
-        );
-        eprintln!(
-            "note: {} not found; skipped (set ATLAS_UPSTREAM_SPEC to another file)",
-            path.display()
-        );
-        return None;
-    }
+    let path = support::required_in_ci(path, "skipped (set ATLAS_UPSTREAM_SPEC to another file)")?;
     let text = std::fs::read_to_string(&path).unwrap();
     let doc: Value = serde_yaml_ng::from_str(&text).expect("the upstream file is YAML or JSON");
     let mut operations = Vec::new();
     for item in doc["paths"].as_object().expect("paths").values() {
-        for method in [
-            "get", "put", "post", "delete", "options", "head", "patch", "trace",
-        ] {
+        for method in METHODS {
             if let Some(id) = item.get(method).and_then(|op| op["operationId"].as_str()) {
                 operations.push(id.to_owned());
             }
@@ -87,10 +74,7 @@ fn upstream(work: &Path) -> Option<(PathBuf, Vec<String>)> {
 
 /// Runs the xtask binary; `Err(stderr)` when it fails.
 fn xtask(args: &[&str]) -> Result<Vec<u8>, String> {
-    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args(args)
-        .output()
-        .expect("xtask runs");
+    let output = support::xtask(args);
     if output.status.success() {
         Ok(output.stdout)
     } else {

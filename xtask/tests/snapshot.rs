@@ -8,8 +8,11 @@
 //! file. (The snapshot is not compiled: cargo builds no `.rs` file outside
 //! `src/`, `tests/`, `examples/` and `benches/`.)
 
+mod support;
+
 use std::path::{Path, PathBuf};
-use std::process::Command;
+
+use support::repo_root;
 
 /// The command that accepts the generator's current output.
 const ACCEPT: &str = "SNAPSHOTS=overwrite cargo test -p xtask --test snapshot";
@@ -17,13 +20,6 @@ const ACCEPT: &str = "SNAPSHOTS=overwrite cargo test -p xtask --test snapshot";
 const CONTEXT: usize = 3;
 /// Most lines shown of each side of the first difference.
 const MAX_SIDE: usize = 30;
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask sits in the repository")
-        .to_path_buf()
-}
 
 fn snapshot_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("snapshots/atlas_client.rs")
@@ -41,12 +37,11 @@ fn overwrite() -> bool {
 #[test]
 fn generated_code_matches_the_snapshot() {
     let spec = repo_root().join("spec/openapi.json");
-    let output = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .arg("codegen")
-        .arg("--spec")
-        .arg(&spec)
-        .output()
-        .expect("cannot run the xtask binary");
+    let output = support::xtask([
+        std::ffi::OsStr::new("codegen"),
+        "--spec".as_ref(),
+        spec.as_os_str(),
+    ]);
     assert!(
         output.status.success(),
         "`cargo xtask codegen --spec {}` failed: {}",

@@ -12,7 +12,7 @@ use atlas_stream_connections::{CallOptions, Client, Error, operation_versions, v
 use serde_json::{Value, json};
 
 const GROUP: &str = "32b6e34b3d91647abb20e7b8";
-const TENANT: &str = "my-instance";
+const INSTANCE: &str = "my-instance";
 
 /// The seed's request and response examples, by name.
 const EXAMPLES: [(&str, &str); 14] = [
@@ -103,14 +103,14 @@ fn the_version_table_names_a_method_for_every_version() {
 async fn create(client: &Client, wire: Value) -> Result<StreamsConnection, Error> {
     let connection: StreamsConnection = serde_json::from_value(wire).unwrap();
     client
-        .create_stream_connection(GROUP, TENANT, &connection)
+        .create_stream_connection(GROUP, INSTANCE, &connection)
         .await
 }
 
 #[tokio::test]
 async fn the_local_atlas_creates_what_the_release_describes_and_refuses_the_rest() {
     let atlas = LocalAtlas::builder()
-        .instance(GROUP, TENANT)
+        .instance(GROUP, INSTANCE)
         .start()
         .await
         .unwrap();
@@ -159,7 +159,7 @@ async fn the_local_atlas_creates_what_the_release_describes_and_refuses_the_rest
     let connection: StreamsConnection =
         serde_json::from_value(json!({"type": "Sample", "name": "other"})).unwrap();
     let answered = client
-        .create_stream_connection_with(GROUP, TENANT, &connection, &options)
+        .create_stream_connection_with(GROUP, INSTANCE, &connection, &options)
         .await
         .unwrap();
     let default = versions_of("createStreamConnection")

@@ -162,14 +162,14 @@ async fn a_pin_picks_the_method_whose_schema_it_names() {
         .unwrap_err();
     assert!(matches!(refused, Error::InvalidInput { .. }), "{refused:?}");
 
-    // The generated method has the same guards as the main one: a tenant
+    // The generated method has the same guards as the main one: an instance
     // name that URL parsing would turn into another path never goes out,
     // and every other one is sent percent-encoded, as one segment.
-    for tenant in ["..", ".", ""] {
+    for instance in ["..", ".", ""] {
         let refused = client
             .create_stream_connection_preview(
                 &GROUP.parse().unwrap(),
-                tenant,
+                instance,
                 &body,
                 &CallOptions::new(),
             )
@@ -177,7 +177,7 @@ async fn a_pin_picks_the_method_whose_schema_it_names() {
             .unwrap_err();
         assert!(
             matches!(refused, Error::InvalidInput { parameter: "path", .. }),
-            "{tenant}: {refused:?}"
+            "{instance}: {refused:?}"
         );
     }
     assert!(server.requests().is_empty(), "a refused call went out");

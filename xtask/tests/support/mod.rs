@@ -1,16 +1,63 @@
-//! Copies of the crate built against another spec: what the slow tests
-//! (`evolution`, `corpus`) share.
+//! What xtask's test binaries share: the repository, the xtask binary, the
+//! vendored and the upstream spec, JSON pointers (the generator's own
+//! helpers), and copies of the crate built against another spec (the slow
+//! tests `evolution`, `corpus` and `operations`).
 
 #![allow(dead_code, reason = "each test binary uses a part")]
 
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+/// The generator's JSON pointer helpers, the same code xtask and build.rs
+/// compile.
+#[path = "../../../codegen/pointer.rs"]
+pub mod pointer;
+
+/// The upstream spec, beside the repository (as in CI).
+pub const UPSTREAM: &str = "../shared/upstream/atlas-admin-v2-2025-10-22.yaml";
 
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask sits in the repository")
         .to_path_buf()
+}
+
+/// Runs the xtask binary with `args`.
+pub fn xtask<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args(args)
+        .output()
+        .expect("cannot run the xtask binary")
+}
+
+/// spec/openapi.json, parsed.
+pub fn vendored_spec() -> Value {
+    let text = std::fs::read_to_string(repo_root().join("spec/openapi.json")).unwrap();
+    serde_json::from_str(&text).expect("spec/openapi.json is JSON")
+}
+
+/// `path`, when it exists. Without it: a failure under CI (`CI` set), where
+/// a test must not silently do less; elsewhere `None`, after a note that
+/// ends with `otherwise` (what the test does instead).
+pub fn required_in_ci(path: PathBuf, otherwise: &str) -> Option<PathBuf> {
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{} is missing in CI",
+        path.display()
+    );
+    eprintln!("note: {} not found; {otherwise}", path.display());
+    None
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {
