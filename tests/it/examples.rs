@@ -6,7 +6,7 @@ use serde_json::Value;
 
 macro_rules! fixture {
     ($name:literal) => {
-        ($name, include_str!(concat!("fixtures/seed/", $name)))
+        ($name, include_str!(concat!("../fixtures/seed/", $name)))
     };
 }
 

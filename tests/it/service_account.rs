@@ -3,8 +3,6 @@
 //! cache and its single flight, the `401` refresh, typed failures of the
 //! token endpoint, and secrets kept out of traces, `Debug` and errors.
 
-mod support;
-
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,11 +10,11 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::support::{Captured, RawRequest, Reply, Server, VERSIONED};
 use atlas_stream_connections::types::StreamsConnection;
 use atlas_stream_connections::{
     ApiErrorResponse, Client, ClientBuilder, Error, OAuthError, user_agent,
 };
-use support::{Captured, RawRequest, Reply, Server, VERSIONED};
 
 const GROUP: &str = "32b6e34b3d91647abb20e7b8";
 const INSTANCE: &str = "instance-1";
@@ -35,9 +33,9 @@ const CLIENT_SECRET_FORM_ENCODED: &str = "s3cr3t%2B%2F%3D%25";
 /// `printf %s 'id%3Awith%2Fodd%26chars:s3cr3t%2B%2F%3D%25' | base64`.
 const BASIC_CREDENTIALS: &str = "aWQlM0F3aXRoJTJGb2RkJTI2Y2hhcnM6czNjcjN0JTJCJTJGJTNEJTI1";
 
-const KAFKA_REQUEST: &str = include_str!("fixtures/seed/request-Kafka.json");
-const KAFKA_CREATED: &str = include_str!("fixtures/seed/response-200-Kafka.json");
-const API_401: &str = include_str!("fixtures/seed/response-401.json");
+const KAFKA_REQUEST: &str = include_str!("../fixtures/seed/request-Kafka.json");
+const KAFKA_CREATED: &str = include_str!("../fixtures/seed/response-200-Kafka.json");
+const API_401: &str = include_str!("../fixtures/seed/response-401.json");
 const INVALID_CLIENT: &str =
     r#"{"error":"invalid_client","error_description":"Invalid client credentials."}"#;
 

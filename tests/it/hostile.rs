@@ -2,13 +2,11 @@
 //! try to leave the endpoint, answers a little off the spec, and values
 //! that may be secrets.
 
-mod support;
-
+use crate::support::{Reply, Server, VERSIONED};
 use atlas_stream_connections::types::{
     StreamsConnection, StreamsHttpsConnection, StreamsKafkaAuthentication, StreamsKafkaConnection,
 };
 use atlas_stream_connections::{Client, Error, SecretString, UnknownKind, redacted_json};
-use support::{Reply, Server, VERSIONED};
 
 const GROUP: &str = "32b6e34b3d91647abb20e7b8";
 const TEMPLATE_PREFIX: &str = "/api/atlas/v2/groups/32b6e34b3d91647abb20e7b8/streams/";

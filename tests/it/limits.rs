@@ -7,8 +7,6 @@
 //! `server_succeeded()`. A child process measures the peak memory an endless
 //! body costs; the embedded local Atlas bounds the bodies it reads too.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,7 +21,7 @@ use tokio::net::{TcpListener, TcpStream};
 
 const GROUP: &str = "32b6e34b3d91647abb20e7b8";
 const TENANT: &str = "instance-1";
-const KAFKA_RESPONSE: &str = include_str!("fixtures/seed/response-200-Kafka.json");
+const KAFKA_RESPONSE: &str = include_str!("../fixtures/seed/response-200-Kafka.json");
 const VERSIONED: &str = "application/vnd.atlas.2023-02-01+json";
 const CHALLENGE: &str =
     r#"Digest realm="MMS Public API", nonce="n0nce", algorithm=MD5, qop="auth""#;
@@ -108,7 +106,7 @@ impl RawServer {
 
 /// Reads one request (head and `Content-Length` body); its request line.
 async fn read_request(socket: &mut TcpStream) -> Option<String> {
-    let request = support::read_request(socket).await?;
+    let request = crate::support::read_request(socket).await?;
     Some(request.request_line().to_owned())
 }
 
@@ -671,7 +669,7 @@ async fn a_1_mb_www_authenticate_is_a_prompt_transport_error() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_huge_sunset_header_is_logged_cut_short() {
-    let captured = support::Captured::default();
+    let captured = crate::support::Captured::default();
     let _guard = captured.install();
     let sunset = format!("Sat, 01 Jan 2000 00:00:00 GMT{}", "~".repeat(8 * 1024));
     let header = sunset.clone();
@@ -757,7 +755,12 @@ fn an_endless_body_costs_less_than_64_mib_of_peak_memory() {
     // limit, not the body.
     for limit in ["default", "16777216"] {
         let output = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "memory_child", "--ignored", "--nocapture"])
+            .args([
+                "--exact",
+                "limits::memory_child",
+                "--ignored",
+                "--nocapture",
+            ])
             .env(CHILD_LIMIT, limit)
             .output()
             .unwrap();

@@ -3,26 +3,24 @@
 //! calls answer pre-emptively (one exchange each), expired nonces and wrong
 //! keys are handled, and the private key never shows.
 
-mod support;
-
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::support::{Captured, RawRequest, Reply, Server, VERSIONED};
 use atlas_stream_connections::local_atlas::{LocalAtlas, NonceCountCheck};
 use atlas_stream_connections::types::StreamsConnection;
 use atlas_stream_connections::{Client, Error};
 use md5::Digest as _;
-use support::{Captured, RawRequest, Reply, Server, VERSIONED};
 
 const GROUP: &str = "32b6e34b3d91647abb20e7b8";
 const PUBLIC: &str = "abcdefgh";
 const PRIVATE: &str = "6f1c0a0e-private-key-never-shown";
 const REALM: &str = "MMS Public API";
-const CREATED: &str = include_str!("fixtures/seed/response-200-Kafka.json");
+const CREATED: &str = include_str!("../fixtures/seed/response-200-Kafka.json");
 
 fn kafka() -> StreamsConnection {
-    serde_json::from_str(include_str!("fixtures/seed/request-Kafka.json")).unwrap()
+    serde_json::from_str(include_str!("../fixtures/seed/request-Kafka.json")).unwrap()
 }
 
 fn hex_md5(text: &str) -> String {
@@ -671,7 +669,7 @@ fn local_client(atlas: &LocalAtlas, private_key: &str) -> Client {
 /// The seed's Kafka connection with the name Atlas requires.
 fn named_kafka() -> StreamsConnection {
     let mut json: serde_json::Value =
-        serde_json::from_str(include_str!("fixtures/seed/request-Kafka.json")).unwrap();
+        serde_json::from_str(include_str!("../fixtures/seed/request-Kafka.json")).unwrap();
     json["name"] = "events".into();
     serde_json::from_value(json).unwrap()
 }

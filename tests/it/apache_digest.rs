@@ -1,12 +1,12 @@
 //! Our HTTP Digest client against an independent server: Apache httpd's
 //! `mod_auth_digest` (Debian's `apache2`), so that the client is not only
-//! checked by a server written by the same hands (tests/api_key.rs).
+//! checked by a server written by the same hands (tests/it/api_key.rs).
 //!
 //! Ignored by default; it needs `/usr/sbin/apache2` (`bash .ci/install-tools
 //! apache`) and runs a few seconds:
 //!
 //! ```text
-//! cargo test --test apache_digest -- --ignored --nocapture
+//! cargo test --test it apache_digest:: -- --ignored --nocapture
 //! ```
 //!
 //! Each test starts a private Apache in the foreground as a child process:
@@ -80,7 +80,7 @@ const GROUP: &str = "32b6e34b3d91647abb20e7b8";
 const PUBLIC: &str = "abcdefgh";
 const PRIVATE: &str = "6f1c0a0e-private-key-never-shown";
 const REALM: &str = "MMS Public API";
-const CREATED: &str = include_str!("fixtures/seed/response-200-Kafka.json");
+const CREATED: &str = include_str!("../fixtures/seed/response-200-Kafka.json");
 const VERSIONED: &str = "application/vnd.atlas.2023-02-01+json";
 /// Bytes of shared memory for Apache's table of `opaque`s (see the header).
 const SHMEM_SIZE: u32 = 1 << 20;
@@ -91,7 +91,7 @@ const STEADY_CALLS: usize = 10;
 const PATIENCE: Duration = Duration::from_secs(15);
 
 fn kafka() -> StreamsConnection {
-    serde_json::from_str(include_str!("fixtures/seed/request-Kafka.json")).unwrap()
+    serde_json::from_str(include_str!("../fixtures/seed/request-Kafka.json")).unwrap()
 }
 
 fn hex_md5(text: &str) -> String {

@@ -18,7 +18,7 @@ const VERSIONED: &str = "application/vnd.atlas.2023-02-01+json";
 /// The spec's Kafka example (every write-only field set) named `name`.
 fn kafka(name: &str) -> StreamsConnection {
     let mut value: Value =
-        serde_json::from_str(include_str!("fixtures/seed/request-Kafka.json")).unwrap();
+        serde_json::from_str(include_str!("../fixtures/seed/request-Kafka.json")).unwrap();
     value["name"] = json!(name);
     serde_json::from_value(value).unwrap()
 }
@@ -622,13 +622,13 @@ async fn every_kind_the_spec_maps_is_accepted_including_s3_outside_the_type_enum
     let atlas = LocalAtlas::start().await.unwrap();
     let client = api_key_client(&atlas);
     let seeds = [
-        include_str!("fixtures/seed/request-AWSKinesisDataStreams.json"),
-        include_str!("fixtures/seed/request-AWSLambda.json"),
-        include_str!("fixtures/seed/request-Cluster.json"),
-        include_str!("fixtures/seed/request-Https.json"),
-        include_str!("fixtures/seed/request-Kafka.json"),
-        include_str!("fixtures/seed/request-S3.json"),
-        include_str!("fixtures/seed/request-Sample.json"),
+        include_str!("../fixtures/seed/request-AWSKinesisDataStreams.json"),
+        include_str!("../fixtures/seed/request-AWSLambda.json"),
+        include_str!("../fixtures/seed/request-Cluster.json"),
+        include_str!("../fixtures/seed/request-Https.json"),
+        include_str!("../fixtures/seed/request-Kafka.json"),
+        include_str!("../fixtures/seed/request-S3.json"),
+        include_str!("../fixtures/seed/request-Sample.json"),
     ];
     for (i, seed) in seeds.iter().enumerate() {
         let mut value: Value = serde_json::from_str(seed).unwrap();

@@ -1,11 +1,9 @@
 //! The client against a real HTTP server on 127.0.0.1: the exact request it
 //! sends, and what it makes of every kind of answer.
 
-mod support;
-
+use crate::support::{Reply, Server, VERSIONED};
 use atlas_stream_connections::types::StreamsConnection;
 use atlas_stream_connections::{Client, Error};
-use support::{Reply, Server, VERSIONED};
 
 const GROUP: &str = "32b6e34b3d91647abb20e7b8";
 
@@ -14,7 +12,7 @@ fn fixture(name: &str) -> String {
     macro_rules! seed {
         ($($file:literal),* $(,)?) => {
             match name {
-                $($file => include_str!(concat!("fixtures/seed/", $file)),)*
+                $($file => include_str!(concat!("../fixtures/seed/", $file)),)*
                 other => panic!("no fixture {other}"),
             }
         };

@@ -3,20 +3,18 @@
 //! pretty options, which answers it retries and how, and what its errors
 //! say.
 
-mod support;
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support::{Captured, RawRequest, Reply, Server, VERSIONED};
 use atlas_stream_connections::types::StreamsConnection;
 use atlas_stream_connections::{CallOptions, Client, ClientBuilder, Error, RateLimit};
-use support::{Captured, RawRequest, Reply, Server, VERSIONED};
 
 const GROUP: &str = "32b6e34b3d91647abb20e7b8";
 const TENANT: &str = "instance-1";
-const KAFKA_REQUEST: &str = include_str!("fixtures/seed/request-Kafka.json");
-const KAFKA_RESPONSE: &str = include_str!("fixtures/seed/response-200-Kafka.json");
-const NOT_FOUND: &str = include_str!("fixtures/seed/response-404.json");
+const KAFKA_REQUEST: &str = include_str!("../fixtures/seed/request-Kafka.json");
+const KAFKA_RESPONSE: &str = include_str!("../fixtures/seed/response-200-Kafka.json");
+const NOT_FOUND: &str = include_str!("../fixtures/seed/response-404.json");
 const RATE_LIMITED: &str = r#"{"error":429,"errorCode":"RATE_LIMITED","detail":"Too many requests.","reason":"Too Many Requests"}"#;
 const VERSION_GONE: &str = r#"{"error":410,"errorCode":"VERSION_GONE","detail":"API version 2023-02-01 has been retired.","reason":"Gone"}"#;
 const UNAVAILABLE: &str = r#"{"error":503,"errorCode":"SERVICE_UNAVAILABLE","detail":"Try again.","reason":"Service Unavailable"}"#;

@@ -3,21 +3,19 @@
 //! with a controlled environment), the `User-Agent`, timeouts, and `Debug`
 //! output that never shows a credential.
 
-mod support;
-
 use std::collections::{BTreeSet, HashMap};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use crate::support::{RawRequest, Reply, Server, VERSIONED};
 use atlas_stream_connections::types::StreamsConnection;
 use atlas_stream_connections::{Client, ClientBuilder, DEFAULT_BASE_URL, Error};
 use reqwest::header::{HeaderMap, HeaderValue};
-use support::{RawRequest, Reply, Server, VERSIONED};
 
 const GROUP: &str = "32b6e34b3d91647abb20e7b8";
 const TENANT: &str = "instance-1";
-const KAFKA_REQUEST: &str = include_str!("fixtures/seed/request-Kafka.json");
-const KAFKA_RESPONSE: &str = include_str!("fixtures/seed/response-200-Kafka.json");
+const KAFKA_REQUEST: &str = include_str!("../fixtures/seed/request-Kafka.json");
+const KAFKA_RESPONSE: &str = include_str!("../fixtures/seed/response-200-Kafka.json");
 
 // Distinctive credential values, so a leak of any of them is easy to spot.
 const CLIENT_ID: &str = "mdb_sa_id_5f1e0c";
@@ -649,7 +647,12 @@ struct ChildRun {
 fn run_child(vars: &[(String, String)]) -> ChildRun {
     let mut command = Command::new(std::env::current_exe().expect("the test binary"));
     command
-        .args(["--exact", "from_env_child", "--nocapture", "--ignored"])
+        .args([
+            "--exact",
+            "configuration::from_env_child",
+            "--nocapture",
+            "--ignored",
+        ])
         .env_clear()
         .env(CHILD_MARKER, "1");
     if let Some(path) = std::env::var_os("PATH") {
