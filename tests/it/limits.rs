@@ -11,7 +11,6 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use atlas_stream_connections::local_atlas::LocalAtlas;
-use atlas_stream_connections::types::{StreamsConnection, StreamsKafkaConnection};
 use atlas_stream_connections::{
     CallOptions, Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES, Error,
 };
@@ -19,10 +18,11 @@ use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const GROUP: &str = "32b6e34b3d91647abb20e7b8";
-const TENANT: &str = "instance-1";
-const KAFKA_RESPONSE: &str = include_str!("../fixtures/seed/response-200-Kafka.json");
-const VERSIONED: &str = "application/vnd.atlas.2023-02-01+json";
+use crate::support::{
+    DigestAnswer, INSTANCE, KAFKA_CREATED, PROJECT, api_path, child_line, create_error, kafka,
+    nonce_of, run_child_test, versioned,
+};
+
 const CHALLENGE: &str =
     r#"Digest realm="MMS Public API", nonce="n0nce", algorithm=MD5, qop="auth""#;
 /// What the client reads of a token answer, and of a body it drops.
@@ -63,7 +63,7 @@ fn head(status: u16, headers: &[(&str, &str)]) -> String {
 
 /// The head of an answer in Atlas's media type.
 fn json_head(status: u16) -> String {
-    head(status, &[("content-type", VERSIONED)])
+    head(status, &[("content-type", versioned())])
 }
 
 /// A server on 127.0.0.1 that answers each request (one per connection)
@@ -187,19 +187,6 @@ async fn hold(socket: &mut TcpStream) -> std::io::Result<()> {
     Ok(())
 }
 
-fn kafka() -> StreamsConnection {
-    StreamsKafkaConnection {
-        name: Some("events".into()),
-        bootstrap_servers: Some("broker-1:9092".into()),
-        ..Default::default()
-    }
-    .into()
-}
-
-fn api_path() -> String {
-    format!("/api/atlas/v2/groups/{GROUP}/streams/{TENANT}/connections")
-}
-
 /// A builder for `server` whose exchanges may take 30 s: every test below
 /// ends long before, unless the client reads what it must not (an endless
 /// body, a terabyte announced), when it would end in a timeout instead of
@@ -208,13 +195,6 @@ fn builder(server: &RawServer) -> ClientBuilder {
     Client::builder()
         .base_url(&server.base_url)
         .timeout(Duration::from_secs(30))
-}
-
-async fn create(client: &Client) -> Error {
-    client
-        .create_stream_connection(GROUP, TENANT, &kafka())
-        .await
-        .expect_err("the answer is unusable")
 }
 
 /// The parts of a [`Error::TooLarge`]: status, what, limit, method and path.
@@ -240,7 +220,7 @@ async fn an_endless_200_body_stops_at_the_default_limit_and_says_the_connection_
     })
     .await;
     let client = builder(&server).access_token("t").build().unwrap();
-    let error = create(&client).await;
+    let error = create_error(&client).await;
     let path = api_path();
     assert_eq!(
         too_large(&error),
@@ -272,14 +252,14 @@ async fn a_content_length_over_the_limit_fails_before_reading_a_byte() {
     })
     .await;
     let client = builder(&server).access_token("t").build().unwrap();
-    let error = create(&client).await;
+    let error = create_error(&client).await;
     assert_eq!(too_large(&error).0, Some(200));
     assert_eq!(error.server_succeeded(), Some(StatusCode::OK));
 }
 
 #[tokio::test]
 async fn a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_not() {
-    let body = KAFKA_RESPONSE.trim().as_bytes().to_vec();
+    let body = KAFKA_CREATED.trim().as_bytes().to_vec();
     let size = body.len() as u64;
     for chunked in [false, true] {
         let body = body.clone();
@@ -295,7 +275,7 @@ async fn a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_not() {
             .build()
             .unwrap();
         let created = at_limit
-            .create_stream_connection(GROUP, TENANT, &kafka())
+            .create_stream_connection(PROJECT, INSTANCE, &kafka())
             .await
             .unwrap_or_else(|e| panic!("chunked {chunked}: {e}"));
         assert_eq!(created.kind(), "Kafka");
@@ -304,7 +284,7 @@ async fn a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_not() {
             .max_response_bytes(size - 1)
             .build()
             .unwrap();
-        let error = create(&under).await;
+        let error = create_error(&under).await;
         let (status, what, limit, _) = too_large(&error);
         assert_eq!(
             (status, what, limit),
@@ -324,7 +304,7 @@ async fn a_200_body_that_breaks_off_keeps_its_status() {
     })
     .await;
     let client = builder(&server).access_token("t").build().unwrap();
-    let error = create(&client).await;
+    let error = create_error(&client).await;
     let Error::Transport(transport) = &error else {
         panic!("not a transport error: {error:?}");
     };
@@ -348,7 +328,7 @@ async fn a_200_body_that_stalls_past_the_timeout_keeps_its_status() {
         .access_token("t")
         .build()
         .unwrap();
-    let error = create(&client).await;
+    let error = create_error(&client).await;
     let Error::Timeout(timeout) = &error else {
         panic!("not a timeout: {error:?}");
     };
@@ -366,7 +346,7 @@ async fn an_error_body_that_breaks_off_keeps_its_status_but_nothing_succeeded() 
     })
     .await;
     let client = builder(&server).access_token("t").build().unwrap();
-    let error = create(&client).await;
+    let error = create_error(&client).await;
     assert!(matches!(error, Error::Transport(_)), "{error:?}");
     assert_eq!(error.status(), Some(StatusCode::BAD_REQUEST));
     assert_eq!(error.server_succeeded(), None);
@@ -384,7 +364,12 @@ async fn an_endless_enveloped_answer_stops_at_the_limit_and_claims_no_status() {
         .build()
         .unwrap();
     let error = client
-        .create_stream_connection_with(GROUP, TENANT, &kafka(), &CallOptions::new().envelope(true))
+        .create_stream_connection_with(
+            PROJECT,
+            INSTANCE,
+            &kafka(),
+            &CallOptions::new().envelope(true),
+        )
         .await
         .unwrap_err();
     // An envelope's `200` hides the real status, which never arrived: the
@@ -413,7 +398,7 @@ async fn an_endless_401_to_an_access_token_is_too_large_with_its_status() {
         .max_response_bytes(1 << 20)
         .build()
         .unwrap();
-    let error = create(&client).await;
+    let error = create_error(&client).await;
     assert_eq!(too_large(&error).0, Some(401));
     assert_eq!(error.server_succeeded(), None);
 }
@@ -437,7 +422,7 @@ async fn endless_401_bodies_to_an_api_key_are_dropped_then_refused_at_the_limit(
         .max_response_bytes(1 << 20)
         .build()
         .unwrap();
-    let error = create(&client).await;
+    let error = create_error(&client).await;
     assert_eq!(too_large(&error).0, Some(401));
     assert_eq!(server.request_lines().len(), 2, "probe, then the answer");
 }
@@ -458,7 +443,7 @@ async fn endless_429_bodies_are_dropped_between_retries_and_the_last_is_too_larg
         .max_response_bytes(1 << 20)
         .build()
         .unwrap();
-    let error = create(&client).await;
+    let error = create_error(&client).await;
     assert_eq!(too_large(&error).0, Some(429));
     assert_eq!(server.request_lines().len(), 3, "the call and two retries");
 }
@@ -487,8 +472,8 @@ async fn keep_alive_server(size: usize, chunked: bool) -> (String, Arc<Mutex<(us
                         let head = "HTTP/1.1 429 X\r\nretry-after: 0\r\n".to_owned();
                         (head, vec![b' '; size])
                     } else {
-                        let head = format!("HTTP/1.1 200 X\r\ncontent-type: {VERSIONED}\r\n");
-                        (head, KAFKA_RESPONSE.as_bytes().to_vec())
+                        let head = format!("HTTP/1.1 200 X\r\ncontent-type: {}\r\n", versioned());
+                        (head, KAFKA_CREATED.as_bytes().to_vec())
                     };
                     let framed = if first && chunked {
                         [
@@ -536,7 +521,7 @@ async fn a_dropped_body_up_to_64_kib_is_read_so_its_connection_serves_the_retry(
             .build()
             .unwrap();
         client
-            .create_stream_connection(GROUP, TENANT, &kafka())
+            .create_stream_connection(PROJECT, INSTANCE, &kafka())
             .await
             .unwrap();
         assert_eq!(
@@ -561,7 +546,7 @@ async fn an_endless_token_answer_stops_at_64_kib() {
             .service_account("mdb_sa_id_x", "mdb_sa_sk_y")
             .build()
             .unwrap();
-        let error = create(&client).await;
+        let error = create_error(&client).await;
         assert_eq!(
             too_large(&error),
             (
@@ -588,7 +573,7 @@ async fn a_token_answer_announced_over_64_kib_is_not_read() {
         .service_account("mdb_sa_id_x", "mdb_sa_sk_y")
         .build()
         .unwrap();
-    let error = create(&client).await;
+    let error = create_error(&client).await;
     assert_eq!(too_large(&error).1, "token answer");
 }
 
@@ -625,7 +610,7 @@ async fn challenged_with(values: Vec<String>) -> (Error, Duration, usize) {
         .build()
         .unwrap();
     let started = Instant::now();
-    let error = create(&client).await;
+    let error = create_error(&client).await;
     (error, started.elapsed(), server.request_lines().len())
 }
 
@@ -674,14 +659,14 @@ async fn a_huge_sunset_header_is_logged_cut_short() {
     let sunset = format!("Sat, 01 Jan 2000 00:00:00 GMT{}", "~".repeat(8 * 1024));
     let header = sunset.clone();
     let server = RawServer::start(move |_| Answer::Whole {
-        head: head(200, &[("content-type", VERSIONED), ("sunset", &header)]),
-        body: KAFKA_RESPONSE.as_bytes().to_vec(),
+        head: head(200, &[("content-type", versioned()), ("sunset", &header)]),
+        body: KAFKA_CREATED.as_bytes().to_vec(),
         chunked: false,
     })
     .await;
     let client = builder(&server).access_token("t").build().unwrap();
     let response = client
-        .create_stream_connection_with(GROUP, TENANT, &kafka(), &CallOptions::new())
+        .create_stream_connection_with(PROJECT, INSTANCE, &kafka(), &CallOptions::new())
         .await
         .unwrap();
     assert_eq!(response.sunset(), Some(sunset.as_str()), "kept whole");
@@ -738,7 +723,7 @@ fn memory_child() {
         }
         let client = client.build().unwrap();
         let before = peak_rss_kib();
-        let error = create(&client).await;
+        let error = create_error(&client).await;
         let after = peak_rss_kib();
         assert_eq!(too_large(&error).0, Some(200));
         println!("CHILD {}", after.saturating_sub(before));
@@ -754,21 +739,12 @@ fn an_endless_body_costs_less_than_64_mib_of_peak_memory() {
     // The default limit, and a limit 32 times larger: the cost follows the
     // limit, not the body.
     for limit in ["default", "16777216"] {
-        let output = std::process::Command::new(std::env::current_exe().unwrap())
-            .args([
-                "--exact",
-                "limits::memory_child",
-                "--ignored",
-                "--nocapture",
-            ])
-            .env(CHILD_LIMIT, limit)
-            .output()
-            .unwrap();
+        let output = run_child_test(module_path!(), "memory_child", |command| {
+            command.env(CHILD_LIMIT, limit);
+        });
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "the child failed: {stdout}");
-        let growth: u64 = stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("CHILD "))
+        let growth: u64 = child_line(&stdout)
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or_else(|| panic!("the child printed no figure: {stdout}"));
         println!("an endless 200 body, limit {limit}: peak RSS grew {growth} KiB");
@@ -877,14 +853,6 @@ async fn the_local_atlas_answers_a_body_that_breaks_off_with_400() {
     assert!(answer.contains("MALFORMED_REQUEST"), "{answer}");
 }
 
-fn md5_hex(text: &str) -> String {
-    use md5::Digest as _;
-    md5::Md5::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// A right Digest answer to `atlas`'s challenge for the create path, padded
 /// with an unknown parameter to exactly `size` bytes.
 async fn padded_digest_answer(atlas: &LocalAtlas, size: usize) -> String {
@@ -893,22 +861,19 @@ async fn padded_digest_answer(atlas: &LocalAtlas, size: usize) -> String {
         api_path()
     );
     let answer = raw_answer(atlas, request.as_bytes()).await;
-    let nonce = answer
-        .split("nonce=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_else(|| panic!("no challenge: {answer}"))
-        .to_owned();
+    let nonce = nonce_of(&answer);
     let (public, private) = atlas.api_key();
-    let (realm, uri, cnonce) = ("MMS Public API", api_path(), "c0ffee");
-    let ha1 = md5_hex(&format!("{public}:{realm}:{}", private.expose_secret()));
-    let ha2 = md5_hex(&format!("POST:{uri}"));
-    let response = md5_hex(&format!("{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}"));
-    let mut value = format!(
-        "Digest username=\"{public}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", \
-         algorithm=MD5, qop=auth, nc=00000001, cnonce=\"{cnonce}\", response=\"{response}\", \
-         padding=\""
-    );
+    let uri = api_path();
+    let answer = DigestAnswer {
+        username: public,
+        private_key: private.expose_secret(),
+        method: "POST",
+        uri: &uri,
+        nonce: &nonce,
+        nc: "00000001",
+        cnonce: "c0ffee",
+    };
+    let mut value = format!("{}, padding=\"", answer.header());
     value.extend(std::iter::repeat_n('x', size - value.len() - 1));
     value.push('"');
     assert_eq!(value.len(), size);

@@ -10,17 +10,15 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use crate::support::{Captured, RawRequest, Reply, Server, VERSIONED};
+use crate::support::{
+    Captured, INSTANCE, PROJECT, RawRequest, Reply, Server, TOKEN_PATH, api_path, create, created,
+    kafka, seed, token_reply,
+};
 use atlas_stream_connections::types::StreamsConnection;
 use atlas_stream_connections::{
     ApiErrorResponse, Client, ClientBuilder, Error, OAuthError, user_agent,
 };
 
-const GROUP: &str = "32b6e34b3d91647abb20e7b8";
-const INSTANCE: &str = "instance-1";
-const API_PATH: &str =
-    "/api/atlas/v2/groups/32b6e34b3d91647abb20e7b8/streams/instance-1/connections";
-const TOKEN_PATH: &str = "/api/oauth/token";
 const REVOKE_PATH: &str = "/api/oauth/revoke";
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -33,9 +31,7 @@ const CLIENT_SECRET_FORM_ENCODED: &str = "s3cr3t%2B%2F%3D%25";
 /// `printf %s 'id%3Awith%2Fodd%26chars:s3cr3t%2B%2F%3D%25' | base64`.
 const BASIC_CREDENTIALS: &str = "aWQlM0F3aXRoJTJGb2RkJTI2Y2hhcnM6czNjcjN0JTJCJTJGJTNEJTI1";
 
-const KAFKA_REQUEST: &str = include_str!("../fixtures/seed/request-Kafka.json");
-const KAFKA_CREATED: &str = include_str!("../fixtures/seed/response-200-Kafka.json");
-const API_401: &str = include_str!("../fixtures/seed/response-401.json");
+const API_401: &str = seed!("response-401.json");
 const INVALID_CLIENT: &str =
     r#"{"error":"invalid_client","error_description":"Invalid client credentials."}"#;
 
@@ -52,9 +48,9 @@ enum Endpoint {
 
 impl Endpoint {
     fn of(request: &RawRequest) -> Self {
-        match request.request_line().split(' ').nth(1) {
-            Some(TOKEN_PATH) => Endpoint::Token,
-            Some(REVOKE_PATH) => Endpoint::Revoke,
+        match request.target() {
+            TOKEN_PATH => Endpoint::Token,
+            REVOKE_PATH => Endpoint::Revoke,
             _ => Endpoint::Api,
         }
     }
@@ -159,32 +155,8 @@ fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
-fn token_reply(access_token: &str, expires_in: u64) -> Reply {
-    Reply::json(
-        200,
-        "application/json",
-        &format!(
-            r#"{{"access_token":"{access_token}","expires_in":{expires_in},"token_type":"Bearer"}}"#
-        ),
-    )
-}
-
-fn created() -> Reply {
-    Reply::json(200, VERSIONED, KAFKA_CREATED)
-}
-
 fn api_unauthorized() -> Reply {
     Reply::json(401, "application/json", API_401)
-}
-
-fn kafka() -> StreamsConnection {
-    serde_json::from_str(KAFKA_REQUEST).expect("the Kafka request fixture decodes")
-}
-
-async fn create(client: &Client) -> Result<StreamsConnection, Error> {
-    client
-        .create_stream_connection(GROUP, INSTANCE, &kafka())
-        .await
 }
 
 /// One call that must succeed; `which` names it in the failure message.
@@ -316,7 +288,7 @@ async fn concurrent_cold_calls(
             tokio::spawn(Overlapping {
                 call: Box::pin(async move {
                     client
-                        .create_stream_connection(GROUP, INSTANCE, &connection)
+                        .create_stream_connection(PROJECT, INSTANCE, &connection)
                         .await
                 }),
                 gate: gate.clone(),
@@ -381,7 +353,7 @@ async fn api_calls_carry_the_fetched_token_as_a_bearer() {
     let api = atlas.requests(Endpoint::Api);
     assert_eq!(
         api[0].request_line(),
-        format!("POST {API_PATH} HTTP/1.1"),
+        format!("POST {} HTTP/1.1", api_path()),
         "the API request"
     );
 }
@@ -791,7 +763,7 @@ async fn a_401_on_a_freshly_fetched_token_is_final() {
 
     let response = authentication(&error);
     assert_eq!(response.status().as_u16(), 401);
-    assert_eq!(response.request(), ("POST", API_PATH));
+    assert_eq!(response.request(), ("POST", api_path().as_str()));
     assert_eq!(error.error_code(), Some("NOT_ORG_GROUP_CREATOR"));
     assert_eq!(atlas.count(Endpoint::Token), 1, "token requests");
     assert_eq!(atlas.api_authorizations(), [bearer("token-1")]);

@@ -2,6 +2,10 @@
 //! it arrived on the socket and answers through a handler (a canned reply, or
 //! one computed from the request), plus a `tracing` subscriber that captures
 //! everything at TRACE level.
+//!
+//! Part of the integration tests' support (`tests/it/support/`), and copied
+//! alone into the crate copies of xtask's evolution and corpus tests: so it
+//! depends on nothing else of the tests.
 
 #![allow(dead_code)]
 
@@ -20,6 +24,14 @@ pub struct RawRequest {
 impl RawRequest {
     pub fn request_line(&self) -> &str {
         self.head.lines().next().unwrap_or_default()
+    }
+    /// The method of the request line.
+    pub fn method(&self) -> &str {
+        self.request_line().split(' ').next().unwrap_or_default()
+    }
+    /// The target of the request line: path and query.
+    pub fn target(&self) -> &str {
+        self.request_line().split(' ').nth(1).unwrap_or_default()
     }
     /// Header lines in arrival order, names lowercased.
     pub fn headers(&self) -> Vec<(String, String)> {
@@ -105,8 +117,6 @@ impl Reply {
 }
 
 pub type Handler = dyn Fn(&RawRequest) -> Reply + Send + Sync;
-
-pub const VERSIONED: &str = "application/vnd.atlas.2023-02-01+json";
 
 pub struct Server {
     pub base_url: String,
