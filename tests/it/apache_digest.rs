@@ -487,9 +487,12 @@ impl std::fmt::Display for Calls {
 /// `workers` tasks sharing `client`, `each` sequential calls per task, with
 /// instance names numbered from `first`.
 async fn phase(client: &Client, workers: usize, each: usize, first: usize) -> Calls {
-    let instance = move |worker, call| format!("instance-{}", first + worker * each + call);
+    let what = move |worker, call| {
+        let instance = format!("instance-{}", first + worker * each + call);
+        (instance, kafka())
+    };
     let mut calls = Calls::default();
-    for result in run_workers(client, (workers, each), kafka, instance).await {
+    for result in run_workers(client, (workers, each), what).await {
         calls.calls += 1;
         match result {
             Ok(created) => assert_eq!(created.kind(), "Kafka"),

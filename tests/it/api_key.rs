@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use crate::support::{
     Captured, DigestAnswer, PRIVATE_KEY, PROJECT, PUBLIC_KEY, REALM, RawRequest, Reply, Server,
     api_path, create, created, digest_params, hex_md5, hex_sha256, kafka, kafka_named, key_builder,
-    key_client, local_key_builder, local_key_client, run_workers,
+    key_client, local_key_builder, local_key_client, run_workers, spawn_create,
 };
 use atlas_stream_connections::local_atlas::{LocalAtlas, NonceCountCheck};
 use atlas_stream_connections::types::StreamsConnection;
@@ -325,14 +325,7 @@ fn spawn_creates(
     tag: &str,
 ) -> Vec<tokio::task::JoinHandle<Result<StreamsConnection, Error>>> {
     (0..count)
-        .map(|i| {
-            let (client, instance) = (client.clone(), format!("{tag}-{i}"));
-            tokio::spawn(async move {
-                client
-                    .create_stream_connection(PROJECT, &instance, &kafka())
-                    .await
-            })
-        })
+        .map(|i| spawn_create(client, &format!("{tag}-{i}")))
         .collect()
 }
 
@@ -340,8 +333,8 @@ fn spawn_creates(
 /// instance of its own (`{tag}-{worker}-{i}`): the messages of the errors.
 async fn worker_errors(client: &Client, workers: usize, each: usize, tag: &str) -> Vec<String> {
     let tag = tag.to_owned();
-    let instance = move |worker, i| format!("{tag}-{worker}-{i}");
-    run_workers(client, (workers, each), || kafka_named("events"), instance)
+    let what = move |worker, i| (format!("{tag}-{worker}-{i}"), kafka_named("events"));
+    run_workers(client, (workers, each), what)
         .await
         .into_iter()
         .filter_map(|result| result.err().map(|e| e.to_string()))

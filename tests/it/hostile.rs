@@ -15,11 +15,6 @@ fn sample(name: &str) -> StreamsConnection {
     serde_json::from_value(serde_json::json!({"type": "Sample", "name": name})).unwrap()
 }
 
-/// The path of a request line (`POST <path> HTTP/1.1`).
-fn request_path(line: &str) -> &str {
-    line.split(' ').nth(1).unwrap_or_default()
-}
-
 fn percent_decode(text: &str) -> Vec<u8> {
     let bytes = text.as_bytes();
     let (mut out, mut i) = (Vec::new(), 0);
@@ -33,6 +28,16 @@ fn percent_decode(text: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+/// The instance segment of `path`, if `path` is the create operation's
+/// path with exactly one segment in the instance's place.
+fn instance_segment(path: &str) -> Option<&str> {
+    let template = connections_path(PROJECT, "{instance}");
+    let (prefix, suffix) = template.split_once("{instance}")?;
+    path.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_suffix(suffix))
+        .filter(|segment| !segment.contains('/'))
 }
 
 /// Names an attacker (or a careless config file) would try. Each either
@@ -61,9 +66,6 @@ async fn no_tenant_name_leaves_the_endpoint() {
         "名前/∕／",
         "@evil.example.com",
     ];
-    // The path around the instance, which must stay one segment of it.
-    let template = connections_path(PROJECT, "{instance}");
-    let (prefix, suffix) = template.split_once("{instance}").unwrap();
     let mut left = 0;
     for (i, instance) in hostile.iter().enumerate() {
         client
@@ -72,12 +74,7 @@ async fn no_tenant_name_leaves_the_endpoint() {
             .unwrap_or_else(|e| panic!("{instance:?}: {e}"));
         let requests = server.requests();
         let line = requests[i].request_line().to_owned();
-        let path = request_path(&line);
-        let Some(segment) = path
-            .strip_prefix(prefix)
-            .and_then(|rest| rest.strip_suffix(suffix))
-            .filter(|segment| !segment.contains('/'))
-        else {
+        let Some(segment) = instance_segment(requests[i].target()) else {
             left += 1;
             eprintln!("{instance:?} left the endpoint: {line}");
             continue;

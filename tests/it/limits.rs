@@ -112,23 +112,7 @@ async fn read_request(socket: &mut TcpStream) -> Option<String> {
 
 async fn answer(socket: &mut TcpStream, answer: Answer) -> std::io::Result<()> {
     match answer {
-        Answer::Endless { head } => {
-            socket
-                .write_all(format!("{head}transfer-encoding: chunked\r\n\r\n").as_bytes())
-                .await?;
-            // Chunks of an odd size, so that what the client has read is
-            // rarely a round number: a limit must be passed, not hit.
-            let data = vec![b'x'; 4093];
-            let frame = [
-                format!("{:x}\r\n", data.len()).into_bytes(),
-                data,
-                b"\r\n".to_vec(),
-            ]
-            .concat();
-            loop {
-                socket.write_all(&frame).await?;
-            }
-        }
+        Answer::Endless { head } => send_endless(socket, &head).await,
         Answer::Announced { head, length } => {
             socket
                 .write_all(format!("{head}content-length: {length}\r\n\r\n").as_bytes())
@@ -156,27 +140,52 @@ async fn answer(socket: &mut TcpStream, answer: Answer) -> std::io::Result<()> {
             body,
             chunked,
         } => {
-            let bytes = if chunked {
-                let framed = [
-                    format!(
-                        "{head}transfer-encoding: chunked\r\n\r\n{:x}\r\n",
-                        body.len()
-                    )
-                    .into_bytes(),
-                    body,
-                    b"\r\n0\r\n\r\n".to_vec(),
-                ];
-                framed.concat()
-            } else {
-                let framed = [
-                    format!("{head}content-length: {}\r\n\r\n", body.len()).into_bytes(),
-                    body,
-                ];
-                framed.concat()
-            };
+            let bytes = framed(&head, body, chunked);
             socket.write_all(&bytes).await?;
             socket.shutdown().await
         }
+    }
+}
+
+/// Sends `head`, then a chunked body that never ends.
+async fn send_endless(socket: &mut TcpStream, head: &str) -> std::io::Result<()> {
+    socket
+        .write_all(format!("{head}transfer-encoding: chunked\r\n\r\n").as_bytes())
+        .await?;
+    // Chunks of an odd size, so that what the client has read is rarely a
+    // round number: a limit must be passed, not hit.
+    let data = vec![b'x'; 4093];
+    let frame = [
+        format!("{:x}\r\n", data.len()).into_bytes(),
+        data,
+        b"\r\n".to_vec(),
+    ]
+    .concat();
+    loop {
+        socket.write_all(&frame).await?;
+    }
+}
+
+/// `head` and `body`, with `Content-Length` (`chunked: false`) or as one
+/// chunk.
+fn framed(head: &str, body: Vec<u8>, chunked: bool) -> Vec<u8> {
+    if chunked {
+        [
+            format!(
+                "{head}transfer-encoding: chunked\r\n\r\n{:x}\r\n",
+                body.len()
+            )
+            .into_bytes(),
+            body,
+            b"\r\n0\r\n\r\n".to_vec(),
+        ]
+        .concat()
+    } else {
+        [
+            format!("{head}content-length: {}\r\n\r\n", body.len()).into_bytes(),
+            body,
+        ]
+        .concat()
     }
 }
 

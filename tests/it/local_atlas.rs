@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 use crate::support::{
     DigestAnswer, INSTANCE, PROJECT, TOKEN_PATH, api_path, connections_path, create_named,
     kafka_named, local_key_client, local_service_account_client, minimal_kafka_json, nonce_of,
-    versioned,
+    run_workers, versioned,
 };
 
 /// The URL of the create operation of `atlas` in `project` and `instance`.
@@ -377,26 +377,9 @@ async fn each_injected_fault_costs_at_most_the_call_it_hit() {
         // or the first Digest probe), and every 40th after it.
         atlas.respond_next(1, Failure::Status(500));
         atlas.respond_every(40, Failure::Status(500));
-        let workers: Vec<_> = (0..16)
-            .map(|w| {
-                let client = client.clone();
-                tokio::spawn(async move {
-                    let mut errors = 0;
-                    for i in 0..38 {
-                        errors += usize::from(
-                            create_named(&client, &format!("soak-{w}-{i}"))
-                                .await
-                                .is_err(),
-                        );
-                    }
-                    errors
-                })
-            })
-            .collect();
-        let mut errors = 0;
-        for worker in workers {
-            errors += worker.await.unwrap();
-        }
+        let soak = |w, i| (INSTANCE.to_owned(), kafka_named(&format!("soak-{w}-{i}")));
+        let results = run_workers(&client, (16, 38), soak).await;
+        let errors = results.iter().filter(|result| result.is_err()).count();
         let requests = atlas.requests();
         let faults: Vec<_> = requests.iter().filter(|r| r.status == 500).collect();
         // Faults on calls (authenticated creates) cost the call; those on

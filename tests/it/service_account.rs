@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::support::{
     Captured, INSTANCE, PROJECT, RawRequest, Reply, Server, TOKEN_PATH, api_path, create, created,
-    kafka, seed, token_reply,
+    kafka, seed, spawn_create, token_reply,
 };
 use atlas_stream_connections::types::StreamsConnection;
 use atlas_stream_connections::{
@@ -549,12 +549,6 @@ async fn until(what: &str, condition: impl Fn() -> bool) {
     }
 }
 
-/// A create on a task of its own, which the test may abort.
-fn spawn_create(client: &Client) -> tokio::task::JoinHandle<Result<StreamsConnection, Error>> {
-    let client = client.clone();
-    tokio::spawn(async move { create(&client).await })
-}
-
 /// A token endpoint that answers only once the returned sender says so, and
 /// a client whose first caller started the token request, then was dropped.
 async fn a_caller_gave_up_on_a_held_token() -> (Atlas, Client, tokio::sync::watch::Sender<bool>) {
@@ -564,7 +558,7 @@ async fn a_caller_gave_up_on_a_held_token() -> (Atlas, Client, tokio::sync::watc
         .start()
         .await;
     let client = atlas.client();
-    let first = spawn_create(&client);
+    let first = spawn_create(&client, INSTANCE);
     until("token request", || atlas.count(Endpoint::Token) == 1).await;
     first.abort();
     assert!(first.await.unwrap_err().is_cancelled());
@@ -586,7 +580,7 @@ async fn callers_that_give_up_do_not_abandon_the_token_request() {
         assert!(waited.is_err(), "no token yet");
     }
     // Fifteen wait; the token comes; they and the calls after them succeed.
-    let waiting: Vec<_> = (0..15).map(|_| spawn_create(&client)).collect();
+    let waiting: Vec<_> = (0..15).map(|_| spawn_create(&client, INSTANCE)).collect();
     open.send_replace(true);
     for task in waiting {
         task.await
@@ -695,7 +689,7 @@ async fn one_fault_at_the_token_endpoint_fails_no_waiting_call() {
             .retry_backoff(Duration::ZERO, Duration::from_secs(1))
             .build()
             .unwrap();
-        let calls: Vec<_> = (0..16).map(|_| spawn_create(&client)).collect();
+        let calls: Vec<_> = (0..16).map(|_| spawn_create(&client, INSTANCE)).collect();
         for call in calls {
             if let Err(error) = call.await.unwrap() {
                 panic!("after {what}: {error:?}");
@@ -820,12 +814,7 @@ async fn concurrent_401s_on_a_cached_token_share_one_refresh() {
         .await;
     let client = atlas.client();
     create_ok(&client, "call 1 (caches token-1)").await;
-    let tasks: Vec<_> = (0..16)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move { create(&client).await })
-        })
-        .collect();
+    let tasks: Vec<_> = (0..16).map(|_| spawn_create(&client, INSTANCE)).collect();
     for (i, task) in tasks.into_iter().enumerate() {
         let result = task.await.expect("a call's task panicked");
         assert!(result.is_ok(), "concurrent call {i}: {result:?}");

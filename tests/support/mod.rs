@@ -147,58 +147,14 @@ impl Server {
                 let Ok((mut socket, _)) = listener.accept().await else {
                     return;
                 };
-                let seen = seen.clone();
-                let handler = handler.clone();
-                let hung_up = hung_up.clone();
+                let (seen, handler, hung_up) = (seen.clone(), handler.clone(), hung_up.clone());
                 tokio::spawn(async move {
                     let Some(request) = read_request(&mut socket).await else {
                         return;
                     };
                     let reply = handler(&request);
                     seen.lock().unwrap().push(request);
-                    if reply.hang {
-                        // Hold the socket open, unanswered, until the client
-                        // closes it.
-                        let _ = socket.read(&mut [0u8; 1]).await;
-                        return;
-                    }
-                    if reply.close {
-                        return;
-                    }
-                    if reply.held.is_some() || reply.delay.is_some() {
-                        let mut gate = reply.held.clone();
-                        let opened = async {
-                            if let Some(gate) = gate.as_mut() {
-                                let _ = gate.wait_for(|open| *open).await;
-                            }
-                            if let Some(delay) = reply.delay {
-                                tokio::time::sleep(delay).await;
-                            }
-                        };
-                        let mut byte = [0u8; 1];
-                        tokio::select! {
-                            () = opened => {}
-                            _ = socket.read(&mut byte) => {
-                                hung_up.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                                return;
-                            }
-                        }
-                    }
-                    let mut head = format!(
-                        "HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n",
-                        reply.status,
-                        reply.body.len()
-                    );
-                    if let Some(ct) = &reply.content_type {
-                        head.push_str(&format!("content-type: {ct}\r\n"));
-                    }
-                    for (name, value) in &reply.headers {
-                        head.push_str(&format!("{name}: {value}\r\n"));
-                    }
-                    head.push_str("\r\n");
-                    let _ = socket.write_all(head.as_bytes()).await;
-                    let _ = socket.write_all(&reply.body).await;
-                    let _ = socket.shutdown().await;
+                    answer(socket, reply, &hung_up).await;
                 });
             }
         });
@@ -217,6 +173,57 @@ impl Server {
     pub fn requests(&self) -> Vec<RawRequest> {
         self.requests.lock().unwrap().clone()
     }
+}
+
+/// Answers one request with `reply` (or hangs, closes, waits, as it says);
+/// counts in `hung_up` a held reply whose client gave up.
+async fn answer(
+    mut socket: tokio::net::TcpStream,
+    reply: Reply,
+    hung_up: &std::sync::atomic::AtomicUsize,
+) {
+    if reply.hang {
+        // Hold the socket open, unanswered, until the client closes it.
+        let _ = socket.read(&mut [0u8; 1]).await;
+        return;
+    }
+    if reply.close {
+        return;
+    }
+    if reply.held.is_some() || reply.delay.is_some() {
+        let mut gate = reply.held.clone();
+        let opened = async {
+            if let Some(gate) = gate.as_mut() {
+                let _ = gate.wait_for(|open| *open).await;
+            }
+            if let Some(delay) = reply.delay {
+                tokio::time::sleep(delay).await;
+            }
+        };
+        let mut byte = [0u8; 1];
+        tokio::select! {
+            () = opened => {}
+            _ = socket.read(&mut byte) => {
+                hung_up.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                return;
+            }
+        }
+    }
+    let mut head = format!(
+        "HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n",
+        reply.status,
+        reply.body.len()
+    );
+    if let Some(ct) = &reply.content_type {
+        head.push_str(&format!("content-type: {ct}\r\n"));
+    }
+    for (name, value) in &reply.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = socket.write_all(head.as_bytes()).await;
+    let _ = socket.write_all(&reply.body).await;
+    let _ = socket.shutdown().await;
 }
 
 /// Reads one request: its head, and its body as long as `Content-Length`

@@ -192,25 +192,38 @@ pub async fn create_error(client: &Client) -> Error {
     create(client).await.expect_err("the call fails")
 }
 
-/// `workers` tasks sharing `client`, `each` sequential creates apiece of
-/// `connection()`, each to the instance `instance(worker, call)` names: the
-/// results, worker by worker.
+/// A create of [`kafka`] in [`PROJECT`] and `instance`, on a task of its
+/// own (which the test may abort).
+pub fn spawn_create(
+    client: &Client,
+    instance: &str,
+) -> tokio::task::JoinHandle<Result<StreamsConnection, Error>> {
+    let (client, instance) = (client.clone(), instance.to_owned());
+    tokio::spawn(async move {
+        client
+            .create_stream_connection(PROJECT, &instance, &kafka())
+            .await
+    })
+}
+
+/// `workers` tasks sharing `client`, `each` sequential creates apiece: call
+/// `call` of `worker` creates the connection `what(worker, call)` gives in
+/// the instance it names. The results, worker by worker.
 pub async fn run_workers(
     client: &Client,
     (workers, each): (usize, usize),
-    connection: fn() -> StreamsConnection,
-    instance: impl Fn(usize, usize) -> String + Clone + Send + 'static,
+    what: impl Fn(usize, usize) -> (String, StreamsConnection) + Clone + Send + 'static,
 ) -> Vec<Result<StreamsConnection, Error>> {
     let tasks: Vec<_> = (0..workers)
         .map(|worker| {
-            let (client, instance) = (client.clone(), instance.clone());
+            let (client, what) = (client.clone(), what.clone());
             tokio::spawn(async move {
                 let mut results = Vec::with_capacity(each);
                 for call in 0..each {
-                    let name = instance(worker, call);
+                    let (instance, connection) = what(worker, call);
                     results.push(
                         client
-                            .create_stream_connection(PROJECT, &name, &connection())
+                            .create_stream_connection(PROJECT, &instance, &connection)
                             .await,
                     );
                 }
