@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::support::{
     PRIVATE_KEY, PUBLIC_KEY, RawRequest, Reply, Server, TOKEN_PATH, api_path, assert_no_secret,
-    child_line, create, created, run_child_test, token_reply,
+    child_line, create, created, owned_pairs, run_child_test, token_reply,
 };
 use atlas_stream_connections::{Client, ClientBuilder, DEFAULT_BASE_URL, Error};
 use reqwest::header::{HeaderMap, HeaderValue};
@@ -56,10 +56,7 @@ async fn atlas() -> Server {
 
 /// `ClientBuilder::from_env_with` over exactly these variables.
 fn from_env(vars: &[(&str, &str)]) -> Result<ClientBuilder, Error> {
-    let vars: HashMap<String, String> = vars
-        .iter()
-        .map(|(name, value)| (name.to_string(), value.to_string()))
-        .collect();
+    let vars: HashMap<String, String> = owned_pairs(vars).into_iter().collect();
     ClientBuilder::from_env_with(|name| vars.get(name).cloned())
 }
 
@@ -622,12 +619,6 @@ fn run_child(vars: &[(String, String)]) -> ChildRun {
     }
 }
 
-fn owned(vars: &[(&str, &str)]) -> Vec<(String, String)> {
-    vars.iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect()
-}
-
 /// Not a test of its own: run by the `from_env_*` tests in a child process
 /// with a controlled environment. Prints one `CHILD ...` line: the error of
 /// `ClientBuilder::from_env()`, or the client's base URL and the kind of
@@ -663,7 +654,7 @@ fn from_env_child() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn from_env_reads_the_process_environment() {
     let server = atlas().await;
-    let vars = owned(&[
+    let vars = owned_pairs(&[
         (TOKEN_VAR, ACCESS_TOKEN),
         (ID_VAR, ""),
         (BASE_URL_VAR, &format!("{}/", server.base_url)),
@@ -707,7 +698,7 @@ fn from_env_in_a_process_without_credentials_names_the_variables_to_set() {
 
 #[test]
 fn from_env_in_a_process_with_two_kinds_fails_without_showing_secrets() {
-    let child = run_child(&owned(&[
+    let child = run_child(&owned_pairs(&[
         (TOKEN_VAR, ACCESS_TOKEN),
         (PUBLIC_ALIAS, PUBLIC_KEY),
         (PRIVATE_ALIAS, PRIVATE_KEY),
@@ -726,7 +717,7 @@ fn from_env_in_a_process_with_two_kinds_fails_without_showing_secrets() {
 
 #[test]
 fn from_env_in_a_process_reads_the_ops_manager_url_alias() {
-    let child = run_child(&owned(&[
+    let child = run_child(&owned_pairs(&[
         (ID_VAR, CLIENT_ID),
         (SECRET_VAR, CLIENT_SECRET),
         (BASE_URL_ALIAS, "https://cloud-qa.mongodb.com/"),
@@ -1089,7 +1080,7 @@ fn plain_http_from_the_environment_needs_the_opt_in_variable_too() {
 #[test]
 fn from_env_in_a_process_refuses_plain_http_unless_allowed() {
     let remote = "http://opsmanager.internal:8080";
-    let child = run_child(&owned(&[
+    let child = run_child(&owned_pairs(&[
         (TOKEN_VAR, ACCESS_TOKEN),
         (BASE_URL_ALIAS, remote),
     ]));
@@ -1102,7 +1093,7 @@ fn from_env_in_a_process_refuses_plain_http_unless_allowed() {
         child.stdout
     );
     assert!(child.line.contains(INSECURE_VAR), "{}", child.line);
-    let child = run_child(&owned(&[
+    let child = run_child(&owned_pairs(&[
         (TOKEN_VAR, ACCESS_TOKEN),
         (BASE_URL_ALIAS, remote),
         (INSECURE_VAR, "true"),

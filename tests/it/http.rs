@@ -320,12 +320,12 @@ fn base_urls_are_checked() {
 async fn dot_segments_are_refused_as_tenant_names_before_any_io() {
     let server = ok_server().await;
     let client = bearer_client(&server.base_url);
-    for tenant in [".", ".."] {
+    for instance in [".", ".."] {
         let err = client
-            .create_stream_connection(PROJECT, tenant, &kafka())
+            .create_stream_connection(PROJECT, instance, &kafka())
             .await
             .unwrap_err();
-        assert!(rejected(&err, "tenantName"), "{tenant}: {err:?}");
+        assert!(rejected(&err, "tenantName"), "{instance}: {err:?}");
     }
     assert!(server.requests().is_empty(), "a request went out");
     // Dots inside a name are plain characters.

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use crate::support::{
     Captured, INSTANCE, PROJECT, RawRequest, Reply, Server, TOKEN_PATH, api_path, create, created,
-    kafka, seed, spawn_create, token_reply,
+    kafka, owned_pairs, seed, spawn_create, token_reply,
 };
 use atlas_stream_connections::types::StreamsConnection;
 use atlas_stream_connections::{
@@ -179,13 +179,6 @@ fn sorted(mut headers: Vec<(String, String)>) -> Vec<(String, String)> {
     headers
 }
 
-fn pairs(headers: &[(&str, &str)]) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect()
-}
-
 // ---------------------------------------------------------------------------
 // Concurrent cold calls, made to overlap the token request for certain.
 // ---------------------------------------------------------------------------
@@ -327,7 +320,7 @@ async fn the_token_request_is_a_form_post_of_client_credentials_with_form_encode
     let host = atlas.server.base_url.trim_start_matches("http://");
     let agent = user_agent();
     let basic = format!("Basic {BASIC_CREDENTIALS}");
-    let expected = pairs(&[
+    let expected = owned_pairs(&[
         ("accept", "application/json"),
         ("authorization", &basic),
         ("content-type", FORM),
@@ -865,7 +858,7 @@ async fn revoke_posts_the_cached_token_and_the_next_call_fetches_a_new_one() {
         format!("Basic {BASIC_CREDENTIALS}"),
         body.len().to_string(),
     );
-    let expected = pairs(&[
+    let expected = owned_pairs(&[
         ("accept", "application/json"),
         ("authorization", &basic),
         ("content-type", FORM),

@@ -245,6 +245,14 @@ pub async fn create_answered(reply: Reply) -> Result<StreamsConnection, Error> {
     create(&bearer_client(&server.base_url)).await
 }
 
+/// `pairs` (headers, environment variables), owned.
+pub fn owned_pairs(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(name, value)| (name.to_string(), value.to_string()))
+        .collect()
+}
+
 /// Panics if `text` holds any of `secrets`; `context` says what `text` is.
 pub fn assert_no_secret(text: &str, secrets: &[&str], context: &str) {
     for secret in secrets {
