@@ -2,6 +2,10 @@
 //! it arrived on the socket and answers through a handler (a canned reply, or
 //! one computed from the request), plus a `tracing` subscriber that captures
 //! everything at TRACE level.
+//!
+//! Part of the integration tests' support (`tests/it/support/`), and copied
+//! alone into the crate copies of xtask's evolution and corpus tests: so it
+//! depends on nothing else of the tests.
 
 #![allow(dead_code)]
 
@@ -20,6 +24,14 @@ pub struct RawRequest {
 impl RawRequest {
     pub fn request_line(&self) -> &str {
         self.head.lines().next().unwrap_or_default()
+    }
+    /// The method of the request line.
+    pub fn method(&self) -> &str {
+        self.request_line().split(' ').next().unwrap_or_default()
+    }
+    /// The target of the request line: path and query.
+    pub fn target(&self) -> &str {
+        self.request_line().split(' ').nth(1).unwrap_or_default()
     }
     /// Header lines in arrival order, names lowercased.
     pub fn headers(&self) -> Vec<(String, String)> {
@@ -106,8 +118,6 @@ impl Reply {
 
 pub type Handler = dyn Fn(&RawRequest) -> Reply + Send + Sync;
 
-pub const VERSIONED: &str = "application/vnd.atlas.2023-02-01+json";
-
 pub struct Server {
     pub base_url: String,
     requests: Arc<Mutex<Vec<RawRequest>>>,
@@ -137,58 +147,14 @@ impl Server {
                 let Ok((mut socket, _)) = listener.accept().await else {
                     return;
                 };
-                let seen = seen.clone();
-                let handler = handler.clone();
-                let hung_up = hung_up.clone();
+                let (seen, handler, hung_up) = (seen.clone(), handler.clone(), hung_up.clone());
                 tokio::spawn(async move {
                     let Some(request) = read_request(&mut socket).await else {
                         return;
                     };
                     let reply = handler(&request);
                     seen.lock().unwrap().push(request);
-                    if reply.hang {
-                        // Hold the socket open, unanswered, until the client
-                        // closes it.
-                        let _ = socket.read(&mut [0u8; 1]).await;
-                        return;
-                    }
-                    if reply.close {
-                        return;
-                    }
-                    if reply.held.is_some() || reply.delay.is_some() {
-                        let mut gate = reply.held.clone();
-                        let opened = async {
-                            if let Some(gate) = gate.as_mut() {
-                                let _ = gate.wait_for(|open| *open).await;
-                            }
-                            if let Some(delay) = reply.delay {
-                                tokio::time::sleep(delay).await;
-                            }
-                        };
-                        let mut byte = [0u8; 1];
-                        tokio::select! {
-                            () = opened => {}
-                            _ = socket.read(&mut byte) => {
-                                hung_up.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                                return;
-                            }
-                        }
-                    }
-                    let mut head = format!(
-                        "HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n",
-                        reply.status,
-                        reply.body.len()
-                    );
-                    if let Some(ct) = &reply.content_type {
-                        head.push_str(&format!("content-type: {ct}\r\n"));
-                    }
-                    for (name, value) in &reply.headers {
-                        head.push_str(&format!("{name}: {value}\r\n"));
-                    }
-                    head.push_str("\r\n");
-                    let _ = socket.write_all(head.as_bytes()).await;
-                    let _ = socket.write_all(&reply.body).await;
-                    let _ = socket.shutdown().await;
+                    answer(socket, reply, &hung_up).await;
                 });
             }
         });
@@ -207,6 +173,57 @@ impl Server {
     pub fn requests(&self) -> Vec<RawRequest> {
         self.requests.lock().unwrap().clone()
     }
+}
+
+/// Answers one request with `reply` (or hangs, closes, waits, as it says);
+/// counts in `hung_up` a held reply whose client gave up.
+async fn answer(
+    mut socket: tokio::net::TcpStream,
+    reply: Reply,
+    hung_up: &std::sync::atomic::AtomicUsize,
+) {
+    if reply.hang {
+        // Hold the socket open, unanswered, until the client closes it.
+        let _ = socket.read(&mut [0u8; 1]).await;
+        return;
+    }
+    if reply.close {
+        return;
+    }
+    if reply.held.is_some() || reply.delay.is_some() {
+        let mut gate = reply.held.clone();
+        let opened = async {
+            if let Some(gate) = gate.as_mut() {
+                let _ = gate.wait_for(|open| *open).await;
+            }
+            if let Some(delay) = reply.delay {
+                tokio::time::sleep(delay).await;
+            }
+        };
+        let mut byte = [0u8; 1];
+        tokio::select! {
+            () = opened => {}
+            _ = socket.read(&mut byte) => {
+                hung_up.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                return;
+            }
+        }
+    }
+    let mut head = format!(
+        "HTTP/1.1 {} X\r\ncontent-length: {}\r\nconnection: close\r\n",
+        reply.status,
+        reply.body.len()
+    );
+    if let Some(ct) = &reply.content_type {
+        head.push_str(&format!("content-type: {ct}\r\n"));
+    }
+    for (name, value) in &reply.headers {
+        head.push_str(&format!("{name}: {value}\r\n"));
+    }
+    head.push_str("\r\n");
+    let _ = socket.write_all(head.as_bytes()).await;
+    let _ = socket.write_all(&reply.body).await;
+    let _ = socket.shutdown().await;
 }
 
 /// Reads one request: its head, and its body as long as `Content-Length`

@@ -3,27 +3,19 @@
 //! with a controlled environment), the `User-Agent`, timeouts, and `Debug`
 //! output that never shows a credential.
 
-mod support;
-
 use std::collections::{BTreeSet, HashMap};
-use std::process::Command;
 use std::time::{Duration, Instant};
 
-use atlas_stream_connections::types::StreamsConnection;
+use crate::support::{
+    PRIVATE_KEY, PUBLIC_KEY, RawRequest, Reply, Server, TOKEN_PATH, api_path, assert_no_secret,
+    child_line, create, created, owned_pairs, run_child_test, token_reply,
+};
 use atlas_stream_connections::{Client, ClientBuilder, DEFAULT_BASE_URL, Error};
 use reqwest::header::{HeaderMap, HeaderValue};
-use support::{RawRequest, Reply, Server, VERSIONED};
-
-const GROUP: &str = "32b6e34b3d91647abb20e7b8";
-const TENANT: &str = "instance-1";
-const KAFKA_REQUEST: &str = include_str!("fixtures/seed/request-Kafka.json");
-const KAFKA_RESPONSE: &str = include_str!("fixtures/seed/response-200-Kafka.json");
 
 // Distinctive credential values, so a leak of any of them is easy to spot.
 const CLIENT_ID: &str = "mdb_sa_id_5f1e0c";
 const CLIENT_SECRET: &str = "mdb_sa_sk_SECRET-7d41a9";
-const PUBLIC_KEY: &str = "pubkey-4be1";
-const PRIVATE_KEY: &str = "privkey-SECRET-93c0d2";
 const ACCESS_TOKEN: &str = "access-token-SECRET-0a6f";
 /// What the token endpoint of [`atlas`] hands out.
 const ISSUED_TOKEN: &str = "issued-token-SECRET-c3b8";
@@ -44,47 +36,19 @@ type Vars = Vec<(&'static str, &'static str)>;
 /// Set in the environment of the child process that runs [`from_env_child`].
 const CHILD_MARKER: &str = "ATLAS_STREAM_CONNECTIONS_TEST_FROM_ENV_CHILD";
 
-fn kafka() -> StreamsConnection {
-    serde_json::from_str(KAFKA_REQUEST).expect("the Kafka request fixture decodes")
-}
-
-/// Creates the test connection with `client`.
-async fn create(client: &Client) -> Result<StreamsConnection, Error> {
-    client
-        .create_stream_connection(GROUP, TENANT, &kafka())
-        .await
-}
-
 /// The request line of the create call.
 fn api_request_line() -> String {
     format!("POST {} HTTP/1.1", api_path())
-}
-
-fn api_path() -> String {
-    format!("/api/atlas/v2/groups/{GROUP}/streams/{TENANT}/connections")
-}
-
-/// The request target (path and query) of a recorded request.
-fn target(request: &RawRequest) -> String {
-    request
-        .request_line()
-        .split(' ')
-        .nth(1)
-        .unwrap_or_default()
-        .to_owned()
 }
 
 /// A stand-in for Atlas: a service-account token at `.../api/oauth/token`,
 /// the Kafka example everywhere else.
 async fn atlas() -> Server {
     Server::serve(|request| {
-        if target(request).ends_with("/api/oauth/token") {
-            let token = format!(
-                r#"{{"access_token":"{ISSUED_TOKEN}","token_type":"Bearer","expires_in":3600}}"#
-            );
-            Reply::json(200, "application/json", &token)
+        if request.target().ends_with(TOKEN_PATH) {
+            token_reply(ISSUED_TOKEN, 3600)
         } else {
-            Reply::json(200, VERSIONED, KAFKA_RESPONSE)
+            created()
         }
     })
     .await
@@ -92,22 +56,12 @@ async fn atlas() -> Server {
 
 /// `ClientBuilder::from_env_with` over exactly these variables.
 fn from_env(vars: &[(&str, &str)]) -> Result<ClientBuilder, Error> {
-    let vars: HashMap<String, String> = vars
-        .iter()
-        .map(|(name, value)| (name.to_string(), value.to_string()))
-        .collect();
+    let vars: HashMap<String, String> = owned_pairs(vars).into_iter().collect();
     ClientBuilder::from_env_with(|name| vars.get(name).cloned())
 }
 
-/// Panics if `text` holds any of the credential values these tests use.
-fn assert_no_secret(text: &str, context: &str) {
-    for secret in [CLIENT_SECRET, PRIVATE_KEY, ACCESS_TOKEN, ISSUED_TOKEN] {
-        assert!(
-            !text.contains(secret),
-            "{context}: a secret ({secret}) is shown: {text}"
-        );
-    }
-}
+/// The credential values these tests use that must never show.
+const SECRETS: [&str; 4] = [CLIENT_SECRET, PRIVATE_KEY, ACCESS_TOKEN, ISSUED_TOKEN];
 
 /// The message of the `Error::Configuration` that `from_env_with(vars)`
 /// must return, after checking neither its `Display` nor its `Debug` holds
@@ -117,8 +71,8 @@ fn env_error(vars: &[(&str, &str)]) -> String {
         Ok(builder) => panic!("{vars:?} was accepted: {builder:?}"),
         Err(error) => error,
     };
-    assert_no_secret(&error.to_string(), "Display of the error");
-    assert_no_secret(&format!("{error:?}"), "Debug of the error");
+    assert_no_secret(&error.to_string(), &SECRETS, "Display of the error");
+    assert_no_secret(&format!("{error:?}"), &SECRETS, "Debug of the error");
     match error {
         Error::Configuration { message } => message,
         other => panic!("{vars:?}: not a configuration error: {other:?}"),
@@ -310,7 +264,7 @@ async fn two_credentials_are_a_configuration_error_naming_both_kinds_and_send_no
                 "{kinds:?}: {kind} not named: {message}"
             );
         }
-        assert_no_secret(&message, "two credentials");
+        assert_no_secret(&message, &SECRETS, "two credentials");
     }
     assert!(server.requests().is_empty(), "a request went out");
 }
@@ -323,7 +277,7 @@ fn the_same_kind_of_credential_given_twice_is_also_refused() {
             .access_token("another-token"),
     );
     assert!(message.contains("access token"), "{message}");
-    assert_no_secret(&message, "two access tokens");
+    assert_no_secret(&message, &SECRETS, "two access tokens");
     assert!(!message.contains("another-token"), "{message}");
 }
 
@@ -647,22 +601,15 @@ struct ChildRun {
 /// Runs [`from_env_child`] in a new process whose environment is `vars`,
 /// the marker and `PATH`, nothing else.
 fn run_child(vars: &[(String, String)]) -> ChildRun {
-    let mut command = Command::new(std::env::current_exe().expect("the test binary"));
-    command
-        .args(["--exact", "from_env_child", "--nocapture", "--ignored"])
-        .env_clear()
-        .env(CHILD_MARKER, "1");
-    if let Some(path) = std::env::var_os("PATH") {
-        command.env("PATH", path);
-    }
-    for (name, value) in vars {
-        command.env(name, value);
-    }
-    let output = command.output().expect("the test binary runs");
+    let output = run_child_test(module_path!(), "from_env_child", |command| {
+        command.env_clear().env(CHILD_MARKER, "1");
+        if let Some(path) = std::env::var_os("PATH") {
+            command.env("PATH", path);
+        }
+        command.envs(vars.iter().map(|(name, value)| (name, value)));
+    });
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
-    let line = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("CHILD "))
+    let line = child_line(&stdout)
         .unwrap_or_else(|| panic!("the helper printed nothing: {stdout}"))
         .to_owned();
     ChildRun {
@@ -670,12 +617,6 @@ fn run_child(vars: &[(String, String)]) -> ChildRun {
         line,
         stdout,
     }
-}
-
-fn owned(vars: &[(&str, &str)]) -> Vec<(String, String)> {
-    vars.iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect()
 }
 
 /// Not a test of its own: run by the `from_env_*` tests in a child process
@@ -703,7 +644,7 @@ fn from_env_child() {
         .enable_all()
         .build()
         .unwrap();
-    let outcome = match runtime.block_on(client.create_stream_connection(GROUP, TENANT, &kafka())) {
+    let outcome = match runtime.block_on(create(&client)) {
         Ok(created) => created.kind().to_owned(),
         Err(error) => format!("failed: {error}"),
     };
@@ -713,7 +654,7 @@ fn from_env_child() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn from_env_reads_the_process_environment() {
     let server = atlas().await;
-    let vars = owned(&[
+    let vars = owned_pairs(&[
         (TOKEN_VAR, ACCESS_TOKEN),
         (ID_VAR, ""),
         (BASE_URL_VAR, &format!("{}/", server.base_url)),
@@ -757,7 +698,7 @@ fn from_env_in_a_process_without_credentials_names_the_variables_to_set() {
 
 #[test]
 fn from_env_in_a_process_with_two_kinds_fails_without_showing_secrets() {
-    let child = run_child(&owned(&[
+    let child = run_child(&owned_pairs(&[
         (TOKEN_VAR, ACCESS_TOKEN),
         (PUBLIC_ALIAS, PUBLIC_KEY),
         (PRIVATE_ALIAS, PRIVATE_KEY),
@@ -771,12 +712,12 @@ fn from_env_in_a_process_with_two_kinds_fails_without_showing_secrets() {
         "{}",
         child.line
     );
-    assert_no_secret(&child.stdout, "the child's output");
+    assert_no_secret(&child.stdout, &SECRETS, "the child's output");
 }
 
 #[test]
 fn from_env_in_a_process_reads_the_ops_manager_url_alias() {
-    let child = run_child(&owned(&[
+    let child = run_child(&owned_pairs(&[
         (ID_VAR, CLIENT_ID),
         (SECRET_VAR, CLIENT_SECRET),
         (BASE_URL_ALIAS, "https://cloud-qa.mongodb.com/"),
@@ -965,11 +906,19 @@ fn debug_of_builders_and_clients_never_shows_a_credential() {
     ];
     for builder in builders {
         let shown = format!("{builder:?}");
-        assert_no_secret(&shown, "Debug of the builder");
-        assert_no_secret(&format!("{builder:#?}"), "pretty Debug of the builder");
+        assert_no_secret(&shown, &SECRETS, "Debug of the builder");
+        assert_no_secret(
+            &format!("{builder:#?}"),
+            &SECRETS,
+            "pretty Debug of the builder",
+        );
         let client = builder.build().unwrap();
-        assert_no_secret(&format!("{client:?}"), "Debug of the client");
-        assert_no_secret(&format!("{client:#?}"), "pretty Debug of the client");
+        assert_no_secret(&format!("{client:?}"), &SECRETS, "Debug of the client");
+        assert_no_secret(
+            &format!("{client:#?}"),
+            &SECRETS,
+            "pretty Debug of the client",
+        );
     }
 }
 
@@ -983,7 +932,7 @@ async fn debug_of_a_service_account_client_holding_a_token_never_shows_it() {
         .unwrap();
     create(&client).await.unwrap();
     assert_eq!(server.requests().len(), 2, "the client holds a token now");
-    assert_no_secret(&format!("{client:?}"), "Debug of the client");
+    assert_no_secret(&format!("{client:?}"), &SECRETS, "Debug of the client");
 }
 
 // ---------------------------------------------------------------------------
@@ -1036,7 +985,7 @@ fn plain_http_to_another_host_is_refused_saying_why_and_how_to_opt_in() {
             ] {
                 assert!(message.contains(needed), "{url}: no `{needed}`: {message}");
             }
-            assert_no_secret(&message, url);
+            assert_no_secret(&message, &SECRETS, url);
         }
     }
 }
@@ -1131,7 +1080,7 @@ fn plain_http_from_the_environment_needs_the_opt_in_variable_too() {
 #[test]
 fn from_env_in_a_process_refuses_plain_http_unless_allowed() {
     let remote = "http://opsmanager.internal:8080";
-    let child = run_child(&owned(&[
+    let child = run_child(&owned_pairs(&[
         (TOKEN_VAR, ACCESS_TOKEN),
         (BASE_URL_ALIAS, remote),
     ]));
@@ -1144,7 +1093,7 @@ fn from_env_in_a_process_refuses_plain_http_unless_allowed() {
         child.stdout
     );
     assert!(child.line.contains(INSECURE_VAR), "{}", child.line);
-    let child = run_child(&owned(&[
+    let child = run_child(&owned_pairs(&[
         (TOKEN_VAR, ACCESS_TOKEN),
         (BASE_URL_ALIAS, remote),
         (INSECURE_VAR, "true"),

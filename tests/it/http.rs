@@ -1,84 +1,28 @@
 //! The client against a real HTTP server on 127.0.0.1: the exact request it
 //! sends, and what it makes of every kind of answer.
 
-mod support;
-
+use crate::support::{
+    INSTANCE, KAFKA_CREATED, PROJECT, Reply, Server, api_path, bearer_client, create,
+    create_answered, created, kafka, seed, versioned,
+};
 use atlas_stream_connections::types::StreamsConnection;
 use atlas_stream_connections::{Client, Error};
-use support::{Reply, Server, VERSIONED};
-
-const GROUP: &str = "32b6e34b3d91647abb20e7b8";
-
-/// The reference page's examples, compiled in.
-fn fixture(name: &str) -> String {
-    macro_rules! seed {
-        ($($file:literal),* $(,)?) => {
-            match name {
-                $($file => include_str!(concat!("fixtures/seed/", $file)),)*
-                other => panic!("no fixture {other}"),
-            }
-        };
-    }
-    seed!(
-        "request-Kafka.json",
-        "response-200-Kafka.json",
-        "response-400.json",
-        "response-401.json",
-        "response-403.json",
-        "response-404.json",
-        "response-409.json",
-        "response-500.json",
-    )
-    .to_string()
-}
-
-fn kafka_request() -> StreamsConnection {
-    serde_json::from_str(&fixture("request-Kafka.json")).unwrap()
-}
-
-/// A client for `base_url` with a bearer token (auth has its own tests).
-fn client_for(base_url: &str) -> Client {
-    Client::builder()
-        .base_url(base_url)
-        .access_token("test-token")
-        .build()
-        .unwrap()
-}
 
 fn rejected(err: &Error, parameter: &str) -> bool {
     matches!(err, Error::InvalidInput { parameter: p, .. } if *p == parameter)
 }
 
-/// Starts a server answering `reply` and makes one create call against it.
-async fn create_against(reply: Reply) -> Result<StreamsConnection, Error> {
-    let server = Server::start(reply).await;
-    let client = client_for(&server.base_url);
-    client
-        .create_stream_connection(GROUP, "instance-1", &kafka_request())
-        .await
-}
-
-async fn create_against_server(server: &Server) -> Result<StreamsConnection, Error> {
-    client_for(&server.base_url)
-        .create_stream_connection(GROUP, "instance-1", &kafka_request())
-        .await
-}
-
+/// A server that creates the Kafka connection.
 async fn ok_server() -> Server {
-    Server::start(Reply::json(
-        200,
-        VERSIONED,
-        &fixture("response-200-Kafka.json"),
-    ))
-    .await
+    Server::start(created()).await
 }
 
 #[tokio::test]
 async fn sends_exactly_the_request_the_spec_describes() {
     let server = ok_server().await;
-    let client = client_for(&server.base_url);
+    let client = bearer_client(&server.base_url);
     let created = client
-        .create_stream_connection(GROUP, "instance-1", &kafka_request())
+        .create_stream_connection(PROJECT, INSTANCE, &kafka())
         .await
         .unwrap();
     assert_eq!(created.kind(), "Kafka");
@@ -88,7 +32,7 @@ async fn sends_exactly_the_request_the_spec_describes() {
     let request = &requests[0];
     assert_eq!(
         request.request_line(),
-        format!("POST /api/atlas/v2/groups/{GROUP}/streams/instance-1/connections HTTP/1.1")
+        format!("POST {} HTTP/1.1", api_path())
     );
     let expected_body = concat!(
         r#"{"type":"Kafka","authentication":{"clientId":"string","clientSecret":"string","#,
@@ -105,9 +49,9 @@ async fn sends_exactly_the_request_the_spec_describes() {
 
     let host = server.base_url.trim_start_matches("http://").to_string();
     let expected_headers = vec![
-        ("accept".to_string(), VERSIONED.to_string()),
+        ("accept".to_string(), versioned().to_string()),
         ("authorization".to_string(), "Bearer test-token".to_string()),
-        ("content-type".to_string(), VERSIONED.to_string()),
+        ("content-type".to_string(), versioned().to_string()),
         (
             "user-agent".to_string(),
             atlas_stream_connections::user_agent(),
@@ -128,16 +72,16 @@ async fn sends_exactly_the_request_the_spec_describes() {
 #[tokio::test]
 async fn tenant_name_is_one_percent_encoded_path_segment() {
     let server = ok_server().await;
-    let client = client_for(&format!("{}/", server.base_url));
+    let client = bearer_client(&format!("{}/", server.base_url));
     client
-        .create_stream_connection(GROUP, "a/b?c#d%e f", &kafka_request())
+        .create_stream_connection(PROJECT, "a/b?c#d%e f", &kafka())
         .await
         .unwrap();
     let line = server.requests()[0].request_line().to_string();
     assert_eq!(
         line,
         format!(
-            "POST /api/atlas/v2/groups/{GROUP}/streams/a%2Fb%3Fc%23d%25e%20f/connections HTTP/1.1"
+            "POST /api/atlas/v2/groups/{PROJECT}/streams/a%2Fb%3Fc%23d%25e%20f/connections HTTP/1.1"
         )
     );
 }
@@ -145,7 +89,7 @@ async fn tenant_name_is_one_percent_encoded_path_segment() {
 #[tokio::test]
 async fn invalid_group_id_is_rejected_before_any_io() {
     let server = ok_server().await;
-    let client = client_for(&server.base_url);
+    let client = bearer_client(&server.base_url);
     for bad in [
         "",
         "32B6E34B3D91647ABB20E7B8",
@@ -154,14 +98,14 @@ async fn invalid_group_id_is_rejected_before_any_io() {
         "32b6e34b3d91647abb20e7b8x",
     ] {
         let err = client
-            .create_stream_connection(bad, "instance-1", &kafka_request())
+            .create_stream_connection(bad, INSTANCE, &kafka())
             .await
             .unwrap_err();
         assert!(rejected(&err, "groupId"), "{bad:?}: {err:?}");
         assert!(err.to_string().contains("groupId"), "{err}");
     }
     let err = client
-        .create_stream_connection(GROUP, "", &kafka_request())
+        .create_stream_connection(PROJECT, "", &kafka())
         .await
         .unwrap_err();
     assert!(rejected(&err, "tenantName"), "{err:?}");
@@ -170,21 +114,20 @@ async fn invalid_group_id_is_rejected_before_any_io() {
 
 #[tokio::test]
 async fn every_error_example_comes_back_as_a_typed_api_error_with_the_http_status() {
-    for (status, name, code) in [
-        (400, "response-400.json", "VALIDATION_ERROR"),
-        (401, "response-401.json", "NOT_ORG_GROUP_CREATOR"),
-        (403, "response-403.json", "CANNOT_CHANGE_GROUP_NAME"),
-        (404, "response-404.json", "RESOURCE_NOT_FOUND"),
-        (409, "response-409.json", "NOT_ORG_GROUP_CREATOR"),
-        (500, "response-500.json", "UNEXPECTED_ERROR"),
+    for (status, body, code) in [
+        (400, seed!("response-400.json"), "VALIDATION_ERROR"),
+        (401, seed!("response-401.json"), "NOT_ORG_GROUP_CREATOR"),
+        (403, seed!("response-403.json"), "CANNOT_CHANGE_GROUP_NAME"),
+        (404, seed!("response-404.json"), "RESOURCE_NOT_FOUND"),
+        (409, seed!("response-409.json"), "NOT_ORG_GROUP_CREATOR"),
+        (500, seed!("response-500.json"), "UNEXPECTED_ERROR"),
     ] {
-        let body = fixture(name);
-        let err = create_against(Reply::json(status, "application/json", &body))
+        let err = create_answered(Reply::json(status, "application/json", body))
             .await
             .unwrap_err();
         // The 409 example's body says 401: the status comes from HTTP.
-        assert_eq!(err.status().map(|s| s.as_u16()), Some(status), "{name}");
-        assert_eq!(err.error_code(), Some(code), "{name}");
+        assert_eq!(err.status().map(|s| s.as_u16()), Some(status), "{status}");
+        assert_eq!(err.error_code(), Some(code), "{status}");
         // A 401 (after the client's own retry) is an authentication error.
         let api = match (status, &err) {
             (401, Error::Authentication(api)) => api,
@@ -194,7 +137,7 @@ async fn every_error_example_comes_back_as_a_typed_api_error_with_the_http_statu
         assert_eq!(
             api.body().as_ref(),
             body.as_bytes(),
-            "{name}: raw body kept"
+            "{status}: raw body kept"
         );
         assert!(api.detail().unwrap().contains("This is just an example"));
         let shown = err.to_string();
@@ -212,7 +155,7 @@ async fn an_error_body_of_another_shape_than_api_error_still_yields_its_code() {
     // `ApiError` (which requires `error`) does not decode it, the error's
     // accessors still read what is there.
     let body = r#"{"errorCode":"STREAM_CONNECTION_NOT_FOUND","detail":"No connection.","parameters":null}"#;
-    let err = create_against(Reply::json(404, "application/json", body))
+    let err = create_answered(Reply::json(404, "application/json", body))
         .await
         .unwrap_err();
     assert_eq!(
@@ -234,7 +177,7 @@ async fn an_error_body_of_another_shape_than_api_error_still_yields_its_code() {
     // Each member on its own: a `detail` of another type and parameters
     // that are not objects take nothing else with them.
     let body = r#"{"error":400,"errorCode":"INVALID_ATTRIBUTE","detail":7,"reason":"Bad Request","parameters":[{"a":1},"<groupId>"],"badRequestDetail":{"fields":[{"field":"name","description":"d"},{"field":3}]}}"#;
-    let err = create_against(Reply::json(400, "application/json", body))
+    let err = create_answered(Reply::json(400, "application/json", body))
         .await
         .unwrap_err();
     let api = err.as_api_error().expect("an API error");
@@ -253,7 +196,7 @@ async fn an_error_body_of_another_shape_than_api_error_still_yields_its_code() {
     // The token endpoint's shape (a string `error`) is OAuth's, even with an
     // `errorCode` beside it.
     let body = r#"{"error":"invalid_client","error_description":"no","errorCode":"X"}"#;
-    let err = create_against(Reply::json(400, "application/json", body))
+    let err = create_answered(Reply::json(400, "application/json", body))
         .await
         .unwrap_err();
     let api = err.as_api_error().expect("an API error");
@@ -268,7 +211,7 @@ async fn an_error_body_of_another_shape_than_api_error_still_yields_its_code() {
 async fn an_html_error_page_is_an_api_error_that_keeps_the_page() {
     let page = "<html><body><h1>502 Bad Gateway</h1></body></html>";
     for status in [502, 500] {
-        let err = create_against(Reply::json(status, "text/html", page))
+        let err = create_answered(Reply::json(status, "text/html", page))
             .await
             .unwrap_err();
         let api = err
@@ -289,7 +232,7 @@ async fn a_success_body_of_the_wrong_shape_is_a_decode_error_that_keeps_the_byte
         "not json at all",
         r#"{"name":"x"}"#,
     ] {
-        let err = create_against(Reply::json(200, VERSIONED, body))
+        let err = create_answered(Reply::json(200, versioned(), body))
             .await
             .unwrap_err();
         let Error::Decode(decode) = &err else {
@@ -304,7 +247,7 @@ async fn a_success_body_of_the_wrong_shape_is_a_decode_error_that_keeps_the_byte
 #[tokio::test]
 async fn a_response_of_an_unknown_kind_decodes_whole() {
     let body = r#"{"type":"GCPPubSub","name":"ps","projectId":"p-1","links":[]}"#;
-    let created = create_against(Reply::json(200, VERSIONED, body))
+    let created = create_answered(Reply::json(200, versioned(), body))
         .await
         .unwrap();
     assert_eq!(created.kind(), "GCPPubSub");
@@ -320,9 +263,9 @@ async fn an_unreachable_server_is_a_transport_error() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
-    let client = client_for(&format!("http://{addr}"));
+    let client = bearer_client(&format!("http://{addr}"));
     let err = client
-        .create_stream_connection(GROUP, "instance-1", &kafka_request())
+        .create_stream_connection(PROJECT, INSTANCE, &kafka())
         .await
         .unwrap_err();
     assert!(matches!(err, Error::Transport(_)), "{err:?}");
@@ -331,13 +274,13 @@ async fn an_unreachable_server_is_a_transport_error() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn calls_run_concurrently_on_a_multi_threaded_runtime() {
     let server = ok_server().await;
-    let client = client_for(&server.base_url);
+    let client = bearer_client(&server.base_url);
     let tasks: Vec<_> = (0..8)
         .map(|i| {
             let client = client.clone();
             tokio::spawn(async move {
                 client
-                    .create_stream_connection(GROUP, &format!("instance-{i}"), &kafka_request())
+                    .create_stream_connection(PROJECT, &format!("instance-{i}"), &kafka())
                     .await
             })
         })
@@ -368,7 +311,7 @@ fn base_urls_are_checked() {
         );
     }
     assert_eq!(
-        client_for("https://cloud.mongodb.com/").base_url(),
+        bearer_client("https://cloud.mongodb.com/").base_url(),
         "https://cloud.mongodb.com"
     );
 }
@@ -376,18 +319,18 @@ fn base_urls_are_checked() {
 #[tokio::test]
 async fn dot_segments_are_refused_as_tenant_names_before_any_io() {
     let server = ok_server().await;
-    let client = client_for(&server.base_url);
-    for tenant in [".", ".."] {
+    let client = bearer_client(&server.base_url);
+    for instance in [".", ".."] {
         let err = client
-            .create_stream_connection(GROUP, tenant, &kafka_request())
+            .create_stream_connection(PROJECT, instance, &kafka())
             .await
             .unwrap_err();
-        assert!(rejected(&err, "tenantName"), "{tenant}: {err:?}");
+        assert!(rejected(&err, "tenantName"), "{instance}: {err:?}");
     }
     assert!(server.requests().is_empty(), "a request went out");
     // Dots inside a name are plain characters.
     client
-        .create_stream_connection(GROUP, "a..b", &kafka_request())
+        .create_stream_connection(PROJECT, "a..b", &kafka())
         .await
         .expect("a..b is a name");
 }
@@ -399,7 +342,9 @@ async fn a_redirect_is_not_followed_with_the_body() {
         Reply::status(307).header("location", &format!("{}/elsewhere", elsewhere.base_url)),
     )
     .await;
-    let err = create_against_server(&redirecting).await.unwrap_err();
+    let err = create(&bearer_client(&redirecting.base_url))
+        .await
+        .unwrap_err();
     let api = err.as_api_error().unwrap_or_else(|| panic!("{err:?}"));
     assert_eq!(api.status().as_u16(), 307);
     assert_eq!(redirecting.requests().len(), 1);
@@ -411,8 +356,8 @@ async fn a_redirect_is_not_followed_with_the_body() {
 
 #[tokio::test]
 async fn an_undeclared_success_status_is_a_decode_error_that_keeps_the_body() {
-    let body = fixture("response-200-Kafka.json");
-    let err = create_against(Reply::json(201, VERSIONED, &body))
+    let body = KAFKA_CREATED;
+    let err = create_answered(Reply::json(201, versioned(), body))
         .await
         .unwrap_err();
     let Error::Decode(decode) = &err else {

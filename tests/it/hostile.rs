@@ -2,32 +2,17 @@
 //! try to leave the endpoint, answers a little off the spec, and values
 //! that may be secrets.
 
-mod support;
-
+use crate::support::{
+    INSTANCE, PROJECT, Reply, Server, assert_no_secret, bearer_client, connections_path,
+    create_answered, local_key_client, versioned,
+};
 use atlas_stream_connections::types::{
     StreamsConnection, StreamsHttpsConnection, StreamsKafkaAuthentication, StreamsKafkaConnection,
 };
 use atlas_stream_connections::{Client, Error, SecretString, UnknownKind, redacted_json};
-use support::{Reply, Server, VERSIONED};
-
-const GROUP: &str = "32b6e34b3d91647abb20e7b8";
-const TEMPLATE_PREFIX: &str = "/api/atlas/v2/groups/32b6e34b3d91647abb20e7b8/streams/";
-
-fn client_for(base_url: &str) -> Client {
-    Client::builder()
-        .base_url(base_url)
-        .access_token("test-token")
-        .build()
-        .unwrap()
-}
 
 fn sample(name: &str) -> StreamsConnection {
     serde_json::from_value(serde_json::json!({"type": "Sample", "name": name})).unwrap()
-}
-
-/// The path of a request line (`POST <path> HTTP/1.1`).
-fn request_path(line: &str) -> &str {
-    line.split(' ').nth(1).unwrap_or_default()
 }
 
 fn percent_decode(text: &str) -> Vec<u8> {
@@ -45,14 +30,24 @@ fn percent_decode(text: &str) -> Vec<u8> {
     out
 }
 
+/// The instance segment of `path`, if `path` is the create operation's
+/// path with exactly one segment in the instance's place.
+fn instance_segment(path: &str) -> Option<&str> {
+    let template = connections_path(PROJECT, "{instance}");
+    let (prefix, suffix) = template.split_once("{instance}")?;
+    path.strip_prefix(prefix)
+        .and_then(|rest| rest.strip_suffix(suffix))
+        .filter(|segment| !segment.contains('/'))
+}
+
 /// Names an attacker (or a careless config file) would try. Each either
 /// arrives as exactly one segment of the operation's path, decoding back to
 /// itself, or is refused before any I/O.
 #[tokio::test]
 async fn no_tenant_name_leaves_the_endpoint() {
     let answer = r#"{"type":"Sample","name":"s"}"#;
-    let server = Server::start(Reply::json(200, VERSIONED, answer)).await;
-    let client = client_for(&server.base_url);
+    let server = Server::start(Reply::json(200, versioned(), answer)).await;
+    let client = bearer_client(&server.base_url);
     let hostile = [
         "a\\b",
         "..\\..\\..\\..\\orgs\\X",
@@ -72,31 +67,26 @@ async fn no_tenant_name_leaves_the_endpoint() {
         "@evil.example.com",
     ];
     let mut left = 0;
-    for (i, tenant) in hostile.iter().enumerate() {
+    for (i, instance) in hostile.iter().enumerate() {
         client
-            .create_stream_connection(GROUP, tenant, &sample("s"))
+            .create_stream_connection(PROJECT, instance, &sample("s"))
             .await
-            .unwrap_or_else(|e| panic!("{tenant:?}: {e}"));
+            .unwrap_or_else(|e| panic!("{instance:?}: {e}"));
         let requests = server.requests();
         let line = requests[i].request_line().to_owned();
-        let path = request_path(&line);
-        let Some(segment) = path
-            .strip_prefix(TEMPLATE_PREFIX)
-            .and_then(|rest| rest.strip_suffix("/connections"))
-            .filter(|segment| !segment.contains('/'))
-        else {
+        let Some(segment) = instance_segment(requests[i].target()) else {
             left += 1;
-            eprintln!("{tenant:?} left the endpoint: {line}");
+            eprintln!("{instance:?} left the endpoint: {line}");
             continue;
         };
-        assert_eq!(percent_decode(segment), tenant.as_bytes(), "{line}");
+        assert_eq!(percent_decode(segment), instance.as_bytes(), "{line}");
     }
     assert_eq!(left, 0, "hostile names that left the endpoint");
 
     // `.` and `..` are dot segments in any encoding URL parsing knows: refused.
-    for tenant in [".", ".."] {
+    for instance in [".", ".."] {
         let err = client
-            .create_stream_connection(GROUP, tenant, &sample("s"))
+            .create_stream_connection(PROJECT, instance, &sample("s"))
             .await
             .unwrap_err();
         assert!(
@@ -107,7 +97,7 @@ async fn no_tenant_name_leaves_the_endpoint() {
                     ..
                 }
             ),
-            "{tenant}: {err:?}"
+            "{instance}: {err:?}"
         );
     }
     assert_eq!(
@@ -130,7 +120,8 @@ fn webhook() -> StreamsHttpsConnection {
     }
 }
 
-fn kafka() -> StreamsKafkaConnection {
+/// A Kafka connection with a secret in each place one can hide.
+fn kafka_with_secrets() -> StreamsKafkaConnection {
     let mut extra = serde_json::Map::new();
     extra.insert("clientSecret".into(), "extra-s3cr3t".into());
     StreamsKafkaConnection {
@@ -158,15 +149,9 @@ const SECRETS: [&str; 4] = [
     "sasl-s3cr3t",
 ];
 
-fn assert_no_secret(text: &str) {
-    for secret in SECRETS {
-        assert!(!text.contains(secret), "{secret} shown in {text}");
-    }
-}
-
 #[test]
 fn free_form_maps_show_their_keys_never_their_values() {
-    let (webhook, kafka) = (webhook(), kafka());
+    let (webhook, kafka) = (webhook(), kafka_with_secrets());
     let unknown: StreamsConnection = serde_json::from_value(serde_json::json!({
         "type": "FutureKind", "name": "f", "token": "extra-s3cr3t"
     }))
@@ -177,7 +162,7 @@ fn free_form_maps_show_their_keys_never_their_values() {
         format!("{:#?}", StreamsConnection::from(kafka.clone())),
         format!("{unknown:?}"),
     ] {
-        assert_no_secret(&shown);
+        assert_no_secret(&shown, &SECRETS, "shown");
     }
     let shown = format!("{webhook:?} {kafka:?}");
     for key in ["Authorization", "sasl.jaas.config", "clientSecret"] {
@@ -187,7 +172,7 @@ fn free_form_maps_show_their_keys_never_their_values() {
 
     // The printable form: the same keys, values `[redacted]`.
     let json = redacted_json(&StreamsConnection::from(kafka.clone())).unwrap();
-    assert_no_secret(&json.to_string());
+    assert_no_secret(&json.to_string(), &SECRETS, "shown");
     assert_eq!(json["config"]["sasl.jaas.config"], "[redacted]");
     assert_eq!(json["clientSecret"], "[redacted]");
     assert_eq!(json["authentication"]["password"], "[redacted]");
@@ -224,10 +209,7 @@ fn free_form_maps_show_their_keys_never_their_values() {
 
 /// Sends `answer` as the `200` of a create call.
 async fn created_with(answer: &str) -> Result<StreamsConnection, Error> {
-    let server = Server::start(Reply::json(200, VERSIONED, answer)).await;
-    client_for(&server.base_url)
-        .create_stream_connection(GROUP, "instance", &sample("s"))
-        .await
+    create_answered(Reply::json(200, versioned(), answer)).await
 }
 
 #[tokio::test]
@@ -285,11 +267,13 @@ async fn an_unusable_success_answer_says_the_connection_was_created() {
         assert!(shown.contains("took effect"), "{shown}");
     }
     // An error status is no success.
-    let server = Server::start(Reply::json(409, VERSIONED, "{\"errorCode\":\"DUPLICATE\"}")).await;
-    let err = client_for(&server.base_url)
-        .create_stream_connection(GROUP, "instance", &sample("s"))
-        .await
-        .unwrap_err();
+    let err = create_answered(Reply::json(
+        409,
+        versioned(),
+        "{\"errorCode\":\"DUPLICATE\"}",
+    ))
+    .await
+    .unwrap_err();
     assert_eq!(err.server_succeeded(), None);
 }
 
@@ -300,9 +284,7 @@ async fn an_error_body_missing_members_still_gives_its_error_code() {
         r#"{"errorCode":"DUPLICATE_NAME","error":409,"parameters":null,"detail":"taken"}"#,
         r#"{"errorCode":"DUPLICATE_NAME","error":null,"parameters":null,"badRequestDetail":null}"#,
     ] {
-        let server = Server::start(Reply::json(409, VERSIONED, body)).await;
-        let err = client_for(&server.base_url)
-            .create_stream_connection(GROUP, "instance", &sample("s"))
+        let err = create_answered(Reply::json(409, versioned(), body))
             .await
             .unwrap_err();
         assert_eq!(err.error_code(), Some("DUPLICATE_NAME"), "{body}: {err:?}");
@@ -323,7 +305,7 @@ async fn an_undecodable_answer_never_shows_its_values() {
         "the bytes are kept"
     );
     for shown in [format!("{err}"), format!("{err:?}"), format!("{err:#?}")] {
-        assert_no_secret(&shown);
+        assert_no_secret(&shown, &SECRETS, "shown");
         assert!(shown.contains("invalid type: string"), "{shown}");
     }
 }
@@ -332,25 +314,20 @@ async fn an_undecodable_answer_never_shows_its_values() {
 async fn the_local_atlas_shows_no_secret_of_what_it_stored() {
     use atlas_stream_connections::local_atlas::LocalAtlas;
     let atlas = LocalAtlas::builder().start().await.unwrap();
-    let (public, private) = atlas.api_key();
-    let client = Client::builder()
-        .base_url(atlas.base_url())
-        .api_key(public, private.clone())
-        .build()
-        .unwrap();
+    let client = local_key_client(&atlas);
     for connection in [
         StreamsConnection::from(webhook()),
-        StreamsConnection::from(kafka()),
+        StreamsConnection::from(kafka_with_secrets()),
     ] {
         client
-            .create_stream_connection(GROUP, "instance", &connection)
+            .create_stream_connection(PROJECT, INSTANCE, &connection)
             .await
             .unwrap();
     }
     let stored = atlas.connections();
     assert_eq!(stored.len(), 2);
     let shown = format!("{stored:?} {:?}", atlas.requests());
-    assert_no_secret(&shown);
+    assert_no_secret(&shown, &SECRETS, "shown");
     assert!(
         shown.contains("Authorization") && shown.contains("sasl.jaas.config"),
         "{shown}"
@@ -376,7 +353,7 @@ async fn a_success_before_the_operation_is_not_a_created_connection() {
         .unwrap();
     for client in [service_account, api_key] {
         let err = client
-            .create_stream_connection(GROUP, "instance", &sample("s"))
+            .create_stream_connection(PROJECT, INSTANCE, &sample("s"))
             .await
             .unwrap_err();
         assert_eq!(err.server_succeeded(), None, "{err}");
@@ -400,12 +377,12 @@ async fn a_success_before_the_operation_is_not_a_created_connection() {
 #[tokio::test]
 async fn a_response_shows_its_header_names_not_their_values() {
     let server = Server::start(
-        Reply::json(200, VERSIONED, r#"{"type":"Sample","name":"s"}"#)
+        Reply::json(200, versioned(), r#"{"type":"Sample","name":"s"}"#)
             .header("Set-Cookie", "session=cookie-s3cr3t"),
     )
     .await;
-    let response = client_for(&server.base_url)
-        .create_stream_connection_with(GROUP, "i", &sample("s"), &Default::default())
+    let response = bearer_client(&server.base_url)
+        .create_stream_connection_with(PROJECT, INSTANCE, &sample("s"), &Default::default())
         .await
         .unwrap();
     let shown = format!("{response:?}");

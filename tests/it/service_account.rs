@@ -3,8 +3,6 @@
 //! cache and its single flight, the `401` refresh, typed failures of the
 //! token endpoint, and secrets kept out of traces, `Debug` and errors.
 
-mod support;
-
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -12,17 +10,15 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use crate::support::{
+    Captured, INSTANCE, PROJECT, RawRequest, Reply, Server, TOKEN_PATH, api_path, create, created,
+    kafka, owned_pairs, seed, spawn_create, token_reply,
+};
 use atlas_stream_connections::types::StreamsConnection;
 use atlas_stream_connections::{
     ApiErrorResponse, Client, ClientBuilder, Error, OAuthError, user_agent,
 };
-use support::{Captured, RawRequest, Reply, Server, VERSIONED};
 
-const GROUP: &str = "32b6e34b3d91647abb20e7b8";
-const INSTANCE: &str = "instance-1";
-const API_PATH: &str =
-    "/api/atlas/v2/groups/32b6e34b3d91647abb20e7b8/streams/instance-1/connections";
-const TOKEN_PATH: &str = "/api/oauth/token";
 const REVOKE_PATH: &str = "/api/oauth/revoke";
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -35,9 +31,7 @@ const CLIENT_SECRET_FORM_ENCODED: &str = "s3cr3t%2B%2F%3D%25";
 /// `printf %s 'id%3Awith%2Fodd%26chars:s3cr3t%2B%2F%3D%25' | base64`.
 const BASIC_CREDENTIALS: &str = "aWQlM0F3aXRoJTJGb2RkJTI2Y2hhcnM6czNjcjN0JTJCJTJGJTNEJTI1";
 
-const KAFKA_REQUEST: &str = include_str!("fixtures/seed/request-Kafka.json");
-const KAFKA_CREATED: &str = include_str!("fixtures/seed/response-200-Kafka.json");
-const API_401: &str = include_str!("fixtures/seed/response-401.json");
+const API_401: &str = seed!("response-401.json");
 const INVALID_CLIENT: &str =
     r#"{"error":"invalid_client","error_description":"Invalid client credentials."}"#;
 
@@ -54,9 +48,9 @@ enum Endpoint {
 
 impl Endpoint {
     fn of(request: &RawRequest) -> Self {
-        match request.request_line().split(' ').nth(1) {
-            Some(TOKEN_PATH) => Endpoint::Token,
-            Some(REVOKE_PATH) => Endpoint::Revoke,
+        match request.target() {
+            TOKEN_PATH => Endpoint::Token,
+            REVOKE_PATH => Endpoint::Revoke,
             _ => Endpoint::Api,
         }
     }
@@ -161,32 +155,8 @@ fn bearer(token: &str) -> String {
     format!("Bearer {token}")
 }
 
-fn token_reply(access_token: &str, expires_in: u64) -> Reply {
-    Reply::json(
-        200,
-        "application/json",
-        &format!(
-            r#"{{"access_token":"{access_token}","expires_in":{expires_in},"token_type":"Bearer"}}"#
-        ),
-    )
-}
-
-fn created() -> Reply {
-    Reply::json(200, VERSIONED, KAFKA_CREATED)
-}
-
 fn api_unauthorized() -> Reply {
     Reply::json(401, "application/json", API_401)
-}
-
-fn kafka() -> StreamsConnection {
-    serde_json::from_str(KAFKA_REQUEST).expect("the Kafka request fixture decodes")
-}
-
-async fn create(client: &Client) -> Result<StreamsConnection, Error> {
-    client
-        .create_stream_connection(GROUP, INSTANCE, &kafka())
-        .await
 }
 
 /// One call that must succeed; `which` names it in the failure message.
@@ -207,13 +177,6 @@ fn authentication(error: &Error) -> &ApiErrorResponse {
 fn sorted(mut headers: Vec<(String, String)>) -> Vec<(String, String)> {
     headers.sort();
     headers
-}
-
-fn pairs(headers: &[(&str, &str)]) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(n, v)| (n.to_string(), v.to_string()))
-        .collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -318,7 +281,7 @@ async fn concurrent_cold_calls(
             tokio::spawn(Overlapping {
                 call: Box::pin(async move {
                     client
-                        .create_stream_connection(GROUP, INSTANCE, &connection)
+                        .create_stream_connection(PROJECT, INSTANCE, &connection)
                         .await
                 }),
                 gate: gate.clone(),
@@ -357,7 +320,7 @@ async fn the_token_request_is_a_form_post_of_client_credentials_with_form_encode
     let host = atlas.server.base_url.trim_start_matches("http://");
     let agent = user_agent();
     let basic = format!("Basic {BASIC_CREDENTIALS}");
-    let expected = pairs(&[
+    let expected = owned_pairs(&[
         ("accept", "application/json"),
         ("authorization", &basic),
         ("content-type", FORM),
@@ -383,7 +346,7 @@ async fn api_calls_carry_the_fetched_token_as_a_bearer() {
     let api = atlas.requests(Endpoint::Api);
     assert_eq!(
         api[0].request_line(),
-        format!("POST {API_PATH} HTTP/1.1"),
+        format!("POST {} HTTP/1.1", api_path()),
         "the API request"
     );
 }
@@ -579,12 +542,6 @@ async fn until(what: &str, condition: impl Fn() -> bool) {
     }
 }
 
-/// A create on a task of its own, which the test may abort.
-fn spawn_create(client: &Client) -> tokio::task::JoinHandle<Result<StreamsConnection, Error>> {
-    let client = client.clone();
-    tokio::spawn(async move { create(&client).await })
-}
-
 /// A token endpoint that answers only once the returned sender says so, and
 /// a client whose first caller started the token request, then was dropped.
 async fn a_caller_gave_up_on_a_held_token() -> (Atlas, Client, tokio::sync::watch::Sender<bool>) {
@@ -594,7 +551,7 @@ async fn a_caller_gave_up_on_a_held_token() -> (Atlas, Client, tokio::sync::watc
         .start()
         .await;
     let client = atlas.client();
-    let first = spawn_create(&client);
+    let first = spawn_create(&client, INSTANCE);
     until("token request", || atlas.count(Endpoint::Token) == 1).await;
     first.abort();
     assert!(first.await.unwrap_err().is_cancelled());
@@ -616,7 +573,7 @@ async fn callers_that_give_up_do_not_abandon_the_token_request() {
         assert!(waited.is_err(), "no token yet");
     }
     // Fifteen wait; the token comes; they and the calls after them succeed.
-    let waiting: Vec<_> = (0..15).map(|_| spawn_create(&client)).collect();
+    let waiting: Vec<_> = (0..15).map(|_| spawn_create(&client, INSTANCE)).collect();
     open.send_replace(true);
     for task in waiting {
         task.await
@@ -725,7 +682,7 @@ async fn one_fault_at_the_token_endpoint_fails_no_waiting_call() {
             .retry_backoff(Duration::ZERO, Duration::from_secs(1))
             .build()
             .unwrap();
-        let calls: Vec<_> = (0..16).map(|_| spawn_create(&client)).collect();
+        let calls: Vec<_> = (0..16).map(|_| spawn_create(&client, INSTANCE)).collect();
         for call in calls {
             if let Err(error) = call.await.unwrap() {
                 panic!("after {what}: {error:?}");
@@ -793,7 +750,7 @@ async fn a_401_on_a_freshly_fetched_token_is_final() {
 
     let response = authentication(&error);
     assert_eq!(response.status().as_u16(), 401);
-    assert_eq!(response.request(), ("POST", API_PATH));
+    assert_eq!(response.request(), ("POST", api_path().as_str()));
     assert_eq!(error.error_code(), Some("NOT_ORG_GROUP_CREATOR"));
     assert_eq!(atlas.count(Endpoint::Token), 1, "token requests");
     assert_eq!(atlas.api_authorizations(), [bearer("token-1")]);
@@ -850,12 +807,7 @@ async fn concurrent_401s_on_a_cached_token_share_one_refresh() {
         .await;
     let client = atlas.client();
     create_ok(&client, "call 1 (caches token-1)").await;
-    let tasks: Vec<_> = (0..16)
-        .map(|_| {
-            let client = client.clone();
-            tokio::spawn(async move { create(&client).await })
-        })
-        .collect();
+    let tasks: Vec<_> = (0..16).map(|_| spawn_create(&client, INSTANCE)).collect();
     for (i, task) in tasks.into_iter().enumerate() {
         let result = task.await.expect("a call's task panicked");
         assert!(result.is_ok(), "concurrent call {i}: {result:?}");
@@ -906,7 +858,7 @@ async fn revoke_posts_the_cached_token_and_the_next_call_fetches_a_new_one() {
         format!("Basic {BASIC_CREDENTIALS}"),
         body.len().to_string(),
     );
-    let expected = pairs(&[
+    let expected = owned_pairs(&[
         ("accept", "application/json"),
         ("authorization", &basic),
         ("content-type", FORM),

@@ -3,69 +3,18 @@
 //! calls answer pre-emptively (one exchange each), expired nonces and wrong
 //! keys are handled, and the private key never shows.
 
-mod support;
-
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use crate::support::{
+    Captured, DigestAnswer, PRIVATE_KEY, PROJECT, PUBLIC_KEY, REALM, RawRequest, Reply, Server,
+    api_path, create, created, digest_params, hex_md5, hex_sha256, kafka, kafka_named, key_builder,
+    key_client, local_key_builder, local_key_client, run_workers, spawn_create,
+};
 use atlas_stream_connections::local_atlas::{LocalAtlas, NonceCountCheck};
 use atlas_stream_connections::types::StreamsConnection;
 use atlas_stream_connections::{Client, Error};
-use md5::Digest as _;
-use support::{Captured, RawRequest, Reply, Server, VERSIONED};
-
-const GROUP: &str = "32b6e34b3d91647abb20e7b8";
-const PUBLIC: &str = "abcdefgh";
-const PRIVATE: &str = "6f1c0a0e-private-key-never-shown";
-const REALM: &str = "MMS Public API";
-const CREATED: &str = include_str!("fixtures/seed/response-200-Kafka.json");
-
-fn kafka() -> StreamsConnection {
-    serde_json::from_str(include_str!("fixtures/seed/request-Kafka.json")).unwrap()
-}
-
-fn hex_md5(text: &str) -> String {
-    hex(&md5::Md5::digest(text.as_bytes()))
-}
-
-fn hex_sha256(text: &str) -> String {
-    hex(&sha2::Sha256::digest(text.as_bytes()))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// The `name=value` pairs of a Digest `Authorization` header.
-fn digest_params(header: &str) -> HashMap<String, String> {
-    let rest = header.strip_prefix("Digest ").expect("a Digest header");
-    let mut params = HashMap::new();
-    let mut chars = rest.chars().peekable();
-    loop {
-        while chars.peek().is_some_and(|c| *c == ',' || *c == ' ') {
-            chars.next();
-        }
-        let name: String = chars.by_ref().take_while(|c| *c != '=').collect();
-        if name.is_empty() {
-            return params;
-        }
-        let mut value = String::new();
-        if chars.peek() == Some(&'"') {
-            chars.next();
-            while let Some(c) = chars.next() {
-                match c {
-                    '\\' => value.extend(chars.next()),
-                    '"' => break,
-                    c => value.push(c),
-                }
-            }
-        } else {
-            value = chars.by_ref().take_while(|c| *c != ',').collect();
-        }
-        params.insert(name.trim().to_string(), value);
-    }
-}
 
 /// What the server saw of one authenticated request.
 #[derive(Debug, Clone)]
@@ -106,7 +55,7 @@ struct Rules {
 impl Default for Rules {
     fn default() -> Self {
         Rules {
-            private_key: PRIVATE,
+            private_key: PRIVATE_KEY,
             uses_per_nonce: u32::MAX,
             say_stale: true,
             offer_sha256: false,
@@ -164,29 +113,22 @@ fn handle(rules: &Rules, state: &mut State, request: &RawRequest) -> Reply {
         return challenge(rules, state, false);
     };
     let p = digest_params(&header);
-    let method = request
-        .request_line()
-        .split(' ')
-        .next()
-        .unwrap()
-        .to_string();
-    let uri = request
-        .request_line()
-        .split(' ')
-        .nth(1)
-        .unwrap()
-        .to_string();
     let hash = match p["algorithm"].as_str() {
         "MD5" => hex_md5,
         "SHA-256" => hex_sha256,
         other => panic!("unexpected algorithm {other}"),
     };
-    let ha1 = hash(&format!("{}:{REALM}:{}", p["username"], rules.private_key));
-    let ha2 = hash(&format!("{method}:{}", p["uri"]));
-    let expected = hash(&format!(
-        "{ha1}:{}:{}:{}:{}:{ha2}",
-        p["nonce"], p["nc"], p["cnonce"], p["qop"]
-    ));
+    let expected = DigestAnswer {
+        username: &p["username"],
+        private_key: rules.private_key,
+        method: request.method(),
+        uri: &p["uri"],
+        nonce: &p["nonce"],
+        nc: &p["nc"],
+        cnonce: &p["cnonce"],
+    }
+    .response(hash);
+    let uri = request.target();
     if p["uri"] != uri || p["realm"] != REALM || p["response"] != expected {
         return challenge(rules, state, false);
     }
@@ -202,7 +144,7 @@ fn handle(rules: &Rules, state: &mut State, request: &RawRequest) -> Reply {
         cnonce: p["cnonce"].clone(),
         nonce: p["nonce"].clone(),
     });
-    let reply = Reply::json(200, VERSIONED, CREATED);
+    let reply = created();
     if !rules.next_nonce {
         return reply;
     }
@@ -220,9 +162,7 @@ fn handle(rules: &Rules, state: &mut State, request: &RawRequest) -> Reply {
 #[tokio::test]
 async fn the_first_challenge_is_fetched_without_the_body() {
     let server = DigestServer::start(Rules::default()).await;
-    let created = server
-        .client()
-        .create_stream_connection(GROUP, "instance-1", &kafka())
+    let created = create(&server.client())
         .await
         .expect("authenticated create");
     assert_eq!(created.kind(), "Kafka");
@@ -240,15 +180,12 @@ async fn the_first_challenge_is_fetched_without_the_body() {
         "the authenticated request lost its body"
     );
     let params = digest_params(&real.header("authorization").unwrap());
-    assert_eq!(params["username"], PUBLIC);
+    assert_eq!(params["username"], PUBLIC_KEY);
     assert_eq!(params["realm"], REALM);
     assert_eq!(params["qop"], "auth");
     assert_eq!(params["nc"], "00000001");
     assert_eq!(params["algorithm"], "MD5");
-    assert_eq!(
-        params["uri"],
-        format!("/api/atlas/v2/groups/{GROUP}/streams/instance-1/connections")
-    );
+    assert_eq!(params["uri"], api_path());
     assert_eq!(
         server.authenticated().len(),
         1,
@@ -263,7 +200,7 @@ async fn steady_state_needs_one_exchange_per_call() {
     let calls = 100;
     for i in 0..calls {
         client
-            .create_stream_connection(GROUP, &format!("instance-{i}"), &kafka())
+            .create_stream_connection(PROJECT, &format!("instance-{i}"), &kafka())
             .await
             .unwrap_or_else(|e| panic!("call {i}: {e}"));
     }
@@ -305,7 +242,7 @@ async fn an_expired_nonce_is_replaced_and_the_request_sent_once_more() {
         let client = server.client();
         for i in 0..3 {
             client
-                .create_stream_connection(GROUP, &format!("instance-{i}"), &kafka())
+                .create_stream_connection(PROJECT, &format!("instance-{i}"), &kafka())
                 .await
                 .unwrap_or_else(|e| panic!("stale={say_stale}, call {i}: {e}"));
         }
@@ -325,11 +262,7 @@ async fn a_wrong_key_is_an_authentication_error_after_two_exchanges() {
         ..Rules::default()
     })
     .await;
-    let err = server
-        .client()
-        .create_stream_connection(GROUP, "instance-1", &kafka())
-        .await
-        .unwrap_err();
+    let err = create(&server.client()).await.unwrap_err();
     let Error::Authentication(response) = &err else {
         panic!("not an authentication error: {err:?}");
     };
@@ -340,7 +273,7 @@ async fn a_wrong_key_is_an_authentication_error_after_two_exchanges() {
         2,
         "a fresh challenge refused is final"
     );
-    assert!(!err.to_string().contains(PRIVATE));
+    assert!(!err.to_string().contains(PRIVATE_KEY));
 }
 
 #[tokio::test]
@@ -353,7 +286,7 @@ async fn the_next_nonce_a_server_names_is_answered_from_one() {
     let client = server.client();
     for i in 0..5 {
         client
-            .create_stream_connection(GROUP, &format!("instance-{i}"), &kafka())
+            .create_stream_connection(PROJECT, &format!("instance-{i}"), &kafka())
             .await
             .unwrap_or_else(|e| panic!("call {i}: {e}"));
     }
@@ -378,23 +311,10 @@ async fn sha256_is_preferred_when_offered() {
         ..Rules::default()
     })
     .await;
-    server
-        .client()
-        .create_stream_connection(GROUP, "instance-1", &kafka())
-        .await
-        .expect("SHA-256 accepted");
+    create(&server.client()).await.expect("SHA-256 accepted");
     let requests = server.server.requests();
     let params = digest_params(&requests[1].header("authorization").unwrap());
     assert_eq!(params["algorithm"], "SHA-256");
-}
-
-/// A client of the server at `base_url` with this file's API key.
-fn key_client(base_url: &str) -> Client {
-    Client::builder()
-        .base_url(base_url)
-        .api_key(PUBLIC, PRIVATE)
-        .build()
-        .unwrap()
 }
 
 /// `count` creates at once, each on a task of its own, to instances
@@ -405,43 +325,20 @@ fn spawn_creates(
     tag: &str,
 ) -> Vec<tokio::task::JoinHandle<Result<StreamsConnection, Error>>> {
     (0..count)
-        .map(|i| {
-            let (client, instance) = (client.clone(), format!("{tag}-{i}"));
-            tokio::spawn(async move {
-                client
-                    .create_stream_connection(GROUP, &instance, &kafka())
-                    .await
-            })
-        })
+        .map(|i| spawn_create(client, &format!("{tag}-{i}")))
         .collect()
 }
 
 /// `workers` tasks sharing `client`, `each` creates apiece, each to an
 /// instance of its own (`{tag}-{worker}-{i}`): the messages of the errors.
-async fn run_workers(client: &Client, workers: usize, each: usize, tag: &str) -> Vec<String> {
-    let tasks: Vec<_> = (0..workers)
-        .map(|w| {
-            let (client, tag) = (client.clone(), tag.to_owned());
-            tokio::spawn(async move {
-                let mut errors = Vec::new();
-                for i in 0..each {
-                    let instance = format!("{tag}-{w}-{i}");
-                    if let Err(e) = client
-                        .create_stream_connection(GROUP, &instance, &named_kafka())
-                        .await
-                    {
-                        errors.push(e.to_string());
-                    }
-                }
-                errors
-            })
-        })
-        .collect();
-    let mut errors = Vec::new();
-    for task in tasks {
-        errors.extend(task.await.unwrap());
-    }
-    errors
+async fn worker_errors(client: &Client, workers: usize, each: usize, tag: &str) -> Vec<String> {
+    let tag = tag.to_owned();
+    let what = move |worker, i| (format!("{tag}-{worker}-{i}"), kafka_named("events"));
+    run_workers(client, (workers, each), what)
+        .await
+        .into_iter()
+        .filter_map(|result| result.err().map(|e| e.to_string()))
+        .collect()
 }
 
 /// Per nonce, the counts the server saw in arrival order.
@@ -503,9 +400,7 @@ async fn cold_calls_share_the_first_probe_and_its_failure() {
     // A server that never answers: the calls waiting on the first probe
     // fail with it, after one timeout, instead of probing one after another.
     let server = Server::start(Reply::hang()).await;
-    let client = Client::builder()
-        .base_url(&server.base_url)
-        .api_key(PUBLIC, PRIVATE)
+    let client = key_builder(&server.base_url, PRIVATE_KEY)
         .timeout(std::time::Duration::from_millis(300))
         .build()
         .unwrap();
@@ -534,14 +429,11 @@ async fn a_throttled_probe_is_retried_like_any_call() {
         handle(&rules, &mut state.lock().unwrap(), request)
     })
     .await;
-    let client = Client::builder()
-        .base_url(&server.base_url)
-        .api_key(PUBLIC, PRIVATE)
+    let client = key_builder(&server.base_url, PRIVATE_KEY)
         .retry_backoff(std::time::Duration::ZERO, std::time::Duration::from_secs(1))
         .build()
         .unwrap();
-    client
-        .create_stream_connection(GROUP, "instance-1", &kafka())
+    create(&client)
         .await
         .expect("create after a throttled probe");
     assert_eq!(*probes.lock().unwrap(), 2);
@@ -554,20 +446,13 @@ async fn the_private_key_shows_nowhere() {
     let _guard = captured.install();
     let good = DigestServer::start(Rules::default()).await;
     let client = good.client();
-    client
-        .create_stream_connection(GROUP, "instance-1", &kafka())
-        .await
-        .unwrap();
+    create(&client).await.unwrap();
     let bad = DigestServer::start(Rules {
         private_key: "other",
         ..Rules::default()
     })
     .await;
-    let err = bad
-        .client()
-        .create_stream_connection(GROUP, "instance-1", &kafka())
-        .await
-        .unwrap_err();
+    let err = create(&bad.client()).await.unwrap_err();
     let shown = [
         format!("{client:?}"),
         format!("{err:?}"),
@@ -576,7 +461,7 @@ async fn the_private_key_shows_nowhere() {
     ];
     assert!(!captured.lines().is_empty(), "nothing was captured");
     for text in shown {
-        assert!(!text.contains(PRIVATE), "private key in: {text}");
+        assert!(!text.contains(PRIVATE_KEY), "private key in: {text}");
     }
 }
 
@@ -595,13 +480,10 @@ async fn a_probe_answered_without_a_challenge_ends_the_call_without_sending_the_
             Reply::status(401).header("www-authenticate", r#"Bearer realm="x""#),
             "401 without Digest",
         ),
-        (Reply::json(200, VERSIONED, CREATED), "200"),
+        (created(), "200"),
     ] {
         let server = Server::start(reply).await;
-        let err = key_client(&server.base_url)
-            .create_stream_connection(GROUP, "instance-1", &kafka())
-            .await
-            .unwrap_err();
+        let err = create(&key_client(&server.base_url)).await.unwrap_err();
         let Error::Authentication(response) = &err else {
             panic!("{what}: not an authentication error: {err:?}");
         };
@@ -642,7 +524,7 @@ async fn digest_works_when_every_answer_is_enveloped() {
     let options = atlas_stream_connections::CallOptions::new().envelope(true);
     for i in 0..2 {
         let created = client
-            .create_stream_connection_with(GROUP, &format!("instance-{i}"), &kafka(), &options)
+            .create_stream_connection_with(PROJECT, &format!("instance-{i}"), &kafka(), &options)
             .await
             .unwrap_or_else(|e| panic!("call {i}: {e}"));
         assert_eq!(created.kind(), "Kafka");
@@ -657,23 +539,6 @@ async fn local_atlas(check: NonceCountCheck) -> LocalAtlas {
         .start()
         .await
         .unwrap()
-}
-
-/// A client of `atlas` with its public key and `private_key`.
-fn local_client(atlas: &LocalAtlas, private_key: &str) -> Client {
-    Client::builder()
-        .base_url(atlas.base_url())
-        .api_key(atlas.api_key().0, private_key)
-        .build()
-        .unwrap()
-}
-
-/// The seed's Kafka connection with the name Atlas requires.
-fn named_kafka() -> StreamsConnection {
-    let mut json: serde_json::Value =
-        serde_json::from_str(include_str!("fixtures/seed/request-Kafka.json")).unwrap();
-    json["name"] = "events".into();
-    serde_json::from_value(json).unwrap()
 }
 
 /// What one phase of a load against the local Atlas gave.
@@ -695,7 +560,7 @@ async fn load(
     tag: &str,
 ) -> Figures {
     let before = atlas.requests().len();
-    let errors = run_workers(client, workers, each, tag).await;
+    let errors = worker_errors(client, workers, each, tag).await;
     let mut figures = Figures {
         calls: workers * each,
         failures: errors.len(),
@@ -711,7 +576,7 @@ async fn concurrent_calls_never_fail_and_take_one_exchange_each_in_steady_state(
     for check in [NonceCountCheck::Unique, NonceCountCheck::Increasing] {
         for workers in [1, 8, 32] {
             let atlas = local_atlas(check).await;
-            let client = local_client(&atlas, atlas.api_key().1.expose_secret());
+            let client = local_key_client(&atlas);
             let warm = load(&atlas, &client, workers, 1, "warm").await;
             let steady = load(&atlas, &client, workers, 10, "steady").await;
             let per_call = steady.exchanges as f64 / steady.calls as f64;
@@ -740,7 +605,9 @@ async fn concurrent_calls_never_fail_and_take_one_exchange_each_in_steady_state(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_wrong_key_under_concurrency_ends_every_call_after_two_exchanges_each() {
     let atlas = local_atlas(NonceCountCheck::Increasing).await;
-    let client = local_client(&atlas, "not-the-private-key");
+    let client = local_key_builder(&atlas, "not-the-private-key")
+        .build()
+        .unwrap();
     let figures = load(&atlas, &client, 16, 1, "wrong").await;
     assert_eq!(figures.failures, 16, "{figures:?}");
     assert!(
@@ -774,7 +641,7 @@ async fn the_pool_keeps_a_nonce_per_concurrent_call_and_none_refused() {
         if arrived.fetch_add(1, Ordering::SeqCst) + 1 >= 8 {
             open.send_replace(true);
         }
-        Reply::json(200, VERSIONED, CREATED).held(&gate)
+        created().held(&gate)
     })
     .await;
     let client = key_client(&server.base_url);
@@ -784,14 +651,16 @@ async fn the_pool_keeps_a_nonce_per_concurrent_call_and_none_refused() {
     }
     let shown = format!("{client:?}");
     assert!(shown.contains("idle_nonces: 8"), "{shown}");
-    assert!(!shown.contains(PRIVATE), "{shown}");
+    assert!(!shown.contains(PRIVATE_KEY), "{shown}");
 
     let atlas = local_atlas(NonceCountCheck::Increasing).await;
-    let client = local_client(&atlas, atlas.api_key().1.expose_secret());
+    let client = local_key_client(&atlas);
     load(&atlas, &client, 1, 1, "one").await;
     let shown = format!("{client:?}");
     assert!(shown.contains("idle_nonces: 1"), "{shown}");
-    let wrong = local_client(&atlas, "not-the-private-key");
+    let wrong = local_key_builder(&atlas, "not-the-private-key")
+        .build()
+        .unwrap();
     assert_eq!(load(&atlas, &wrong, 1, 2, "wrong").await.failures, 2);
     let shown = format!("{wrong:?}");
     assert!(
@@ -815,10 +684,7 @@ async fn a_server_that_declares_every_answer_stale_ends_the_call_after_three_non
     })
     .await;
     let client = key_client(&server.base_url);
-    let error = client
-        .create_stream_connection(GROUP, "instance-1", &kafka())
-        .await
-        .unwrap_err();
+    let error = create(&client).await.unwrap_err();
     assert!(matches!(error, Error::Authentication(_)), "{error:?}");
     assert_eq!(
         server.requests().len(),
@@ -831,17 +697,12 @@ async fn a_server_that_declares_every_answer_stale_ends_the_call_after_three_non
 async fn a_probe_still_unavailable_after_its_retries_is_the_calls_api_error() {
     for (retries, requests) in [(0, 1), (2, 3)] {
         let server = Server::start(Reply::status(503)).await;
-        let client = Client::builder()
-            .base_url(&server.base_url)
-            .api_key(PUBLIC, PRIVATE)
+        let client = key_builder(&server.base_url, PRIVATE_KEY)
             .max_retries(retries)
             .retry_backoff(std::time::Duration::ZERO, std::time::Duration::from_secs(1))
             .build()
             .unwrap();
-        let error = client
-            .create_stream_connection(GROUP, "instance-1", &kafka())
-            .await
-            .unwrap_err();
+        let error = create(&client).await.unwrap_err();
         let Error::Api(response) = &error else {
             panic!("not an API error: {error:?}");
         };
@@ -864,7 +725,7 @@ fn forgetful_reply(
     if let Some(opaque) = &opaque
         && table.1.contains(opaque)
     {
-        return Reply::json(200, VERSIONED, CREATED);
+        return created();
     }
     // A new client: remembered, the oldest forgotten beyond three.
     table.0 += 1;
@@ -891,7 +752,7 @@ async fn a_server_that_forgets_clients_gets_fewer_nonces_and_no_call_fails() {
     let server = Server::serve(move |request| forgetful_reply(&table, request)).await;
     let client = key_client(&server.base_url);
     let ten_seconds = std::time::Duration::from_secs(10);
-    let errors = tokio::time::timeout(ten_seconds, run_workers(&client, 8, 10, "instance")).await;
+    let errors = tokio::time::timeout(ten_seconds, worker_errors(&client, 8, 10, "instance")).await;
     let Ok(errors) = errors else {
         panic!("stuck: {client:?}, {} requests", server.requests().len());
     };

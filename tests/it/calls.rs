@@ -3,78 +3,36 @@
 //! pretty options, which answers it retries and how, and what its errors
 //! say.
 
-mod support;
-
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::support::{
+    Captured, INSTANCE, KAFKA_CREATED, PROJECT, Reply, Server, api_path, bearer_builder,
+    bearer_client, create, created, in_turn, kafka, seed, versioned,
+};
 use atlas_stream_connections::types::StreamsConnection;
-use atlas_stream_connections::{CallOptions, Client, ClientBuilder, Error, RateLimit};
-use support::{Captured, RawRequest, Reply, Server, VERSIONED};
+use atlas_stream_connections::{CallOptions, Client, Error, RateLimit};
 
-const GROUP: &str = "32b6e34b3d91647abb20e7b8";
-const TENANT: &str = "instance-1";
-const KAFKA_REQUEST: &str = include_str!("fixtures/seed/request-Kafka.json");
-const KAFKA_RESPONSE: &str = include_str!("fixtures/seed/response-200-Kafka.json");
-const NOT_FOUND: &str = include_str!("fixtures/seed/response-404.json");
+const NOT_FOUND: &str = seed!("response-404.json");
 const RATE_LIMITED: &str = r#"{"error":429,"errorCode":"RATE_LIMITED","detail":"Too many requests.","reason":"Too Many Requests"}"#;
 const VERSION_GONE: &str = r#"{"error":410,"errorCode":"VERSION_GONE","detail":"API version 2023-02-01 has been retired.","reason":"Gone"}"#;
 const UNAVAILABLE: &str = r#"{"error":503,"errorCode":"SERVICE_UNAVAILABLE","detail":"Try again.","reason":"Service Unavailable"}"#;
 const DEPRECATION: &str = "@1735689600";
 const SUNSET: &str = "Wed, 01 Jan 2026 00:00:00 GMT";
 
-fn kafka() -> StreamsConnection {
-    serde_json::from_str(KAFKA_REQUEST).expect("the Kafka request fixture decodes")
-}
-
-fn api_path() -> String {
-    format!("/api/atlas/v2/groups/{GROUP}/streams/{TENANT}/connections")
-}
-
-/// A builder for `server` with a bearer token.
-fn builder_for(server: &Server) -> ClientBuilder {
-    Client::builder()
-        .base_url(&server.base_url)
-        .access_token("test-token")
-}
-
-fn client_for(server: &Server) -> Client {
-    builder_for(server).build().unwrap()
-}
-
 /// A client that retries without waiting, unless the server says to wait.
 fn fast_retrying_client(server: &Server) -> Client {
-    builder_for(server)
+    bearer_builder(&server.base_url)
         .retry_backoff(Duration::ZERO, Duration::from_secs(5))
         .build()
         .unwrap()
-}
-
-fn ok() -> Reply {
-    Reply::json(200, VERSIONED, KAFKA_RESPONSE)
 }
 
 fn too_many_requests(retry_after: &str) -> Reply {
     Reply::json(429, "application/json", RATE_LIMITED).header("Retry-After", retry_after)
 }
 
-/// Answers the replies in turn, the last one for every request after.
-fn in_turn(replies: Vec<Reply>) -> impl Fn(&RawRequest) -> Reply + Send + Sync + 'static {
-    let answered = AtomicUsize::new(0);
-    move |_| {
-        let n = answered.fetch_add(1, Ordering::SeqCst);
-        replies[n.min(replies.len() - 1)].clone()
-    }
-}
-
 async fn server_answering(replies: Vec<Reply>) -> Server {
     Server::serve(in_turn(replies)).await
-}
-
-async fn create(client: &Client) -> Result<StreamsConnection, Error> {
-    client
-        .create_stream_connection(GROUP, TENANT, &kafka())
-        .await
 }
 
 async fn create_with(
@@ -82,13 +40,13 @@ async fn create_with(
     options: &CallOptions,
 ) -> Result<atlas_stream_connections::ApiResponse<StreamsConnection>, Error> {
     client
-        .create_stream_connection_with(GROUP, TENANT, &kafka(), options)
+        .create_stream_connection_with(PROJECT, INSTANCE, &kafka(), options)
         .await
 }
 
 /// The typed connection the Kafka response example decodes to.
 fn kafka_response() -> StreamsConnection {
-    serde_json::from_str(KAFKA_RESPONSE).unwrap()
+    serde_json::from_str(KAFKA_CREATED).unwrap()
 }
 
 fn compact(json: &str) -> String {
@@ -123,17 +81,17 @@ fn warnings(captured: &Captured) -> Vec<String> {
 
 #[tokio::test]
 async fn by_default_a_call_sends_version_2023_02_01_as_accept_and_content_type() {
-    let server = server_answering(vec![ok()]).await;
-    let response = create_with(&client_for(&server), &CallOptions::new())
+    let server = server_answering(vec![created()]).await;
+    let response = create_with(&bearer_client(&server.base_url), &CallOptions::new())
         .await
         .unwrap();
     assert_eq!(response.api_version(), "2023-02-01");
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
-    assert_eq!(requests[0].header("accept").as_deref(), Some(VERSIONED));
+    assert_eq!(requests[0].header("accept").as_deref(), Some(versioned()));
     assert_eq!(
         requests[0].header("content-type").as_deref(),
-        Some(VERSIONED)
+        Some(versioned())
     );
     assert_eq!(
         requests[0].header("api-version"),
@@ -145,19 +103,22 @@ async fn by_default_a_call_sends_version_2023_02_01_as_accept_and_content_type()
 #[tokio::test]
 async fn a_client_pinned_to_a_later_date_sends_the_newest_version_not_after_it() {
     for pin in ["2024-05-30", "2023-02-01", "2099-12-31"] {
-        let server = server_answering(vec![ok()]).await;
-        let client = builder_for(&server).api_version(pin).build().unwrap();
+        let server = server_answering(vec![created()]).await;
+        let client = bearer_builder(&server.base_url)
+            .api_version(pin)
+            .build()
+            .unwrap();
         let response = create_with(&client, &CallOptions::new()).await.unwrap();
         assert_eq!(response.api_version(), "2023-02-01", "{pin}");
         let request = &server.requests()[0];
         assert_eq!(
             request.header("accept").as_deref(),
-            Some(VERSIONED),
+            Some(versioned()),
             "{pin}"
         );
         assert_eq!(
             request.header("content-type").as_deref(),
-            Some(VERSIONED),
+            Some(versioned()),
             "{pin}"
         );
     }
@@ -165,24 +126,29 @@ async fn a_client_pinned_to_a_later_date_sends_the_newest_version_not_after_it()
 
 #[tokio::test]
 async fn a_call_pinned_to_a_later_date_sends_the_newest_version_not_after_it() {
-    let server = server_answering(vec![ok()]).await;
+    let server = server_answering(vec![created()]).await;
     let options = CallOptions::new().api_version("2024-05-30");
-    let response = create_with(&client_for(&server), &options).await.unwrap();
+    let response = create_with(&bearer_client(&server.base_url), &options)
+        .await
+        .unwrap();
     assert_eq!(response.api_version(), "2023-02-01");
     let requests = server.requests();
     assert_eq!(requests.len(), 1);
-    assert_eq!(requests[0].header("accept").as_deref(), Some(VERSIONED));
+    assert_eq!(requests[0].header("accept").as_deref(), Some(versioned()));
     assert_eq!(
         requests[0].header("content-type").as_deref(),
-        Some(VERSIONED)
+        Some(versioned())
     );
 }
 
 #[tokio::test]
 async fn a_client_pinned_before_every_version_fails_to_build_and_sends_nothing() {
-    let server = server_answering(vec![ok()]).await;
+    let server = server_answering(vec![created()]).await;
     for pin in ["2020-01-01", "2023-01-31"] {
-        let error = builder_for(&server).api_version(pin).build().unwrap_err();
+        let error = bearer_builder(&server.base_url)
+            .api_version(pin)
+            .build()
+            .unwrap_err();
         let Error::Configuration { message } = &error else {
             panic!("{pin}: not a configuration error: {error:?}")
         };
@@ -197,9 +163,9 @@ async fn a_client_pinned_before_every_version_fails_to_build_and_sends_nothing()
 
 #[tokio::test]
 async fn a_call_pinned_before_every_version_is_invalid_input_and_sends_nothing() {
-    let server = server_answering(vec![ok()]).await;
+    let server = server_answering(vec![created()]).await;
     // The client's own pin is fine; the call's is not, and it wins.
-    let client = builder_for(&server)
+    let client = bearer_builder(&server.base_url)
         .api_version("2024-05-30")
         .build()
         .unwrap();
@@ -231,8 +197,8 @@ async fn refused_pin(client: &Client, pin: &str) -> Error {
 
 #[tokio::test]
 async fn malformed_version_dates_are_refused_by_the_builder_and_per_call() {
-    let server = server_answering(vec![ok()]).await;
-    let client = client_for(&server);
+    let server = server_answering(vec![created()]).await;
+    let client = bearer_client(&server.base_url);
     for pin in [
         "2024-13-01",
         "yesterday",
@@ -240,7 +206,10 @@ async fn malformed_version_dates_are_refused_by_the_builder_and_per_call() {
         "2024-05-30T00:00:00Z",
         "",
     ] {
-        let error = builder_for(&server).api_version(pin).build().unwrap_err();
+        let error = bearer_builder(&server.base_url)
+            .api_version(pin)
+            .build()
+            .unwrap_err();
         assert!(
             matches!(error, Error::Configuration { .. }),
             "builder, {pin:?}: {error:?}"
@@ -265,8 +234,9 @@ fn the_versions_of_the_operation_are_listed_under_either_name() {
         "/api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections"
     );
     let version = &by_spec_name.versions[0];
-    assert_eq!(version.accept(), Some(VERSIONED));
-    assert_eq!(version.request_media_type, Some(VERSIONED));
+    let media_type = "application/vnd.atlas.2023-02-01+json";
+    assert_eq!(version.accept(), Some(media_type));
+    assert_eq!(version.request_media_type, Some(media_type));
     assert!(Client::versions("deleteStreamConnection").is_none());
 }
 
@@ -274,14 +244,15 @@ fn the_versions_of_the_operation_are_listed_under_either_name() {
 // Deprecation, Sunset, 410
 
 fn deprecated_ok() -> Reply {
-    ok().header("Deprecation", DEPRECATION)
+    created()
+        .header("Deprecation", DEPRECATION)
         .header("Sunset", SUNSET)
 }
 
 #[tokio::test]
 async fn deprecation_and_sunset_headers_are_on_the_response() {
     let server = server_answering(vec![deprecated_ok()]).await;
-    let response = create_with(&client_for(&server), &CallOptions::new())
+    let response = create_with(&bearer_client(&server.base_url), &CallOptions::new())
         .await
         .unwrap();
     assert_eq!(response.deprecation(), Some(DEPRECATION));
@@ -293,8 +264,8 @@ async fn deprecation_and_sunset_headers_are_on_the_response() {
 async fn a_response_without_those_headers_has_neither_and_warns_nothing() {
     let captured = Captured::default();
     let _guard = captured.install();
-    let server = server_answering(vec![ok()]).await;
-    let response = create_with(&client_for(&server), &CallOptions::new())
+    let server = server_answering(vec![created()]).await;
+    let response = create_with(&bearer_client(&server.base_url), &CallOptions::new())
         .await
         .unwrap();
     assert_eq!(response.deprecation(), None);
@@ -308,7 +279,7 @@ async fn a_deprecated_version_is_warned_about_once_per_client() {
     let _guard = captured.install();
     let server = server_answering(vec![deprecated_ok()]).await;
 
-    let first = client_for(&server);
+    let first = bearer_client(&server.base_url);
     create(&first).await.unwrap();
     create(&first).await.unwrap();
     create(&first.clone()).await.unwrap();
@@ -328,7 +299,7 @@ async fn a_deprecated_version_is_warned_about_once_per_client() {
         "names the version: {warning}"
     );
 
-    let second = client_for(&server);
+    let second = bearer_client(&server.base_url);
     create(&second).await.unwrap();
     create(&second).await.unwrap();
     assert_eq!(
@@ -343,7 +314,7 @@ async fn a_deprecated_version_is_warned_about_once_per_client() {
 #[tokio::test]
 async fn a_410_is_error_version_gone_and_is_not_retried() {
     let gone = Reply::json(410, "application/json", VERSION_GONE).header("Retry-After", "0");
-    let server = server_answering(vec![gone, ok()]).await;
+    let server = server_answering(vec![gone, created()]).await;
     let error = create(&fast_retrying_client(&server)).await.unwrap_err();
     assert!(matches!(error, Error::VersionGone(_)), "{error:?}");
     assert_eq!(error.error_code(), Some("VERSION_GONE"));
@@ -357,8 +328,8 @@ async fn a_410_is_error_version_gone_and_is_not_retried() {
 
 #[tokio::test]
 async fn without_options_the_request_has_no_query() {
-    let server = server_answering(vec![ok()]).await;
-    create(&client_for(&server)).await.unwrap();
+    let server = server_answering(vec![created()]).await;
+    create(&bearer_client(&server.base_url)).await.unwrap();
     assert_eq!(
         server.requests()[0].request_line(),
         format!("POST {} HTTP/1.1", api_path())
@@ -369,13 +340,16 @@ async fn without_options_the_request_has_no_query() {
 async fn envelope_true_is_sent_as_a_query_parameter() {
     let server = server_answering(vec![Reply::json(
         200,
-        VERSIONED,
-        &enveloped(200, KAFKA_RESPONSE),
+        versioned(),
+        &enveloped(200, KAFKA_CREATED),
     )])
     .await;
-    create_with(&client_for(&server), &CallOptions::new().envelope(true))
-        .await
-        .unwrap();
+    create_with(
+        &bearer_client(&server.base_url),
+        &CallOptions::new().envelope(true),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         server.requests()[0].request_line(),
         format!("POST {}?envelope=true HTTP/1.1", api_path())
@@ -384,20 +358,23 @@ async fn envelope_true_is_sent_as_a_query_parameter() {
 
 #[tokio::test]
 async fn an_enveloped_success_gives_the_same_connection_as_a_plain_one() {
-    let plain_server = server_answering(vec![ok()]).await;
-    let plain = create_with(&client_for(&plain_server), &CallOptions::new())
+    let plain_server = server_answering(vec![created()]).await;
+    let plain = create_with(&bearer_client(&plain_server.base_url), &CallOptions::new())
         .await
         .unwrap();
 
     let server = server_answering(vec![Reply::json(
         200,
-        VERSIONED,
-        &enveloped(200, KAFKA_RESPONSE),
+        versioned(),
+        &enveloped(200, KAFKA_CREATED),
     )])
     .await;
-    let wrapped = create_with(&client_for(&server), &CallOptions::new().envelope(true))
-        .await
-        .unwrap();
+    let wrapped = create_with(
+        &bearer_client(&server.base_url),
+        &CallOptions::new().envelope(true),
+    )
+    .await
+    .unwrap();
     assert_eq!(wrapped.status().as_u16(), 200);
     assert_eq!(*wrapped, *plain);
     assert_eq!(wrapped.into_inner(), kafka_response());
@@ -411,9 +388,12 @@ async fn an_enveloped_error_is_the_api_error_inside_the_envelope() {
         &enveloped(404, NOT_FOUND),
     )])
     .await;
-    let error = create_with(&client_for(&server), &CallOptions::new().envelope(true))
-        .await
-        .unwrap_err();
+    let error = create_with(
+        &bearer_client(&server.base_url),
+        &CallOptions::new().envelope(true),
+    )
+    .await
+    .unwrap_err();
     let api = error.as_api_error().unwrap_or_else(|| panic!("{error:?}"));
     assert_eq!(api.status().as_u16(), 404);
     assert_eq!(error.error_code(), Some("RESOURCE_NOT_FOUND"));
@@ -425,7 +405,7 @@ async fn an_enveloped_429_is_retried_like_a_plain_one() {
     let server = server_answering(vec![
         Reply::json(200, "application/json", &enveloped(429, RATE_LIMITED))
             .header("Retry-After", "0"),
-        Reply::json(200, VERSIONED, &enveloped(200, KAFKA_RESPONSE)),
+        Reply::json(200, versioned(), &enveloped(200, KAFKA_CREATED)),
     ])
     .await;
     let created = create_with(
@@ -441,15 +421,20 @@ async fn an_enveloped_429_is_retried_like_a_plain_one() {
 #[tokio::test]
 async fn pretty_true_is_sent_and_an_indented_body_decodes_the_same() {
     let plain_server =
-        server_answering(vec![Reply::json(200, VERSIONED, &compact(KAFKA_RESPONSE))]).await;
-    let plain = create(&client_for(&plain_server)).await.unwrap();
-
-    let indented = pretty(KAFKA_RESPONSE);
-    assert!(indented.contains("\n  "), "the body is indented");
-    let server = server_answering(vec![Reply::json(200, VERSIONED, &indented)]).await;
-    let response = create_with(&client_for(&server), &CallOptions::new().pretty(true))
+        server_answering(vec![Reply::json(200, versioned(), &compact(KAFKA_CREATED))]).await;
+    let plain = create(&bearer_client(&plain_server.base_url))
         .await
         .unwrap();
+
+    let indented = pretty(KAFKA_CREATED);
+    assert!(indented.contains("\n  "), "the body is indented");
+    let server = server_answering(vec![Reply::json(200, versioned(), &indented)]).await;
+    let response = create_with(
+        &bearer_client(&server.base_url),
+        &CallOptions::new().pretty(true),
+    )
+    .await
+    .unwrap();
     assert_eq!(
         server.requests()[0].request_line(),
         format!("POST {}?pretty=true HTTP/1.1", api_path())
@@ -461,12 +446,14 @@ async fn pretty_true_is_sent_and_an_indented_body_decodes_the_same() {
 async fn envelope_and_pretty_together_send_both_parameters() {
     let server = server_answering(vec![Reply::json(
         200,
-        VERSIONED,
-        &enveloped(200, KAFKA_RESPONSE),
+        versioned(),
+        &enveloped(200, KAFKA_CREATED),
     )])
     .await;
     let options = CallOptions::new().envelope(true).pretty(true);
-    let response = create_with(&client_for(&server), &options).await.unwrap();
+    let response = create_with(&bearer_client(&server.base_url), &options)
+        .await
+        .unwrap();
     assert_eq!(response.into_inner(), kafka_response());
     assert_eq!(
         server.requests()[0].request_line(),
@@ -479,7 +466,7 @@ async fn envelope_and_pretty_together_send_both_parameters() {
 
 #[tokio::test]
 async fn a_429_with_retry_after_0_is_retried_and_the_call_succeeds() {
-    let server = server_answering(vec![too_many_requests("0"), ok()]).await;
+    let server = server_answering(vec![too_many_requests("0"), created()]).await;
     let created = create(&fast_retrying_client(&server)).await.unwrap();
     assert_eq!(created, kafka_response());
     assert_eq!(count(&server), 2, "the 429, then the retry");
@@ -487,7 +474,7 @@ async fn a_429_with_retry_after_0_is_retried_and_the_call_succeeds() {
 
 #[tokio::test]
 async fn retry_after_is_waited_out_before_the_retry() {
-    let server = server_answering(vec![too_many_requests("1"), ok()]).await;
+    let server = server_answering(vec![too_many_requests("1"), created()]).await;
     let client = fast_retrying_client(&server);
     let started = Instant::now();
     create(&client).await.unwrap();
@@ -506,7 +493,7 @@ async fn a_429_after_every_retry_is_error_rate_limited_with_the_servers_details(
         .header("RateLimit-Remaining", "0")
         .header("RateLimit-Reset", "7");
     let server = server_answering(vec![limited]).await;
-    let client = builder_for(&server)
+    let client = bearer_builder(&server.base_url)
         .retry_backoff(Duration::ZERO, Duration::from_secs(5))
         .max_retries(2)
         .build()
@@ -537,8 +524,8 @@ async fn a_429_after_every_retry_is_error_rate_limited_with_the_servers_details(
 
 #[tokio::test]
 async fn max_retries_0_sends_exactly_one_request() {
-    let server = server_answering(vec![too_many_requests("0"), ok()]).await;
-    let client = builder_for(&server)
+    let server = server_answering(vec![too_many_requests("0"), created()]).await;
+    let client = bearer_builder(&server.base_url)
         .retry_backoff(Duration::ZERO, Duration::from_secs(5))
         .max_retries(0)
         .build()
@@ -551,8 +538,8 @@ async fn max_retries_0_sends_exactly_one_request() {
 #[tokio::test]
 async fn a_retry_after_longer_than_the_longest_wait_is_not_waited_out() {
     // Waiting it out would take 2 s and then succeed: the test would fail.
-    let server = server_answering(vec![too_many_requests("2"), ok()]).await;
-    let client = builder_for(&server)
+    let server = server_answering(vec![too_many_requests("2"), created()]).await;
+    let client = bearer_builder(&server.base_url)
         .retry_backoff(Duration::ZERO, Duration::from_secs(1))
         .build()
         .unwrap();
@@ -574,8 +561,8 @@ async fn by_default_a_retry_after_longer_than_30_s_is_handed_back() {
         atlas_stream_connections::DEFAULT_MAX_RETRY_DELAY,
         Duration::from_secs(30)
     );
-    let server = server_answering(vec![too_many_requests("31"), ok()]).await;
-    let error = create(&client_for(&server)).await.unwrap_err();
+    let server = server_answering(vec![too_many_requests("31"), created()]).await;
+    let error = create(&bearer_client(&server.base_url)).await.unwrap_err();
     assert!(matches!(error, Error::RateLimited(_)), "{error:?}");
     assert_eq!(count(&server), 1, "handed back at once");
 }
@@ -583,7 +570,7 @@ async fn by_default_a_retry_after_longer_than_30_s_is_handed_back() {
 #[tokio::test]
 async fn a_503_with_retry_after_is_retried() {
     let unavailable = Reply::json(503, "application/json", UNAVAILABLE).header("Retry-After", "0");
-    let server = server_answering(vec![unavailable, ok()]).await;
+    let server = server_answering(vec![unavailable, created()]).await;
     let created = create(&fast_retrying_client(&server)).await.unwrap();
     assert_eq!(created, kafka_response());
     assert_eq!(count(&server), 2);
@@ -593,7 +580,7 @@ async fn a_503_with_retry_after_is_retried() {
 async fn a_503_with_retry_after_that_persists_is_a_retryable_api_error() {
     let unavailable = Reply::json(503, "application/json", UNAVAILABLE).header("Retry-After", "0");
     let server = server_answering(vec![unavailable]).await;
-    let client = builder_for(&server)
+    let client = bearer_builder(&server.base_url)
         .retry_backoff(Duration::ZERO, Duration::from_secs(5))
         .max_retries(1)
         .build()
@@ -609,7 +596,7 @@ async fn a_503_with_retry_after_that_persists_is_a_retryable_api_error() {
 async fn a_503_without_retry_after_is_not_retried() {
     let server = server_answering(vec![
         Reply::json(503, "application/json", UNAVAILABLE),
-        ok(),
+        created(),
     ])
     .await;
     let error = create(&fast_retrying_client(&server)).await.unwrap_err();
@@ -627,7 +614,7 @@ async fn a_500_or_502_is_never_retried_even_with_retry_after() {
             r#"{{"error":{status},"errorCode":"UNEXPECTED_ERROR","reason":"Server Error"}}"#
         );
         let failing = Reply::json(status, "application/json", &body).header("Retry-After", "0");
-        let server = server_answering(vec![failing, ok()]).await;
+        let server = server_answering(vec![failing, created()]).await;
         let error = create(&fast_retrying_client(&server)).await.unwrap_err();
         assert_eq!(count(&server), 1, "{status} was retried");
         let api = error.as_api_error().unwrap_or_else(|| panic!("{error:?}"));
@@ -641,7 +628,7 @@ async fn every_retry_sends_the_identical_request() {
     let server = server_answering(vec![
         too_many_requests("0"),
         Reply::json(503, "application/json", UNAVAILABLE).header("Retry-After", "0"),
-        ok(),
+        created(),
     ])
     .await;
     create(&fast_retrying_client(&server)).await.unwrap();
@@ -669,7 +656,7 @@ async fn every_retry_sends_the_identical_request() {
 #[tokio::test]
 async fn error_display_names_method_path_status_and_error_code() {
     let server = server_answering(vec![Reply::json(404, "application/json", NOT_FOUND)]).await;
-    let error = create(&client_for(&server)).await.unwrap_err();
+    let error = create(&bearer_client(&server.base_url)).await.unwrap_err();
     let shown = error.to_string();
     for part in ["POST", api_path().as_str(), "404", "RESOURCE_NOT_FOUND"] {
         assert!(shown.contains(part), "{part} missing: {shown}");
@@ -680,7 +667,7 @@ async fn error_display_names_method_path_status_and_error_code() {
 async fn status_error_code_and_response_agree_for_every_error_status() {
     for (status, code) in [
         (400, "VALIDATION_ERROR"),
-        (403, "CANNOT_CHANGE_GROUP_NAME"),
+        (403, "CANNOT_CHANGE_PROJECT_NAME"),
         (404, "RESOURCE_NOT_FOUND"),
         (409, "DUPLICATE_STREAM_CONNECTION"),
         (410, "VERSION_GONE"),
@@ -692,7 +679,10 @@ async fn status_error_code_and_response_agree_for_every_error_status() {
             r#"{{"error":{status},"errorCode":"{code}","detail":"detail {status}","reason":"r"}}"#
         );
         let server = server_answering(vec![Reply::json(status, "application/json", &body)]).await;
-        let client = builder_for(&server).max_retries(0).build().unwrap();
+        let client = bearer_builder(&server.base_url)
+            .max_retries(0)
+            .build()
+            .unwrap();
         let error = create(&client).await.unwrap_err();
         let response = error
             .response()
@@ -727,7 +717,7 @@ async fn a_400_exposes_its_bad_request_fields_and_parameters() {
         }
     }"#;
     let server = server_answering(vec![Reply::json(400, "application/json", body)]).await;
-    let error = create(&client_for(&server)).await.unwrap_err();
+    let error = create(&bearer_client(&server.base_url)).await.unwrap_err();
     let api = error.as_api_error().unwrap_or_else(|| panic!("{error:?}"));
     assert_eq!(api.status().as_u16(), 400);
     assert_eq!(api.error_code(), Some("INVALID_ATTRIBUTE"));
@@ -761,7 +751,7 @@ async fn a_400_exposes_its_bad_request_fields_and_parameters() {
 #[tokio::test]
 async fn an_error_without_those_details_has_empty_lists() {
     let server = server_answering(vec![Reply::json(404, "application/json", NOT_FOUND)]).await;
-    let error = create(&client_for(&server)).await.unwrap_err();
+    let error = create(&bearer_client(&server.base_url)).await.unwrap_err();
     let api = error.as_api_error().unwrap_or_else(|| panic!("{error:?}"));
     assert!(api.bad_request_fields().is_empty());
     assert!(api.parameters().is_empty());

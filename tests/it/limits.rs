@@ -7,13 +7,10 @@
 //! `server_succeeded()`. A child process measures the peak memory an endless
 //! body costs; the embedded local Atlas bounds the bodies it reads too.
 
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use atlas_stream_connections::local_atlas::LocalAtlas;
-use atlas_stream_connections::types::{StreamsConnection, StreamsKafkaConnection};
 use atlas_stream_connections::{
     CallOptions, Client, ClientBuilder, DEFAULT_MAX_RESPONSE_BYTES, Error,
 };
@@ -21,10 +18,11 @@ use reqwest::StatusCode;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-const GROUP: &str = "32b6e34b3d91647abb20e7b8";
-const TENANT: &str = "instance-1";
-const KAFKA_RESPONSE: &str = include_str!("fixtures/seed/response-200-Kafka.json");
-const VERSIONED: &str = "application/vnd.atlas.2023-02-01+json";
+use crate::support::{
+    DigestAnswer, INSTANCE, KAFKA_CREATED, PROJECT, api_path, child_line, create_error, kafka,
+    nonce_of, run_child_test, versioned,
+};
+
 const CHALLENGE: &str =
     r#"Digest realm="MMS Public API", nonce="n0nce", algorithm=MD5, qop="auth""#;
 /// What the client reads of a token answer, and of a body it drops.
@@ -65,7 +63,7 @@ fn head(status: u16, headers: &[(&str, &str)]) -> String {
 
 /// The head of an answer in Atlas's media type.
 fn json_head(status: u16) -> String {
-    head(status, &[("content-type", VERSIONED)])
+    head(status, &[("content-type", versioned())])
 }
 
 /// A server on 127.0.0.1 that answers each request (one per connection)
@@ -108,29 +106,13 @@ impl RawServer {
 
 /// Reads one request (head and `Content-Length` body); its request line.
 async fn read_request(socket: &mut TcpStream) -> Option<String> {
-    let request = support::read_request(socket).await?;
+    let request = crate::support::read_request(socket).await?;
     Some(request.request_line().to_owned())
 }
 
 async fn answer(socket: &mut TcpStream, answer: Answer) -> std::io::Result<()> {
     match answer {
-        Answer::Endless { head } => {
-            socket
-                .write_all(format!("{head}transfer-encoding: chunked\r\n\r\n").as_bytes())
-                .await?;
-            // Chunks of an odd size, so that what the client has read is
-            // rarely a round number: a limit must be passed, not hit.
-            let data = vec![b'x'; 4093];
-            let frame = [
-                format!("{:x}\r\n", data.len()).into_bytes(),
-                data,
-                b"\r\n".to_vec(),
-            ]
-            .concat();
-            loop {
-                socket.write_all(&frame).await?;
-            }
-        }
+        Answer::Endless { head } => send_endless(socket, &head).await,
         Answer::Announced { head, length } => {
             socket
                 .write_all(format!("{head}content-length: {length}\r\n\r\n").as_bytes())
@@ -158,27 +140,52 @@ async fn answer(socket: &mut TcpStream, answer: Answer) -> std::io::Result<()> {
             body,
             chunked,
         } => {
-            let bytes = if chunked {
-                let framed = [
-                    format!(
-                        "{head}transfer-encoding: chunked\r\n\r\n{:x}\r\n",
-                        body.len()
-                    )
-                    .into_bytes(),
-                    body,
-                    b"\r\n0\r\n\r\n".to_vec(),
-                ];
-                framed.concat()
-            } else {
-                let framed = [
-                    format!("{head}content-length: {}\r\n\r\n", body.len()).into_bytes(),
-                    body,
-                ];
-                framed.concat()
-            };
+            let bytes = framed(&head, body, chunked);
             socket.write_all(&bytes).await?;
             socket.shutdown().await
         }
+    }
+}
+
+/// Sends `head`, then a chunked body that never ends.
+async fn send_endless(socket: &mut TcpStream, head: &str) -> std::io::Result<()> {
+    socket
+        .write_all(format!("{head}transfer-encoding: chunked\r\n\r\n").as_bytes())
+        .await?;
+    // Chunks of an odd size, so that what the client has read is rarely a
+    // round number: a limit must be passed, not hit.
+    let data = vec![b'x'; 4093];
+    let frame = [
+        format!("{:x}\r\n", data.len()).into_bytes(),
+        data,
+        b"\r\n".to_vec(),
+    ]
+    .concat();
+    loop {
+        socket.write_all(&frame).await?;
+    }
+}
+
+/// `head` and `body`, with `Content-Length` (`chunked: false`) or as one
+/// chunk.
+fn framed(head: &str, body: Vec<u8>, chunked: bool) -> Vec<u8> {
+    if chunked {
+        [
+            format!(
+                "{head}transfer-encoding: chunked\r\n\r\n{:x}\r\n",
+                body.len()
+            )
+            .into_bytes(),
+            body,
+            b"\r\n0\r\n\r\n".to_vec(),
+        ]
+        .concat()
+    } else {
+        [
+            format!("{head}content-length: {}\r\n\r\n", body.len()).into_bytes(),
+            body,
+        ]
+        .concat()
     }
 }
 
@@ -189,19 +196,6 @@ async fn hold(socket: &mut TcpStream) -> std::io::Result<()> {
     Ok(())
 }
 
-fn kafka() -> StreamsConnection {
-    StreamsKafkaConnection {
-        name: Some("events".into()),
-        bootstrap_servers: Some("broker-1:9092".into()),
-        ..Default::default()
-    }
-    .into()
-}
-
-fn api_path() -> String {
-    format!("/api/atlas/v2/groups/{GROUP}/streams/{TENANT}/connections")
-}
-
 /// A builder for `server` whose exchanges may take 30 s: every test below
 /// ends long before, unless the client reads what it must not (an endless
 /// body, a terabyte announced), when it would end in a timeout instead of
@@ -210,13 +204,6 @@ fn builder(server: &RawServer) -> ClientBuilder {
     Client::builder()
         .base_url(&server.base_url)
         .timeout(Duration::from_secs(30))
-}
-
-async fn create(client: &Client) -> Error {
-    client
-        .create_stream_connection(GROUP, TENANT, &kafka())
-        .await
-        .expect_err("the answer is unusable")
 }
 
 /// The parts of a [`Error::TooLarge`]: status, what, limit, method and path.
@@ -242,7 +229,7 @@ async fn an_endless_200_body_stops_at_the_default_limit_and_says_the_connection_
     })
     .await;
     let client = builder(&server).access_token("t").build().unwrap();
-    let error = create(&client).await;
+    let error = create_error(&client).await;
     let path = api_path();
     assert_eq!(
         too_large(&error),
@@ -274,14 +261,14 @@ async fn a_content_length_over_the_limit_fails_before_reading_a_byte() {
     })
     .await;
     let client = builder(&server).access_token("t").build().unwrap();
-    let error = create(&client).await;
+    let error = create_error(&client).await;
     assert_eq!(too_large(&error).0, Some(200));
     assert_eq!(error.server_succeeded(), Some(StatusCode::OK));
 }
 
 #[tokio::test]
 async fn a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_not() {
-    let body = KAFKA_RESPONSE.trim().as_bytes().to_vec();
+    let body = KAFKA_CREATED.trim().as_bytes().to_vec();
     let size = body.len() as u64;
     for chunked in [false, true] {
         let body = body.clone();
@@ -297,7 +284,7 @@ async fn a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_not() {
             .build()
             .unwrap();
         let created = at_limit
-            .create_stream_connection(GROUP, TENANT, &kafka())
+            .create_stream_connection(PROJECT, INSTANCE, &kafka())
             .await
             .unwrap_or_else(|e| panic!("chunked {chunked}: {e}"));
         assert_eq!(created.kind(), "Kafka");
@@ -306,7 +293,7 @@ async fn a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_not() {
             .max_response_bytes(size - 1)
             .build()
             .unwrap();
-        let error = create(&under).await;
+        let error = create_error(&under).await;
         let (status, what, limit, _) = too_large(&error);
         assert_eq!(
             (status, what, limit),
@@ -326,7 +313,7 @@ async fn a_200_body_that_breaks_off_keeps_its_status() {
     })
     .await;
     let client = builder(&server).access_token("t").build().unwrap();
-    let error = create(&client).await;
+    let error = create_error(&client).await;
     let Error::Transport(transport) = &error else {
         panic!("not a transport error: {error:?}");
     };
@@ -350,7 +337,7 @@ async fn a_200_body_that_stalls_past_the_timeout_keeps_its_status() {
         .access_token("t")
         .build()
         .unwrap();
-    let error = create(&client).await;
+    let error = create_error(&client).await;
     let Error::Timeout(timeout) = &error else {
         panic!("not a timeout: {error:?}");
     };
@@ -368,7 +355,7 @@ async fn an_error_body_that_breaks_off_keeps_its_status_but_nothing_succeeded() 
     })
     .await;
     let client = builder(&server).access_token("t").build().unwrap();
-    let error = create(&client).await;
+    let error = create_error(&client).await;
     assert!(matches!(error, Error::Transport(_)), "{error:?}");
     assert_eq!(error.status(), Some(StatusCode::BAD_REQUEST));
     assert_eq!(error.server_succeeded(), None);
@@ -386,7 +373,12 @@ async fn an_endless_enveloped_answer_stops_at_the_limit_and_claims_no_status() {
         .build()
         .unwrap();
     let error = client
-        .create_stream_connection_with(GROUP, TENANT, &kafka(), &CallOptions::new().envelope(true))
+        .create_stream_connection_with(
+            PROJECT,
+            INSTANCE,
+            &kafka(),
+            &CallOptions::new().envelope(true),
+        )
         .await
         .unwrap_err();
     // An envelope's `200` hides the real status, which never arrived: the
@@ -415,7 +407,7 @@ async fn an_endless_401_to_an_access_token_is_too_large_with_its_status() {
         .max_response_bytes(1 << 20)
         .build()
         .unwrap();
-    let error = create(&client).await;
+    let error = create_error(&client).await;
     assert_eq!(too_large(&error).0, Some(401));
     assert_eq!(error.server_succeeded(), None);
 }
@@ -439,7 +431,7 @@ async fn endless_401_bodies_to_an_api_key_are_dropped_then_refused_at_the_limit(
         .max_response_bytes(1 << 20)
         .build()
         .unwrap();
-    let error = create(&client).await;
+    let error = create_error(&client).await;
     assert_eq!(too_large(&error).0, Some(401));
     assert_eq!(server.request_lines().len(), 2, "probe, then the answer");
 }
@@ -460,7 +452,7 @@ async fn endless_429_bodies_are_dropped_between_retries_and_the_last_is_too_larg
         .max_response_bytes(1 << 20)
         .build()
         .unwrap();
-    let error = create(&client).await;
+    let error = create_error(&client).await;
     assert_eq!(too_large(&error).0, Some(429));
     assert_eq!(server.request_lines().len(), 3, "the call and two retries");
 }
@@ -489,8 +481,8 @@ async fn keep_alive_server(size: usize, chunked: bool) -> (String, Arc<Mutex<(us
                         let head = "HTTP/1.1 429 X\r\nretry-after: 0\r\n".to_owned();
                         (head, vec![b' '; size])
                     } else {
-                        let head = format!("HTTP/1.1 200 X\r\ncontent-type: {VERSIONED}\r\n");
-                        (head, KAFKA_RESPONSE.as_bytes().to_vec())
+                        let head = format!("HTTP/1.1 200 X\r\ncontent-type: {}\r\n", versioned());
+                        (head, KAFKA_CREATED.as_bytes().to_vec())
                     };
                     let framed = if first && chunked {
                         [
@@ -538,7 +530,7 @@ async fn a_dropped_body_up_to_64_kib_is_read_so_its_connection_serves_the_retry(
             .build()
             .unwrap();
         client
-            .create_stream_connection(GROUP, TENANT, &kafka())
+            .create_stream_connection(PROJECT, INSTANCE, &kafka())
             .await
             .unwrap();
         assert_eq!(
@@ -563,7 +555,7 @@ async fn an_endless_token_answer_stops_at_64_kib() {
             .service_account("mdb_sa_id_x", "mdb_sa_sk_y")
             .build()
             .unwrap();
-        let error = create(&client).await;
+        let error = create_error(&client).await;
         assert_eq!(
             too_large(&error),
             (
@@ -590,7 +582,7 @@ async fn a_token_answer_announced_over_64_kib_is_not_read() {
         .service_account("mdb_sa_id_x", "mdb_sa_sk_y")
         .build()
         .unwrap();
-    let error = create(&client).await;
+    let error = create_error(&client).await;
     assert_eq!(too_large(&error).1, "token answer");
 }
 
@@ -627,7 +619,7 @@ async fn challenged_with(values: Vec<String>) -> (Error, Duration, usize) {
         .build()
         .unwrap();
     let started = Instant::now();
-    let error = create(&client).await;
+    let error = create_error(&client).await;
     (error, started.elapsed(), server.request_lines().len())
 }
 
@@ -671,19 +663,19 @@ async fn a_1_mb_www_authenticate_is_a_prompt_transport_error() {
 
 #[tokio::test(flavor = "current_thread")]
 async fn a_huge_sunset_header_is_logged_cut_short() {
-    let captured = support::Captured::default();
+    let captured = crate::support::Captured::default();
     let _guard = captured.install();
     let sunset = format!("Sat, 01 Jan 2000 00:00:00 GMT{}", "~".repeat(8 * 1024));
     let header = sunset.clone();
     let server = RawServer::start(move |_| Answer::Whole {
-        head: head(200, &[("content-type", VERSIONED), ("sunset", &header)]),
-        body: KAFKA_RESPONSE.as_bytes().to_vec(),
+        head: head(200, &[("content-type", versioned()), ("sunset", &header)]),
+        body: KAFKA_CREATED.as_bytes().to_vec(),
         chunked: false,
     })
     .await;
     let client = builder(&server).access_token("t").build().unwrap();
     let response = client
-        .create_stream_connection_with(GROUP, TENANT, &kafka(), &CallOptions::new())
+        .create_stream_connection_with(PROJECT, INSTANCE, &kafka(), &CallOptions::new())
         .await
         .unwrap();
     assert_eq!(response.sunset(), Some(sunset.as_str()), "kept whole");
@@ -740,7 +732,7 @@ fn memory_child() {
         }
         let client = client.build().unwrap();
         let before = peak_rss_kib();
-        let error = create(&client).await;
+        let error = create_error(&client).await;
         let after = peak_rss_kib();
         assert_eq!(too_large(&error).0, Some(200));
         println!("CHILD {}", after.saturating_sub(before));
@@ -756,16 +748,12 @@ fn an_endless_body_costs_less_than_64_mib_of_peak_memory() {
     // The default limit, and a limit 32 times larger: the cost follows the
     // limit, not the body.
     for limit in ["default", "16777216"] {
-        let output = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["--exact", "memory_child", "--ignored", "--nocapture"])
-            .env(CHILD_LIMIT, limit)
-            .output()
-            .unwrap();
+        let output = run_child_test(module_path!(), "memory_child", |command| {
+            command.env(CHILD_LIMIT, limit);
+        });
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(output.status.success(), "the child failed: {stdout}");
-        let growth: u64 = stdout
-            .lines()
-            .find_map(|l| l.strip_prefix("CHILD "))
+        let growth: u64 = child_line(&stdout)
             .and_then(|v| v.trim().parse().ok())
             .unwrap_or_else(|| panic!("the child printed no figure: {stdout}"));
         println!("an endless 200 body, limit {limit}: peak RSS grew {growth} KiB");
@@ -874,14 +862,6 @@ async fn the_local_atlas_answers_a_body_that_breaks_off_with_400() {
     assert!(answer.contains("MALFORMED_REQUEST"), "{answer}");
 }
 
-fn md5_hex(text: &str) -> String {
-    use md5::Digest as _;
-    md5::Md5::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// A right Digest answer to `atlas`'s challenge for the create path, padded
 /// with an unknown parameter to exactly `size` bytes.
 async fn padded_digest_answer(atlas: &LocalAtlas, size: usize) -> String {
@@ -890,22 +870,19 @@ async fn padded_digest_answer(atlas: &LocalAtlas, size: usize) -> String {
         api_path()
     );
     let answer = raw_answer(atlas, request.as_bytes()).await;
-    let nonce = answer
-        .split("nonce=\"")
-        .nth(1)
-        .and_then(|rest| rest.split('"').next())
-        .unwrap_or_else(|| panic!("no challenge: {answer}"))
-        .to_owned();
+    let nonce = nonce_of(&answer);
     let (public, private) = atlas.api_key();
-    let (realm, uri, cnonce) = ("MMS Public API", api_path(), "c0ffee");
-    let ha1 = md5_hex(&format!("{public}:{realm}:{}", private.expose_secret()));
-    let ha2 = md5_hex(&format!("POST:{uri}"));
-    let response = md5_hex(&format!("{ha1}:{nonce}:00000001:{cnonce}:auth:{ha2}"));
-    let mut value = format!(
-        "Digest username=\"{public}\", realm=\"{realm}\", nonce=\"{nonce}\", uri=\"{uri}\", \
-         algorithm=MD5, qop=auth, nc=00000001, cnonce=\"{cnonce}\", response=\"{response}\", \
-         padding=\""
-    );
+    let uri = api_path();
+    let answer = DigestAnswer {
+        username: public,
+        private_key: private.expose_secret(),
+        method: "POST",
+        uri: &uri,
+        nonce: &nonce,
+        nc: "00000001",
+        cnonce: "c0ffee",
+    };
+    let mut value = format!("{}, padding=\"", answer.header());
     value.extend(std::iter::repeat_n('x', size - value.len() - 1));
     value.push('"');
     assert_eq!(value.len(), size);

@@ -8,8 +8,8 @@ use std::process::{Command, Output, Stdio};
 use atlas_stream_connections::local_atlas::LocalAtlas;
 use atlas_stream_connections::{BASE_URL_VARIABLES, CREDENTIAL_VARIABLES};
 
-const PROJECT: &str = "32b6e34b3d91647abb20e7b8";
-const INSTANCE: &str = "instance-1";
+use crate::support::{INSTANCE, PROJECT, minimal_kafka_json};
+
 const KAFKA_PASSWORD: &str = "kafka-password-never-printed";
 
 /// The command with no Atlas variables but `env`.
@@ -52,14 +52,12 @@ fn run(mut command: Command, stdin: Option<&str>) -> Run {
     }
 }
 
+/// A Kafka connection named `name` whose password is [`KAFKA_PASSWORD`].
 fn kafka_json(name: &str) -> String {
-    serde_json::json!({
-        "type": "Kafka",
-        "name": name,
-        "bootstrapServers": "broker-1:9092",
-        "authentication": {"mechanism": "PLAIN", "username": "u", "password": KAFKA_PASSWORD}
-    })
-    .to_string()
+    let mut value = minimal_kafka_json(name);
+    value["authentication"] =
+        serde_json::json!({"mechanism": "PLAIN", "username": "u", "password": KAFKA_PASSWORD});
+    value.to_string()
 }
 
 fn temp_file(name: &str, text: &str) -> std::path::PathBuf {

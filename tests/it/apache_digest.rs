@@ -1,12 +1,12 @@
 //! Our HTTP Digest client against an independent server: Apache httpd's
 //! `mod_auth_digest` (Debian's `apache2`), so that the client is not only
-//! checked by a server written by the same hands (tests/api_key.rs).
+//! checked by a server written by the same hands (tests/it/api_key.rs).
 //!
 //! Ignored by default; it needs `/usr/sbin/apache2` (`bash .ci/install-tools
 //! apache`) and runs a few seconds:
 //!
 //! ```text
-//! cargo test --test apache_digest -- --ignored --nocapture
+//! cargo test --test it apache_digest:: -- --ignored --nocapture
 //! ```
 //!
 //! Each test starts a private Apache in the foreground as a child process:
@@ -70,18 +70,15 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use atlas_stream_connections::types::StreamsConnection;
 use atlas_stream_connections::{Client, Error};
-use md5::Digest as _;
+
+use crate::support::{
+    KAFKA_CREATED, PRIVATE_KEY, PROJECT, PUBLIC_KEY, REALM, create, hex_md5, kafka, key_builder,
+    run_workers, versioned,
+};
 
 const APACHE: &str = "/usr/sbin/apache2";
 const MODULES: &str = "/usr/lib/apache2/modules";
-const GROUP: &str = "32b6e34b3d91647abb20e7b8";
-const PUBLIC: &str = "abcdefgh";
-const PRIVATE: &str = "6f1c0a0e-private-key-never-shown";
-const REALM: &str = "MMS Public API";
-const CREATED: &str = include_str!("fixtures/seed/response-200-Kafka.json");
-const VERSIONED: &str = "application/vnd.atlas.2023-02-01+json";
 /// Bytes of shared memory for Apache's table of `opaque`s (see the header).
 const SHMEM_SIZE: u32 = 1 << 20;
 const CONCURRENCIES: [usize; 3] = [1, 8, 32];
@@ -89,17 +86,6 @@ const CONCURRENCIES: [usize; 3] = [1, 8, 32];
 const STEADY_CALLS: usize = 10;
 /// Bound on Apache's start, stop, and its logs catching up.
 const PATIENCE: Duration = Duration::from_secs(15);
-
-fn kafka() -> StreamsConnection {
-    serde_json::from_str(include_str!("fixtures/seed/request-Kafka.json")).unwrap()
-}
-
-fn hex_md5(text: &str) -> String {
-    md5::Md5::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
 
 #[derive(Clone, Copy, Debug)]
 enum NcCheck {
@@ -206,20 +192,21 @@ impl Apache {
         write_file(
             &dir.join("htdigest"),
             &format!(
-                "{PUBLIC}:{REALM}:{}\n",
-                hex_md5(&format!("{PUBLIC}:{REALM}:{PRIVATE}"))
+                "{PUBLIC_KEY}:{REALM}:{}\n",
+                hex_md5(&format!("{PUBLIC_KEY}:{REALM}:{PRIVATE_KEY}"))
             ),
             0o644,
         );
-        write_file(&dir.join("created.json"), CREATED, 0o644);
+        write_file(&dir.join("created.json"), KAFKA_CREATED, 0o644);
         // Drains the body, then answers as Atlas does to a create.
         write_file(
             &dir.join("cgi/create"),
             &format!(
                 "#!/bin/sh\ncat >/dev/null\n\
-                 printf 'Status: 200 OK\\r\\nContent-Type: {VERSIONED}\\r\\n\\r\\n'\n\
+                 printf 'Status: 200 OK\\r\\nContent-Type: {versioned}\\r\\n\\r\\n'\n\
                  exec cat '{}'\n",
-                dir.join("created.json").display()
+                dir.join("created.json").display(),
+                versioned = versioned(),
             ),
             0o755,
         );
@@ -498,30 +485,18 @@ impl std::fmt::Display for Calls {
 }
 
 /// `workers` tasks sharing `client`, `each` sequential calls per task, with
-/// tenant names numbered from `first`.
+/// instance names numbered from `first`.
 async fn phase(client: &Client, workers: usize, each: usize, first: usize) -> Calls {
-    let tasks: Vec<_> = (0..workers)
-        .map(|worker| {
-            let client = client.clone();
-            tokio::spawn(async move {
-                let mut results = Vec::with_capacity(each);
-                for call in 0..each {
-                    let tenant = format!("instance-{}", first + worker * each + call);
-                    let result = client
-                        .create_stream_connection(GROUP, &tenant, &kafka())
-                        .await
-                        .map(|created| assert_eq!(created.kind(), "Kafka"));
-                    results.push(result);
-                }
-                results
-            })
-        })
-        .collect();
+    let what = move |worker, call| {
+        let instance = format!("instance-{}", first + worker * each + call);
+        (instance, kafka())
+    };
     let mut calls = Calls::default();
-    for task in tasks {
-        for result in task.await.expect("a worker panicked") {
-            calls.calls += 1;
-            if let Err(error) = result {
+    for result in run_workers(client, (workers, each), what).await {
+        calls.calls += 1;
+        match result {
+            Ok(created) => assert_eq!(created.kind(), "Kafka"),
+            Err(error) => {
                 calls.failures += 1;
                 calls.first_error.get_or_insert_with(|| error.to_string());
             }
@@ -530,10 +505,9 @@ async fn phase(client: &Client, workers: usize, each: usize, first: usize) -> Ca
     calls
 }
 
+/// A client of `apache` with the API key [`PUBLIC_KEY`] and `private_key`.
 fn client(apache: &Apache, private_key: &str) -> Client {
-    Client::builder()
-        .base_url(apache.base_url())
-        .api_key(PUBLIC, private_key)
+    key_builder(&apache.base_url(), private_key)
         .build()
         .unwrap()
 }
@@ -550,18 +524,18 @@ async fn measure_with(settings: Settings, most_per_call: f64) {
     let nc_check = settings.nc_check;
     let apache = Apache::start_with(settings);
     let mut problems = Vec::new();
-    let mut tenants = 0;
+    let mut instances = 0;
     for workers in CONCURRENCIES {
         // A cold client for each concurrency: its warm-up includes learning
         // the challenge.
-        let client = client(&apache, PRIVATE);
+        let client = client(&apache, PRIVATE_KEY);
         let nc_failures = apache.errors_with("nonce-count check failed");
         let before = apache.seen().await;
-        let warm = phase(&client, workers, 1, tenants).await;
-        tenants += workers;
+        let warm = phase(&client, workers, 1, instances).await;
+        instances += workers;
         let warmed = apache.seen().await;
-        let steady = phase(&client, workers, STEADY_CALLS, tenants).await;
-        tenants += workers * STEADY_CALLS;
+        let steady = phase(&client, workers, STEADY_CALLS, instances).await;
+        instances += workers * STEADY_CALLS;
         let after = apache.seen().await;
         let (warm_seen, steady_seen) = (warmed.since(&before), after.since(&warmed));
         let per_call = steady_seen.requests as f64 / steady.calls as f64;
@@ -612,8 +586,7 @@ async fn lenient_nonce_counts_one_exchange_per_call_at_any_concurrency() {
 async fn a_wrong_key_is_an_authentication_error_after_few_exchanges() {
     let apache = Apache::start(NcCheck::On);
     let before = apache.seen().await;
-    let error = client(&apache, "not-the-private-key")
-        .create_stream_connection(GROUP, "instance-1", &kafka())
+    let error = create(&client(&apache, "not-the-private-key"))
         .await
         .unwrap_err();
     let seen = apache.seen().await.since(&before);
@@ -645,17 +618,17 @@ async fn the_next_nonce_apache_names_is_followed_without_a_refusal() {
         nonce_lifetime: Some(31),
         ..Settings::nc_check(NcCheck::On)
     });
-    let client = client(&apache, PRIVATE);
+    let client = client(&apache, PRIVATE_KEY);
     let warm = phase(&client, 8, 1, 0).await;
     let warmed = apache.seen().await;
     let started = Instant::now();
-    let mut tenants = 8;
+    let mut instances = 8;
     let mut calls = 0;
     let mut failures = Vec::new();
     // Past the first second, so that nextnonce is in play for a while.
     while started.elapsed() < Duration::from_millis(2500) {
-        let steady = phase(&client, 8, 5, tenants).await;
-        tenants += 40;
+        let steady = phase(&client, 8, 5, instances).await;
+        instances += 40;
         calls += steady.calls;
         failures.extend(steady.first_error);
     }
@@ -702,7 +675,7 @@ async fn calls_given_up_mid_exchange_disturb_no_other_call() {
     // nonce to the next call: the dropped request may reach Apache after
     // the next count, which Apache would then refuse.
     let apache = Apache::start(NcCheck::On);
-    let client = client(&apache, PRIVATE);
+    let client = client(&apache, PRIVATE_KEY);
     assert_eq!(phase(&client, 8, 1, 0).await.failures, 0);
     let refused_before = apache.errors_with("nonce-count check failed");
     let impatient: Vec<_> = (0..8u64)
@@ -711,9 +684,9 @@ async fn calls_given_up_mid_exchange_disturb_no_other_call() {
             tokio::spawn(async move {
                 for call in 0..20u64 {
                     let deadline = Duration::from_millis(1 + (worker * 20 + call) % 12);
-                    let tenant = format!("impatient-{worker}-{call}");
+                    let instance = format!("impatient-{worker}-{call}");
                     let kafka = kafka();
-                    let create = client.create_stream_connection(GROUP, &tenant, &kafka);
+                    let create = client.create_stream_connection(PROJECT, &instance, &kafka);
                     let _ = tokio::time::timeout(deadline, create).await;
                 }
             })

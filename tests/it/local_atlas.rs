@@ -8,51 +8,21 @@ use std::time::Duration;
 use atlas_stream_connections::local_atlas::{Failure, LocalAtlas, NonceCountCheck};
 use atlas_stream_connections::types::StreamsConnection;
 use atlas_stream_connections::{CallOptions, Client, Error, SecretString};
-use md5::Digest as _;
 use serde_json::{Value, json};
 
-const GROUP: &str = "32b6e34b3d91647abb20e7b8";
-const TENANT: &str = "my-instance";
-const VERSIONED: &str = "application/vnd.atlas.2023-02-01+json";
+use crate::support::{
+    DigestAnswer, INSTANCE, PROJECT, TOKEN_PATH, api_path, connections_path, create_named,
+    kafka_named, local_key_client, local_service_account_client, minimal_kafka_json, nonce_of,
+    run_workers, versioned,
+};
 
-/// The spec's Kafka example (every write-only field set) named `name`.
-fn kafka(name: &str) -> StreamsConnection {
-    let mut value: Value =
-        serde_json::from_str(include_str!("fixtures/seed/request-Kafka.json")).unwrap();
-    value["name"] = json!(name);
-    serde_json::from_value(value).unwrap()
-}
-
-/// Creates the Kafka connection `name` in the test instance.
-async fn create(client: &Client, name: &str) -> Result<StreamsConnection, Error> {
-    client
-        .create_stream_connection(GROUP, TENANT, &kafka(name))
-        .await
-}
-
-fn create_url(atlas: &LocalAtlas, group: &str, tenant: &str) -> String {
+/// The URL of the create operation of `atlas` in `project` and `instance`.
+fn create_url(atlas: &LocalAtlas, project: &str, instance: &str) -> String {
     format!(
-        "{}/api/atlas/v2/groups/{group}/streams/{tenant}/connections",
-        atlas.base_url()
+        "{}{}",
+        atlas.base_url(),
+        connections_path(project, instance)
     )
-}
-
-fn api_key_client(atlas: &LocalAtlas) -> Client {
-    let (public, private) = atlas.api_key();
-    Client::builder()
-        .base_url(atlas.base_url())
-        .api_key(public, private.clone())
-        .build()
-        .unwrap()
-}
-
-fn service_account_client(atlas: &LocalAtlas) -> Client {
-    let (id, secret) = atlas.service_account();
-    Client::builder()
-        .base_url(atlas.base_url())
-        .service_account(id, secret.clone())
-        .build()
-        .unwrap()
 }
 
 /// The statuses the local Atlas answered, in order, with method and path.
@@ -75,12 +45,7 @@ fn assert_as_atlas_answers(created: &StreamsConnection, name: &str) {
     assert_eq!(links.len(), 1, "{value}");
     assert_eq!(links[0]["rel"], "self");
     let href = links[0]["href"].as_str().unwrap();
-    assert!(
-        href.ends_with(&format!(
-            "/api/atlas/v2/groups/{GROUP}/streams/{TENANT}/connections/{name}"
-        )),
-        "{href}"
-    );
+    assert!(href.ends_with(&format!("{}/{name}", api_path())), "{href}");
     let authentication = value["authentication"].as_object().expect("authentication");
     for secret in ["password", "clientSecret", "sslKey", "sslKeyPassword"] {
         assert!(!authentication.contains_key(secret), "{secret} in {value}");
@@ -95,7 +60,7 @@ fn assert_as_atlas_answers(created: &StreamsConnection, name: &str) {
 async fn raw_token(atlas: &LocalAtlas) -> String {
     let (id, secret) = atlas.service_account();
     let response = reqwest::Client::new()
-        .post(format!("{}/api/oauth/token", atlas.base_url()))
+        .post(format!("{}{TOKEN_PATH}", atlas.base_url()))
         .basic_auth(id, Some(secret.expose_secret()))
         .header("content-type", "application/x-www-form-urlencoded")
         .body("grant_type=client_credentials")
@@ -116,7 +81,7 @@ async fn raw_create(
     let mut request = reqwest::Client::new()
         .post(url)
         .header("accept", accept)
-        .header("content-type", VERSIONED)
+        .header("content-type", versioned())
         .body(body.to_string());
     if let Some(authorization) = authorization {
         request = request.header("authorization", authorization);
@@ -133,20 +98,8 @@ async fn raw_create(
     (status, headers, body)
 }
 
-fn hex_md5(text: &str) -> String {
-    md5::Md5::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
-fn nonce_of(challenge: &str) -> String {
-    let start = challenge.find("nonce=\"").unwrap() + "nonce=\"".len();
-    let end = challenge[start..].find('"').unwrap();
-    challenge[start..start + end].to_owned()
-}
-
-/// A Digest answer computed independently of the crate.
+/// The [`DigestAnswer`] header of `public` and `private` to `nonce` for a
+/// `POST` to `uri`, with count `nc`.
 fn digest(
     public: &str,
     private: &SecretString,
@@ -155,26 +108,24 @@ fn digest(
     nc: u32,
     cnonce: &str,
 ) -> String {
-    let ha1 = hex_md5(&format!(
-        "{public}:MMS Public API:{}",
-        private.expose_secret()
-    ));
-    let ha2 = hex_md5(&format!("POST:{uri}"));
-    let nc = format!("{nc:08x}");
-    let response = hex_md5(&format!("{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}"));
-    format!(
-        "Digest username=\"{public}\", realm=\"MMS Public API\", nonce=\"{nonce}\", \
-         uri=\"{uri}\", algorithm=MD5, qop=auth, nc={nc}, cnonce=\"{cnonce}\", \
-         response=\"{response}\""
-    )
+    DigestAnswer {
+        username: public,
+        private_key: private.expose_secret(),
+        method: "POST",
+        uri,
+        nonce,
+        nc: &format!("{nc:08x}"),
+        cnonce,
+    }
+    .header()
 }
 
 /// The challenge of an unauthenticated request.
 async fn challenge(atlas: &LocalAtlas) -> String {
     let (status, headers, _) = raw_create(
-        &create_url(atlas, GROUP, TENANT),
+        &create_url(atlas, PROJECT, INSTANCE),
         None,
-        VERSIONED,
+        versioned(),
         &json!({}),
     )
     .await;
@@ -182,27 +133,28 @@ async fn challenge(atlas: &LocalAtlas) -> String {
     headers["www-authenticate"].to_str().unwrap().to_owned()
 }
 
-fn kafka_json(name: &str) -> Value {
-    json!({"type": "Kafka", "name": name, "bootstrapServers": "b:9092"})
-}
-
 // ---- authentication ---------------------------------------------------------
 
 #[tokio::test]
 async fn an_api_key_creates_a_connection_answered_with_links_and_no_secrets() {
     let atlas = LocalAtlas::start().await.unwrap();
-    let client = api_key_client(&atlas);
+    let client = local_key_client(&atlas);
     let response = client
-        .create_stream_connection_with(GROUP, TENANT, &kafka("events"), &CallOptions::new())
+        .create_stream_connection_with(
+            PROJECT,
+            INSTANCE,
+            &kafka_named("events"),
+            &CallOptions::new(),
+        )
         .await
         .unwrap();
-    assert_eq!(response.headers()["content-type"], VERSIONED);
+    assert_eq!(response.headers()["content-type"], versioned());
     assert_as_atlas_answers(&response, "events");
     let stored = atlas.connections();
     assert_eq!(stored.len(), 1);
     assert_eq!(
         (stored[0].group_id.as_str(), stored[0].tenant_name.as_str()),
-        (GROUP, TENANT)
+        (PROJECT, INSTANCE)
     );
     assert!(
         stored[0].connection["authentication"]
@@ -216,11 +168,11 @@ async fn an_api_key_creates_a_connection_answered_with_links_and_no_secrets() {
 #[tokio::test]
 async fn a_service_account_creates_a_connection_with_a_token_it_issued() {
     let atlas = LocalAtlas::start().await.unwrap();
-    let client = service_account_client(&atlas);
-    let created = create(&client, "events").await.unwrap();
+    let client = local_service_account_client(&atlas);
+    let created = create_named(&client, "events").await.unwrap();
     assert_as_atlas_answers(&created, "events");
     let requests = atlas.requests();
-    assert_eq!(exchanges(&atlas)[0], (200, "/api/oauth/token".to_owned()));
+    assert_eq!(exchanges(&atlas)[0], (200, TOKEN_PATH.to_owned()));
     assert_eq!(
         requests[1].header("authorization"),
         Some("Bearer [REDACTED]")
@@ -232,10 +184,10 @@ async fn a_service_account_creates_a_connection_with_a_token_it_issued() {
 async fn unauthenticated_requests_get_the_atlas_challenge_and_error_body() {
     let atlas = LocalAtlas::start().await.unwrap();
     let (status, headers, body) = raw_create(
-        &create_url(&atlas, GROUP, TENANT),
+        &create_url(&atlas, PROJECT, INSTANCE),
         None,
-        VERSIONED,
-        &kafka_json("k"),
+        versioned(),
+        &minimal_kafka_json("k"),
     )
     .await;
     assert_eq!(status, 401);
@@ -262,7 +214,7 @@ async fn a_wrong_api_key_is_an_authentication_error() {
         .api_key(public, "not-the-private-key")
         .build()
         .unwrap();
-    let error = create(&client, "events").await.unwrap_err();
+    let error = create_named(&client, "events").await.unwrap_err();
     let Error::Authentication(response) = &error else {
         panic!("{error:?}");
     };
@@ -279,10 +231,10 @@ async fn an_expired_nonce_is_replaced_by_the_client_transparently() {
         .start()
         .await
         .unwrap();
-    let client = api_key_client(&atlas);
+    let client = local_key_client(&atlas);
     for name in ["one", "two", "three"] {
         client
-            .create_stream_connection(GROUP, TENANT, &kafka(name))
+            .create_stream_connection(PROJECT, INSTANCE, &kafka_named(name))
             .await
             .unwrap();
     }
@@ -296,8 +248,8 @@ async fn an_expired_nonce_is_replaced_by_the_client_transparently() {
 /// Digest answer for it names.
 async fn fresh_nonce(atlas: &LocalAtlas) -> (String, String, String) {
     let nonce = nonce_of(&challenge(atlas).await);
-    let url = create_url(atlas, GROUP, TENANT);
-    let uri = format!("/api/atlas/v2/groups/{GROUP}/streams/{TENANT}/connections");
+    let url = create_url(atlas, PROJECT, INSTANCE);
+    let uri = api_path();
     (nonce, url, uri)
 }
 
@@ -311,10 +263,12 @@ async fn a_right_answer_to_an_expired_nonce_earns_a_stale_challenge() {
     let (public, private) = atlas.api_key();
     let (nonce, url, uri) = fresh_nonce(&atlas).await;
     let first = digest(public, private, &nonce, &uri, 1, "c1");
-    let (status, _, _) = raw_create(&url, Some(&first), VERSIONED, &kafka_json("a")).await;
+    let (status, _, _) =
+        raw_create(&url, Some(&first), versioned(), &minimal_kafka_json("a")).await;
     assert_eq!(status, 200);
     let second = digest(public, private, &nonce, &uri, 2, "c2");
-    let (status, headers, _) = raw_create(&url, Some(&second), VERSIONED, &kafka_json("b")).await;
+    let (status, headers, _) =
+        raw_create(&url, Some(&second), versioned(), &minimal_kafka_json("b")).await;
     assert_eq!(status, 401);
     let again = headers["www-authenticate"].to_str().unwrap();
     assert!(again.ends_with("stale=true"), "{again}");
@@ -327,19 +281,22 @@ async fn a_replayed_nonce_count_is_refused() {
     let (public, private) = atlas.api_key();
     let (nonce, url, uri) = fresh_nonce(&atlas).await;
     let header = digest(public, private, &nonce, &uri, 1, "c1");
-    let (status, _, _) = raw_create(&url, Some(&header), VERSIONED, &kafka_json("a")).await;
+    let (status, _, _) =
+        raw_create(&url, Some(&header), versioned(), &minimal_kafka_json("a")).await;
     assert_eq!(status, 200);
-    let (status, headers, _) = raw_create(&url, Some(&header), VERSIONED, &kafka_json("b")).await;
+    let (status, headers, _) =
+        raw_create(&url, Some(&header), versioned(), &minimal_kafka_json("b")).await;
     assert_eq!(status, 401, "a replay is refused");
     let again = headers["www-authenticate"].to_str().unwrap();
     assert!(again.ends_with("stale=false"), "{again}");
     // The nonce itself is still good with the next count.
     let next = digest(public, private, &nonce, &uri, 2, "c2");
-    let (status, _, _) = raw_create(&url, Some(&next), VERSIONED, &kafka_json("b")).await;
+    let (status, _, _) = raw_create(&url, Some(&next), versioned(), &minimal_kafka_json("b")).await;
     assert_eq!(status, 200);
     // A wrong key for the same nonce is refused.
     let wrong = digest(public, &SecretString::new("nope"), &nonce, &uri, 3, "c3");
-    let (status, _, _) = raw_create(&url, Some(&wrong), VERSIONED, &kafka_json("c")).await;
+    let (status, _, _) =
+        raw_create(&url, Some(&wrong), versioned(), &minimal_kafka_json("c")).await;
     assert_eq!(status, 401);
     assert_eq!(atlas.connections().len(), 2);
 }
@@ -357,7 +314,7 @@ async fn with_increasing_counts_a_count_below_the_highest_is_refused() {
     for (nc, name) in [(2, "a"), (1, "b"), (2, "c"), (3, "d")] {
         let header = digest(public, private, &nonce, &uri, nc, &format!("c{nc}{name}"));
         let (status, headers, _) =
-            raw_create(&url, Some(&header), VERSIONED, &kafka_json(name)).await;
+            raw_create(&url, Some(&header), versioned(), &minimal_kafka_json(name)).await;
         if status == 401 {
             let again = headers["www-authenticate"].to_str().unwrap();
             assert!(again.ends_with("stale=false"), "{again}");
@@ -376,22 +333,22 @@ async fn with_increasing_counts_a_count_below_the_highest_is_refused() {
 #[tokio::test]
 async fn respond_every_fails_each_period_th_request_until_stopped() {
     let atlas = LocalAtlas::start().await.unwrap();
-    let client = api_key_client(&atlas);
-    create(&client, "warm").await.unwrap();
+    let client = local_key_client(&atlas);
+    create_named(&client, "warm").await.unwrap();
     atlas.respond_every(3, Failure::Status(500));
     let outcomes: Vec<bool> = [
-        create(&client, "a").await.is_ok(),
-        create(&client, "b").await.is_ok(),
-        create(&client, "c").await.is_ok(),
-        create(&client, "d").await.is_ok(),
-        create(&client, "e").await.is_ok(),
-        create(&client, "f").await.is_ok(),
+        create_named(&client, "a").await.is_ok(),
+        create_named(&client, "b").await.is_ok(),
+        create_named(&client, "c").await.is_ok(),
+        create_named(&client, "d").await.is_ok(),
+        create_named(&client, "e").await.is_ok(),
+        create_named(&client, "f").await.is_ok(),
     ]
     .into();
     assert_eq!(outcomes, [true, true, false, true, true, false]);
     atlas.respond_every(0, Failure::Status(500));
     for name in ["g", "h", "i"] {
-        create(&client, name).await.unwrap();
+        create_named(&client, name).await.unwrap();
     }
 }
 
@@ -420,23 +377,9 @@ async fn each_injected_fault_costs_at_most_the_call_it_hit() {
         // or the first Digest probe), and every 40th after it.
         atlas.respond_next(1, Failure::Status(500));
         atlas.respond_every(40, Failure::Status(500));
-        let workers: Vec<_> = (0..16)
-            .map(|w| {
-                let client = client.clone();
-                tokio::spawn(async move {
-                    let mut errors = 0;
-                    for i in 0..38 {
-                        errors +=
-                            usize::from(create(&client, &format!("soak-{w}-{i}")).await.is_err());
-                    }
-                    errors
-                })
-            })
-            .collect();
-        let mut errors = 0;
-        for worker in workers {
-            errors += worker.await.unwrap();
-        }
+        let soak = |w, i| (INSTANCE.to_owned(), kafka_named(&format!("soak-{w}-{i}")));
+        let results = run_workers(&client, (16, 38), soak).await;
+        let errors = results.iter().filter(|result| result.is_err()).count();
         let requests = atlas.requests();
         let faults: Vec<_> = requests.iter().filter(|r| r.status == 500).collect();
         // Faults on calls (authenticated creates) cost the call; those on
@@ -445,14 +388,8 @@ async fn each_injected_fault_costs_at_most_the_call_it_hit() {
             .iter()
             .filter(|r| r.path.ends_with("/connections") && r.header("authorization").is_some())
             .count();
-        let on_tokens = faults
-            .iter()
-            .filter(|r| r.path == "/api/oauth/token")
-            .count();
-        let tokens = requests
-            .iter()
-            .filter(|r| r.path == "/api/oauth/token")
-            .count();
+        let on_tokens = faults.iter().filter(|r| r.path == TOKEN_PATH).count();
+        let tokens = requests.iter().filter(|r| r.path == TOKEN_PATH).count();
         eprintln!(
             "{kind}: 608 creates, {} requests ({tokens} for tokens), {} faults ({on_calls} on \
              calls, {on_tokens} on token requests): {errors} failed calls",
@@ -474,7 +411,7 @@ async fn the_token_endpoint_issues_tokens_to_the_service_account_only() {
         .start()
         .await
         .unwrap();
-    let token_url = format!("{}/api/oauth/token", atlas.base_url());
+    let token_url = format!("{}{TOKEN_PATH}", atlas.base_url());
     let http = reqwest::Client::new();
     let encode = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let post = |id: &str, secret: &str, body: &'static str| {
@@ -510,8 +447,8 @@ async fn the_token_endpoint_issues_tokens_to_the_service_account_only() {
     assert_eq!(grant.status(), 400);
 
     // And the client, with the same credentials, gets in.
-    let client = service_account_client(&atlas);
-    create(&client, "k").await.unwrap();
+    let client = local_service_account_client(&atlas);
+    create_named(&client, "k").await.unwrap();
 }
 
 #[tokio::test]
@@ -523,26 +460,28 @@ async fn an_expired_token_is_refused_and_the_client_fetches_a_new_one() {
         .unwrap();
     // The server side: a token is refused once expired.
     let token = raw_token(&atlas).await;
-    let url = create_url(&atlas, GROUP, TENANT);
+    let url = create_url(&atlas, PROJECT, INSTANCE);
     let bearer = format!("Bearer {token}");
-    let (status, _, _) = raw_create(&url, Some(&bearer), VERSIONED, &kafka_json("a")).await;
+    let (status, _, _) =
+        raw_create(&url, Some(&bearer), versioned(), &minimal_kafka_json("a")).await;
     assert_eq!(status, 200);
-    let (status, _, body) = raw_create(&url, Some(&bearer), VERSIONED, &kafka_json("b")).await;
+    let (status, _, body) =
+        raw_create(&url, Some(&bearer), versioned(), &minimal_kafka_json("b")).await;
     assert_eq!(status, 401);
     assert_eq!(body["errorCode"], "UNAUTHORIZED");
 
     // The client side: `expires_in: 0`, so every call fetches a new token.
-    let client = service_account_client(&atlas);
+    let client = local_service_account_client(&atlas);
     for name in ["c", "d"] {
         client
-            .create_stream_connection(GROUP, TENANT, &kafka(name))
+            .create_stream_connection(PROJECT, INSTANCE, &kafka_named(name))
             .await
             .unwrap();
     }
     let token_requests = atlas
         .requests()
         .iter()
-        .filter(|r| r.path == "/api/oauth/token")
+        .filter(|r| r.path == TOKEN_PATH)
         .count();
     assert_eq!(token_requests, 3, "one raw, two by the client");
 }
@@ -563,26 +502,27 @@ async fn a_revoked_token_is_refused_and_the_client_fetches_a_new_one() {
         .unwrap();
     assert_eq!(revoked.status(), 200);
     let bearer = format!("Bearer {token}");
-    let url = create_url(&atlas, GROUP, TENANT);
-    let (status, _, _) = raw_create(&url, Some(&bearer), VERSIONED, &kafka_json("a")).await;
+    let url = create_url(&atlas, PROJECT, INSTANCE);
+    let (status, _, _) =
+        raw_create(&url, Some(&bearer), versioned(), &minimal_kafka_json("a")).await;
     assert_eq!(status, 401);
 
     // The client side.
-    let client = service_account_client(&atlas);
-    create(&client, "b").await.unwrap();
+    let client = local_service_account_client(&atlas);
+    create_named(&client, "b").await.unwrap();
     client.revoke().await.unwrap();
-    create(&client, "c").await.unwrap();
+    create_named(&client, "c").await.unwrap();
     let requests = atlas.requests();
     let paths: Vec<&str> = requests.iter().map(|r| r.path.as_str()).collect();
     let tail = &paths[paths.len() - 5..];
     assert_eq!(
         tail,
         [
-            "/api/oauth/token",
-            "/api/atlas/v2/groups/32b6e34b3d91647abb20e7b8/streams/my-instance/connections",
+            TOKEN_PATH,
+            api_path().as_str(),
             "/api/oauth/revoke",
-            "/api/oauth/token",
-            "/api/atlas/v2/groups/32b6e34b3d91647abb20e7b8/streams/my-instance/connections",
+            TOKEN_PATH,
+            api_path().as_str(),
         ]
     );
     for revoke in requests.iter().filter(|r| r.path == "/api/oauth/revoke") {
@@ -598,11 +538,11 @@ async fn a_revoked_token_is_refused_and_the_client_fetches_a_new_one() {
 #[tokio::test]
 async fn an_unknown_kind_is_a_400_naming_the_type_field() {
     let atlas = LocalAtlas::start().await.unwrap();
-    let client = api_key_client(&atlas);
+    let client = local_key_client(&atlas);
     let mqtt: StreamsConnection =
         serde_json::from_value(json!({"type": "Mqtt", "name": "m", "broker": "x"})).unwrap();
     let error = client
-        .create_stream_connection(GROUP, TENANT, &mqtt)
+        .create_stream_connection(PROJECT, INSTANCE, &mqtt)
         .await
         .unwrap_err();
     let Error::Api(response) = &error else {
@@ -620,22 +560,22 @@ async fn an_unknown_kind_is_a_400_naming_the_type_field() {
 #[tokio::test]
 async fn every_kind_the_spec_maps_is_accepted_including_s3_outside_the_type_enum() {
     let atlas = LocalAtlas::start().await.unwrap();
-    let client = api_key_client(&atlas);
+    let client = local_key_client(&atlas);
     let seeds = [
-        include_str!("fixtures/seed/request-AWSKinesisDataStreams.json"),
-        include_str!("fixtures/seed/request-AWSLambda.json"),
-        include_str!("fixtures/seed/request-Cluster.json"),
-        include_str!("fixtures/seed/request-Https.json"),
-        include_str!("fixtures/seed/request-Kafka.json"),
-        include_str!("fixtures/seed/request-S3.json"),
-        include_str!("fixtures/seed/request-Sample.json"),
+        include_str!("../fixtures/seed/request-AWSKinesisDataStreams.json"),
+        include_str!("../fixtures/seed/request-AWSLambda.json"),
+        include_str!("../fixtures/seed/request-Cluster.json"),
+        include_str!("../fixtures/seed/request-Https.json"),
+        include_str!("../fixtures/seed/request-Kafka.json"),
+        include_str!("../fixtures/seed/request-S3.json"),
+        include_str!("../fixtures/seed/request-Sample.json"),
     ];
     for (i, seed) in seeds.iter().enumerate() {
         let mut value: Value = serde_json::from_str(seed).unwrap();
         value["name"] = json!(format!("c{i}"));
         let connection: StreamsConnection = serde_json::from_value(value).unwrap();
         client
-            .create_stream_connection(GROUP, TENANT, &connection)
+            .create_stream_connection(PROJECT, INSTANCE, &connection)
             .await
             .unwrap_or_else(|e| panic!("{seed}: {e}"));
     }
@@ -654,8 +594,8 @@ async fn a_wrong_field_type_is_a_400_naming_each_field_by_its_path() {
         "networking": {"access": {"type": "CARRIER_PIGEON"}},
         "config": {"debug": true},
     });
-    let url = create_url(&atlas, GROUP, TENANT);
-    let (status, _, error) = raw_create(&url, Some(&bearer), VERSIONED, &body).await;
+    let url = create_url(&atlas, PROJECT, INSTANCE);
+    let (status, _, error) = raw_create(&url, Some(&bearer), versioned(), &body).await;
     assert_eq!(status, 400, "{error}");
     assert_eq!(error["errorCode"], "INVALID_ATTRIBUTE");
     let mut fields: Vec<&str> = error["badRequestDetail"]["fields"]
@@ -684,7 +624,7 @@ async fn a_wrong_field_type_is_a_400_naming_each_field_by_its_path() {
     );
     // A missing name, and a body that is not JSON.
     let (status, _, error) =
-        raw_create(&url, Some(&bearer), VERSIONED, &json!({"type": "Sample"})).await;
+        raw_create(&url, Some(&bearer), versioned(), &json!({"type": "Sample"})).await;
     assert_eq!(
         (status, &error["errorCode"]),
         (400, &json!("MISSING_ATTRIBUTE"))
@@ -695,9 +635,9 @@ async fn a_wrong_field_type_is_a_400_naming_each_field_by_its_path() {
 #[tokio::test]
 async fn a_duplicate_name_in_one_instance_is_a_409() {
     let atlas = LocalAtlas::start().await.unwrap();
-    let client = api_key_client(&atlas);
-    create(&client, "events").await.unwrap();
-    let error = create(&client, "events").await.unwrap_err();
+    let client = local_key_client(&atlas);
+    create_named(&client, "events").await.unwrap();
+    let error = create_named(&client, "events").await.unwrap_err();
     let Error::Api(response) = &error else {
         panic!("{error:?}");
     };
@@ -705,7 +645,7 @@ async fn a_duplicate_name_in_one_instance_is_a_409() {
     assert_eq!(response.error_code(), Some("DUPLICATE_STREAM_CONNECTION"));
     // The same name in another instance is another connection.
     client
-        .create_stream_connection(GROUP, "other-instance", &kafka("events"))
+        .create_stream_connection(PROJECT, "other-instance", &kafka_named("events"))
         .await
         .unwrap();
     assert_eq!(atlas.connections().len(), 2);
@@ -714,14 +654,14 @@ async fn a_duplicate_name_in_one_instance_is_a_409() {
 #[tokio::test]
 async fn an_undeclared_instance_is_a_404_once_instances_are_declared() {
     let atlas = LocalAtlas::builder()
-        .instance(GROUP, TENANT)
+        .instance(PROJECT, INSTANCE)
         .start()
         .await
         .unwrap();
-    let client = api_key_client(&atlas);
-    create(&client, "events").await.unwrap();
+    let client = local_key_client(&atlas);
+    create_named(&client, "events").await.unwrap();
     let error = client
-        .create_stream_connection(GROUP, "nowhere", &kafka("events"))
+        .create_stream_connection(PROJECT, "nowhere", &kafka_named("events"))
         .await
         .unwrap_err();
     let Error::Api(response) = &error else {
@@ -736,8 +676,9 @@ async fn an_undeclared_instance_is_a_404_once_instances_are_declared() {
 async fn an_invalid_group_id_is_a_400() {
     let atlas = LocalAtlas::start().await.unwrap();
     let bearer = format!("Bearer {}", raw_token(&atlas).await);
-    let url = create_url(&atlas, "32B6E34B3D91647ABB20E7B8", TENANT);
-    let (status, _, error) = raw_create(&url, Some(&bearer), VERSIONED, &kafka_json("k")).await;
+    let url = create_url(&atlas, "32B6E34B3D91647ABB20E7B8", INSTANCE);
+    let (status, _, error) =
+        raw_create(&url, Some(&bearer), versioned(), &minimal_kafka_json("k")).await;
     assert_eq!(status, 400, "{error}");
     assert_eq!(error["errorCode"], "INVALID_GROUP_ID");
     assert_eq!(error["badRequestDetail"]["fields"][0]["field"], "groupId");
@@ -748,20 +689,25 @@ async fn an_invalid_group_id_is_a_400() {
 async fn an_accept_for_a_version_not_served_is_a_406() {
     let atlas = LocalAtlas::start().await.unwrap();
     let bearer = format!("Bearer {}", raw_token(&atlas).await);
-    let url = create_url(&atlas, GROUP, TENANT);
+    let url = create_url(&atlas, PROJECT, INSTANCE);
     let (status, _, error) = raw_create(
         &url,
         Some(&bearer),
         "application/vnd.atlas.2099-01-01+json",
-        &kafka_json("k"),
+        &minimal_kafka_json("k"),
     )
     .await;
     assert_eq!(status, 406, "{error}");
     assert_eq!(error["errorCode"], "INVALID_VERSION_DATE");
-    let (status, headers, _) =
-        raw_create(&url, Some(&bearer), "application/json", &kafka_json("k")).await;
+    let (status, headers, _) = raw_create(
+        &url,
+        Some(&bearer),
+        "application/json",
+        &minimal_kafka_json("k"),
+    )
+    .await;
     assert_eq!(status, 200);
-    assert_eq!(headers["content-type"], VERSIONED);
+    assert_eq!(headers["content-type"], versioned());
 }
 
 // ---- injected failures, headers, envelopes --------------------------------------
@@ -782,18 +728,18 @@ async fn a_429_with_retry_after_is_retried_and_succeeds() {
         .retry_backoff(Duration::ZERO, Duration::from_secs(1))
         .build()
         .unwrap();
-    create(&client, "events").await.unwrap();
+    create_named(&client, "events").await.unwrap();
     assert_eq!(statuses(&atlas), [429, 429, 401, 200]);
 }
 
 #[tokio::test]
 async fn a_500_is_an_api_error_and_not_retried() {
     let atlas = LocalAtlas::start().await.unwrap();
-    let client = api_key_client(&atlas);
+    let client = local_key_client(&atlas);
     // Warm: the Digest probe is behind, so the failure meets the create.
-    create(&client, "warm").await.unwrap();
+    create_named(&client, "warm").await.unwrap();
     atlas.respond_next(1, Failure::Status(500));
-    let error = create(&client, "events").await.unwrap_err();
+    let error = create_named(&client, "events").await.unwrap_err();
     let Error::Api(response) = &error else {
         panic!("{error:?}");
     };
@@ -801,22 +747,22 @@ async fn a_500_is_an_api_error_and_not_retried() {
     assert_eq!(response.error_code(), Some("UNEXPECTED_ERROR"));
     assert_eq!(statuses(&atlas), [401, 200, 500]);
     // The failure was used up.
-    create(&client, "events").await.unwrap();
+    create_named(&client, "events").await.unwrap();
 }
 
 #[tokio::test]
 async fn sunset_and_deprecation_headers_surface_on_the_response() {
     let atlas = LocalAtlas::start().await.unwrap();
-    let client = service_account_client(&atlas);
+    let client = local_service_account_client(&atlas);
     let plain = client
-        .create_stream_connection_with(GROUP, TENANT, &kafka("a"), &CallOptions::new())
+        .create_stream_connection_with(PROJECT, INSTANCE, &kafka_named("a"), &CallOptions::new())
         .await
         .unwrap();
     assert_eq!(plain.sunset(), None);
     atlas.set_sunset(Some("Sun, 01 Nov 2026 00:00:00 GMT".into()));
     atlas.set_deprecation(Some("@1767225600".into()));
     let response = client
-        .create_stream_connection_with(GROUP, TENANT, &kafka("b"), &CallOptions::new())
+        .create_stream_connection_with(PROJECT, INSTANCE, &kafka_named("b"), &CallOptions::new())
         .await
         .unwrap();
     assert_eq!(response.sunset(), Some("Sun, 01 Nov 2026 00:00:00 GMT"));
@@ -826,12 +772,12 @@ async fn sunset_and_deprecation_headers_surface_on_the_response() {
 #[tokio::test]
 async fn envelope_wraps_every_answer_of_the_api_in_a_200() {
     let atlas = LocalAtlas::start().await.unwrap();
-    let client = api_key_client(&atlas);
+    let client = local_key_client(&atlas);
     let response = client
         .create_stream_connection_with(
-            GROUP,
-            TENANT,
-            &kafka("events"),
+            PROJECT,
+            INSTANCE,
+            &kafka_named("events"),
             &CallOptions::new().envelope(true),
         )
         .await
@@ -840,12 +786,14 @@ async fn envelope_wraps_every_answer_of_the_api_in_a_200() {
     assert_as_atlas_answers(&response, "events");
 
     let bearer = format!("Bearer {}", raw_token(&atlas).await);
-    let url = format!("{}?envelope=true", create_url(&atlas, GROUP, TENANT));
-    let (status, _, body) = raw_create(&url, Some(&bearer), VERSIONED, &kafka_json("raw")).await;
+    let url = format!("{}?envelope=true", create_url(&atlas, PROJECT, INSTANCE));
+    let (status, _, body) =
+        raw_create(&url, Some(&bearer), versioned(), &minimal_kafka_json("raw")).await;
     assert_eq!(status, 200);
     assert_eq!(body["status"], 200);
     assert_eq!(body["content"]["name"], "raw");
-    let (status, headers, body) = raw_create(&url, None, VERSIONED, &kafka_json("x")).await;
+    let (status, headers, body) =
+        raw_create(&url, None, versioned(), &minimal_kafka_json("x")).await;
     assert_eq!(status, 200);
     assert_eq!(body["status"], 401);
     assert_eq!(body["content"]["errorCode"], "UNAUTHORIZED");
@@ -859,8 +807,8 @@ async fn requests_are_recorded_with_authorization_redacted() {
     let atlas = LocalAtlas::start().await.unwrap();
     let (_, private) = atlas.api_key();
     let private = private.expose_secret().to_owned();
-    api_key_client(&atlas)
-        .create_stream_connection(GROUP, TENANT, &kafka("events"))
+    local_key_client(&atlas)
+        .create_stream_connection(PROJECT, INSTANCE, &kafka_named("events"))
         .await
         .unwrap();
     let requests = atlas.requests();
@@ -869,14 +817,14 @@ async fn requests_are_recorded_with_authorization_redacted() {
     assert_eq!(probe.method, "POST");
     assert_eq!(
         probe.path,
-        format!("/api/atlas/v2/groups/{GROUP}/streams/{TENANT}/connections")
+        format!("/api/atlas/v2/groups/{PROJECT}/streams/{INSTANCE}/connections")
     );
     assert_eq!(probe.query, None);
     assert!(probe.body.is_empty());
     assert_eq!(probe.header("authorization"), None);
     let answered = &requests[1];
     assert_eq!(answered.header("authorization"), Some("Digest [REDACTED]"));
-    assert_eq!(answered.header("content-type"), Some(VERSIONED));
+    assert_eq!(answered.header("content-type"), Some(versioned()));
     let recorded = answered.json().unwrap();
     assert_eq!(recorded["name"], "events");
     // The body as recorded keeps the connection but none of its secrets.
@@ -933,7 +881,7 @@ async fn debug_shows_no_secret() {
 #[tokio::test]
 async fn dropping_it_stops_the_server() {
     let atlas = LocalAtlas::start().await.unwrap();
-    let url = create_url(&atlas, GROUP, TENANT);
+    let url = create_url(&atlas, PROJECT, INSTANCE);
     drop(atlas);
     tokio::task::yield_now().await;
     let http = reqwest::Client::builder()

@@ -4,9 +4,12 @@
 use atlas_stream_connections::types::{self, StreamsConnection};
 use serde_json::Value;
 
+use crate::support::seed;
+
+/// An example's file name, and its text.
 macro_rules! fixture {
     ($name:literal) => {
-        ($name, include_str!(concat!("fixtures/seed/", $name)))
+        ($name, seed!($name))
     };
 }
 

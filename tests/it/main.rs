@@ -1,0 +1,17 @@
+//! The crate's integration tests, built as one test binary: one module per
+//! area, the setup they share in [`support`]. (One binary links reqwest,
+//! hyper and tokio once, where a binary per file linked them eleven times.)
+
+mod support;
+
+mod apache_digest;
+mod api_key;
+mod calls;
+mod configuration;
+mod examples;
+mod hostile;
+mod http;
+mod limits;
+mod local_atlas;
+mod service_account;
+mod streams_cli;
