@@ -34,7 +34,7 @@ fn run() -> Result<(), String> {
     let crate_name = std::env::var("CARGO_PKG_NAME").map_err(|e| format!("CARGO_PKG_NAME: {e}"))?;
     let config = codegen::Config {
         crate_name: &crate_name,
-        inner_type: "crate::hooks::ClientState",
+        inner_type: codegen::INNER_TYPE,
     };
     let code = codegen::generate(&spec, &config).map_err(|e| format!("{SPEC} {e}"))?;
     let out_dir = std::env::var_os("OUT_DIR").ok_or("OUT_DIR is not set (run through cargo)")?;

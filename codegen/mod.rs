@@ -48,6 +48,11 @@ pub struct Config<'a> {
     pub inner_type: &'a str,
 }
 
+/// Where the handwritten layer keeps the client's state (`src/state.rs`),
+/// the [`Config::inner_type`] of this crate; build.rs and xtask both take it
+/// from here.
+pub const INNER_TYPE: &str = "crate::state::ClientState";
+
 /// Generates the Rust source for `spec_text`.
 pub fn generate(spec_text: &str, config: &Config<'_>) -> Result<String, Error> {
     let doc: serde_json::Value = serde_json::from_str(spec_text).map_err(|e| {

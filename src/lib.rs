@@ -46,8 +46,11 @@
 //! # }
 //! ```
 
-#![forbid(unsafe_code)]
+// `unsafe` is forbidden, and `unwrap` denied, for every member of the
+// workspace (Cargo.toml's [workspace.lints]).
 #![warn(missing_docs)]
+// docs.rs (Cargo.toml's [package.metadata.docs.rs]) marks feature-gated items.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // Generated code names this crate by its absolute path (typify's
 // `x-rust-type`), which needs the crate to know itself by that name.
@@ -71,14 +74,8 @@ mod state;
 mod unknown;
 mod versions;
 
-/// The path `build.rs` still gives progenitor for the client's state
-/// (`inner_type: "crate::hooks::ClientState"`); it goes once `build.rs` and
-/// xtask name `crate::state::ClientState` (issue 12, at the merge).
-mod hooks {
-    pub use crate::state::ClientState;
-}
-
 #[cfg(feature = "local-atlas")]
+#[cfg_attr(docsrs, doc(cfg(feature = "local-atlas")))]
 pub mod local_atlas;
 
 #[cfg(feature = "fuzzing")]

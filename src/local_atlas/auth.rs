@@ -42,7 +42,7 @@ pub enum NonceCountCheck {
     /// of order. A simpler form of Apache httpd's `AuthDigestNcCheck On`,
     /// which wants exactly the next count per client `opaque`, counts
     /// refused requests too, and starts again after every `401` (measured:
-    /// `tests/apache_digest.rs`, which tests the client against Apache
+    /// `tests/it/apache_digest.rs`, which tests the client against Apache
     /// itself).
     Increasing,
 }

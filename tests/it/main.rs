@@ -2,6 +2,9 @@
 //! area, the setup they share in [`support`]. (One binary links reqwest,
 //! hyper and tokio once, where a binary per file linked them eleven times.)
 
+// A test crate: an unwrap that fails is a failed test (Cargo.toml).
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 mod apache_digest;

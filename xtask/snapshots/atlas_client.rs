@@ -1269,7 +1269,7 @@ Version: 2.0*/
 pub struct Client {
     pub(crate) baseurl: String,
     pub(crate) client: reqwest::Client,
-    pub(crate) inner: crate::hooks::ClientState,
+    pub(crate) inner: crate::state::ClientState,
 }
 impl Client {
     /// Create a new client.
@@ -1277,7 +1277,7 @@ impl Client {
     /// `baseurl` is the base URL provided to the internal
     /// `reqwest::Client`, and should include a scheme and hostname,
     /// as well as port and a path stem if applicable.
-    pub fn new(baseurl: &str, inner: crate::hooks::ClientState) -> Self {
+    pub fn new(baseurl: &str, inner: crate::state::ClientState) -> Self {
         #[cfg(not(target_arch = "wasm32"))]
         let client = {
             let dur = ::std::time::Duration::from_secs(15u64);
@@ -1296,7 +1296,7 @@ impl Client {
     pub fn new_with_client(
         baseurl: &str,
         client: reqwest::Client,
-        inner: crate::hooks::ClientState,
+        inner: crate::state::ClientState,
     ) -> Self {
         Self {
             baseurl: baseurl.to_string(),
@@ -1305,7 +1305,7 @@ impl Client {
         }
     }
 }
-impl ClientInfo<crate::hooks::ClientState> for Client {
+impl ClientInfo<crate::state::ClientState> for Client {
     fn api_version() -> &'static str {
         "2.0"
     }
@@ -1315,7 +1315,7 @@ impl ClientInfo<crate::hooks::ClientState> for Client {
     fn client(&self) -> &reqwest::Client {
         &self.client
     }
-    fn inner(&self) -> &crate::hooks::ClientState {
+    fn inner(&self) -> &crate::state::ClientState {
         &self.inner
     }
 }
@@ -1323,7 +1323,7 @@ const _: () = {
     #[allow(dead_code)]
     fn assert_client_hooks()
     where
-        Client: ClientHooks<crate::hooks::ClientState>,
+        Client: ClientHooks<crate::state::ClientState>,
     {}
 };
 #[allow(clippy::all)]

@@ -112,14 +112,13 @@ fn one_line(text: &str) -> String {
 
 /// The crate name build.rs generates for; `x-rust-type` paths use it.
 const CRATE_NAME: &str = "atlas-stream-connections";
-const INNER_TYPE: &str = "crate::hooks::ClientState";
 
 fn generate(spec_text: &str) -> Result<String, codegen::Error> {
     codegen::generate(
         spec_text,
         &codegen::Config {
             crate_name: CRATE_NAME,
-            inner_type: INNER_TYPE,
+            inner_type: codegen::INNER_TYPE,
         },
     )
 }

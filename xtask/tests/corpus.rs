@@ -22,6 +22,9 @@
 //! Slow (builds of the crate), so ignored by default:
 //! `cargo test -p xtask --test corpus -- --ignored` (CI runs it).
 
+// A test crate: an unwrap that fails is a failed test (Cargo.toml).
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::collections::BTreeMap;

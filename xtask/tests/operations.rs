@@ -30,6 +30,9 @@
 //! Slow, so ignored by default:
 //! `cargo test -p xtask --test operations -- --ignored` (CI runs it).
 
+// A test crate: an unwrap that fails is a failed test (Cargo.toml).
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::path::{Path, PathBuf};

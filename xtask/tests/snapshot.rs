@@ -8,6 +8,9 @@
 //! file. (The snapshot is not compiled: cargo builds no `.rs` file outside
 //! `src/`, `tests/`, `examples/` and `benches/`.)
 
+// A test crate: an unwrap that fails is a failed test (Cargo.toml).
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::path::{Path, PathBuf};
