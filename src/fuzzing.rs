@@ -11,6 +11,10 @@
 //! Inputs that hold several header values split them on `\n`, a byte that
 //! no header value can contain.
 
+// A harness: its checks report by panicking, as the fuzzer expects, so
+// unwrapping here is an assertion (unwrap is denied in the library proper).
+#![allow(clippy::unwrap_used)]
+
 use std::fmt::Debug;
 use std::future::Future;
 use std::pin::pin;
