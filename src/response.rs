@@ -46,7 +46,8 @@ impl<T> ApiResponse<T> {
     pub fn headers(&self) -> &HeaderMap {
         &self.headers
     }
-    /// The API version the call asked for (`2023-02-01`).
+    /// The API version the call asked for: a date of the version table,
+    /// `YYYY-MM-DD`.
     pub fn api_version(&self) -> &'static str {
         self.api_version
     }

@@ -1,7 +1,7 @@
 //! The API versions each operation declares.
 //!
 //! Atlas versions its API per operation through media types
-//! (`application/vnd.atlas.2023-02-01+json`). The table comes from the spec at
+//! (`application/vnd.atlas.<YYYY-MM-DD>+json`). The table comes from the spec at
 //! build time. By default the client sends the newest dated version, the one
 //! its types were generated from; a caller may pin a date instead, which
 //! resolves the way Atlas resolves it: to the newest declared version not

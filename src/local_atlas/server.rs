@@ -20,6 +20,7 @@ use super::auth::{Authenticator, Refusal};
 use super::lock;
 use super::state::{Failure, RecordedRequest, State, StoredConnection};
 use super::validate::{Schemas, Violation, object};
+use crate::path::encode_segment;
 
 /// The spec this server serves, embedded.
 const SPEC: &str = include_str!("../../spec/openapi.json");
@@ -213,26 +214,13 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// One path segment, percent-encoded.
-fn percent_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                char::from(b).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
-}
-
 /// `(groupId, tenantName)` as sent, if `path` is the create operation's.
 fn create_path(path: &str) -> Option<(&str, &str)> {
     let rest = path.strip_prefix("/api/atlas/v2/groups/")?;
-    let (group, rest) = rest.split_once('/')?;
+    let (project, rest) = rest.split_once('/')?;
     let rest = rest.strip_prefix("streams/")?;
-    let (tenant, rest) = rest.split_once('/')?;
-    (rest == "connections" && !tenant.is_empty()).then_some((group, tenant))
+    let (instance, rest) = rest.split_once('/')?;
+    (rest == "connections" && !instance.is_empty()).then_some((project, instance))
 }
 
 /// The media type to answer in, or `None` when `Accept` asks for none this
@@ -571,7 +559,7 @@ impl Shared {
             }
             return self.oauth(path == TOKEN_PATH, headers, body);
         }
-        let Some((group, tenant)) = create_path(path) else {
+        let Some((project, instance)) = create_path(path) else {
             return api_error(
                 StatusCode::NOT_FOUND,
                 "RESOURCE_NOT_FOUND",
@@ -589,7 +577,7 @@ impl Shared {
         if let Some(reply) = self.refuse(method, &target, headers) {
             return reply;
         }
-        self.create(group, tenant, headers, body)
+        self.create(project, instance, headers, body)
             .unwrap_or_else(|refusal| *refusal)
     }
 
@@ -681,8 +669,8 @@ impl Shared {
     /// connection and answers with it. `Err` is the refusal to send.
     fn create(
         &self,
-        group_raw: &str,
-        tenant_raw: &str,
+        project_raw: &str,
+        instance_raw: &str,
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Reply, Refused> {
@@ -692,12 +680,15 @@ impl Shared {
             return Err(api_error(status, "UNEXPECTED_ERROR", "No spec.", &[]).into());
         };
         let media_type = acceptable(headers, &served)?;
-        let (group, tenant) = (percent_decode(group_raw), percent_decode(tenant_raw));
-        let path_parameters = [("groupId", group.as_str()), ("tenantName", tenant.as_str())];
+        let (project, instance) = (percent_decode(project_raw), percent_decode(instance_raw));
+        let path_parameters = [
+            ("groupId", project.as_str()),
+            ("tenantName", instance.as_str()),
+        ];
         if let Some(refusal) = self.check_path_parameters(&path_parameters) {
             return Err(refusal.into());
         }
-        self.check_instance(&group, &tenant)?;
+        self.check_instance(&project, &instance)?;
         let mut connection = valid_connection(&schemas, schema, body)?;
         let name = connection_name(&connection)?;
         schemas.strip_read_only(schema, &mut connection);
@@ -705,27 +696,27 @@ impl Shared {
         let href = format!(
             "{}/api/atlas/v2/groups/{}/streams/{}/connections/{}",
             self.base_url,
-            percent_encode(&group),
-            percent_encode(&tenant),
-            percent_encode(&name)
+            encode_segment(&project),
+            encode_segment(&instance),
+            encode_segment(&name)
         );
         if let Some(map) = connection.as_object_mut() {
             map.insert("links".into(), json!([{"href": href, "rel": "self"}]));
         }
-        self.store(group, tenant, name, &connection)?;
+        self.store(project, instance, name, &connection)?;
         Ok(Reply::json(StatusCode::OK, &media_type, connection))
     }
 
     /// `404` unless the instance exists (every instance does while none is
     /// declared).
-    fn check_instance(&self, group: &str, tenant: &str) -> Result<(), Refused> {
-        if self.state().knows_instance(group, tenant) {
+    fn check_instance(&self, project: &str, instance: &str) -> Result<(), Refused> {
+        if self.state().knows_instance(project, instance) {
             return Ok(());
         }
         Err(api_error(
             StatusCode::NOT_FOUND,
             "RESOURCE_NOT_FOUND",
-            format!("Cannot find stream instance {tenant} in project {group}."),
+            format!("Cannot find stream instance {instance} in project {project}."),
             &[],
         )
         .into())
@@ -734,25 +725,25 @@ impl Shared {
     /// Stores a connection, or `409` when its instance has one of that name.
     fn store(
         &self,
-        group: String,
-        tenant: String,
+        project: String,
+        instance: String,
         name: String,
         connection: &Value,
     ) -> Result<(), Refused> {
         let mut state = self.state();
-        let key = (group.clone(), tenant.clone());
+        let key = (project.clone(), instance.clone());
         if !state.names.entry(key).or_default().insert(name.clone()) {
             return Err(api_error(
                 StatusCode::CONFLICT,
                 "DUPLICATE_STREAM_CONNECTION",
-                format!("A connection named {name} already exists in stream instance {tenant}."),
+                format!("A connection named {name} already exists in stream instance {instance}."),
                 &[],
             )
             .into());
         }
         state.connections.push(StoredConnection {
-            group_id: group,
-            tenant_name: tenant,
+            group_id: project,
+            tenant_name: instance,
             connection: connection.clone(),
         });
         Ok(())

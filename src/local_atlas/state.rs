@@ -194,13 +194,13 @@ impl State {
         self.requests.push_back(request);
     }
 
-    /// Whether the instance `tenant` of the project `group` may hold
+    /// Whether `instance` of `project` may hold
     /// connections.
-    pub fn knows_instance(&self, group: &str, tenant: &str) -> bool {
+    pub fn knows_instance(&self, project: &str, instance: &str) -> bool {
         self.instances.is_empty()
             || self
                 .instances
-                .contains(&(group.to_owned(), tenant.to_owned()))
+                .contains(&(project.to_owned(), instance.to_owned()))
     }
 }
 
