@@ -73,11 +73,7 @@ fn without_credentials_it_starts_a_local_atlas_and_creates_there() {
         None,
     );
     assert_eq!(out.status, Some(0), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("embedded local Atlas"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr_has(&out, "embedded local Atlas");
     assert!(
         out.stdout.contains("created Sample connection `solar`")
             && out.stdout.contains(PROJECT)
@@ -228,11 +224,7 @@ fn a_wrong_field_type_is_reported_without_its_value() {
     );
     std::fs::remove_file(file).ok();
     assert_eq!(out.status, Some(2), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("not a stream connection"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr_has(&out, "not a stream connection");
     assert!(
         !out.stderr.contains("hunter2"),
         "the value was echoed: {}",
@@ -265,11 +257,7 @@ fn a_base_url_without_credentials_is_a_usage_error_not_a_local_run() {
         None,
     );
     assert_eq!(out.status, Some(2), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("MONGODB_ATLAS_BASE_URL"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr_has(&out, "MONGODB_ATLAS_BASE_URL");
     assert!(
         !out.stderr.contains("embedded local Atlas"),
         "{}",
@@ -383,7 +371,7 @@ fn atlas_errors_exit_with_3_and_show_the_fields_at_fault() {
     assert_eq!(create_sample("dup", &env).status, Some(0));
     let duplicate = create_sample("dup", &env);
     assert_eq!(duplicate.status, Some(3), "{}", duplicate.stderr);
-    assert!(duplicate.stderr.contains("409"), "{}", duplicate.stderr);
+    assert_stderr_has(&duplicate, "409");
 
     let wrong_key = [
         ("MONGODB_ATLAS_PUBLIC_API_KEY", public),
@@ -392,14 +380,14 @@ fn atlas_errors_exit_with_3_and_show_the_fields_at_fault() {
     ];
     let refused = create_sample("other", &wrong_key);
     assert_eq!(refused.status, Some(3), "{}", refused.stderr);
-    assert!(refused.stderr.contains("401"), "{}", refused.stderr);
+    assert_stderr_has(&refused, "401");
     assert!(!refused.stderr.contains("not-the-key"));
 
     // A kind this crate does not know is sent as it is; Atlas refuses it
     // and names the field.
     let invalid = create_from_json(r#"{"type":"Teleport","name":"k"}"#, &env);
     assert_eq!(invalid.status, Some(3), "{}", invalid.stderr);
-    assert!(invalid.stderr.contains("400"), "{}", invalid.stderr);
+    assert_stderr_has(&invalid, "400");
     assert!(
         invalid.stderr.contains("  type:"),
         "the field is named: {}",
@@ -413,6 +401,25 @@ fn atlas_errors_exit_with_3_and_show_the_fields_at_fault() {
 
 /// Runs `create` of a sample connection `name` in the test project and
 /// instance.
+/// The environment of a run that authenticates with an access token
+/// against the server at `base`.
+fn token_env(base: &str) -> [(&'static str, &str); 2] {
+    [
+        ("MONGODB_ATLAS_ACCESS_TOKEN", "token"),
+        ("MONGODB_ATLAS_BASE_URL", base),
+    ]
+}
+
+/// Fails, showing the whole of standard error, unless it holds `phrase`.
+#[track_caller]
+fn assert_stderr_has(out: &Run, phrase: &str) {
+    assert!(
+        out.stderr.contains(phrase),
+        "{phrase:?} not in:\n{}",
+        out.stderr
+    );
+}
+
 fn create_sample(name: &str, env: &[(&str, &str)]) -> Run {
     let args = [
         "create",
@@ -454,15 +461,9 @@ fn no_answer_exits_with_4() {
     let addr = listener.local_addr().unwrap();
     drop(listener);
     let base = format!("http://{addr}");
-    let out = create_sample(
-        "a",
-        &[
-            ("MONGODB_ATLAS_ACCESS_TOKEN", "token"),
-            ("MONGODB_ATLAS_BASE_URL", &base),
-        ],
-    );
+    let out = create_sample("a", &token_env(&base));
     assert_eq!(out.status, Some(4), "{}", out.stderr);
-    assert!(out.stderr.contains("transport error"), "{}", out.stderr);
+    assert_stderr_has(&out, "transport error");
     assert!(!out.stderr.contains("may have reached"), "{}", out.stderr);
 }
 
@@ -518,10 +519,7 @@ fn json_output_shows_the_names_of_map_members_not_their_values() {
             "headers":{"Authorization":"Bearer webhook-token-never-printed"},
             "futureSecret":"extra-never-printed"}"#,
     );
-    let env = [
-        ("MONGODB_ATLAS_ACCESS_TOKEN", "token"),
-        ("MONGODB_ATLAS_BASE_URL", &base),
-    ];
+    let env = token_env(&base);
     let mut args = vec!["--json"];
     args.splice(
         0..0,
@@ -549,22 +547,11 @@ fn json_output_shows_the_names_of_map_members_not_their_values() {
 #[test]
 fn an_unreadable_success_exits_with_5_and_says_the_connection_exists() {
     let base = answering(200, r#"{"type":"Sample","name":"#);
-    let env = [
-        ("MONGODB_ATLAS_ACCESS_TOKEN", "token"),
-        ("MONGODB_ATLAS_BASE_URL", &base),
-    ];
+    let env = token_env(&base);
     let out = create_sample("s", &env);
     assert_eq!(out.status, Some(5), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("the connection was created"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("do not run this again"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr_has(&out, "the connection was created");
+    assert_stderr_has(&out, "do not run this again");
 }
 
 #[test]
@@ -576,10 +563,7 @@ fn server_text_cannot_drive_the_terminal() {
         "{\"errorCode\":\"INVALID\\u001b[2J\",\"detail\":\"bad\\u001b[31m\\u009b1m\\nok: created\\u202e\",\
           \"badRequestDetail\":{\"fields\":[{\"field\":\"name\\u001b]0;title\\u0007\",\"description\":\"x\"}]}}",
     );
-    let env = [
-        ("MONGODB_ATLAS_ACCESS_TOKEN", "token"),
-        ("MONGODB_ATLAS_BASE_URL", &base),
-    ];
+    let env = token_env(&base);
     let out = create_sample("s", &env);
     assert_eq!(out.status, Some(3), "{}", out.stderr);
     for raw in ['\u{1b}', '\u{9b}', '\u{7}', '\u{202e}'] {
@@ -696,10 +680,7 @@ fn json_output_stays_json_whatever_the_server_puts_in_strings() {
         200,
         "{\"type\":\"Sample\",\"name\":\"caf\u{e9} \\u202e x\\u007f\\u009b\\u001b[2J\"}",
     );
-    let env = [
-        ("MONGODB_ATLAS_ACCESS_TOKEN", "token"),
-        ("MONGODB_ATLAS_BASE_URL", &base),
-    ];
+    let env = token_env(&base);
     let args = [
         "create",
         "--project",
@@ -742,10 +723,7 @@ fn a_closed_standard_output_does_not_turn_a_created_connection_into_a_failure() 
             "--name",
             "s",
         ],
-        &[
-            ("MONGODB_ATLAS_ACCESS_TOKEN", "token"),
-            ("MONGODB_ATLAS_BASE_URL", &base),
-        ],
+        &token_env(&base),
     );
     let output = command
         .stdout(writer)
@@ -763,19 +741,9 @@ fn a_request_that_may_have_arrived_says_so() {
     // the status, which was an error status here, so no exit 5; the
     // request did arrive.
     let base = answering_head("HTTP/1.1 502 Bad Gateway\r\ncontent-length: 100\r\n\r\npartial");
-    let out = create_sample(
-        "s",
-        &[
-            ("MONGODB_ATLAS_ACCESS_TOKEN", "token"),
-            ("MONGODB_ATLAS_BASE_URL", &base),
-        ],
-    );
+    let out = create_sample("s", &token_env(&base));
     assert_eq!(out.status, Some(4), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("may have reached Atlas"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr_has(&out, "may have reached Atlas");
 }
 
 /// A server on 127.0.0.1 that reads one request head and answers `head`
@@ -802,22 +770,11 @@ fn answering_head(head: &'static str) -> String {
 fn an_oversized_error_answer_may_mean_the_request_arrived_a_failed_token_request_does_not() {
     let huge = "HTTP/1.1 502 Bad Gateway\r\ncontent-length: 999999999\r\n\r\n";
     let base = answering_head(huge);
-    let token = [
-        ("MONGODB_ATLAS_ACCESS_TOKEN", "token"),
-        ("MONGODB_ATLAS_BASE_URL", &base),
-    ];
+    let token = token_env(&base);
     let out = create_sample("s", &token);
     assert_eq!(out.status, Some(4), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("larger than the client reads"),
-        "{}",
-        out.stderr
-    );
-    assert!(
-        out.stderr.contains("may have reached Atlas"),
-        "{}",
-        out.stderr
-    );
+    assert_stderr_has(&out, "larger than the client reads");
+    assert_stderr_has(&out, "may have reached Atlas");
 
     // The same answer from the token endpoint: the create request never left.
     let base = answering_head(huge);
