@@ -25,8 +25,9 @@ use progenitor_client::{ClientHooks, ClientInfo, Error as GeneratedError, Operat
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 
+use crate::error::ApiErrorResponse;
 use crate::error::{Error, without_values};
-use crate::send::{Read, error_response, read_body, rebuild, replay};
+use crate::send::{Read, read_body, rebuild, replay};
 use crate::state::ClientState;
 use crate::versions::{ApiVersion, versions_of};
 
@@ -79,7 +80,7 @@ impl CallRecord {
                 if !status.is_success() =>
             {
                 let body = body.unwrap_or_default();
-                Error::from_response(error_response(&method, &path, status, headers, body))
+                Error::from_response(ApiErrorResponse::new(method, path, status, headers, body))
             }
             (G::InvalidResponsePayload(body, e), status) => {
                 let message = without_values(&e.to_string());

@@ -6,7 +6,7 @@
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::StatusCode;
@@ -77,29 +77,6 @@ pub struct ApiErrorResponse {
     pub(crate) oauth: Option<OAuthError>,
     pub(crate) body: Bytes,
     pub(crate) note: Option<String>,
-    /// `Retry-After`, as read from `headers` when the answer came.
-    retry_after: Option<RetryAfter>,
-}
-
-/// A `Retry-After` value as the server sent it (read by
-/// `retry::read_retry_after`): a delay, or a date that is as many seconds
-/// away as remain when it is asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum RetryAfter {
-    /// Delay-seconds.
-    Delay(Duration),
-    /// An HTTP-date.
-    At(SystemTime),
-}
-
-impl RetryAfter {
-    /// The wait from now: a date in the past is zero.
-    pub(crate) fn wait_from_now(self) -> Duration {
-        match self {
-            RetryAfter::Delay(delay) => delay,
-            RetryAfter::At(at) => at.duration_since(SystemTime::now()).unwrap_or_default(),
-        }
-    }
 }
 
 /// The members of Atlas's error body that this crate reads itself, by their
@@ -187,15 +164,13 @@ impl RateLimit {
 
 impl ApiErrorResponse {
     /// Builds a response error from an HTTP answer, reading whichever error
-    /// shape the body has (Atlas's `ApiError` or OAuth's `error`), with the
-    /// `Retry-After` read from `headers` (`send::error_response` reads it).
+    /// shape the body has (Atlas's `ApiError` or OAuth's `error`).
     pub(crate) fn new(
         method: impl Into<String>,
         path: impl Into<String>,
         status: StatusCode,
         headers: HeaderMap,
         body: Bytes,
-        retry_after: Option<RetryAfter>,
     ) -> Self {
         let content_type = content_type(&headers);
         let error = serde_json::from_slice::<ApiError>(&body).ok();
@@ -219,7 +194,6 @@ impl ApiErrorResponse {
             oauth,
             body,
             note: None,
-            retry_after,
         }
     }
 
@@ -284,10 +258,6 @@ impl ApiErrorResponse {
     /// The HTTP method and URL path of the request.
     pub fn request(&self) -> (&str, &str) {
         (&self.method, &self.path)
-    }
-    /// `Retry-After`, as a duration from now.
-    pub fn retry_after(&self) -> Option<Duration> {
-        self.retry_after.map(RetryAfter::wait_from_now)
     }
     /// The `RateLimit-*` headers.
     pub fn rate_limit(&self) -> RateLimit {

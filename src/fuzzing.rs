@@ -28,7 +28,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-use crate::error::{Error, RateLimit};
+use crate::error::{ApiErrorResponse, Error, RateLimit};
 use crate::types::{ApiError, StreamsConnection};
 use crate::{SecretString, auth, retry, send};
 
@@ -126,7 +126,7 @@ pub fn error_response(data: &[u8]) {
     headers.insert("retry-after", HeaderValue::from_static("7"));
     headers.insert("ratelimit-remaining", HeaderValue::from_static("0"));
     let body = Bytes::copy_from_slice(data);
-    let response = send::error_response("POST", "/fuzz", status, headers, body);
+    let response = ApiErrorResponse::new("POST", "/fuzz", status, headers, body);
 
     let (code, detail) = (response.error_code(), response.detail());
     let (reason, parameters) = (response.reason(), response.parameters());

@@ -17,7 +17,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 
-use crate::error::RetryAfter;
+use crate::error::ApiErrorResponse;
 
 /// Retries after the first attempt, by default.
 pub const DEFAULT_MAX_RETRIES: u32 = 3;
@@ -131,21 +131,25 @@ pub(crate) const MAX_RETRY_AFTER_LEN: usize = 64;
 /// (RFC 9110 §10.2.3). A date in the past is zero; anything unreadable, or
 /// longer than any valid value, is absent.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
-    read_retry_after(headers).map(RetryAfter::wait_from_now)
-}
-
-/// `Retry-After` as sent (see [`retry_after`]), for an error to keep: a
-/// date stays a date, so that the wait it gives is from when it is asked.
-pub(crate) fn read_retry_after(headers: &HeaderMap) -> Option<RetryAfter> {
     let value = headers.get(RETRY_AFTER)?;
     if value.len() > MAX_RETRY_AFTER_LEN {
         return None;
     }
     let value = value.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<u64>() {
-        return Some(RetryAfter::Delay(Duration::from_secs(seconds)));
+        return Some(Duration::from_secs(seconds));
     }
-    parse_imf_fixdate(value).map(RetryAfter::At)
+    let at = parse_imf_fixdate(value)?;
+    Some(at.duration_since(SystemTime::now()).unwrap_or_default())
+}
+
+// Here rather than in error.rs, which imports nothing of the crate's
+// handwritten modules: the error reads its headers when asked.
+impl ApiErrorResponse {
+    /// `Retry-After`, as a duration from now.
+    pub fn retry_after(&self) -> Option<Duration> {
+        retry_after(&self.headers)
+    }
 }
 
 /// Parses `Sun, 06 Nov 1994 08:49:37 GMT`, the one date format senders must

@@ -22,7 +22,6 @@ use serde_json::Value;
 
 use crate::config::Policy;
 use crate::error::{ApiErrorResponse, Error};
-use crate::retry::read_retry_after;
 
 /// Largest body read only to be dropped (a `401` answered again, a `429`
 /// or `503` retried), so that its connection can serve the next request.
@@ -303,19 +302,6 @@ pub(crate) fn unwrap_envelope(status: StatusCode, headers: HeaderMap, body: Byte
     rebuild(status, headers, body)
 }
 
-/// The error response for an HTTP answer to `method` `path`, with its
-/// `Retry-After` read (kept as sent: a date gives the wait left when asked).
-pub(crate) fn error_response(
-    method: &str,
-    path: &str,
-    status: StatusCode,
-    headers: HeaderMap,
-    body: Bytes,
-) -> ApiErrorResponse {
-    let retry_after = read_retry_after(&headers);
-    ApiErrorResponse::new(method, path, status, headers, body, retry_after)
-}
-
 /// Reads `response`'s body by [`read_body`] into an error response.
 pub(crate) async fn read_error_response(
     response: Response,
@@ -324,7 +310,7 @@ pub(crate) async fn read_error_response(
 ) -> Result<ApiErrorResponse, Error> {
     let (status, headers) = (response.status(), response.headers().clone());
     let body = read_body(response, limit, read).await?;
-    Ok(error_response(
+    Ok(ApiErrorResponse::new(
         read.method,
         read.path,
         status,

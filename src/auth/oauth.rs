@@ -22,9 +22,7 @@ use serde_json::Value;
 use super::flight::SingleFlight;
 use crate::SecretString;
 use crate::error::{ApiErrorResponse, Error};
-use crate::send::{
-    Read, Sender, TOKEN_ANSWER_LIMIT, error_response, read_body, read_error_response,
-};
+use crate::send::{Read, Sender, TOKEN_ANSWER_LIMIT, read_body, read_error_response};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -207,7 +205,7 @@ impl TokenSource {
             .await
             .map_err(Error::before_operation)?;
         if !status.is_success() {
-            return Err(token_endpoint_error(error_response(
+            return Err(token_endpoint_error(ApiErrorResponse::new(
                 "POST", &path, status, headers, body,
             )));
         }
