@@ -37,8 +37,13 @@
 //! again answering it, with the new nonce leased to it alone (twice at
 //! most; a call whose nonces keep going stale then waits for another from
 //! the pool, twice). A `401` without `stale=true` to a nonce never used
-//! before means the key is wrong: no race can explain it, since no other
-//! request held that nonce, and the call ends with it.
+//! before almost always means the key is wrong, since no other request held
+//! that nonce; almost, because Apache, when its table is full, can evict the
+//! client of a request under way and check that request against the entry
+//! that took its place (`nonce-count check failed: 1 != 0`). So the first
+//! such refusal in a call is answered once more with its new challenge, and
+//! the second ends the call: a wrong key costs three exchanges, a probe and
+//! two refused answers.
 
 use std::sync::{Arc, Mutex};
 
@@ -350,7 +355,7 @@ impl ApiKey {
     pub async fn send(&self, sender: &Sender, request: Request) -> Result<Response, Error> {
         let mut lease = self.lease(sender, &request).await?;
         let mut request = request;
-        let (mut retries, mut releases) = (0, 0);
+        let (mut retries, mut releases, mut fresh_refused) = (0, 0, false);
         loop {
             let again = replay(&request)?;
             let fresh = lease.is_fresh();
@@ -379,18 +384,22 @@ impl ApiKey {
             if let Some(epoch) = lease.forgotten(&challenge) {
                 self.pool.shrink(epoch);
             }
-            // A nonce nobody had used, refused without `stale`: the key is
-            // wrong, and asking again would only repeat the answer. Else a
-            // new challenge is answered twice at most, then (right
-            // credentials, nonces forgotten one after another) the call
-            // waits for a nonce the server keeps, twice at most.
+            // A nonce nobody had used, refused without `stale` a second
+            // time in this call: the key is wrong, and asking again would
+            // only repeat the answer (the first time may be Apache's
+            // eviction, see the module docs). Else a new challenge is
+            // answered twice at most, then (right credentials, nonces
+            // forgotten one after another) the call waits for a nonce the
+            // server keeps, twice at most.
             let stale = challenge.stale;
+            let doubted = fresh && !stale;
             let retry = retries < MAX_CHALLENGE_RETRIES;
             let release = !retry && stale && releases < MAX_RELEASES;
-            if (fresh && !stale) || !(retry || release) {
+            if (doubted && fresh_refused) || !(retry || release) {
                 lease.forget();
                 return Ok(response);
             }
+            fresh_refused |= doubted;
             discard(response).await;
             tracing::debug!(stale, "Digest nonce refused; answering the new challenge");
             if retry {

@@ -376,6 +376,16 @@ LogLevel warn auth_digest:info
 ScriptSock "{d}/run/cgid.sock"
 DocumentRoot "{d}/htdocs"
 BufferedLogs Off
+# One process with a worker for every concurrent call measured (at most
+# 32): short of workers, the event MPM closes idle keep-alive connections,
+# and a create sent on one as it closes fails as a transport error (not
+# retried: a create is not safe to repeat). These tests measure Digest.
+StartServers 1
+ServerLimit 1
+ThreadLimit 64
+ThreadsPerChild 64
+MaxRequestWorkers 64
+MaxKeepAliveRequests 0
 LogFormat "%r %>s" exchanges
 CustomLog "{d}/access.log" exchanges
 ForensicLog "{d}/forensic.log"
@@ -498,11 +508,22 @@ async fn phase(client: &Client, workers: usize, each: usize, first: usize) -> Ca
             Ok(created) => assert_eq!(created.kind(), "Kafka"),
             Err(error) => {
                 calls.failures += 1;
-                calls.first_error.get_or_insert_with(|| error.to_string());
+                calls.first_error.get_or_insert_with(|| chain(&error));
             }
         }
     }
     calls
+}
+
+/// `error` with its sources, so that a transport error says what failed.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 /// A client of `apache` with the API key [`PUBLIC_KEY`] and `private_key`.

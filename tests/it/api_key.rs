@@ -256,7 +256,7 @@ async fn an_expired_nonce_is_replaced_and_the_request_sent_once_more() {
 }
 
 #[tokio::test]
-async fn a_wrong_key_is_an_authentication_error_after_two_exchanges() {
+async fn a_wrong_key_is_an_authentication_error_after_three_exchanges() {
     let server = DigestServer::start(Rules {
         private_key: "the-key-the-server-knows",
         ..Rules::default()
@@ -270,10 +270,45 @@ async fn a_wrong_key_is_an_authentication_error_after_two_exchanges() {
     assert_eq!(err.error_code(), Some("UNAUTHORIZED"));
     assert_eq!(
         server.server.requests().len(),
-        2,
-        "a fresh challenge refused is final"
+        3,
+        "a probe, then a fresh challenge refused twice is final"
     );
     assert!(!err.to_string().contains(PRIVATE_KEY));
+}
+
+#[tokio::test]
+async fn a_fresh_nonce_refused_once_without_stale_is_answered_again() {
+    // What Apache does when it evicts the client of a request under way
+    // (its table full): the first answer to a nonce never used is refused
+    // without `stale`, with a new nonce; the key was right all along.
+    let answers = AtomicUsize::new(0);
+    let server = Server::serve(move |request| {
+        let nonce = match request.header("authorization") {
+            None => "first",
+            Some(_) if answers.fetch_add(1, Ordering::SeqCst) == 0 => "second",
+            Some(_) => return created(),
+        };
+        Reply::status(401).header(
+            "www-authenticate",
+            &format!(r#"Digest realm="{REALM}", nonce="{nonce}", qop="auth""#),
+        )
+    })
+    .await;
+    create(&key_client(&server.base_url))
+        .await
+        .expect("the second fresh nonce is accepted");
+    let answered: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| r.header("authorization").map(|a| digest_params(&a)))
+        .collect();
+    assert_eq!(answered.len(), 3, "a probe, a refusal, the call");
+    assert!(answered[0].is_none(), "the probe carries no credentials");
+    for (answer, nonce) in answered[1..].iter().zip(["first", "second"]) {
+        let answer = answer.as_ref().expect("an answer");
+        assert_eq!(answer["nonce"], nonce);
+        assert_eq!(answer["nc"], "00000001");
+    }
 }
 
 #[tokio::test]
@@ -603,7 +638,7 @@ async fn concurrent_calls_never_fail_and_take_one_exchange_each_in_steady_state(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_wrong_key_under_concurrency_ends_every_call_after_two_exchanges_each() {
+async fn a_wrong_key_under_concurrency_ends_every_call_after_three_exchanges_each() {
     let atlas = local_atlas(NonceCountCheck::Increasing).await;
     let client = local_key_builder(&atlas, "not-the-private-key")
         .build()
@@ -619,8 +654,8 @@ async fn a_wrong_key_under_concurrency_ends_every_call_after_two_exchanges_each(
     );
     assert_eq!(
         figures.exchanges,
-        2 * 16,
-        "a probe and the call: {figures:?}"
+        3 * 16,
+        "a probe and the call, refused twice: {figures:?}"
     );
 }
 
