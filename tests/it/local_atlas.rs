@@ -11,7 +11,7 @@ use atlas_stream_connections::{CallOptions, Client, Error, SecretString};
 use serde_json::{Value, json};
 
 use crate::support::{
-    DigestAnswer, INSTANCE, PROJECT, TOKEN_PATH, api_path, connections_path, create_named,
+    DigestAnswer, INSTANCE, PROJECT, REALM, TOKEN_PATH, api_path, connections_path, create_named,
     kafka_named, local_key_client, local_service_account_client, minimal_kafka_json, nonce_of,
     run_workers, versioned,
 };
@@ -299,6 +299,32 @@ async fn a_replayed_nonce_count_is_refused() {
         raw_create(&url, Some(&wrong), versioned(), &minimal_kafka_json("c")).await;
     assert_eq!(status, 401);
     assert_eq!(atlas.connections().len(), 2);
+}
+
+#[tokio::test]
+async fn an_answer_for_another_realm_or_another_target_is_refused() {
+    let atlas = LocalAtlas::start().await.unwrap();
+    let (public, private) = atlas.api_key();
+    let (nonce, url, uri) = fresh_nonce(&atlas).await;
+    // Hashed right for our realm, but naming another: refused.
+    let header = digest(public, private, &nonce, &uri, 1, "c1")
+        .replace(&format!("realm=\"{REALM}\""), "realm=\"elsewhere\"");
+    assert!(header.contains("realm=\"elsewhere\""), "{header}");
+    let (status, _, _) =
+        raw_create(&url, Some(&header), versioned(), &minimal_kafka_json("a")).await;
+    assert_eq!(status, 401, "another realm");
+    // Hashed right for a target other than the one requested: refused.
+    let other = format!("{uri}-elsewhere");
+    let header = digest(public, private, &nonce, &other, 2, "c2");
+    let (status, _, _) =
+        raw_create(&url, Some(&header), versioned(), &minimal_kafka_json("b")).await;
+    assert_eq!(status, 401, "another target");
+    // The same nonce answered right is taken.
+    let header = digest(public, private, &nonce, &uri, 3, "c3");
+    let (status, _, _) =
+        raw_create(&url, Some(&header), versioned(), &minimal_kafka_json("c")).await;
+    assert_eq!(status, 200);
+    assert_eq!(atlas.connections().len(), 1);
 }
 
 #[tokio::test]
