@@ -45,8 +45,8 @@ struct Options {
 const WARM_UP_CALLS: usize = 200;
 /// How long each side's share of a codec round lasts, about.
 const CODEC_ROUND: Duration = Duration::from_millis(60);
-/// Digest calls per worker: sequential warm-up calls (the client's nonce
-/// pool grows to the concurrency), then counted calls.
+/// Digest calls per worker: sequential calls of each warm-up phase (the
+/// client's nonce pool grows to the concurrency), then counted calls.
 const DIGEST_CALLS: (usize, usize) = (5, 50);
 /// Cold service-account clients, one burst each.
 const TOKEN_BURSTS: usize = 5;
@@ -312,7 +312,7 @@ fn counted_rows(options: &Options, notes: &mut Vec<String>) -> Result<Vec<Row>, 
         );
         rows.push(
             match runtime.block_on(counted::digest_steady_state(concurrency, DIGEST_CALLS)) {
-                Ok(counted) => digest_row(figure, &counted),
+                Ok((counted, phases)) => digest_row(figure, &counted, phases),
                 Err(error) => Row::failed(figure, "1.00", &error.to_string()),
             },
         );
@@ -331,26 +331,31 @@ fn counted_rows(options: &Options, notes: &mut Vec<String>) -> Result<Vec<Row>, 
     );
     notes.push(format!(
         "counts: requests the crate's `local_atlas` recorded. Digest: a fresh local Atlas and \
-         API-key client per concurrency, {} sequential calls per worker to warm up, then {} \
-         per worker counted; met when the exchanges per call round to 1.00 (an occasional \
-         probe, answered 401, when more calls than the pool has nonces meet). Tokens: {TOKEN_BURSTS} new \
-         service-account clients in turn, each making {burst} calls at once, requests to \
-         `/api/oauth/token` counted per burst.",
-        DIGEST_CALLS.0, DIGEST_CALLS.1
+         API-key client per concurrency, warmed up by phases of {} sequential calls per worker \
+         until one makes no probe (at most {}: the pool of nonces has grown to the calls under \
+         way at once), then {} calls per worker counted: exchanges, probes (requests without \
+         credentials) and refusals (`401` to an answered nonce); met when the exchanges per \
+         call round to 1.00. Tokens: {TOKEN_BURSTS} new service-account clients in turn, each \
+         making {burst} calls at once, requests to `/api/oauth/token` counted per burst.",
+        DIGEST_CALLS.0,
+        counted::MAX_WARM_UP_PHASES,
+        DIGEST_CALLS.1
     ));
     Ok(rows)
 }
 
-/// The Digest row of one concurrency: met at one exchange per call (to two
-/// decimals, the goal's) and no failure.
-fn digest_row(figure: String, counted: &Counted) -> Row {
+/// The Digest row of one concurrency, counted after `phases` warm-up
+/// phases: met at one exchange per call (to two decimals, the goal's) and
+/// no failure.
+fn digest_row(figure: String, counted: &Counted, phases: usize) -> Row {
     let mut ours = format!(
-        "{:.3} ({} exchanges / {} calls; {} probes, {} refused)",
+        "{:.3} ({} exchanges / {} calls; {} probes, {} refused; after {phases} warm-up phase{})",
         counted.per_call(),
         counted.requests,
         counted.calls,
         counted.probes,
-        counted.refused
+        counted.refused,
+        if phases == 1 { "" } else { "s" },
     );
     if let Some(error) = &counted.first_error {
         ours.push_str(&format!(", {} failed: {error}", counted.failures));
