@@ -47,8 +47,8 @@ fn response(kind: &str) -> &'static [u8] {
         .expect("a seed response of every kind")
 }
 
-/// One create call, each side alone (as in the table: a loopback server on
-/// its own thread, the calls on a current-thread runtime).
+/// One create call, each side alone (as in the table: the loopback server
+/// and the calls on one current-thread runtime).
 mod call {
     use super::*;
 
@@ -64,11 +64,13 @@ mod call {
         let media_type = default_version()
             .and_then(|version| version.accept())
             .expect("the operation has a default version with a media type");
-        let server = LoopbackServer::start(KAFKA_RESPONSE, media_type).expect("the server starts");
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .expect("a runtime");
+        let server = runtime
+            .block_on(LoopbackServer::start(KAFKA_RESPONSE, media_type))
+            .expect("the server starts");
         Setup {
             ours: CrateCall::new(server.base_url()).expect("the crate's client builds"),
             raw: RawCall::new(server.base_url()).expect("the reqwest client builds"),

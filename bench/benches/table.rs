@@ -163,8 +163,9 @@ fn call_row(options: &Options, notes: &mut Vec<String>) -> Result<Row, BenchErro
          first alternates), after {WARM_UP_CALLS} warm-up calls each; µs per call are medians \
          over rounds, the ratio the median of the rounds' ratios (their quartiles in \
          brackets). One keep-alive connection per side to a hyper HTTP/1.1 server on \
-         127.0.0.1 (its own thread); the calls on a Tokio current-thread runtime. The baseline \
-         is a plain `reqwest::Client` (no timeout)."
+         127.0.0.1; server and calls on one Tokio current-thread runtime, so that a call costs \
+         no cross-thread wake-up (which on a loaded machine adds the same to both sides). The \
+         baseline is a plain `reqwest::Client` (no timeout)."
     ));
     let per_call = |d: Duration| report::micros(d.as_secs_f64() / calls as f64);
     let ratio = paired.median_ratio();
@@ -192,11 +193,11 @@ fn time_calls(rounds: usize, calls: usize) -> Result<(Paired, Vec<String>), Benc
     let media_type = version
         .accept()
         .ok_or("the default version has no media type")?;
-    let server = LoopbackServer::start(KAFKA_RESPONSE, media_type)?;
-    // The calls run on this thread, the server on its own.
+    // The server and the calls on this thread (`server.rs` says why).
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let server = runtime.block_on(LoopbackServer::start(KAFKA_RESPONSE, media_type))?;
     let ours = CrateCall::new(server.base_url())?;
     let raw = RawCall::new(server.base_url())?;
     let differences = runtime.block_on(request_differences(&server, &ours, &raw))?;
