@@ -3,8 +3,8 @@
 //! README (README.md of this package says how each is measured).
 //!
 //! ```sh
-//! cargo bench -p atlas-bench --bench table             # a few minutes
-//! cargo bench -p atlas-bench --bench table -- --build  # + clean builds, ~15 minutes on 2 cores
+//! cargo bench -p atlas-bench --bench table             # seconds, after the release build
+//! cargo bench -p atlas-bench --bench table -- --build  # + clean builds, 5 to 10 minutes on 2 cores
 //! ```
 
 use std::process::ExitCode;
@@ -25,7 +25,7 @@ The benchmark table of atlas-stream-connections (bench/README.md).
 
 usage: cargo bench -p atlas-bench --bench table [-- OPTIONS]
 
-  --build        also time clean debug builds (two of each, ~15 minutes on 2 cores)
+  --build        also time clean debug builds (two of each, 5 to 10 minutes on 2 cores)
   --rounds N     interleaved rounds of each timed figure (default 21)
   --calls N      sequential calls per side per round (default 1000)
   --burst N      concurrent calls of each cold service-account burst (default 64)
@@ -407,6 +407,7 @@ fn build_row(notes: &mut Vec<String>) -> Result<Row, BenchError> {
     };
     let paired = interleave(2, || builds.library(n()), || builds.baseline_crate(n()))?;
     let ratio = paired.median_ratio();
+    let pairs: Vec<String> = paired.ratios().into_iter().map(report::ratio).collect();
     let dependencies: Vec<String> = builds
         .baseline_manifest()?
         .lines()
@@ -419,7 +420,7 @@ fn build_row(notes: &mut Vec<String>) -> Result<Row, BenchError> {
          of the library (`-p atlas-stream-connections --lib`) and of a crate with only its \
          dependencies {} and the workspace's `Cargo.lock`; two builds each, in the order \
          library, baseline, baseline, library; medians, the ratio the mean of the two pairs' \
-         ratios.",
+         ratios (each in brackets).",
         dependencies.join(", ")
     ));
     Ok(Row {
@@ -429,7 +430,7 @@ fn build_row(notes: &mut Vec<String>) -> Result<Row, BenchError> {
             "a crate with the same reqwest/serde/serde_json/tokio dependencies only: {}",
             report::seconds(paired.baseline_median().as_secs_f64())
         ),
-        ratio: report::ratio(ratio),
+        ratio: format!("{} ({})", report::ratio(ratio), pairs.join(", ")),
         goal: "<= 1.3x".into(),
         met: Some(ratio <= 1.3),
     })

@@ -44,7 +44,7 @@ impl Paired {
     }
 
     /// Each round's ratio, crate time over baseline time.
-    fn ratios(&self) -> Vec<f64> {
+    pub fn ratios(&self) -> Vec<f64> {
         self.ours
             .iter()
             .zip(&self.baseline)
