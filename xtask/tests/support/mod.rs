@@ -104,7 +104,7 @@ impl CrateCopy {
         }
         let mut manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
         assert!(
-            manifest.contains("members = [\"xtask\"]"),
+            manifest.contains("members = [\"xtask\", \"bench\"]"),
             "the root manifest changed shape"
         );
         if !with_bin {
@@ -119,7 +119,7 @@ impl CrateCopy {
         }
         std::fs::write(
             dir.join("Cargo.toml"),
-            manifest.replace("members = [\"xtask\"]", "members = []"),
+            manifest.replace("members = [\"xtask\", \"bench\"]", "members = []"),
         )
         .unwrap();
         std::fs::create_dir_all(dir.join("spec")).unwrap();
