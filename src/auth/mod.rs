@@ -184,3 +184,27 @@ impl Drop for Zeroizing {
         zeroize::Zeroize::zeroize(&mut self.0);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::{Bearer, SecretString};
+    use reqwest::header::AUTHORIZATION;
+
+    #[test]
+    fn a_bearer_header_is_sensitive_shared_and_never_shown() {
+        let bearer = Bearer::new(&SecretString::new("t0ken")).unwrap();
+        let request = || reqwest::Request::new(reqwest::Method::POST, "http://x/".parse().unwrap());
+        let (first, second) = (
+            bearer.authorize(request()),
+            bearer.clone().authorize(request()),
+        );
+        for request in [&first, &second] {
+            let value = request.headers().get(AUTHORIZATION).unwrap();
+            assert_eq!(value.as_bytes(), b"Bearer t0ken");
+            assert!(value.is_sensitive());
+            assert!(!format!("{value:?}").contains("t0ken"));
+        }
+        assert!(!format!("{bearer:?}").contains("t0ken"));
+        assert!(Bearer::new(&SecretString::new("a\nb")).is_none());
+    }
+}
