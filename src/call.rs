@@ -339,7 +339,8 @@ async fn hand_on(
         what: "response body",
         status_known: true,
     };
-    let body = match read_body(response, limit, read).await {
+    // (Boxed: a path most calls do not take, see `Sender::send_as`.)
+    let body = match Box::pin(read_body(response, limit, read)).await {
         Ok(body) => body,
         Err(error) => return failed(error),
     };

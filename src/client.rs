@@ -230,7 +230,9 @@ impl Client {
             )),
             (Err(error), record) => {
                 let limit = self.shared().sender.retry.max_response_bytes;
-                Err(record.into_error(error, limit).await)
+                // Boxed: the error path's future would make every call's
+                // larger (see `run_planned`).
+                Err(Box::pin(record.into_error(error, limit)).await)
             }
         }
     }

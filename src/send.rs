@@ -90,7 +90,9 @@ impl Sender {
                 if !enveloped {
                     return Ok(response);
                 }
-                self.unwrap_envelope(response, method, path).await
+                // Boxed, like every path a call rarely takes: each future is
+                // held whole in the call's, and moved with it.
+                Box::pin(self.unwrap_envelope(response, method, path)).await
             }
             Err(error) => {
                 tracing::debug!(%method, %path, timeout = error.is_timeout(), "atlas exchange failed");
@@ -148,7 +150,7 @@ impl Sender {
                 retry = retries_done,
                 "throttled by Atlas; retrying"
             );
-            discard(response).await;
+            Box::pin(discard(response)).await;
             tokio::time::sleep(delay).await;
         }
     }
