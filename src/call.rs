@@ -182,34 +182,36 @@ fn path_fits(path: &str, template: &str) -> Result<(), String> {
     let Some((_, expected)) = template.split_once('/') else {
         return Ok(());
     };
-    // Compared from the end, where the template sits, a byte loop each
-    // (this runs before every request).
-    let (mut path_rest, mut template_rest) = (path.as_bytes(), expected.as_bytes());
-    let fits = loop {
-        let (want, template_before) = split_last_segment(template_rest);
-        let (got, path_before) = split_last_segment(path_rest);
+    // Compared from the end, where the template sits, without collecting
+    // (this runs before every request); `rest` is the part of `path` not
+    // compared yet.
+    let mut rest = Some(path.as_bytes());
+    for want in expected.rsplit('/').map(str::as_bytes) {
+        let Some((got, before)) = rest.map(split_last_segment) else {
+            return Err(refused_path(path, template));
+        };
         let fitting = match want.first() == Some(&b'{') && want.last() == Some(&b'}') {
             true => !got.is_empty() && got != b"." && got != b"..",
             false => got == want,
         };
-        // `path` needs a piece before the template's first segment: its
-        // leading `/` makes one.
-        match (fitting, template_before, path_before) {
-            (false, _, _) | (true, _, None) => break false,
-            (true, None, Some(_)) => break true,
-            (true, Some(template_before), Some(path_before)) => {
-                (template_rest, path_rest) = (template_before, path_before);
-            }
+        if !fitting {
+            return Err(refused_path(path, template));
         }
-    };
-    if fits {
-        Ok(())
-    } else {
-        Err(format!(
-            "the request path `{path}` is not `{template}`: a parameter holds a `/`, `\\`, `.` \
-             or `..` that would leave the endpoint, or is empty"
-        ))
+        rest = before;
     }
+    // `path` needs a piece before the template's first segment: its
+    // leading `/` makes one.
+    match rest {
+        Some(_) => Ok(()),
+        None => Err(refused_path(path, template)),
+    }
+}
+
+fn refused_path(path: &str, template: &str) -> String {
+    format!(
+        "the request path `{path}` is not `{template}`: a parameter holds a `/`, `\\`, `.` \
+         or `..` that would leave the endpoint, or is empty"
+    )
 }
 
 /// The segment after the last `/` of `text`, and what comes before that
@@ -384,6 +386,12 @@ mod tests {
         ] {
             let refused = path_fits(bad, TEMPLATE).unwrap_err();
             assert!(refused.contains(bad), "{refused}");
+        }
+        // Only a whole `{...}` segment is a parameter; anything else must
+        // be there as it is.
+        for literal in ["/a/{b", "/a/b}"] {
+            assert_eq!(path_fits(literal, literal), Ok(()));
+            assert!(path_fits("/a/c", literal).is_err(), "{literal}");
         }
     }
 }
