@@ -186,7 +186,7 @@ fn path_fits(path: &str, template: &str) -> Result<(), String> {
     // (this runs before every request); `rest` is the part of `path` not
     // compared yet.
     let mut rest = Some(path.as_bytes());
-    for want in expected.rsplit('/').map(str::as_bytes) {
+    for want in expected.as_bytes().rsplit(|&b| b == b'/') {
         let Some((got, before)) = rest.map(split_last_segment) else {
             return Err(refused_path(path, template));
         };
