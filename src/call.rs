@@ -8,14 +8,23 @@
 //!   `Content-Type` when there is a body) and drops progenitor's
 //!   `api-version` header, which Atlas does not use.
 //! - `exec` authenticates, retries throttled requests, reports
-//!   `Deprecation`/`Sunset`, and keeps the bytes of every response (up to
-//!   the client's `max_response_bytes`), so an error (an HTML 502 page as
-//!   much as an `ApiError`) or an undeclared status loses nothing.
+//!   `Deprecation`/`Sunset`, and bounds every response body by the
+//!   client's `max_response_bytes`. A success whose `Content-Length` is
+//!   within the limit goes on to progenitor as it came (it reads no more
+//!   than that); any other answer is read whole here, and an error status's
+//!   bytes kept, so an error (an HTML 502 page as much as an `ApiError`)
+//!   loses nothing and is parsed once, by [`ApiErrorResponse`].
 //! - A per-call [`CallRecord`] (a task-local scoped around one call) carries
 //!   what progenitor's error type cannot: method, path, status, headers, and
 //!   this crate's own error when the failure is not an HTTP answer;
-//!   [`CallRecord::error`] makes progenitor's error and the record one
-//!   [`Error`].
+//!   [`CallRecord::into_error`] makes progenitor's error and the record one
+//!   [`Error`] (reading the body of an undeclared success status, which
+//!   progenitor leaves unread, so that a created connection is not lost).
+//!
+//! A call runs on every request, so it allocates and copies little: the
+//! generated call's future is boxed once (it would be copied whole at each
+//! level of futures around it), the task-local holds a pointer, and the
+//! headers of an answer are moved into the record, not copied.
 
 use std::cell::RefCell;
 use std::future::Future;
@@ -23,12 +32,12 @@ use std::future::Future;
 use bytes::Bytes;
 use progenitor_client::{ClientHooks, ClientInfo, Error as GeneratedError, OperationInfo};
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::ApiErrorResponse;
 use crate::error::{Error, without_values};
-use crate::send::{Read, read_body, rebuild, replay};
-use crate::state::ClientState;
+use crate::send::{Read, read_body, rebuild};
+use crate::state::{ClientState, Shared};
 use crate::versions::{ApiVersion, versions_of};
 
 /// How one call is made, decided before any I/O.
@@ -52,8 +61,33 @@ pub(crate) struct CallRecord {
 
 impl CallRecord {
     /// Progenitor's `error` for this call as ours: the failure recorded,
-    /// else what the recorded answer says.
-    pub(crate) fn error<E>(self, error: GeneratedError<E>) -> Error {
+    /// else what the recorded answer says. An undeclared success status
+    /// left its body unread ([`exec`](ClientHooks::exec) hands a success on
+    /// as it came); it is read here, within `limit`, and kept.
+    pub(crate) async fn into_error<E>(mut self, error: GeneratedError<E>, limit: u64) -> Error {
+        let GeneratedError::UnexpectedResponse(response) = error else {
+            return self.error(error);
+        };
+        if self.failure.is_some() || self.body.is_some() {
+            return self.error(GeneratedError::<E>::UnexpectedResponse(response));
+        }
+        let status = response.status();
+        let read = Read {
+            method: &self.method,
+            path: &self.path,
+            what: "response body",
+            status_known: true,
+        };
+        match read_body(response, limit, read).await {
+            Ok(body) => self.body = Some(body),
+            Err(error) => return error,
+        }
+        self.status = Some(status);
+        let placeholder = rebuild(status, HeaderMap::new(), Bytes::new(), None);
+        self.error(GeneratedError::<E>::UnexpectedResponse(placeholder))
+    }
+
+    fn error<E>(self, error: GeneratedError<E>) -> Error {
         use GeneratedError as G;
         let CallRecord {
             method,
@@ -69,7 +103,10 @@ impl CallRecord {
         match (error, status) {
             (G::InvalidRequest(message), _) => Error::invalid("request", message),
             (G::Custom(message), _) => Error::invalid("api_version", message),
-            (G::CommunicationError(e) | G::ResponseBodyError(e) | G::InvalidUpgrade(e), _) => {
+            // A success's body breaking off as progenitor reads it keeps the
+            // status: the connection was created.
+            (G::ResponseBodyError(e), status) => Error::transport_after(&method, &path, status, e),
+            (G::CommunicationError(e) | G::InvalidUpgrade(e), _) => {
                 Error::transport(&method, &path, e)
             }
             // Error statuses are answered from the bytes `exec` kept, whatever
@@ -86,6 +123,8 @@ impl CallRecord {
                 let message = without_values(&e.to_string());
                 Error::decode(method, path, status, &headers, body, message)
             }
+            // (Only a spec whose error response covers a success status, as
+            // a `default` can, gets here; progenitor has read the body.)
             (G::ErrorResponse(value), _) => {
                 let message = "an error body with a success status".into();
                 let status = Some(value.status());
@@ -104,53 +143,84 @@ impl CallRecord {
     }
 }
 
+/// Progenitor's own version header, which Atlas does not read.
+const API_VERSION: HeaderName = HeaderName::from_static("api-version");
+
 struct CallContext {
     plan: CallPlan,
     record: CallRecord,
 }
 
 tokio::task_local! {
-    static CALL: RefCell<CallContext>;
+    // Boxed: the task-local is swapped in and out of its slot at every poll
+    // of the call, a pointer rather than the whole record.
+    static CALL: RefCell<Box<CallContext>>;
 }
 
 /// Runs one generated call under `plan` and returns its output with what it
 /// recorded.
-pub(crate) async fn run<F: Future>(plan: CallPlan, call: F) -> (F::Output, CallRecord) {
-    let context = CallContext {
+pub(crate) fn run<F: Future>(
+    plan: CallPlan,
+    call: F,
+) -> impl Future<Output = (F::Output, CallRecord)> {
+    let context = Box::new(CallContext {
         plan,
         record: CallRecord::default(),
-    };
+    });
     CALL.scope(RefCell::new(context), async {
         let output = call.await;
         let record = CALL.with(|c| std::mem::take(&mut c.borrow_mut().record));
         (output, record)
     })
-    .await
 }
 
 /// Whether the request path `path` (after URL parsing) ends with the
 /// operation's `template`: as many segments, the literal ones equal, none
 /// of a parameter's empty. A base URL may put a prefix before it.
 fn path_fits(path: &str, template: &str) -> Result<(), String> {
-    let segments: Vec<&str> = path.split('/').skip(1).collect();
-    let expected: Vec<&str> = template.split('/').skip(1).collect();
-    let refused = || {
-        format!(
-            "the request path `{path}` is not `{template}`: a parameter holds a `/`, `\\`, `.` \
-             or `..` that would leave the endpoint, or is empty"
-        )
+    // The template's segments, after its leading `/`.
+    let Some((_, expected)) = template.split_once('/') else {
+        return Ok(());
     };
-    let start = segments
-        .len()
-        .checked_sub(expected.len())
-        .ok_or_else(refused)?;
-    let fits = segments[start..].iter().zip(&expected).all(|(got, want)| {
-        match want.starts_with('{') && want.ends_with('}') {
-            true => !got.is_empty() && *got != "." && *got != "..",
+    // Compared from the end, where the template sits, without collecting
+    // (this runs before every request); `rest` is the part of `path` not
+    // compared yet.
+    let mut rest = Some(path.as_bytes());
+    for want in expected.as_bytes().rsplit(|&b| b == b'/') {
+        let Some((got, before)) = rest.map(split_last_segment) else {
+            return Err(refused_path(path, template));
+        };
+        let fitting = match want.first() == Some(&b'{') && want.last() == Some(&b'}') {
+            true => !got.is_empty() && got != b"." && got != b"..",
             false => got == want,
+        };
+        if !fitting {
+            return Err(refused_path(path, template));
         }
-    });
-    if fits { Ok(()) } else { Err(refused()) }
+        rest = before;
+    }
+    // `path` needs a piece before the template's first segment: its
+    // leading `/` makes one.
+    match rest {
+        Some(_) => Ok(()),
+        None => Err(refused_path(path, template)),
+    }
+}
+
+fn refused_path(path: &str, template: &str) -> String {
+    format!(
+        "the request path `{path}` is not `{template}`: a parameter holds a `/`, `\\`, `.` \
+         or `..` that would leave the endpoint, or is empty"
+    )
+}
+
+/// The segment after the last `/` of `text`, and what comes before that
+/// `/` (`None` when there is no `/`).
+fn split_last_segment(text: &[u8]) -> (&[u8], Option<&[u8]>) {
+    match text.iter().rposition(|&b| b == b'/') {
+        Some(slash) => (&text[slash + 1..], Some(&text[..slash])),
+        None => (text, None),
+    }
 }
 
 fn record(update: impl FnOnce(&mut CallRecord)) {
@@ -171,6 +241,7 @@ fn failed(error: Error) -> reqwest::Response {
         StatusCode::INTERNAL_SERVER_ERROR,
         HeaderMap::new(),
         Bytes::new(),
+        None,
     )
 }
 
@@ -181,8 +252,8 @@ impl ClientHooks<ClientState> for crate::generated::Client {
         info: &OperationInfo,
     ) -> Result<(), GeneratedError<E>> {
         record(|r| {
-            r.method = request.method().to_string();
-            r.path = request.url().path().to_string();
+            r.method = request.method().as_str().to_owned();
+            r.path = request.url().path().to_owned();
         });
         if let Some(template) = versions_of(info.operation_id).map(|op| op.path)
             && let Err(why) = path_fits(request.url().path(), template)
@@ -206,7 +277,7 @@ impl ClientHooks<ClientState> for crate::generated::Client {
         };
         let has_body = request.body().is_some();
         let headers = request.headers_mut();
-        headers.remove("api-version");
+        headers.remove(API_VERSION);
         if let Some(accept) = version.accept() {
             headers.insert(ACCEPT, HeaderValue::from_static(accept));
         }
@@ -225,39 +296,68 @@ impl ClientHooks<ClientState> for crate::generated::Client {
         let request = &request;
         let outcome = shared
             .sender
-            .retrying(
-                move || async move { shared.auth.send(&shared.sender, replay(request)?).await },
-            )
+            .retrying(move || shared.auth.send(&shared.sender, request))
             .await;
-        let response = match outcome {
-            Ok(response) => response,
-            Err(error) => return Ok(failed(error)),
-        };
-        let status = response.status();
-        let headers = response.headers().clone();
-        if let Some(plan) = plan() {
-            shared.report_deprecation(info.operation_id, plan.version.version, &headers);
+        match outcome {
+            Ok(response) => Ok(hand_on(shared, response, request, info.operation_id).await),
+            Err(error) => Ok(failed(error)),
         }
-        // Keep the exact bytes (up to the client's limit), then hand
-        // progenitor an identical response. A body that breaks off or is too
-        // large keeps the status: after a 2xx, the connection was created.
-        let read = Read {
-            method: request.method().as_str(),
-            path: request.url().path(),
-            what: "response body",
-            status_known: true,
-        };
-        let body = match read_body(response, shared.sender.retry.max_response_bytes, read).await {
-            Ok(body) => body,
-            Err(error) => return Ok(failed(error)),
-        };
+    }
+}
+
+/// What progenitor gets of the final `response` to `request`, the record
+/// filled in: see the module docs.
+async fn hand_on(
+    shared: &Shared,
+    mut response: reqwest::Response,
+    request: &reqwest::Request,
+    operation: &'static str,
+) -> reqwest::Response {
+    let status = response.status();
+    // The record keeps the headers; progenitor, which reads the status and
+    // the body only, gets none (no copy of them to make).
+    let headers = std::mem::take(response.headers_mut());
+    if let Some(plan) = plan() {
+        shared.report_deprecation(operation, plan.version.version, &headers);
+    }
+    let limit = shared.sender.retry.max_response_bytes;
+    if status.is_success() && response.content_length().is_some_and(|n| n <= limit) {
+        // Progenitor reads no more than the length announced (a body that
+        // breaks off keeps the recorded status), and an undeclared status
+        // has its body read by `into_error`.
         record(|r| {
             r.status = Some(status);
-            r.headers = headers.clone();
-            r.body = Some(body.clone());
+            r.headers = headers;
         });
-        Ok(rebuild(status, headers, body))
+        return response;
     }
+    let url = response.url().clone();
+    // Else the exact bytes are read (up to the limit). A body that breaks
+    // off or is too large keeps the status: after a 2xx, the connection was
+    // created.
+    let read = Read {
+        method: request.method().as_str(),
+        path: request.url().path(),
+        what: "response body",
+        status_known: true,
+    };
+    // (Boxed: a path most calls do not take, see `Sender::send_as`.)
+    let body = match Box::pin(read_body(response, limit, read)).await {
+        Ok(body) => body,
+        Err(error) => return failed(error),
+    };
+    // An error status is answered from the record's bytes whatever
+    // progenitor makes of them (`CallRecord::error`): it gets none to decode.
+    let handed_on = match status.is_success() {
+        true => body.clone(),
+        false => Bytes::new(),
+    };
+    record(|r| {
+        r.status = Some(status);
+        r.headers = headers;
+        r.body = Some(body);
+    });
+    rebuild(status, HeaderMap::new(), handed_on, Some(url))
 }
 
 #[cfg(test)]
@@ -286,6 +386,12 @@ mod tests {
         ] {
             let refused = path_fits(bad, TEMPLATE).unwrap_err();
             assert!(refused.contains(bad), "{refused}");
+        }
+        // Only a whole `{...}` segment is a parameter; anything else must
+        // be there as it is.
+        for literal in ["/a/{b", "/a/b}"] {
+            assert_eq!(path_fits(literal, literal), Ok(()));
+            assert!(path_fits("/a/c", literal).is_err(), "{literal}");
         }
     }
 }

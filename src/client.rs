@@ -1,7 +1,9 @@
 //! [`Client`]: the typed entry point over the generated client, and
 //! [`CallOptions`] for one call.
 
+use std::pin::Pin;
 use std::sync::Arc;
+use std::time::Duration;
 
 use progenitor_client::ResponseValue;
 
@@ -18,7 +20,7 @@ use crate::generated;
 use crate::response::ApiResponse;
 use crate::send::Sender;
 use crate::state::{ClientState, Shared};
-use crate::types::{CreateStreamConnectionGroupId, StreamsConnection};
+use crate::types::StreamsConnection;
 use crate::versions::{OperationVersions, operation_versions, versions_of};
 
 /// A client for the Atlas Administration API's stream connections.
@@ -126,9 +128,14 @@ impl Client {
         connection: &StreamsConnection,
         options: &CallOptions,
     ) -> Result<ApiResponse<StreamsConnection>, Error> {
-        let group_id: CreateStreamConnectionGroupId = group_id
-            .parse()
-            .map_err(|e| Error::invalid("groupId", format!("`{group_id}`: {e}")))?;
+        let parsed;
+        let group_id = match self.shared().project(group_id) {
+            Some(known) => known,
+            None => {
+                parsed = self.shared().remember_project(group_id)?;
+                &parsed
+            }
+        };
         if tenant_name.is_empty() {
             return Err(Error::invalid("tenantName", "must not be empty"));
         }
@@ -141,13 +148,13 @@ impl Client {
             ));
         }
         let plan = self.plan("create_stream_connection", options)?;
-        let call = self.inner.create_stream_connection(
-            &group_id,
+        let call = Box::pin(self.inner.create_stream_connection(
+            group_id,
             tenant_name,
             options.envelope.then_some(true),
             options.pretty.then_some(true),
             connection,
-        );
+        ));
         self.run_planned(plan, call).await
     }
 
@@ -193,7 +200,8 @@ impl Client {
                 ));
             }
         }
-        self.run_planned(CallPlan { version: target }, call).await
+        self.run_planned(CallPlan { version: target }, Box::pin(call))
+            .await
     }
 
     /// The generated client under this one.
@@ -205,10 +213,13 @@ impl Client {
         &self.inner
     }
 
+    /// Runs `call` under `plan`. The generated call's future is kilobytes;
+    /// boxed, it is moved as a pointer through the futures around it (each
+    /// level would otherwise hold and copy it whole).
     async fn run_planned<T, E>(
         &self,
         plan: CallPlan,
-        call: impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>,
+        call: Pin<Box<impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>>>,
     ) -> Result<ApiResponse<T>, Error> {
         match run(plan, call).await {
             (Ok(response), record) => Ok(ApiResponse::new(
@@ -217,7 +228,12 @@ impl Client {
                 record.headers,
                 plan.version.version,
             )),
-            (Err(error), record) => Err(record.error(error)),
+            (Err(error), record) => {
+                let limit = self.shared().sender.retry.max_response_bytes;
+                // Boxed: the error path's future would make every call's
+                // larger (see `run_planned`).
+                Err(Box::pin(record.into_error(error, limit)).await)
+            }
         }
     }
 
@@ -273,11 +289,13 @@ impl ClientBuilder {
         let auth = Auth::new(self.credential()?, margin, &base_url)?;
         self.check_pinned_version()?;
         let user_agent = self.user_agent_header()?;
-        let http = self.reqwest_client(&base_url)?;
+        let timeout = self.timeout.unwrap_or(DEFAULT_TIMEOUT);
+        let http = self.reqwest_client(&base_url, timeout)?;
         let sender = Sender {
             http: http.clone(),
             user_agent,
-            timeout: self.timeout.unwrap_or(DEFAULT_TIMEOUT),
+            timeout,
+            timeout_in_client: self.http.is_none(),
             retry: self.retry,
         };
         let state = ClientState {
@@ -315,8 +333,8 @@ impl ClientBuilder {
     }
 
     /// The caller's HTTP client, else one that neither redirects nor, to
-    /// this machine, goes through a proxy.
-    fn reqwest_client(&self, base_url: &str) -> Result<reqwest::Client, Error> {
+    /// this machine, goes through a proxy, and gives each request `timeout`.
+    fn reqwest_client(&self, base_url: &str, timeout: Duration) -> Result<reqwest::Client, Error> {
         if let Some(http) = &self.http {
             return Ok(http.clone());
         }
@@ -330,6 +348,7 @@ impl ClientBuilder {
             false => reqwest::Client::builder(),
         }
         .connect_timeout(self.connect_timeout.unwrap_or(DEFAULT_CONNECT_TIMEOUT))
+        .timeout(timeout)
         // Atlas does not redirect API calls; following a redirect
         // would send the body (Kafka passwords, a token to revoke)
         // to wherever it points. A 3xx comes back as `Error::Api`.

@@ -11,6 +11,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use reqwest::StatusCode;
 use reqwest::header::HeaderMap;
+use serde::Deserialize;
 use serde_json::{Map, Value};
 
 // The generated data types only: they refer to nothing that reaches back
@@ -173,15 +174,19 @@ impl ApiErrorResponse {
         body: Bytes,
     ) -> Self {
         let content_type = content_type(&headers);
-        let error = serde_json::from_slice::<ApiError>(&body).ok();
-        // OAuth's `error` is a string, Atlas's a number: a string `error`
-        // is the token endpoint's shape, whatever else the body holds.
-        let (atlas, oauth) = match serde_json::from_slice::<Value>(&body) {
-            Ok(Value::Object(object)) => match object.get("error") {
-                Some(Value::String(_)) => (None, oauth_error(&object)),
-                _ => (AtlasErrorBody::read(&object), None),
-            },
-            _ => (None, None),
+        // The body is parsed once; the typed view is read from the tree.
+        let (error, atlas, oauth) = match serde_json::from_slice::<Value>(&body) {
+            Ok(Value::Object(object)) => {
+                let error = ApiError::deserialize(&object).ok();
+                // OAuth's `error` is a string, Atlas's a number: a string
+                // `error` is the token endpoint's shape, whatever else the
+                // body holds.
+                match object.get("error") {
+                    Some(Value::String(_)) => (error, None, oauth_error(&object)),
+                    _ => (error, AtlasErrorBody::read(&object), None),
+                }
+            }
+            _ => (None, None, None),
         };
         Self {
             method: method.into(),

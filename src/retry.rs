@@ -57,9 +57,13 @@ impl RetryPolicy {
         headers: &HeaderMap,
         retries_done: u32,
     ) -> Option<Duration> {
+        // Only these two are ever retried: any other answer is not looked
+        // into (this runs after every response).
+        if status != StatusCode::TOO_MANY_REQUESTS && status != StatusCode::SERVICE_UNAVAILABLE {
+            return None;
+        }
         let retry_after = retry_after(headers);
-        let throttled = status == StatusCode::TOO_MANY_REQUESTS
-            || (status == StatusCode::SERVICE_UNAVAILABLE && retry_after.is_some());
+        let throttled = status == StatusCode::TOO_MANY_REQUESTS || retry_after.is_some();
         self.wait(throttled, retry_after, retries_done)
     }
 

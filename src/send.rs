@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use reqwest::header::{CONTENT_LENGTH, HeaderMap, HeaderValue, USER_AGENT};
-use reqwest::{Request, Response, StatusCode};
+use reqwest::{Request, Response, ResponseBuilderExt, StatusCode, Url};
 use serde_json::Value;
 
 use crate::config::Policy;
@@ -42,6 +42,9 @@ pub(crate) struct Sender {
     pub http: reqwest::Client,
     pub user_agent: HeaderValue,
     pub timeout: Duration,
+    /// Whether `http` applies `timeout` itself (a client this crate built
+    /// does); else each request carries it, which costs an allocation.
+    pub timeout_in_client: bool,
     /// The retry rule and the read limits.
     pub retry: Policy,
 }
@@ -49,17 +52,31 @@ pub(crate) struct Sender {
 impl Sender {
     /// One exchange. A request without an answer is an [`Error::Transport`]
     /// or [`Error::Timeout`] naming its method and path.
-    pub async fn send(&self, mut request: Request) -> Result<Response, Error> {
+    pub async fn send(&self, request: Request) -> Result<Response, Error> {
+        let method = request.method().clone();
+        let path = request.url().path().to_owned();
+        self.send_as(request, method.as_str(), &path).await
+    }
+
+    /// [`send`](Self::send) for a request whose method and path the caller
+    /// holds (a copy of it, say), so that they need not be copied for an
+    /// error that is rarely made.
+    pub async fn send_as(
+        &self,
+        mut request: Request,
+        method: &str,
+        path: &str,
+    ) -> Result<Response, Error> {
         request
             .headers_mut()
             .insert(USER_AGENT, self.user_agent.clone());
-        *request.timeout_mut() = Some(self.timeout);
-        let method = request.method().to_string();
-        let path = request.url().path().to_owned();
-        let enveloped = request
-            .url()
-            .query_pairs()
-            .any(|(name, value)| name == "envelope" && value == "true");
+        if !self.timeout_in_client {
+            *request.timeout_mut() = Some(self.timeout);
+        }
+        let enveloped = request.url().query().is_some_and(|query| {
+            form_urlencoded::parse(query.as_bytes())
+                .any(|(name, value)| name == "envelope" && value == "true")
+        });
         let started = Instant::now();
         match self.http.execute(request).await {
             Ok(response) => {
@@ -73,28 +90,36 @@ impl Sender {
                 if !enveloped {
                     return Ok(response);
                 }
-                let (status, headers) = (response.status(), response.headers().clone());
-                // The `200` of an envelope says nothing of the real status,
-                // so a failure to read it keeps none: `server_succeeded()`
-                // must not claim a connection was created.
-                let body = read_body(
-                    response,
-                    self.retry.max_response_bytes,
-                    Read {
-                        method: &method,
-                        path: &path,
-                        what: "enveloped response body",
-                        status_known: false,
-                    },
-                )
-                .await?;
-                Ok(unwrap_envelope(status, headers, body))
+                // Boxed, like every path a call rarely takes: each future is
+                // held whole in the call's, and moved with it.
+                Box::pin(self.unwrap_envelope(response, method, path)).await
             }
             Err(error) => {
                 tracing::debug!(%method, %path, timeout = error.is_timeout(), "atlas exchange failed");
-                Err(Error::transport(&method, &path, error))
+                Err(Error::transport(method, path, error))
             }
         }
+    }
+
+    /// The answer inside an enveloped `response`.
+    async fn unwrap_envelope(
+        &self,
+        response: Response,
+        method: &str,
+        path: &str,
+    ) -> Result<Response, Error> {
+        let (status, headers) = (response.status(), response.headers().clone());
+        // The `200` of an envelope says nothing of the real status, so a
+        // failure to read it keeps none: `server_succeeded()` must not claim
+        // a connection was created.
+        let read = Read {
+            method,
+            path,
+            what: "enveloped response body",
+            status_known: false,
+        };
+        let body = read_body(response, self.retry.max_response_bytes, read).await?;
+        Ok(unwrap_envelope(status, headers, body))
     }
 
     /// Runs `attempt` until its answer is not one to retry
@@ -125,7 +150,7 @@ impl Sender {
                 retry = retries_done,
                 "throttled by Atlas; retrying"
             );
-            discard(response).await;
+            Box::pin(discard(response)).await;
             tokio::time::sleep(delay).await;
         }
     }
@@ -178,13 +203,27 @@ impl Sender {
 
 /// A copy of `request` to send again; the generated client's bodies are
 /// always in memory, so this only fails for a streaming body.
+///
+/// (Not `Request::try_clone`, which gives every copy an extension map for
+/// a timeout, an allocation a request of this crate needs only when it has
+/// one: the generated client sets none, and the client applies its own.)
 pub(crate) fn replay(request: &Request) -> Result<Request, Error> {
-    request.try_clone().ok_or_else(|| {
-        Error::invalid(
-            "request",
-            "the body is a stream, which cannot be sent twice (retry or authentication)",
-        )
-    })
+    let mut copy = Request::new(request.method().clone(), request.url().clone());
+    *copy.headers_mut() = request.headers().clone();
+    *copy.version_mut() = request.version();
+    if let Some(timeout) = request.timeout() {
+        *copy.timeout_mut() = Some(*timeout);
+    }
+    if let Some(body) = request.body() {
+        let bytes = body.as_bytes().ok_or_else(|| {
+            Error::invalid(
+                "request",
+                "the body is a stream, which cannot be sent twice (retry or authentication)",
+            )
+        })?;
+        *copy.body_mut() = Some(Bytes::copy_from_slice(bytes).into());
+    }
+    Ok(copy)
 }
 
 /// Reads and drops a response's body, so its connection can serve the next
@@ -237,10 +276,14 @@ pub(crate) async fn read_body(
     let cap = usize::try_from(limit).unwrap_or(usize::MAX);
     // What the server announced (no more than the limit), else nothing yet.
     let announced = announced.map_or(0, |n| usize::try_from(n).unwrap_or(cap).min(cap));
+    // The first chunk is kept as it came: an answer in one chunk (most of
+    // them) is handed on without a copy.
+    let mut first: Option<Bytes> = None;
     let mut body: Vec<u8> = Vec::new();
     loop {
         let chunk = match response.chunk().await {
             Ok(Some(chunk)) => chunk,
+            Ok(None) if body.is_empty() => return Ok(first.unwrap_or_default()),
             Ok(None) => return Ok(Bytes::from(body)),
             Err(error) => {
                 return Err(Error::transport_after(
@@ -251,12 +294,20 @@ pub(crate) async fn read_body(
                 ));
             }
         };
-        let needed = body
-            .len()
+        let needed = first
+            .as_ref()
+            .map_or(body.len(), Bytes::len)
             .checked_add(chunk.len())
             .filter(|&n| n <= cap)
             .ok_or_else(too_large)?;
+        if first.is_none() && body.is_empty() {
+            first = Some(chunk);
+            continue;
+        }
         make_room(&mut body, needed, announced, cap);
+        if let Some(first) = first.take() {
+            body.extend_from_slice(&first);
+        }
         body.extend_from_slice(&chunk);
     }
 }
@@ -274,13 +325,32 @@ fn make_room(body: &mut Vec<u8>, needed: usize, announced: usize, cap: usize) {
     }
 }
 
-/// A response built from parts, read like one from the network.
-pub(crate) fn rebuild(status: StatusCode, mut headers: HeaderMap, body: Bytes) -> Response {
+/// A response built from parts, read like one from the network; from
+/// `url` when given (without, reqwest parses a placeholder URL for it).
+pub(crate) fn rebuild(
+    status: StatusCode,
+    mut headers: HeaderMap,
+    body: Bytes,
+    url: Option<Url>,
+) -> Response {
     headers.remove(CONTENT_LENGTH);
     let mut response = http::Response::new(body);
+    if let Some(url) = url {
+        *response.extensions_mut() = with_url(url);
+    }
     *response.status_mut() = status;
     *response.headers_mut() = headers;
     Response::from(response)
+}
+
+/// Extensions that give a response built from parts `url` (reqwest keeps
+/// it in an extension of a private type, which only its builder can set).
+fn with_url(url: Url) -> http::Extensions {
+    http::Response::builder()
+        .url(url)
+        .body(())
+        .map(|response| response.into_parts().0.extensions)
+        .unwrap_or_default()
 }
 
 /// With `envelope=true`, Atlas answers `200` with `{"status": <the real
@@ -296,10 +366,10 @@ pub(crate) fn unwrap_envelope(status: StatusCode, headers: HeaderMap, body: Byte
             .and_then(|s| StatusCode::from_u16(s).ok());
         if let (Some(inner_status), Some(content)) = (inner_status, envelope.remove("content")) {
             let content = serde_json::to_vec(&content).unwrap_or_default();
-            return rebuild(inner_status, headers, content.into());
+            return rebuild(inner_status, headers, content.into(), None);
         }
     }
-    rebuild(status, headers, body)
+    rebuild(status, headers, body, None)
 }
 
 /// Reads `response`'s body by [`read_body`] into an error response.

@@ -4,12 +4,14 @@
 
 use std::collections::HashSet;
 use std::fmt;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 
-use reqwest::header::HeaderMap;
+use reqwest::header::{HeaderMap, HeaderName};
 
 use crate::auth::Auth;
+use crate::error::Error;
 use crate::send::Sender;
+use crate::types::CreateStreamConnectionGroupId;
 
 /// Per-client state handed to progenitor as its `inner` type; clones share
 /// it (connection pool, token, Digest challenge).
@@ -26,6 +28,10 @@ pub(crate) struct Shared {
     pub api_version: Option<String>,
     /// `(operation, version)` pairs already reported deprecated.
     warned: Mutex<HashSet<(&'static str, &'static str)>>,
+    /// The project of the first call whose project id was valid: checking
+    /// an id against the spec's pattern costs more than comparing it with
+    /// this one, which most calls of a client name again.
+    project: OnceLock<CreateStreamConnectionGroupId>,
 }
 
 impl Shared {
@@ -35,7 +41,25 @@ impl Shared {
             auth,
             api_version,
             warned: Mutex::new(HashSet::new()),
+            project: OnceLock::new(),
         }
+    }
+
+    /// `group_id` as checked already, when it is the remembered project.
+    pub fn project(&self, group_id: &str) -> Option<&CreateStreamConnectionGroupId> {
+        self.project
+            .get()
+            .filter(|known| known.as_str() == group_id)
+    }
+
+    /// `group_id` checked against the spec's pattern (remembered if it is
+    /// the first valid one), or why it is no project id.
+    pub fn remember_project(&self, group_id: &str) -> Result<CreateStreamConnectionGroupId, Error> {
+        let checked: CreateStreamConnectionGroupId = group_id
+            .parse()
+            .map_err(|e| Error::invalid("groupId", format!("`{group_id}`: {e}")))?;
+        let _ = self.project.set(checked.clone());
+        Ok(checked)
     }
 }
 
@@ -51,6 +75,11 @@ impl fmt::Debug for Shared {
     }
 }
 
+// Named once: a name given as text is parsed at each look-up, and these
+// are looked up in every answer.
+const DEPRECATION: HeaderName = HeaderName::from_static("deprecation");
+const SUNSET: HeaderName = HeaderName::from_static("sunset");
+
 /// How much of a `Deprecation` or `Sunset` value is logged (an HTTP date is
 /// 29 characters).
 const LOGGED_HEADER_CHARS: usize = 64;
@@ -65,11 +94,11 @@ impl Shared {
         headers: &HeaderMap,
     ) {
         // Logged, so cut short: a header may be hundreds of kilobytes.
-        let header = |name: &str| {
+        let header = |name: &HeaderName| {
             let value = headers.get(name).and_then(|v| v.to_str().ok())?;
             Some(value.get(..LOGGED_HEADER_CHARS).unwrap_or(value))
         };
-        let (deprecation, sunset) = (header("deprecation"), header("sunset"));
+        let (deprecation, sunset) = (header(&DEPRECATION), header(&SUNSET));
         if deprecation.is_none() && sunset.is_none() {
             return;
         }

@@ -19,6 +19,7 @@ use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, Request};
 use serde_json::Value;
 
+use super::Bearer;
 use super::flight::SingleFlight;
 use crate::SecretString;
 use crate::error::{ApiErrorResponse, Error};
@@ -47,13 +48,15 @@ struct TokenSource {
 #[derive(Clone)]
 struct Token {
     value: SecretString,
+    /// Its `Authorization` header, made once for every call that uses it.
+    bearer: Bearer,
     refresh_at: Instant,
     generation: u64,
 }
 
 /// A token handed to one call.
 pub(crate) struct Lease {
-    pub token: SecretString,
+    pub bearer: Bearer,
     pub generation: u64,
     /// Fetched while this call waited: a `401` with it is final.
     pub fresh: bool,
@@ -100,8 +103,8 @@ impl ServiceAccount {
     /// a token already inside its refresh margin (a short-lived one), so
     /// that a queue never turns into a series of token requests.
     pub async fn token(&self, sender: &Sender) -> Result<Lease, Error> {
-        if let Some(token) = self.source.current() {
-            return Ok(lease(token, false));
+        if let Some(lease) = self.cached() {
+            return Ok(lease);
         }
         let mut cached = false;
         let token = self
@@ -125,6 +128,20 @@ impl ServiceAccount {
         Ok(lease(token, !cached))
     }
 
+    /// The cached token, if it is not about to expire: what most calls
+    /// take, without a copy of the token.
+    pub fn cached(&self) -> Option<Lease> {
+        self.source
+            .lock()
+            .as_ref()
+            .filter(|t| t.usable())
+            .map(|t| Lease {
+                bearer: t.bearer.clone(),
+                generation: t.generation,
+                fresh: false,
+            })
+    }
+
     /// Forgets the token of `generation` after the API refused it, unless a
     /// newer one already replaced it.
     pub fn invalidate(&self, generation: u64) {
@@ -142,9 +159,16 @@ impl ServiceAccount {
 
 fn lease(token: Token, fresh: bool) -> Lease {
     Lease {
-        token: token.value,
+        bearer: token.bearer,
         generation: token.generation,
         fresh,
+    }
+}
+
+impl Token {
+    /// Not yet in its refresh margin.
+    fn usable(&self) -> bool {
+        Instant::now() < self.refresh_at
     }
 }
 
@@ -154,10 +178,7 @@ impl TokenSource {
     }
 
     fn current(&self) -> Option<Token> {
-        self.lock()
-            .as_ref()
-            .filter(|t| Instant::now() < t.refresh_at)
-            .cloned()
+        self.lock().as_ref().filter(|t| t.usable()).cloned()
     }
 
     fn store(&self, token: Option<Token>) {
@@ -222,9 +243,23 @@ impl TokenSource {
             )
             .before_operation()
         })?;
+        // `parse_token` let through only characters a header can carry.
+        let bearer = Bearer::new(&value).ok_or_else(|| {
+            let message = "the `access_token` holds characters a header cannot carry";
+            Error::decode(
+                "POST".into(),
+                path.clone(),
+                Some(status),
+                &headers,
+                bytes::Bytes::new(),
+                message.into(),
+            )
+            .before_operation()
+        })?;
         tracing::debug!(expires_in, "service-account token obtained");
         Ok(Token {
             value,
+            bearer,
             refresh_at: started + usable_for(expires_in, self.margin),
             generation: self.generations.fetch_add(1, Ordering::Relaxed) + 1,
         })

@@ -9,6 +9,7 @@ mod support;
 
 mod apache_digest;
 mod api_key;
+mod call_path;
 mod calls;
 mod configuration;
 mod examples;

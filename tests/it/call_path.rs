@@ -1,0 +1,216 @@
+//! The lean call path (issue 13): what each call no longer does (copy the
+//! token, re-check a known project, read a success into a buffer of its
+//! own, parse an error body twice) changes nothing a caller sees.
+//!
+//! Each test talks HTTP to a server on 127.0.0.1.
+
+use std::time::Duration;
+
+use atlas_stream_connections::{CallOptions, Client, Error};
+use reqwest::StatusCode;
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpListener;
+
+use crate::support::{
+    INSTANCE, KAFKA_CREATED, PROJECT, Reply, Server, TOKEN_PATH, api_path, bearer_client,
+    connections_path, create, created, kafka, token_reply, versioned,
+};
+
+/// A server that answers every request with `head` (status line and
+/// headers, without the blank line), `Content-Length: length`, and `sent`
+/// bytes of the body, then closes the connection.
+async fn breaking_off(head: &'static str, length: usize, sent: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if crate::support::read_request(&mut socket).await.is_none() {
+                    return;
+                }
+                let answer = format!(
+                    "{head}\r\ncontent-length: {length}\r\nconnection: close\r\n\r\n{}",
+                    "x".repeat(sent)
+                );
+                // The client may be gone already: that is its business.
+                let _ = socket.write_all(answer.as_bytes()).await;
+            });
+        }
+    });
+    base_url
+}
+
+#[tokio::test]
+async fn an_undeclared_success_whose_body_breaks_off_keeps_its_status() {
+    // A 201 is handed to progenitor unread, which returns it as
+    // undeclared; its body is read afterwards, and breaks off there.
+    let base_url = breaking_off("HTTP/1.1 201 Created", 1000, 10).await;
+    let error = create(&bearer_client(&base_url)).await.unwrap_err();
+    let Error::Transport(transport) = &error else {
+        panic!("not a transport error: {error:?}");
+    };
+    assert_eq!(transport.status(), Some(StatusCode::CREATED));
+    assert_eq!(error.server_succeeded(), Some(StatusCode::CREATED));
+    assert!(error.to_string().contains("took effect"), "{error}");
+}
+
+#[tokio::test]
+async fn an_undeclared_success_read_whole_is_a_decode_error_with_its_bytes() {
+    let server = Server::start(Reply::json(201, versioned(), KAFKA_CREATED)).await;
+    let error = create(&bearer_client(&server.base_url)).await.unwrap_err();
+    let Error::Decode(decode) = &error else {
+        panic!("not a decode error: {error:?}");
+    };
+    assert_eq!(decode.body().as_ref(), KAFKA_CREATED.as_bytes());
+    assert_eq!(decode.content_type(), Some(versioned()));
+    assert_eq!(error.server_succeeded(), Some(StatusCode::CREATED));
+}
+
+#[tokio::test]
+async fn a_success_keeps_every_header_it_came_with() {
+    let server = Server::start(
+        created()
+            .header("x-request-id", "r-1")
+            .header("deprecation", "@1735689600"),
+    )
+    .await;
+    let client = bearer_client(&server.base_url);
+    let answer = client
+        .create_stream_connection_with(PROJECT, INSTANCE, &kafka(), &CallOptions::new())
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), StatusCode::OK);
+    let header = |name: &str| answer.headers().get(name).map(|v| v.to_str().unwrap());
+    assert_eq!(header("x-request-id"), Some("r-1"));
+    assert_eq!(header("content-type"), Some(versioned()));
+    assert_eq!(
+        header("content-length"),
+        Some(KAFKA_CREATED.len().to_string().as_str())
+    );
+    assert_eq!(answer.deprecation(), Some("@1735689600"));
+    assert_eq!(answer.kind(), "Kafka");
+}
+
+#[tokio::test]
+async fn every_call_checks_its_project_after_one_was_remembered() {
+    let server = Server::start(created()).await;
+    let client = bearer_client(&server.base_url);
+    let other = "0123456789abcdef01234567";
+    for (project, sent) in [
+        (PROJECT, true),
+        (PROJECT, true),
+        ("32B6E34B3D91647ABB20E7B8", false),
+        ("32b6e34b3d91647abb20e7b", false),
+        ("../../orgs/32b6e34b3d916", false),
+        (other, true),
+        (PROJECT, true),
+    ] {
+        let before = server.requests().len();
+        let outcome = client
+            .create_stream_connection(project, INSTANCE, &kafka())
+            .await;
+        let requests = server.requests();
+        match sent {
+            true => {
+                outcome.unwrap_or_else(|e| panic!("{project}: {e}"));
+                let target = requests.last().unwrap().target().to_owned();
+                assert_eq!(target, connections_path(project, INSTANCE));
+            }
+            false => {
+                let error = outcome.unwrap_err();
+                let Error::InvalidInput { parameter, message } = &error else {
+                    panic!("{project}: {error:?}");
+                };
+                assert_eq!(*parameter, "groupId");
+                assert!(message.contains(project), "{message}");
+                assert_eq!(requests.len(), before, "{project}: nothing sent");
+            }
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_same_bearer_goes_with_every_call() {
+    let server = Server::start(created()).await;
+    let client = bearer_client(&server.base_url);
+    for _ in 0..3 {
+        create(&client).await.unwrap();
+    }
+    let sent: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| r.header("authorization"))
+        .collect();
+    assert_eq!(sent, vec![Some("Bearer test-token".to_owned()); 3]);
+    assert!(!format!("{client:?}").contains("test-token"));
+}
+
+#[tokio::test]
+async fn a_callers_http_client_still_gets_the_clients_timeout() {
+    // The client's own reqwest client applies the timeout itself; one given
+    // by the caller has it set on each request.
+    let server = Server::start(Reply::hang()).await;
+    let client = Client::builder()
+        .base_url(&server.base_url)
+        .access_token("test-token")
+        .http_client(reqwest::Client::new())
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let error = create(&client).await.unwrap_err();
+    assert!(matches!(error, Error::Timeout(_)), "{error:?}");
+}
+
+#[tokio::test]
+async fn an_error_body_gives_its_typed_and_raw_views() {
+    let body = r#"{"error":400,"errorCode":"INVALID_ATTRIBUTE","detail":"Invalid attribute name.","reason":"Bad Request","parameters":[{"name":"x"}],"badRequestDetail":{"fields":[{"field":"name","description":"must not be blank"}]}}"#;
+    let server = Server::start(Reply::json(400, "application/json", body)).await;
+    let error = create(&bearer_client(&server.base_url)).await.unwrap_err();
+    let api = error.as_api_error().unwrap_or_else(|| panic!("{error:?}"));
+    assert_eq!(api.body().as_ref(), body.as_bytes());
+    assert_eq!(api.error_code(), Some("INVALID_ATTRIBUTE"));
+    assert_eq!(api.detail(), Some("Invalid attribute name."));
+    assert_eq!(api.parameters().len(), 1);
+    assert_eq!(api.bad_request_fields().len(), 1);
+    let typed = api.api_error().expect("the typed view");
+    assert_eq!(typed.error_code, "INVALID_ATTRIBUTE");
+    assert_eq!(typed.error, 400);
+
+    // A body of another shape has neither view, and keeps its bytes.
+    let server = Server::start(Reply::json(400, "application/json", "[400]")).await;
+    let error = create(&bearer_client(&server.base_url)).await.unwrap_err();
+    let api = error.as_api_error().unwrap_or_else(|| panic!("{error:?}"));
+    assert!(api.api_error().is_none());
+    assert_eq!(api.error_code(), None);
+    assert_eq!(api.body().as_ref(), b"[400]");
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn on_a_current_thread_runtime_a_caller_that_gives_up_leaves_the_token_request() {
+    let (open, gate) = tokio::sync::watch::channel(false);
+    let server = Server::serve(move |request| match request.target() {
+        TOKEN_PATH => token_reply("token-1", 3600).held(&gate),
+        _ => created(),
+    })
+    .await;
+    let client = Client::builder()
+        .base_url(&server.base_url)
+        .service_account("id", "secret")
+        .build()
+        .unwrap();
+    let gave_up = tokio::time::timeout(Duration::from_millis(100), create(&client)).await;
+    assert!(gave_up.is_err(), "no token yet");
+    open.send_replace(true);
+    create(&client).await.unwrap();
+    let targets: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| r.target().to_owned())
+        .collect();
+    assert_eq!(
+        targets,
+        [TOKEN_PATH.to_owned(), api_path()],
+        "one token request"
+    );
+    assert_eq!(server.abandoned(), 0, "the token request was never dropped");
+}
