@@ -203,27 +203,13 @@ impl Sender {
 
 /// A copy of `request` to send again; the generated client's bodies are
 /// always in memory, so this only fails for a streaming body.
-///
-/// (Not `Request::try_clone`, which gives every copy an extension map for
-/// a timeout, an allocation a request of this crate needs only when it has
-/// one: the generated client sets none, and the client applies its own.)
 pub(crate) fn replay(request: &Request) -> Result<Request, Error> {
-    let mut copy = Request::new(request.method().clone(), request.url().clone());
-    *copy.headers_mut() = request.headers().clone();
-    *copy.version_mut() = request.version();
-    if let Some(timeout) = request.timeout() {
-        *copy.timeout_mut() = Some(*timeout);
-    }
-    if let Some(body) = request.body() {
-        let bytes = body.as_bytes().ok_or_else(|| {
-            Error::invalid(
-                "request",
-                "the body is a stream, which cannot be sent twice (retry or authentication)",
-            )
-        })?;
-        *copy.body_mut() = Some(Bytes::copy_from_slice(bytes).into());
-    }
-    Ok(copy)
+    request.try_clone().ok_or_else(|| {
+        Error::invalid(
+            "request",
+            "the body is a stream, which cannot be sent twice (retry or authentication)",
+        )
+    })
 }
 
 /// Reads and drops a response's body, so its connection can serve the next

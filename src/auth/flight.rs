@@ -3,26 +3,24 @@
 //!
 //! A token request or a Digest probe is started by the first call that needs
 //! it; the calls arriving while it runs wait for the same outcome, success
-//! or failure, instead of starting their own. The work runs as a task of
-//! its own on the runtime of the call that started it, so that it finishes
-//! even if every caller waiting on it is dropped (a caller's own
-//! `tokio::time::timeout`, say): abandoning it would make the next caller
-//! start it again, and a service account would ask for a new token each
-//! time (Atlas allows about ten token requests a minute). The task is
-//! aborted when the `SingleFlight` is dropped, so a dropped client leaves
-//! nothing running.
+//! or failure, instead of starting their own. On a multi-thread runtime the
+//! work runs as a task of its own, so that it finishes even if every caller
+//! waiting on it is dropped (a caller's own `tokio::time::timeout`, say):
+//! abandoning it would make the next caller start it again, and a service
+//! account would ask for a new token each time (Atlas allows about ten token
+//! requests a minute). The task is aborted when the `SingleFlight` is
+//! dropped, so a dropped client leaves nothing running.
 //!
-//! On a current-thread runtime the task runs while that runtime is driven
-//! (by the calls waiting on it, or the next one); should the runtime shut
-//! down first, the task dies with it and a caller waiting elsewhere starts
-//! the work again. Only outside any Tokio runtime does the caller that
-//! starts the work do it itself.
+//! On a current-thread runtime a task runs only while that runtime is
+//! driven, and callers on other runtimes would wait for it without bound;
+//! there the caller that starts the work does it itself, and should it be
+//! dropped, the next caller starts it again.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::runtime::Handle;
+use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio::sync::watch;
 use tokio::task::AbortHandle;
 use tracing::Instrument;
@@ -110,7 +108,10 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
         let (report, outcome) = watch::channel(None);
         let waiting = Arc::new(AtomicUsize::new(0));
         let work = work();
-        let Ok(runtime) = Handle::try_current() else {
+        let runtime = Handle::try_current()
+            .ok()
+            .filter(|r| r.runtime_flavor() == RuntimeFlavor::MultiThread);
+        let Some(runtime) = runtime else {
             *current = Some(Running {
                 outcome,
                 task: None,
@@ -288,15 +289,6 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_caller_that_gives_up_leaves_the_work_running_for_the_next() {
-        gives_up_then_the_next_gets_the_first_runs_outcome().await;
-    }
-
-    #[tokio::test(flavor = "current_thread")]
-    async fn on_a_current_thread_runtime_too_the_work_outlives_its_caller() {
-        gives_up_then_the_next_gets_the_first_runs_outcome().await;
-    }
-
-    async fn gives_up_then_the_next_gets_the_first_runs_outcome() {
         let flight = Arc::new(SingleFlight::default());
         let runs = Arc::new(AtomicUsize::new(0));
         let (open, gate) = watch::channel(false);

@@ -12,8 +12,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 use crate::support::{
-    INSTANCE, KAFKA_CREATED, PROJECT, Reply, Server, TOKEN_PATH, api_path, bearer_client,
-    connections_path, create, created, kafka, token_reply, versioned,
+    INSTANCE, KAFKA_CREATED, PROJECT, Reply, Server, bearer_client, connections_path, create,
+    created, kafka, versioned,
 };
 
 /// A server that answers every request with `head` (status line and
@@ -183,34 +183,4 @@ async fn an_error_body_gives_its_typed_and_raw_views() {
     assert!(api.api_error().is_none());
     assert_eq!(api.error_code(), None);
     assert_eq!(api.body().as_ref(), b"[400]");
-}
-
-#[tokio::test(flavor = "current_thread")]
-async fn on_a_current_thread_runtime_a_caller_that_gives_up_leaves_the_token_request() {
-    let (open, gate) = tokio::sync::watch::channel(false);
-    let server = Server::serve(move |request| match request.target() {
-        TOKEN_PATH => token_reply("token-1", 3600).held(&gate),
-        _ => created(),
-    })
-    .await;
-    let client = Client::builder()
-        .base_url(&server.base_url)
-        .service_account("id", "secret")
-        .build()
-        .unwrap();
-    let gave_up = tokio::time::timeout(Duration::from_millis(100), create(&client)).await;
-    assert!(gave_up.is_err(), "no token yet");
-    open.send_replace(true);
-    create(&client).await.unwrap();
-    let targets: Vec<String> = server
-        .requests()
-        .iter()
-        .map(|r| r.target().to_owned())
-        .collect();
-    assert_eq!(
-        targets,
-        [TOKEN_PATH.to_owned(), api_path()],
-        "one token request"
-    );
-    assert_eq!(server.abandoned(), 0, "the token request was never dropped");
 }
