@@ -19,6 +19,8 @@ use atlas_bench::fixtures::{KAFKA_RESPONSE, default_version, responses_len};
 use atlas_bench::report::{self, Row};
 use atlas_bench::rounds::{Paired, interleave};
 use atlas_bench::server::LoopbackServer;
+use atlas_stream_connections::types::StreamsConnection;
+use serde_json::Value;
 
 const HELP: &str = "\
 The benchmark table of atlas-stream-connections (bench/README.md).
@@ -225,18 +227,18 @@ fn codec_rows(options: &Options, notes: &mut Vec<String>) -> Result<Vec<Row>, Be
     }
     let rounds = options.rounds;
     progress(&format!("decoding: {rounds} rounds"));
-    let passes = codec::passes_for(CODEC_ROUND, codec::decode_value)?;
+    let passes = codec::passes_for(CODEC_ROUND, codec::decode::<Value>)?;
     let decoding = interleave(
         rounds,
-        || codec::decode_typed(passes),
-        || codec::decode_value(passes),
+        || codec::decode::<StreamsConnection>(passes),
+        || codec::decode::<Value>(passes),
     )?;
     progress(&format!("encoding: {rounds} rounds"));
-    let encode_passes = codec::passes_for(CODEC_ROUND, |n| codec::encode_value(&decoded, n))?;
+    let encode_passes = codec::passes_for(CODEC_ROUND, |n| codec::encode(&decoded.values, n))?;
     let encoding = interleave(
         rounds,
-        || codec::encode_typed(&decoded, encode_passes),
-        || codec::encode_value(&decoded, encode_passes),
+        || codec::encode(&decoded.typed, encode_passes),
+        || codec::encode(&decoded.values, encode_passes),
     )?;
     let encoded_len = decoded.encoded_len()?;
     notes.push(codec_note(rounds, (passes, encode_passes), encoded_len));

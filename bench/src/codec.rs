@@ -9,6 +9,8 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use atlas_stream_connections::types::StreamsConnection;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::BenchError;
@@ -62,49 +64,27 @@ impl Decoded {
     }
 }
 
-/// How long decoding the seven responses `passes` times into the typed
-/// connection takes.
-pub fn decode_typed(passes: usize) -> Result<Duration, BenchError> {
+/// How long decoding the seven responses `passes` times into `T` (the
+/// typed connection, or `Value`) takes: one function for both sides, so
+/// that they differ in the type alone.
+pub fn decode<T: DeserializeOwned>(passes: usize) -> Result<Duration, BenchError> {
     let start = Instant::now();
     for _ in 0..passes {
         for (_, bytes) in RESPONSES {
-            let typed: StreamsConnection = serde_json::from_slice(black_box(bytes))?;
-            black_box(typed);
+            let decoded: T = serde_json::from_slice(black_box(bytes))?;
+            black_box(decoded);
         }
     }
     Ok(start.elapsed())
 }
 
-/// How long decoding the seven responses `passes` times into `Value`s
-/// takes.
-pub fn decode_value(passes: usize) -> Result<Duration, BenchError> {
+/// How long encoding `items` (the seven responses, typed or as `Value`s)
+/// `passes` times takes.
+pub fn encode<T: Serialize>(items: &[T], passes: usize) -> Result<Duration, BenchError> {
     let start = Instant::now();
     for _ in 0..passes {
-        for (_, bytes) in RESPONSES {
-            let value: Value = serde_json::from_slice(black_box(bytes))?;
-            black_box(value);
-        }
-    }
-    Ok(start.elapsed())
-}
-
-/// How long encoding the seven typed responses `passes` times takes.
-pub fn encode_typed(decoded: &Decoded, passes: usize) -> Result<Duration, BenchError> {
-    let start = Instant::now();
-    for _ in 0..passes {
-        for typed in &decoded.typed {
-            black_box(serde_json::to_vec(black_box(typed))?);
-        }
-    }
-    Ok(start.elapsed())
-}
-
-/// How long encoding the seven `Value`s `passes` times takes.
-pub fn encode_value(decoded: &Decoded, passes: usize) -> Result<Duration, BenchError> {
-    let start = Instant::now();
-    for _ in 0..passes {
-        for value in &decoded.values {
-            black_box(serde_json::to_vec(black_box(value))?);
+        for item in items {
+            black_box(serde_json::to_vec(black_box(item))?);
         }
     }
     Ok(start.elapsed())
