@@ -10,6 +10,7 @@ mod support;
 mod apache_digest;
 mod api_key;
 mod calls;
+mod codec;
 mod configuration;
 mod examples;
 mod hostile;
