@@ -267,9 +267,11 @@ fn strip_serde(s: &mut syn::ItemStruct) {
     }
 }
 
-/// The local variable that holds a field's value while the object is read.
+/// The local variable that holds a field's value while the object is read
+/// (`__f_`: no other local of the impls starts so, whatever the fields are
+/// called).
 fn slot(field: &Field) -> syn::Ident {
-    format_ident!("__{}", field.ident.unraw())
+    format_ident!("__f_{}", field.ident.unraw())
 }
 
 /// `Deserialize`: one pass over the object's properties
@@ -446,6 +448,8 @@ mod tests {
             pub nullable: ::std::option::Option<i32>,
             #[serde(default = "defaults::seven")]
             pub seven: u8,
+            // Named as a local of the impls would be, but for the prefix.
+            pub map: i32,
         }));
         assert_eq!(n, 1);
         assert!(
@@ -461,12 +465,13 @@ mod tests {
             "\"type\"=>::std::option::Option::Some(0usize)",
             "\"count\"=>::std::option::Option::Some(2usize)",
             // Missing: `None`, the default, serde's reading, an error, a function.
-            "type_:__type_.unwrap_or_default()",
-            "list:__list.unwrap_or_default()",
-            "count:crate::decode::required(__count,\"count\")?",
-            "nullable:__nullable.ok_or_else(||<A::Erroras::serde::de::Error>::missing_field(\"nullable\"))?",
-            "seven:__seven.unwrap_or_else(defaults::seven)",
-            "crate::decode::Key::Known(1usize)=>_=__list.replace(crate::decode::next_or_default(&mut__map)?),",
+            "type_:__f_type_.unwrap_or_default()",
+            "list:__f_list.unwrap_or_default()",
+            "count:crate::decode::required(__f_count,\"count\")?",
+            "nullable:__f_nullable.ok_or_else(||<A::Erroras::serde::de::Error>::missing_field(\"nullable\"))?",
+            "seven:__f_seven.unwrap_or_else(defaults::seven)",
+            "map:crate::decode::required(__f_map,\"map\")?",
+            "crate::decode::Key::Known(1usize)=>_=__f_list.replace(crate::decode::next_or_default(&mut__map)?),",
             // Written: skipped when empty, redacted where marked, `extra` last.
             "if!::std::option::Option::is_none(&self.type_){__map.serialize_entry(\"type\",&self.type_)?;}",
             "__map.serialize_entry(\"list\",&crate::redact::Redactable(&self.list))?;",

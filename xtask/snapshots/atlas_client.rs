@@ -1007,12 +1007,12 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             A: ::serde::de::MapAccess<'de>,
         {
-            let mut __bad_request_detail = ::std::option::Option::None;
-            let mut __detail = ::std::option::Option::None;
-            let mut __error = ::std::option::Option::None;
-            let mut __error_code = ::std::option::Option::None;
-            let mut __parameters = ::std::option::Option::None;
-            let mut __reason = ::std::option::Option::None;
+            let mut __f_bad_request_detail = ::std::option::Option::None;
+            let mut __f_detail = ::std::option::Option::None;
+            let mut __f_error = ::std::option::Option::None;
+            let mut __f_error_code = ::std::option::Option::None;
+            let mut __f_parameters = ::std::option::Option::None;
+            let mut __f_reason = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
             let __keys = crate::decode::FieldKeys(|name: &str| match name {
                 "badRequestDetail" => ::std::option::Option::Some(0usize),
@@ -1026,34 +1026,34 @@ A value this version of the crate does not know (a newer server sent it) decodes
             while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
                 match __key {
                     crate::decode::Key::Known(0usize) => {
-                        _ = __bad_request_detail.replace(__map.next_value()?);
+                        _ = __f_bad_request_detail.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(1usize) => {
-                        _ = __detail.replace(__map.next_value()?);
+                        _ = __f_detail.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(2usize) => {
-                        _ = __error.replace(__map.next_value()?);
+                        _ = __f_error.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(3usize) => {
-                        _ = __error_code.replace(__map.next_value()?);
+                        _ = __f_error_code.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(4usize) => {
-                        _ = __parameters
+                        _ = __f_parameters
                             .replace(crate::decode::next_or_default(&mut __map)?);
                     }
                     crate::decode::Key::Known(5usize) => {
-                        _ = __reason.replace(__map.next_value()?);
+                        _ = __f_reason.replace(__map.next_value()?);
                     }
                     __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
                 }
             }
             ::std::result::Result::Ok(Self {
-                bad_request_detail: __bad_request_detail.unwrap_or_default(),
-                detail: __detail.unwrap_or_default(),
-                error: crate::decode::required(__error, "error")?,
-                error_code: crate::decode::required(__error_code, "errorCode")?,
-                parameters: __parameters.unwrap_or_default(),
-                reason: __reason.unwrap_or_default(),
+                bad_request_detail: __f_bad_request_detail.unwrap_or_default(),
+                detail: __f_detail.unwrap_or_default(),
+                error: crate::decode::required(__f_error, "error")?,
+                error_code: crate::decode::required(__f_error_code, "errorCode")?,
+                parameters: __f_parameters.unwrap_or_default(),
+                reason: __f_reason.unwrap_or_default(),
                 extra: __extra,
             })
         }
@@ -1101,7 +1101,7 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             A: ::serde::de::MapAccess<'de>,
         {
-            let mut __fields = ::std::option::Option::None;
+            let mut __f_fields = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
             let __keys = crate::decode::FieldKeys(|name: &str| match name {
                 "fields" => ::std::option::Option::Some(0usize),
@@ -1110,13 +1110,14 @@ A value this version of the crate does not know (a newer server sent it) decodes
             while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
                 match __key {
                     crate::decode::Key::Known(0usize) => {
-                        _ = __fields.replace(crate::decode::next_or_default(&mut __map)?);
+                        _ = __f_fields
+                            .replace(crate::decode::next_or_default(&mut __map)?);
                     }
                     __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
                 }
             }
             ::std::result::Result::Ok(Self {
-                fields: __fields.unwrap_or_default(),
+                fields: __f_fields.unwrap_or_default(),
                 extra: __extra,
             })
         }
@@ -1149,9 +1150,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             A: ::serde::de::MapAccess<'de>,
         {
-            let mut __links = ::std::option::Option::None;
-            let mut __role = ::std::option::Option::None;
-            let mut __type_ = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_role = ::std::option::Option::None;
+            let mut __f_type_ = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
             let __keys = crate::decode::FieldKeys(|name: &str| match name {
                 "links" => ::std::option::Option::Some(0usize),
@@ -1162,21 +1163,22 @@ A value this version of the crate does not know (a newer server sent it) decodes
             while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
                 match __key {
                     crate::decode::Key::Known(0usize) => {
-                        _ = __links.replace(crate::decode::next_or_default(&mut __map)?);
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
                     }
                     crate::decode::Key::Known(1usize) => {
-                        _ = __role.replace(__map.next_value()?);
+                        _ = __f_role.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(2usize) => {
-                        _ = __type_.replace(__map.next_value()?);
+                        _ = __f_type_.replace(__map.next_value()?);
                     }
                     __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
                 }
             }
             ::std::result::Result::Ok(Self {
-                links: __links.unwrap_or_default(),
-                role: __role.unwrap_or_default(),
-                type_: __type_.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                role: __f_role.unwrap_or_default(),
+                type_: __f_type_.unwrap_or_default(),
                 extra: __extra,
             })
         }
@@ -1215,8 +1217,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             A: ::serde::de::MapAccess<'de>,
         {
-            let mut __description = ::std::option::Option::None;
-            let mut __field = ::std::option::Option::None;
+            let mut __f_description = ::std::option::Option::None;
+            let mut __f_field = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
             let __keys = crate::decode::FieldKeys(|name: &str| match name {
                 "description" => ::std::option::Option::Some(0usize),
@@ -1226,17 +1228,17 @@ A value this version of the crate does not know (a newer server sent it) decodes
             while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
                 match __key {
                     crate::decode::Key::Known(0usize) => {
-                        _ = __description.replace(__map.next_value()?);
+                        _ = __f_description.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(1usize) => {
-                        _ = __field.replace(__map.next_value()?);
+                        _ = __f_field.replace(__map.next_value()?);
                     }
                     __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
                 }
             }
             ::std::result::Result::Ok(Self {
-                description: crate::decode::required(__description, "description")?,
-                field: crate::decode::required(__field, "field")?,
+                description: crate::decode::required(__f_description, "description")?,
+                field: crate::decode::required(__f_field, "field")?,
                 extra: __extra,
             })
         }
@@ -1268,8 +1270,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             A: ::serde::de::MapAccess<'de>,
         {
-            let mut __href = ::std::option::Option::None;
-            let mut __rel = ::std::option::Option::None;
+            let mut __f_href = ::std::option::Option::None;
+            let mut __f_rel = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
             let __keys = crate::decode::FieldKeys(|name: &str| match name {
                 "href" => ::std::option::Option::Some(0usize),
@@ -1279,17 +1281,17 @@ A value this version of the crate does not know (a newer server sent it) decodes
             while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
                 match __key {
                     crate::decode::Key::Known(0usize) => {
-                        _ = __href.replace(__map.next_value()?);
+                        _ = __f_href.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(1usize) => {
-                        _ = __rel.replace(__map.next_value()?);
+                        _ = __f_rel.replace(__map.next_value()?);
                     }
                     __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
                 }
             }
             ::std::result::Result::Ok(Self {
-                href: __href.unwrap_or_default(),
-                rel: __rel.unwrap_or_default(),
+                href: __f_href.unwrap_or_default(),
+                rel: __f_rel.unwrap_or_default(),
                 extra: __extra,
             })
         }
@@ -1325,9 +1327,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             A: ::serde::de::MapAccess<'de>,
         {
-            let mut __links = ::std::option::Option::None;
-            let mut __role_arn = ::std::option::Option::None;
-            let mut __test_bucket = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_role_arn = ::std::option::Option::None;
+            let mut __f_test_bucket = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
             let __keys = crate::decode::FieldKeys(|name: &str| match name {
                 "links" => ::std::option::Option::Some(0usize),
@@ -1338,21 +1340,22 @@ A value this version of the crate does not know (a newer server sent it) decodes
             while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
                 match __key {
                     crate::decode::Key::Known(0usize) => {
-                        _ = __links.replace(crate::decode::next_or_default(&mut __map)?);
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
                     }
                     crate::decode::Key::Known(1usize) => {
-                        _ = __role_arn.replace(__map.next_value()?);
+                        _ = __f_role_arn.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(2usize) => {
-                        _ = __test_bucket.replace(__map.next_value()?);
+                        _ = __f_test_bucket.replace(__map.next_value()?);
                     }
                     __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
                 }
             }
             ::std::result::Result::Ok(Self {
-                links: __links.unwrap_or_default(),
-                role_arn: __role_arn.unwrap_or_default(),
-                test_bucket: __test_bucket.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                role_arn: __f_role_arn.unwrap_or_default(),
+                test_bucket: __f_test_bucket.unwrap_or_default(),
                 extra: __extra,
             })
         }
@@ -1391,10 +1394,10 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             A: ::serde::de::MapAccess<'de>,
         {
-            let mut __aws = ::std::option::Option::None;
-            let mut __links = ::std::option::Option::None;
-            let mut __name = ::std::option::Option::None;
-            let mut __networking = ::std::option::Option::None;
+            let mut __f_aws = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_name = ::std::option::Option::None;
+            let mut __f_networking = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
             let __keys = crate::decode::FieldKeys(|name: &str| match name {
                 "aws" => ::std::option::Option::Some(0usize),
@@ -1406,25 +1409,26 @@ A value this version of the crate does not know (a newer server sent it) decodes
             while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
                 match __key {
                     crate::decode::Key::Known(0usize) => {
-                        _ = __aws.replace(__map.next_value()?);
+                        _ = __f_aws.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(1usize) => {
-                        _ = __links.replace(crate::decode::next_or_default(&mut __map)?);
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
                     }
                     crate::decode::Key::Known(2usize) => {
-                        _ = __name.replace(__map.next_value()?);
+                        _ = __f_name.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(3usize) => {
-                        _ = __networking.replace(__map.next_value()?);
+                        _ = __f_networking.replace(__map.next_value()?);
                     }
                     __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
                 }
             }
             ::std::result::Result::Ok(Self {
-                aws: __aws.unwrap_or_default(),
-                links: __links.unwrap_or_default(),
-                name: __name.unwrap_or_default(),
-                networking: __networking.unwrap_or_default(),
+                aws: __f_aws.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                name: __f_name.unwrap_or_default(),
+                networking: __f_networking.unwrap_or_default(),
                 extra: __extra,
             })
         }
@@ -1466,9 +1470,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             A: ::serde::de::MapAccess<'de>,
         {
-            let mut __aws = ::std::option::Option::None;
-            let mut __links = ::std::option::Option::None;
-            let mut __name = ::std::option::Option::None;
+            let mut __f_aws = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_name = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
             let __keys = crate::decode::FieldKeys(|name: &str| match name {
                 "aws" => ::std::option::Option::Some(0usize),
@@ -1479,21 +1483,22 @@ A value this version of the crate does not know (a newer server sent it) decodes
             while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
                 match __key {
                     crate::decode::Key::Known(0usize) => {
-                        _ = __aws.replace(__map.next_value()?);
+                        _ = __f_aws.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(1usize) => {
-                        _ = __links.replace(crate::decode::next_or_default(&mut __map)?);
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
                     }
                     crate::decode::Key::Known(2usize) => {
-                        _ = __name.replace(__map.next_value()?);
+                        _ = __f_name.replace(__map.next_value()?);
                     }
                     __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
                 }
             }
             ::std::result::Result::Ok(Self {
-                aws: __aws.unwrap_or_default(),
-                links: __links.unwrap_or_default(),
-                name: __name.unwrap_or_default(),
+                aws: __f_aws.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                name: __f_name.unwrap_or_default(),
                 extra: __extra,
             })
         }
@@ -1532,11 +1537,11 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             A: ::serde::de::MapAccess<'de>,
         {
-            let mut __cluster_group_id = ::std::option::Option::None;
-            let mut __cluster_name = ::std::option::Option::None;
-            let mut __db_role_to_execute = ::std::option::Option::None;
-            let mut __links = ::std::option::Option::None;
-            let mut __name = ::std::option::Option::None;
+            let mut __f_cluster_group_id = ::std::option::Option::None;
+            let mut __f_cluster_name = ::std::option::Option::None;
+            let mut __f_db_role_to_execute = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_name = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
             let __keys = crate::decode::FieldKeys(|name: &str| match name {
                 "clusterGroupId" => ::std::option::Option::Some(0usize),
@@ -1549,29 +1554,30 @@ A value this version of the crate does not know (a newer server sent it) decodes
             while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
                 match __key {
                     crate::decode::Key::Known(0usize) => {
-                        _ = __cluster_group_id.replace(__map.next_value()?);
+                        _ = __f_cluster_group_id.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(1usize) => {
-                        _ = __cluster_name.replace(__map.next_value()?);
+                        _ = __f_cluster_name.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(2usize) => {
-                        _ = __db_role_to_execute.replace(__map.next_value()?);
+                        _ = __f_db_role_to_execute.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(3usize) => {
-                        _ = __links.replace(crate::decode::next_or_default(&mut __map)?);
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
                     }
                     crate::decode::Key::Known(4usize) => {
-                        _ = __name.replace(__map.next_value()?);
+                        _ = __f_name.replace(__map.next_value()?);
                     }
                     __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
                 }
             }
             ::std::result::Result::Ok(Self {
-                cluster_group_id: __cluster_group_id.unwrap_or_default(),
-                cluster_name: __cluster_name.unwrap_or_default(),
-                db_role_to_execute: __db_role_to_execute.unwrap_or_default(),
-                links: __links.unwrap_or_default(),
-                name: __name.unwrap_or_default(),
+                cluster_group_id: __f_cluster_group_id.unwrap_or_default(),
+                cluster_name: __f_cluster_name.unwrap_or_default(),
+                db_role_to_execute: __f_db_role_to_execute.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                name: __f_name.unwrap_or_default(),
                 extra: __extra,
             })
         }
@@ -1616,10 +1622,10 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             A: ::serde::de::MapAccess<'de>,
         {
-            let mut __headers = ::std::option::Option::None;
-            let mut __links = ::std::option::Option::None;
-            let mut __name = ::std::option::Option::None;
-            let mut __url = ::std::option::Option::None;
+            let mut __f_headers = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_name = ::std::option::Option::None;
+            let mut __f_url = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
             let __keys = crate::decode::FieldKeys(|name: &str| match name {
                 "headers" => ::std::option::Option::Some(0usize),
@@ -1631,26 +1637,27 @@ A value this version of the crate does not know (a newer server sent it) decodes
             while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
                 match __key {
                     crate::decode::Key::Known(0usize) => {
-                        _ = __headers
+                        _ = __f_headers
                             .replace(crate::decode::next_or_default(&mut __map)?);
                     }
                     crate::decode::Key::Known(1usize) => {
-                        _ = __links.replace(crate::decode::next_or_default(&mut __map)?);
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
                     }
                     crate::decode::Key::Known(2usize) => {
-                        _ = __name.replace(__map.next_value()?);
+                        _ = __f_name.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(3usize) => {
-                        _ = __url.replace(__map.next_value()?);
+                        _ = __f_url.replace(__map.next_value()?);
                     }
                     __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
                 }
             }
             ::std::result::Result::Ok(Self {
-                headers: __headers.unwrap_or_default(),
-                links: __links.unwrap_or_default(),
-                name: __name.unwrap_or_default(),
-                url: __url.unwrap_or_default(),
+                headers: __f_headers.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                name: __f_name.unwrap_or_default(),
+                url: __f_url.unwrap_or_default(),
                 extra: __extra,
             })
         }
@@ -1696,19 +1703,19 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             A: ::serde::de::MapAccess<'de>,
         {
-            let mut __client_id = ::std::option::Option::None;
-            let mut __client_secret = ::std::option::Option::None;
-            let mut __links = ::std::option::Option::None;
-            let mut __mechanism = ::std::option::Option::None;
-            let mut __method = ::std::option::Option::None;
-            let mut __password = ::std::option::Option::None;
-            let mut __sasl_oauthbearer_extensions = ::std::option::Option::None;
-            let mut __scope = ::std::option::Option::None;
-            let mut __ssl_certificate = ::std::option::Option::None;
-            let mut __ssl_key = ::std::option::Option::None;
-            let mut __ssl_key_password = ::std::option::Option::None;
-            let mut __token_endpoint_url = ::std::option::Option::None;
-            let mut __username = ::std::option::Option::None;
+            let mut __f_client_id = ::std::option::Option::None;
+            let mut __f_client_secret = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_mechanism = ::std::option::Option::None;
+            let mut __f_method = ::std::option::Option::None;
+            let mut __f_password = ::std::option::Option::None;
+            let mut __f_sasl_oauthbearer_extensions = ::std::option::Option::None;
+            let mut __f_scope = ::std::option::Option::None;
+            let mut __f_ssl_certificate = ::std::option::Option::None;
+            let mut __f_ssl_key = ::std::option::Option::None;
+            let mut __f_ssl_key_password = ::std::option::Option::None;
+            let mut __f_token_endpoint_url = ::std::option::Option::None;
+            let mut __f_username = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
             let __keys = crate::decode::FieldKeys(|name: &str| match name {
                 "clientId" => ::std::option::Option::Some(0usize),
@@ -1729,62 +1736,63 @@ A value this version of the crate does not know (a newer server sent it) decodes
             while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
                 match __key {
                     crate::decode::Key::Known(0usize) => {
-                        _ = __client_id.replace(__map.next_value()?);
+                        _ = __f_client_id.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(1usize) => {
-                        _ = __client_secret.replace(__map.next_value()?);
+                        _ = __f_client_secret.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(2usize) => {
-                        _ = __links.replace(crate::decode::next_or_default(&mut __map)?);
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
                     }
                     crate::decode::Key::Known(3usize) => {
-                        _ = __mechanism.replace(__map.next_value()?);
+                        _ = __f_mechanism.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(4usize) => {
-                        _ = __method.replace(__map.next_value()?);
+                        _ = __f_method.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(5usize) => {
-                        _ = __password.replace(__map.next_value()?);
+                        _ = __f_password.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(6usize) => {
-                        _ = __sasl_oauthbearer_extensions.replace(__map.next_value()?);
+                        _ = __f_sasl_oauthbearer_extensions.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(7usize) => {
-                        _ = __scope.replace(__map.next_value()?);
+                        _ = __f_scope.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(8usize) => {
-                        _ = __ssl_certificate.replace(__map.next_value()?);
+                        _ = __f_ssl_certificate.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(9usize) => {
-                        _ = __ssl_key.replace(__map.next_value()?);
+                        _ = __f_ssl_key.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(10usize) => {
-                        _ = __ssl_key_password.replace(__map.next_value()?);
+                        _ = __f_ssl_key_password.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(11usize) => {
-                        _ = __token_endpoint_url.replace(__map.next_value()?);
+                        _ = __f_token_endpoint_url.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(12usize) => {
-                        _ = __username.replace(__map.next_value()?);
+                        _ = __f_username.replace(__map.next_value()?);
                     }
                     __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
                 }
             }
             ::std::result::Result::Ok(Self {
-                client_id: __client_id.unwrap_or_default(),
-                client_secret: __client_secret.unwrap_or_default(),
-                links: __links.unwrap_or_default(),
-                mechanism: __mechanism.unwrap_or_default(),
-                method: __method.unwrap_or_default(),
-                password: __password.unwrap_or_default(),
-                sasl_oauthbearer_extensions: __sasl_oauthbearer_extensions
+                client_id: __f_client_id.unwrap_or_default(),
+                client_secret: __f_client_secret.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                mechanism: __f_mechanism.unwrap_or_default(),
+                method: __f_method.unwrap_or_default(),
+                password: __f_password.unwrap_or_default(),
+                sasl_oauthbearer_extensions: __f_sasl_oauthbearer_extensions
                     .unwrap_or_default(),
-                scope: __scope.unwrap_or_default(),
-                ssl_certificate: __ssl_certificate.unwrap_or_default(),
-                ssl_key: __ssl_key.unwrap_or_default(),
-                ssl_key_password: __ssl_key_password.unwrap_or_default(),
-                token_endpoint_url: __token_endpoint_url.unwrap_or_default(),
-                username: __username.unwrap_or_default(),
+                scope: __f_scope.unwrap_or_default(),
+                ssl_certificate: __f_ssl_certificate.unwrap_or_default(),
+                ssl_key: __f_ssl_key.unwrap_or_default(),
+                ssl_key_password: __f_ssl_key_password.unwrap_or_default(),
+                token_endpoint_url: __f_token_endpoint_url.unwrap_or_default(),
+                username: __f_username.unwrap_or_default(),
                 extra: __extra,
             })
         }
@@ -1857,13 +1865,13 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             A: ::serde::de::MapAccess<'de>,
         {
-            let mut __authentication = ::std::option::Option::None;
-            let mut __bootstrap_servers = ::std::option::Option::None;
-            let mut __config = ::std::option::Option::None;
-            let mut __links = ::std::option::Option::None;
-            let mut __name = ::std::option::Option::None;
-            let mut __networking = ::std::option::Option::None;
-            let mut __security = ::std::option::Option::None;
+            let mut __f_authentication = ::std::option::Option::None;
+            let mut __f_bootstrap_servers = ::std::option::Option::None;
+            let mut __f_config = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_name = ::std::option::Option::None;
+            let mut __f_networking = ::std::option::Option::None;
+            let mut __f_security = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
             let __keys = crate::decode::FieldKeys(|name: &str| match name {
                 "authentication" => ::std::option::Option::Some(0usize),
@@ -1878,37 +1886,39 @@ A value this version of the crate does not know (a newer server sent it) decodes
             while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
                 match __key {
                     crate::decode::Key::Known(0usize) => {
-                        _ = __authentication.replace(__map.next_value()?);
+                        _ = __f_authentication.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(1usize) => {
-                        _ = __bootstrap_servers.replace(__map.next_value()?);
+                        _ = __f_bootstrap_servers.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(2usize) => {
-                        _ = __config.replace(crate::decode::next_or_default(&mut __map)?);
+                        _ = __f_config
+                            .replace(crate::decode::next_or_default(&mut __map)?);
                     }
                     crate::decode::Key::Known(3usize) => {
-                        _ = __links.replace(crate::decode::next_or_default(&mut __map)?);
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
                     }
                     crate::decode::Key::Known(4usize) => {
-                        _ = __name.replace(__map.next_value()?);
+                        _ = __f_name.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(5usize) => {
-                        _ = __networking.replace(__map.next_value()?);
+                        _ = __f_networking.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(6usize) => {
-                        _ = __security.replace(__map.next_value()?);
+                        _ = __f_security.replace(__map.next_value()?);
                     }
                     __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
                 }
             }
             ::std::result::Result::Ok(Self {
-                authentication: __authentication.unwrap_or_default(),
-                bootstrap_servers: __bootstrap_servers.unwrap_or_default(),
-                config: __config.unwrap_or_default(),
-                links: __links.unwrap_or_default(),
-                name: __name.unwrap_or_default(),
-                networking: __networking.unwrap_or_default(),
-                security: __security.unwrap_or_default(),
+                authentication: __f_authentication.unwrap_or_default(),
+                bootstrap_servers: __f_bootstrap_servers.unwrap_or_default(),
+                config: __f_config.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                name: __f_name.unwrap_or_default(),
+                networking: __f_networking.unwrap_or_default(),
+                security: __f_security.unwrap_or_default(),
                 extra: __extra,
             })
         }
@@ -1963,8 +1973,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             A: ::serde::de::MapAccess<'de>,
         {
-            let mut __access = ::std::option::Option::None;
-            let mut __links = ::std::option::Option::None;
+            let mut __f_access = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
             let __keys = crate::decode::FieldKeys(|name: &str| match name {
                 "access" => ::std::option::Option::Some(0usize),
@@ -1974,17 +1984,18 @@ A value this version of the crate does not know (a newer server sent it) decodes
             while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
                 match __key {
                     crate::decode::Key::Known(0usize) => {
-                        _ = __access.replace(__map.next_value()?);
+                        _ = __f_access.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(1usize) => {
-                        _ = __links.replace(crate::decode::next_or_default(&mut __map)?);
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
                     }
                     __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
                 }
             }
             ::std::result::Result::Ok(Self {
-                access: __access.unwrap_or_default(),
-                links: __links.unwrap_or_default(),
+                access: __f_access.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
                 extra: __extra,
             })
         }
@@ -2020,11 +2031,11 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             A: ::serde::de::MapAccess<'de>,
         {
-            let mut __connection_id = ::std::option::Option::None;
-            let mut __links = ::std::option::Option::None;
-            let mut __name = ::std::option::Option::None;
-            let mut __tgw_route_id = ::std::option::Option::None;
-            let mut __type_ = ::std::option::Option::None;
+            let mut __f_connection_id = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_name = ::std::option::Option::None;
+            let mut __f_tgw_route_id = ::std::option::Option::None;
+            let mut __f_type_ = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
             let __keys = crate::decode::FieldKeys(|name: &str| match name {
                 "connectionId" => ::std::option::Option::Some(0usize),
@@ -2037,29 +2048,30 @@ A value this version of the crate does not know (a newer server sent it) decodes
             while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
                 match __key {
                     crate::decode::Key::Known(0usize) => {
-                        _ = __connection_id.replace(__map.next_value()?);
+                        _ = __f_connection_id.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(1usize) => {
-                        _ = __links.replace(crate::decode::next_or_default(&mut __map)?);
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
                     }
                     crate::decode::Key::Known(2usize) => {
-                        _ = __name.replace(__map.next_value()?);
+                        _ = __f_name.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(3usize) => {
-                        _ = __tgw_route_id.replace(__map.next_value()?);
+                        _ = __f_tgw_route_id.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(4usize) => {
-                        _ = __type_.replace(__map.next_value()?);
+                        _ = __f_type_.replace(__map.next_value()?);
                     }
                     __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
                 }
             }
             ::std::result::Result::Ok(Self {
-                connection_id: __connection_id.unwrap_or_default(),
-                links: __links.unwrap_or_default(),
-                name: __name.unwrap_or_default(),
-                tgw_route_id: __tgw_route_id.unwrap_or_default(),
-                type_: __type_.unwrap_or_default(),
+                connection_id: __f_connection_id.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                name: __f_name.unwrap_or_default(),
+                tgw_route_id: __f_tgw_route_id.unwrap_or_default(),
+                type_: __f_type_.unwrap_or_default(),
                 extra: __extra,
             })
         }
@@ -2104,9 +2116,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             A: ::serde::de::MapAccess<'de>,
         {
-            let mut __broker_public_certificate = ::std::option::Option::None;
-            let mut __links = ::std::option::Option::None;
-            let mut __protocol = ::std::option::Option::None;
+            let mut __f_broker_public_certificate = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_protocol = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
             let __keys = crate::decode::FieldKeys(|name: &str| match name {
                 "brokerPublicCertificate" => ::std::option::Option::Some(0usize),
@@ -2117,22 +2129,23 @@ A value this version of the crate does not know (a newer server sent it) decodes
             while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
                 match __key {
                     crate::decode::Key::Known(0usize) => {
-                        _ = __broker_public_certificate.replace(__map.next_value()?);
+                        _ = __f_broker_public_certificate.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(1usize) => {
-                        _ = __links.replace(crate::decode::next_or_default(&mut __map)?);
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
                     }
                     crate::decode::Key::Known(2usize) => {
-                        _ = __protocol.replace(__map.next_value()?);
+                        _ = __f_protocol.replace(__map.next_value()?);
                     }
                     __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
                 }
             }
             ::std::result::Result::Ok(Self {
-                broker_public_certificate: __broker_public_certificate
+                broker_public_certificate: __f_broker_public_certificate
                     .unwrap_or_default(),
-                links: __links.unwrap_or_default(),
-                protocol: __protocol.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                protocol: __f_protocol.unwrap_or_default(),
                 extra: __extra,
             })
         }
@@ -2175,10 +2188,10 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             A: ::serde::de::MapAccess<'de>,
         {
-            let mut __aws = ::std::option::Option::None;
-            let mut __links = ::std::option::Option::None;
-            let mut __name = ::std::option::Option::None;
-            let mut __networking = ::std::option::Option::None;
+            let mut __f_aws = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_name = ::std::option::Option::None;
+            let mut __f_networking = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
             let __keys = crate::decode::FieldKeys(|name: &str| match name {
                 "aws" => ::std::option::Option::Some(0usize),
@@ -2190,25 +2203,26 @@ A value this version of the crate does not know (a newer server sent it) decodes
             while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
                 match __key {
                     crate::decode::Key::Known(0usize) => {
-                        _ = __aws.replace(__map.next_value()?);
+                        _ = __f_aws.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(1usize) => {
-                        _ = __links.replace(crate::decode::next_or_default(&mut __map)?);
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
                     }
                     crate::decode::Key::Known(2usize) => {
-                        _ = __name.replace(__map.next_value()?);
+                        _ = __f_name.replace(__map.next_value()?);
                     }
                     crate::decode::Key::Known(3usize) => {
-                        _ = __networking.replace(__map.next_value()?);
+                        _ = __f_networking.replace(__map.next_value()?);
                     }
                     __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
                 }
             }
             ::std::result::Result::Ok(Self {
-                aws: __aws.unwrap_or_default(),
-                links: __links.unwrap_or_default(),
-                name: __name.unwrap_or_default(),
-                networking: __networking.unwrap_or_default(),
+                aws: __f_aws.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                name: __f_name.unwrap_or_default(),
+                networking: __f_networking.unwrap_or_default(),
                 extra: __extra,
             })
         }
@@ -2250,8 +2264,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             A: ::serde::de::MapAccess<'de>,
         {
-            let mut __links = ::std::option::Option::None;
-            let mut __name = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_name = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
             let __keys = crate::decode::FieldKeys(|name: &str| match name {
                 "links" => ::std::option::Option::Some(0usize),
@@ -2261,17 +2275,18 @@ A value this version of the crate does not know (a newer server sent it) decodes
             while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
                 match __key {
                     crate::decode::Key::Known(0usize) => {
-                        _ = __links.replace(crate::decode::next_or_default(&mut __map)?);
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
                     }
                     crate::decode::Key::Known(1usize) => {
-                        _ = __name.replace(__map.next_value()?);
+                        _ = __f_name.replace(__map.next_value()?);
                     }
                     __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
                 }
             }
             ::std::result::Result::Ok(Self {
-                links: __links.unwrap_or_default(),
-                name: __name.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                name: __f_name.unwrap_or_default(),
                 extra: __extra,
             })
         }
