@@ -491,6 +491,24 @@ mod tests {
             open_struct(quote! { #[serde(serialize_with = "mine")] pub a: i32, }),
             open_struct(quote! { #[serde(with = "mine")] pub a: i32, }),
             open_struct(quote! { #[serde(skip)] pub a: i32, }),
+            // An attribute of the struct itself, or generics.
+            quote! {
+                #[derive(::serde::Deserialize, ::serde::Serialize)]
+                #[serde(rename_all = "camelCase")]
+                pub struct S {
+                    pub a: i32,
+                    #[serde(flatten)]
+                    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                }
+            },
+            quote! {
+                #[derive(::serde::Deserialize, ::serde::Serialize)]
+                pub struct S<T> {
+                    pub a: T,
+                    #[serde(flatten)]
+                    pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+                }
+            },
             // A second flattened field.
             open_struct(quote! { #[serde(flatten)] pub base: Base, }),
             // No flattened map at all (typify's closed objects), or another type.
