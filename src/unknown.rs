@@ -633,6 +633,18 @@ mod tests {
     }
 
     #[test]
+    fn wide_integers_are_buffered_as_json_holds_them_or_refused() {
+        use serde::de::value::{Error, I128Deserializer, U128Deserializer};
+        let read = |n: i128| Content::deserialize(I128Deserializer::<Error>::new(n)).ok();
+        assert!(matches!(read(5), Some(Content::U64(5))));
+        assert!(matches!(read(-5), Some(Content::I64(-5))));
+        assert!(read(i128::MAX).is_none());
+        let read = |n: u128| Content::deserialize(U128Deserializer::<Error>::new(n)).ok();
+        assert!(matches!(read(5), Some(Content::U64(5))));
+        assert!(read(u128::MAX).is_none());
+    }
+
+    #[test]
     fn a_buffered_string_is_borrowed_from_the_input_where_it_can_be() {
         let content: Content<'_> = serde_json::from_str(r#"["plain", "esc\"aped"]"#).unwrap();
         let Content::Seq(items) = content else {

@@ -180,6 +180,7 @@ fn an_unknown_kind_keeps_what_came_before_and_after_its_tag() {
     assert_eq!(unknown.kind(), "SchemaRegistry");
     let original: Value = serde_json::from_str(text).unwrap();
     assert_eq!(Value::Object(unknown.as_json().clone()), original);
+    assert_eq!(Value::Object(unknown.into_json()), original);
 }
 
 #[test]
@@ -305,6 +306,24 @@ fn values_and_other_deserializers_read_the_same_as_bytes() {
     let not_a_map: Result<StreamsConnection, ValueError> =
         serde::Deserialize::deserialize("Kafka".into_deserializer());
     assert!(not_a_map.is_err());
+}
+
+#[test]
+fn what_json_cannot_hold_is_refused_with_what_was_expected() {
+    let numbered: Result<StreamsKafkaConnection, ValueError> =
+        serde::Deserialize::deserialize(MapDeserializer::new([(1_u32, "x")].into_iter()));
+    assert_eq!(
+        numbered.unwrap_err().to_string(),
+        "invalid type: integer `1`, expected a property name"
+    );
+    let bytes: &[u8] = b"x";
+    let before_the_tag: Result<StreamsConnection, ValueError> = serde::Deserialize::deserialize(
+        MapDeserializer::new([("name", bytes), ("type", b"Kafka")].into_iter()),
+    );
+    assert_eq!(
+        before_the_tag.unwrap_err().to_string(),
+        "invalid type: byte array, expected any valid JSON value"
+    );
 }
 
 #[test]
