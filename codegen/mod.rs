@@ -12,10 +12,12 @@
 //! 3. [`unions`] generates the discriminated `oneOf` enums that typify cannot,
 //!    and [`versions`] the table of API versions per operation;
 //! 4. everything is joined into one syntax tree, [`guards`] makes it safe
-//!    with hostile input (path encoding, lenient responses, redaction), and
-//!    it is pretty-printed.
+//!    with hostile input (path encoding, lenient responses, redaction),
+//!    [`codec`] gives the open structs direct serde impls in place of
+//!    derives that buffer, and it is pretty-printed.
 
 mod bodies;
+mod codec;
 mod discriminator;
 mod enums;
 mod error;
@@ -83,6 +85,7 @@ pub fn generate(spec_text: &str, config: &Config<'_>) -> Result<String, Error> {
     check_methods_exist(&file, &prepared.operations)?;
     file.items.extend(parse_items(versions)?);
     guards::apply(&mut file)?;
+    codec::apply(&mut file)?;
     syn::visit_mut::VisitMut::visit_file_mut(&mut DocsAreNotDoctests, &mut file);
 
     let body = prettyplease::unparse(&file);

@@ -24,7 +24,8 @@
 //! - **Open objects**: an object with properties and no `additionalProperties`
 //!   allows any other property (JSON Schema's default); it is given an
 //!   explicit schema so typify keeps unknown properties in a flattened `extra`
-//!   map instead of dropping them.
+//!   map instead of dropping them (which [`super::codec`] then reads and
+//!   writes without serde's flattening).
 //! - **Repairs** ([`super::repairs`]), first: `enum`/`default` values that do
 //!   not fit their schema, and members that `allOf` their own union.
 //! - **Bodies** ([`super::bodies`]), after the media types: media types

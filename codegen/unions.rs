@@ -5,6 +5,10 @@
 //! that keeps the whole object of a kind this crate does not know yet, so a
 //! newer server never breaks decoding and nothing it sent is lost. A known tag
 //! with a body of the wrong shape is still an error.
+//!
+//! Decoding is one pass over the object (`crate::unknown::union`, which
+//! the generated `Union` impl drives): no `serde_json::Value` of the whole
+//! object is built first.
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote};
@@ -144,8 +148,11 @@ fn from_impls<'u>(
     })
 }
 
-/// Writes a known kind as its fields with the tag beside them, and an
-/// unknown one as it came.
+/// Writes a known kind as its tag and then its fields, and an unknown one
+/// as it came. The fields go through serde's flattening, which works for a
+/// kind of any shape (a struct left to serde's derive, another union); it
+/// costs under 2% of writing a Kafka connection (callgrind, against the
+/// struct written alone), so a direct path is not worth a second one.
 fn serialize_impl(names: &Names) -> TokenStream {
     let Names {
         name,
@@ -176,52 +183,47 @@ fn serialize_impl(names: &Names) -> TokenStream {
     }
 }
 
-/// Reads the tag, then the kind's fields; an unknown tag keeps the object.
+/// Reads the object in one pass (`crate::unknown::union`): the properties
+/// before the tag are buffered, the rest streams into the kind the tag
+/// names; an unknown tag keeps the whole object.
 fn deserialize_impl(names: &Names) -> TokenStream {
     let Names {
         name,
         name_str,
-        tag_property,
         krate,
         idents,
-        tags,
         ..
     } = names;
+    let indices = (0..idents.len()).map(syn::Index::from);
     quote! {
         impl<'de> ::serde::Deserialize<'de> for #name {
             fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
             where
                 D: ::serde::Deserializer<'de>,
             {
-                use ::serde::de::Error as _;
-                let mut object = <::serde_json::Map<::std::string::String, ::serde_json::Value>
-                    as ::serde::Deserialize>::deserialize(deserializer)?;
-                let kind = match object.get(#tag_property) {
-                    Some(::serde_json::Value::String(kind)) => kind.clone(),
-                    Some(_) => {
-                        return Err(D::Error::custom(::std::format_args!(
-                            "{}: the `{}` property must be a string", #name_str, #tag_property
-                        )));
-                    }
-                    None => {
-                        return Err(D::Error::custom(::std::format_args!(
-                            "{}: missing the `{}` property that tells its kind", #name_str, #tag_property
-                        )));
-                    }
-                };
-                match kind.as_str() {
-                    #(
-                        #tags => {
-                            object.remove(#tag_property);
-                            ::serde_json::from_value(::serde_json::Value::Object(object))
-                                .map(Self::#idents)
-                                .map_err(|e| D::Error::custom(::std::format_args!(
-                                    "{} of kind `{}`: {}", #name_str, #tags, e
-                                )))
-                        }
-                    )*
-                    _ => Ok(Self::Unknown(::#krate::UnknownKind::new(#tag_property, object))),
+                crate::unknown::union(deserializer)
+            }
+        }
+
+        impl crate::unknown::Union for #name {
+            const NAME: &'static str = #name_str;
+            const TAG: &'static str = Self::TAG_PROPERTY;
+            const KINDS: &'static [&'static str] = Self::KNOWN_KINDS;
+
+            fn known<'de, D>(index: usize, deserializer: D) -> ::std::result::Result<Self, D::Error>
+            where
+                D: ::serde::Deserializer<'de>,
+            {
+                match index {
+                    #( #indices => ::serde::Deserialize::deserialize(deserializer).map(Self::#idents), )*
+                    _ => ::std::result::Result::Err(<D::Error as ::serde::de::Error>::custom(
+                        "no such kind",
+                    )),
                 }
+            }
+
+            fn unknown(kind: ::#krate::UnknownKind) -> Self {
+                Self::Unknown(kind)
             }
         }
     }

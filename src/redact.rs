@@ -207,6 +207,36 @@ where
     }
 }
 
+/// A field that may hold secrets, serialised by [`serialize`] (the
+/// generated impls' `serialize_with`, as a value to write).
+pub(crate) struct Redactable<'a, T>(pub &'a T);
+
+impl<T: MayHoldSecrets + Serialize> Serialize for Redactable<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serialize(self.0, serializer)
+    }
+}
+
+/// Writes the properties of a generated struct's `extra` map into the map
+/// being serialised (they go after its fields, as a flattened map would):
+/// as they are, or inside [`redacted_json`] with `"[redacted]"` values.
+pub(crate) fn serialize_entries<M: SerializeMap>(
+    extra: &Map<String, Value>,
+    map: &mut M,
+) -> Result<(), M::Error> {
+    if extra.is_empty() {
+        return Ok(());
+    }
+    let redacting = is_redacting();
+    for (key, value) in extra {
+        match redacting {
+            true => map.serialize_entry(key, REDACTED)?,
+            false => map.serialize_entry(key, value)?,
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::{BTreeMap, HashMap};

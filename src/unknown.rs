@@ -1,10 +1,25 @@
-//! [`UnknownKind`]: what a discriminated union decodes into when the server
-//! sends a kind this version of the crate does not know.
+//! Discriminated unions on the wire: reading one in a single pass, and
+//! [`UnknownKind`], what one decodes into when the server sends a kind this
+//! version of the crate does not know.
+//!
+//! A union (codegen/unions.rs implements [`Union`] for it) reads its object
+//! through [`union`]: the properties that come before the tag are kept in a
+//! small buffer ([`Content`]: strings borrowed from the input where the
+//! deserializer allows), then the kind the tag names reads that buffer and
+//! the rest of the object as the input gives it, through any serde
+//! `Deserializer`. The tag given again must name the same kind (the first
+//! chose it). An unknown kind keeps every property, the tag included.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::marker::PhantomData;
 
-use serde::{Serialize, Serializer};
-use serde_json::{Map, Value};
+use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer, StringDeserializer};
+use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize, Serializer, forward_to_deserialize_any};
+use serde_json::{Map, Number, Value};
+
+use crate::decode::{FieldKeys, Key};
 
 /// An object of a kind this crate does not know (a newer server added it),
 /// kept whole: serialising it gives back every property received.
@@ -71,5 +86,574 @@ impl Serialize for UnknownKind {
             return map.end();
         }
         self.object.serialize(serializer)
+    }
+}
+
+// ---------------------------------------------------------------- reading
+
+/// A discriminated union the generator wrote (codegen/unions.rs): the
+/// kinds it knows, and how to read each.
+pub(crate) trait Union: Sized {
+    /// The union's name in the spec, for error messages.
+    const NAME: &'static str;
+    /// The property whose value tells the kinds apart.
+    const TAG: &'static str;
+    /// The kinds, as on the wire.
+    const KINDS: &'static [&'static str];
+    /// Reads the kind `KINDS[index]` (the tag left out) from `deserializer`.
+    fn known<'de, D: Deserializer<'de>>(index: usize, deserializer: D) -> Result<Self, D::Error>;
+    /// A kind this crate does not know, kept whole.
+    fn unknown(kind: UnknownKind) -> Self;
+}
+
+/// Reads a [`Union`] from an object in one pass.
+pub(crate) fn union<'de, U: Union, D: Deserializer<'de>>(deserializer: D) -> Result<U, D::Error> {
+    deserializer.deserialize_map(UnionVisitor(PhantomData))
+}
+
+/// The properties before the tag, in the order they came.
+type Buffered<'de> = Vec<(Cow<'de, str>, Content<'de>)>;
+
+struct UnionVisitor<U>(PhantomData<U>);
+
+impl<'de, U: Union> Visitor<'de> for UnionVisitor<U> {
+    type Value = U;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a map")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<U, A::Error> {
+        let mut before = Buffered::new();
+        let kind = loop {
+            match map.next_key_seed(Names(Some(U::TAG)))? {
+                Some(Key::Known(_)) => break tag_value::<U, A::Error>(map.next_value()?)?,
+                Some(Key::Other(name)) => before.push((name, map.next_value()?)),
+                None => {
+                    return Err(de::Error::custom(format_args!(
+                        "{}: missing the `{}` property that tells its kind",
+                        U::NAME,
+                        U::TAG
+                    )));
+                }
+            }
+        };
+        let Some(index) = U::KINDS.iter().position(|known| *known == kind) else {
+            return unknown_kind::<U, A>(before, kind, map).map(U::unknown);
+        };
+        let rest = Rest {
+            before: before.into_iter(),
+            value: None,
+            map,
+            tag: U::TAG,
+            kind: &kind,
+        };
+        U::known(index, MapAccessDeserializer::new(rest)).map_err(|e| {
+            // serde_json keeps the position its message ends with.
+            de::Error::custom(format_args!(
+                "{} of kind `{}`: {e}",
+                U::NAME,
+                U::KINDS[index]
+            ))
+        })
+    }
+}
+
+/// Property names, read as strings (as a map's keys are), the tag (if
+/// `Some`) told apart.
+#[derive(Clone, Copy)]
+struct Names(Option<&'static str>);
+
+impl<'de> DeserializeSeed<'de> for Names {
+    type Value = Key<'de>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Key<'de>, D::Error> {
+        let tag = self.0;
+        deserializer.deserialize_str(FieldKeys(|name: &str| (Some(name) == tag).then_some(0)))
+    }
+}
+
+/// The tag's value, which must be a string.
+fn tag_value<'de, U: Union, E: de::Error>(value: Content<'de>) -> Result<Cow<'de, str>, E> {
+    match value {
+        Content::Str(kind) => Ok(kind),
+        _ => Err(E::custom(format_args!(
+            "{}: the `{}` property must be a string",
+            U::NAME,
+            U::TAG
+        ))),
+    }
+}
+
+/// The tag given again: the same kind is no news; another one cannot be
+/// honoured, since the first chose the kind.
+fn repeated_tag<E: de::Error>(tag: &str, kind: &str, value: &Content<'_>) -> Result<(), E> {
+    match value {
+        Content::Str(again) if again == kind => Ok(()),
+        _ => Err(E::custom(format_args!(
+            "the `{tag}` property is given twice, with different values"
+        ))),
+    }
+}
+
+/// An unknown kind: every property, the tag included, in the order they
+/// came (a property given twice keeps its last value).
+fn unknown_kind<'de, U: Union, A: MapAccess<'de>>(
+    before: Buffered<'de>,
+    kind: Cow<'de, str>,
+    mut map: A,
+) -> Result<UnknownKind, A::Error> {
+    let mut object = Map::new();
+    for (name, value) in before {
+        object.insert(name.into_owned(), value.into_value());
+    }
+    object.insert(U::TAG.to_owned(), Value::String(kind.to_string()));
+    while let Some(key) = map.next_key_seed(Names(Some(U::TAG)))? {
+        match key {
+            Key::Known(_) => repeated_tag(U::TAG, &kind, &map.next_value()?)
+                .map_err(|e: A::Error| de::Error::custom(format_args!("{}: {e}", U::NAME)))?,
+            Key::Other(name) => {
+                object.insert(name.into_owned(), map.next_value()?);
+            }
+        }
+    }
+    Ok(UnknownKind::new(U::TAG, object))
+}
+
+/// The object of a known kind without its tag: the buffered properties,
+/// then the rest as the input gives them.
+struct Rest<'a, 'de, A> {
+    before: std::vec::IntoIter<(Cow<'de, str>, Content<'de>)>,
+    /// The value of the buffered property whose name was just read.
+    value: Option<Content<'de>>,
+    map: A,
+    tag: &'static str,
+    kind: &'a str,
+}
+
+impl<'de, A: MapAccess<'de>> MapAccess<'de> for Rest<'_, 'de, A> {
+    type Error = A::Error;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(
+        &mut self,
+        seed: K,
+    ) -> Result<Option<K::Value>, A::Error> {
+        if let Some((name, value)) = self.before.next() {
+            self.value = Some(value);
+            return name_into(seed, name).map(Some);
+        }
+        loop {
+            match self.map.next_key_seed(Names(Some(self.tag)))? {
+                Some(Key::Known(_)) => repeated_tag(self.tag, self.kind, &self.map.next_value()?)?,
+                Some(Key::Other(name)) => return name_into(seed, name).map(Some),
+                None => return Ok(None),
+            }
+        }
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, A::Error> {
+        match self.value.take() {
+            Some(value) => seed.deserialize(value.into_deserializer()),
+            None => self.map.next_value_seed(seed),
+        }
+    }
+}
+
+/// Gives a property name to the kind's reader.
+fn name_into<'de, K: DeserializeSeed<'de>, E: de::Error>(
+    seed: K,
+    name: Cow<'de, str>,
+) -> Result<K::Value, E> {
+    match name {
+        Cow::Borrowed(name) => seed.deserialize(BorrowedStrDeserializer::new(name)),
+        Cow::Owned(name) => seed.deserialize(StringDeserializer::new(name)),
+    }
+}
+
+// ---------------------------------------------------------------- buffer
+
+/// A value read before its union's kind was known, to be read again by the
+/// kind: what a `serde_json::Value` holds (and read back as one is), with
+/// strings borrowed from the input where the deserializer allows and an
+/// object's properties in a list (read back in order; a name given twice is
+/// given twice, and the reader keeps the last, as from the input itself).
+enum Content<'de> {
+    Null,
+    Bool(bool),
+    U64(u64),
+    I64(i64),
+    F64(f64),
+    Str(Cow<'de, str>),
+    Seq(Vec<Content<'de>>),
+    Map(Vec<(Cow<'de, str>, Content<'de>)>),
+}
+
+impl Content<'_> {
+    /// As a `serde_json::Value` (an unknown kind's properties).
+    fn into_value(self) -> Value {
+        match self {
+            Content::Null => Value::Null,
+            Content::Bool(b) => Value::Bool(b),
+            Content::U64(n) => Value::Number(n.into()),
+            Content::I64(n) => Value::Number(n.into()),
+            Content::F64(n) => Number::from_f64(n).map_or(Value::Null, Value::Number),
+            Content::Str(s) => Value::String(s.into_owned()),
+            Content::Seq(items) => {
+                Value::Array(items.into_iter().map(Content::into_value).collect())
+            }
+            Content::Map(entries) => Value::Object(
+                entries
+                    .into_iter()
+                    .map(|(k, v)| (k.into_owned(), v.into_value()))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Content<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(ContentVisitor)
+    }
+}
+
+/// Reads what `serde_json::Value` reads, the same way.
+struct ContentVisitor;
+
+impl<'de> Visitor<'de> for ContentVisitor {
+    type Value = Content<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any valid JSON value")
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Content<'de>, E> {
+        Ok(Content::Bool(b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Content<'de>, E> {
+        // As `serde_json::Number` keeps it: non-negative is unsigned.
+        Ok(u64::try_from(n).map_or(Content::I64(n), Content::U64))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Content<'de>, E> {
+        Ok(Content::U64(n))
+    }
+
+    fn visit_i128<E: de::Error>(self, n: i128) -> Result<Content<'de>, E> {
+        match (u64::try_from(n), i64::try_from(n)) {
+            (Ok(n), _) => Ok(Content::U64(n)),
+            (_, Ok(n)) => Ok(Content::I64(n)),
+            _ => Err(E::custom("JSON number out of range")),
+        }
+    }
+
+    fn visit_u128<E: de::Error>(self, n: u128) -> Result<Content<'de>, E> {
+        u64::try_from(n)
+            .map(Content::U64)
+            .map_err(|_| E::custom("JSON number out of range"))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Content<'de>, E> {
+        // `Value` keeps a number it cannot hold (NaN, infinite) as null.
+        Ok(match n.is_finite() {
+            true => Content::F64(n),
+            false => Content::Null,
+        })
+    }
+
+    fn visit_borrowed_str<E>(self, s: &'de str) -> Result<Content<'de>, E> {
+        Ok(Content::Str(Cow::Borrowed(s)))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Content<'de>, E> {
+        Ok(Content::Str(Cow::Owned(s.to_owned())))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Content<'de>, E> {
+        Ok(Content::Str(Cow::Owned(s)))
+    }
+
+    fn visit_none<E>(self) -> Result<Content<'de>, E> {
+        Ok(Content::Null)
+    }
+
+    fn visit_unit<E>(self) -> Result<Content<'de>, E> {
+        Ok(Content::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Content<'de>, D::Error> {
+        Content::deserialize(deserializer)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Content<'de>, A::Error> {
+        let mut items = Vec::new();
+        while let Some(item) = seq.next_element()? {
+            items.push(item);
+        }
+        Ok(Content::Seq(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Content<'de>, A::Error> {
+        let mut entries = Vec::new();
+        while let Some(key) = map.next_key_seed(Names(None))? {
+            entries.push((key.into_name(), map.next_value()?));
+        }
+        Ok(Content::Map(entries))
+    }
+}
+
+impl<'de, E: de::Error> IntoDeserializer<'de, E> for Content<'de> {
+    type Deserializer = ContentDeserializer<'de, E>;
+
+    fn into_deserializer(self) -> Self::Deserializer {
+        ContentDeserializer(self, PhantomData)
+    }
+}
+
+/// Reads a [`Content`] back, as a `serde_json::Value` is read.
+struct ContentDeserializer<'de, E>(Content<'de>, PhantomData<E>);
+
+impl<'de, E: de::Error> Deserializer<'de> for ContentDeserializer<'de, E> {
+    type Error = E;
+
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.0 {
+            Content::Null => visitor.visit_unit(),
+            Content::Bool(b) => visitor.visit_bool(b),
+            Content::U64(n) => visitor.visit_u64(n),
+            Content::I64(n) => visitor.visit_i64(n),
+            Content::F64(n) => visitor.visit_f64(n),
+            Content::Str(Cow::Borrowed(s)) => visitor.visit_borrowed_str(s),
+            Content::Str(Cow::Owned(s)) => visitor.visit_string(s),
+            Content::Seq(items) => {
+                let (len, mut items) = (items.len(), Items(items.into_iter(), PhantomData));
+                let value = visitor.visit_seq(&mut items)?;
+                match items.0.len() {
+                    0 => Ok(value),
+                    _ => Err(E::invalid_length(len, &"fewer elements in array")),
+                }
+            }
+            Content::Map(entries) => {
+                let len = entries.len();
+                let mut entries = Entries(entries.into_iter(), None, PhantomData);
+                let value = visitor.visit_map(&mut entries)?;
+                match entries.0.len() {
+                    0 => Ok(value),
+                    _ => Err(E::invalid_length(len, &"fewer elements in map")),
+                }
+            }
+        }
+    }
+
+    fn deserialize_option<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        match self.0 {
+            Content::Null => visitor.visit_none(),
+            _ => visitor.visit_some(self),
+        }
+    }
+
+    fn deserialize_newtype_struct<V: Visitor<'de>>(
+        self,
+        _name: &'static str,
+        visitor: V,
+    ) -> Result<V::Value, E> {
+        visitor.visit_newtype_struct(self)
+    }
+
+    fn deserialize_enum<V: Visitor<'de>>(
+        self,
+        name: &'static str,
+        variants: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, E> {
+        // Rare in a buffer: read as `Value` reads an enum.
+        self.0
+            .into_value()
+            .deserialize_enum(name, variants, visitor)
+            .map_err(E::custom)
+    }
+
+    fn deserialize_ignored_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, E> {
+        visitor.visit_unit()
+    }
+
+    forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
+        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier
+    }
+}
+
+/// A buffered array's items, read back.
+struct Items<'de, E>(std::vec::IntoIter<Content<'de>>, PhantomData<E>);
+
+impl<'de, E: de::Error> SeqAccess<'de> for Items<'de, E> {
+    type Error = E;
+
+    fn next_element_seed<T: DeserializeSeed<'de>>(
+        &mut self,
+        seed: T,
+    ) -> Result<Option<T::Value>, E> {
+        self.0
+            .next()
+            .map(|item| seed.deserialize(item.into_deserializer()))
+            .transpose()
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.0.len())
+    }
+}
+
+/// A buffered object's properties, read back; the value of the one whose
+/// name was just read.
+struct Entries<'de, E>(
+    std::vec::IntoIter<(Cow<'de, str>, Content<'de>)>,
+    Option<Content<'de>>,
+    PhantomData<E>,
+);
+
+impl<'de, E: de::Error> MapAccess<'de> for Entries<'de, E> {
+    type Error = E;
+
+    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, E> {
+        let Some((name, value)) = self.0.next() else {
+            return Ok(None);
+        };
+        self.1 = Some(value);
+        name_into(seed, name).map(Some)
+    }
+
+    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, E> {
+        // A reader asks for a value after its name; out of turn, it gets null.
+        seed.deserialize(self.1.take().unwrap_or(Content::Null).into_deserializer())
+    }
+
+    fn size_hint(&self) -> Option<usize> {
+        Some(self.0.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::fmt::Debug;
+
+    use serde::Deserialize;
+    use serde::de::{DeserializeOwned, IntoDeserializer};
+    use serde_json::Value;
+
+    use super::Content;
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    enum Shape {
+        Unit,
+        Newtype(u8),
+        Tuple(u8, u8),
+        Struct { a: u8 },
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Plain {
+        a: Option<u8>,
+        #[serde(default)]
+        b: Vec<String>,
+    }
+
+    #[derive(Debug, PartialEq, Deserialize)]
+    struct Wrapped(String);
+
+    /// `text` read as `T` through a buffered [`Content`] and through a
+    /// `serde_json::Value`: the same value, or the same error.
+    fn same_as_value<T: DeserializeOwned + PartialEq + Debug>(text: &str) {
+        let value: Value = serde_json::from_str(text).unwrap();
+        let expected = serde_json::from_value::<T>(value).map_err(|e| e.to_string());
+        let content: Content<'_> = serde_json::from_str(text).unwrap();
+        let got = T::deserialize(IntoDeserializer::<serde_json::Error>::into_deserializer(
+            content,
+        ))
+        .map_err(|e| e.to_string());
+        assert_eq!(got, expected, "{text} as {}", std::any::type_name::<T>());
+    }
+
+    #[test]
+    fn a_buffered_value_reads_back_as_a_json_value_would() {
+        for text in [
+            r#"[1, -2, 3.5, true, null, "s", {"a": [{}]}]"#,
+            "1e300",
+            r#""\u00e9\n""#,
+        ] {
+            same_as_value::<Value>(text);
+        }
+        for text in ["[1, 2]", "[]", "null", "[1, 300]", "[-1]", r#"["1"]"#, "{}"] {
+            same_as_value::<Vec<u8>>(text);
+        }
+        for text in [r#""Unit""#, r#"{"Newtype": 7}"#, r#"{"Tuple": [1, 2]}"#] {
+            same_as_value::<Shape>(text);
+        }
+        for text in [
+            r#"{"Struct": {"a": 1}}"#,
+            r#""Nope""#,
+            "7",
+            r#"{"Unit": 1, "b": 2}"#,
+        ] {
+            same_as_value::<Shape>(text);
+        }
+        for text in [
+            r#"{"a": 1, "b": ["x"]}"#,
+            r#"{"a": null}"#,
+            "[1, []]",
+            r#"{"b": 1}"#,
+        ] {
+            same_as_value::<Plain>(text);
+        }
+        for text in ["null", r#""x""#, "1", "[]"] {
+            same_as_value::<Option<String>>(text);
+            same_as_value::<Wrapped>(text);
+            same_as_value::<String>(text);
+        }
+        for text in [
+            "1.5",
+            "-0.0",
+            "18446744073709551615",
+            "-9223372036854775808",
+            "true",
+        ] {
+            same_as_value::<f64>(text);
+            same_as_value::<i64>(text);
+            same_as_value::<u64>(text);
+            same_as_value::<bool>(text);
+        }
+        for text in [r#""c""#, r#""cd""#, "null", "[1]", "[1, 2]"] {
+            same_as_value::<char>(text);
+            same_as_value::<()>(text);
+            same_as_value::<(u8,)>(text);
+        }
+        same_as_value::<BTreeMap<String, Vec<Option<bool>>>>(r#"{"k": [true, null], "j": []}"#);
+    }
+
+    #[test]
+    fn wide_integers_are_buffered_as_json_holds_them_or_refused() {
+        use serde::de::value::{Error, I128Deserializer, U128Deserializer};
+        let read = |n: i128| Content::deserialize(I128Deserializer::<Error>::new(n)).ok();
+        assert!(matches!(read(5), Some(Content::U64(5))));
+        assert!(matches!(read(-5), Some(Content::I64(-5))));
+        assert!(read(i128::MAX).is_none());
+        let read = |n: u128| Content::deserialize(U128Deserializer::<Error>::new(n)).ok();
+        assert!(matches!(read(5), Some(Content::U64(5))));
+        assert!(read(u128::MAX).is_none());
+    }
+
+    #[test]
+    fn a_buffered_string_is_borrowed_from_the_input_where_it_can_be() {
+        let content: Content<'_> = serde_json::from_str(r#"["plain", "esc\"aped"]"#).unwrap();
+        let Content::Seq(items) = content else {
+            panic!("not a sequence")
+        };
+        assert!(matches!(
+            &items[0],
+            Content::Str(std::borrow::Cow::Borrowed("plain"))
+        ));
+        assert!(matches!(&items[1], Content::Str(std::borrow::Cow::Owned(s)) if s == "esc\"aped"));
     }
 }

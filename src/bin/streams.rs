@@ -203,7 +203,10 @@ fn from_file(file: &str) -> Result<StreamsConnection, Failure> {
     };
     // serde's message quotes the offending value, which may be a
     // password: say where, and what kind of problem, never what.
-    serde_json::from_str(&text).map_err(|e| {
+    // Syntax is checked on its own first: the connection's decoder reads a
+    // kind's fields only once it has its tag, and reports a truncated or
+    // broken document as a shape problem without a position.
+    let located = |e: serde_json::Error| {
         let what = match e.classify() {
             serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
                 "not valid JSON"
@@ -219,7 +222,9 @@ fn from_file(file: &str) -> Result<StreamsConnection, Failure> {
                 e.column()
             )),
         }
-    })
+    };
+    serde_json::from_str::<serde::de::IgnoredAny>(&text).map_err(located)?;
+    serde_json::from_str(&text).map_err(located)
 }
 
 /// The connection `--kind` and the flags of that kind describe.

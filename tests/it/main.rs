@@ -11,6 +11,7 @@ mod apache_digest;
 mod api_key;
 mod call_path;
 mod calls;
+mod codec;
 mod configuration;
 mod examples;
 mod hostile;

@@ -12,45 +12,29 @@ pub mod types {
     #[allow(unused_imports)]
     use super::types;
     ///`ApiError`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
+    #[derive(Clone, PartialEq)]
     pub struct ApiError {
-        #[serde(
-            rename = "badRequestDetail",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub bad_request_detail: ::std::option::Option<BadRequestDetail>,
         ///Describes the specific conditions or reasons that cause each type of error.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub detail: ::std::option::Option<::std::string::String>,
         ///HTTP status code returned with this error.
         pub error: i32,
         ///Application error code returned with this error.
-        #[serde(rename = "errorCode")]
         pub error_code: ::std::string::String,
         ///Parameters used to give more information about the error.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        #[serde(deserialize_with = "crate::decode::null_as_default")]
-        #[serde(serialize_with = "crate::redact::serialize")]
         pub parameters: ::std::vec::Vec<
             ::serde_json::Map<::std::string::String, ::serde_json::Value>,
         >,
         ///Application error message returned with this error.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub reason: ::std::option::Option<::std::string::String>,
-        #[serde(flatten)]
-        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Bad request detail.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
+    #[derive(Clone, PartialEq)]
     #[derive(Default)]
     pub struct BadRequestDetail {
         ///Describes all violations in a client request.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub fields: ::std::vec::Vec<FieldViolation>,
-        #[serde(flatten)]
-        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`CreateStreamConnectionGroupId`
@@ -115,324 +99,184 @@ pub mod types {
         }
     }
     ///The name of a Built in or Custom DB Role to connect to an Atlas Cluster.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
+    #[derive(Clone, PartialEq)]
     #[derive(Default)]
     pub struct DbRoleToExecute {
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///The name of the role to use. Can be a built in role or a custom role.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub role: ::std::option::Option<::std::string::String>,
         ///Type of the DB role. Can be either BuiltIn or Custom.
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<types::DbRoleType>,
-        #[serde(flatten)]
-        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`FieldViolation`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
+    #[derive(Clone, PartialEq)]
     pub struct FieldViolation {
         ///A description of why the request element is bad.
         pub description: ::std::string::String,
         ///A path that leads to a field in the request body.
         pub field: ::std::string::String,
-        #[serde(flatten)]
-        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`Link`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
+    #[derive(Clone, PartialEq)]
     #[derive(Default)]
     pub struct Link {
         ///Uniform Resource Locator (URL) that points another API resource to which this response has some relationship. This URL often begins with `https://cloud.mongodb.com/api/atlas`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub href: ::std::option::Option<::std::string::String>,
         ///Uniform Resource Locator (URL) that defines the semantic relationship between this resource and another API resource. This URL often begins with `https://cloud.mongodb.com/api/atlas`.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub rel: ::std::option::Option<::std::string::String>,
-        #[serde(flatten)]
-        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///AWS configurations for AWS-based connection types.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
+    #[derive(Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsAwsConnectionConfig {
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Amazon Resource Name (ARN) that identifies the Amazon Web Services (AWS) Identity and Access Management (IAM) role that MongoDB Cloud assumes when it accesses resources in your AWS account.
-        #[serde(
-            rename = "roleArn",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub role_arn: ::std::option::Option<::std::string::String>,
         ///The name of an S3 bucket used to check authorization of the passed-in IAM role ARN.
-        #[serde(
-            rename = "testBucket",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub test_bucket: ::std::option::Option<::std::string::String>,
-        #[serde(flatten)]
-        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///The configuration for AWS Kinesis Data Stream connections.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
+    #[derive(Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsAwsKinesisDataStreamsConnection {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub aws: ::std::option::Option<StreamsAwsConnectionConfig>,
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Human-readable label that identifies the stream connection. In the case of the Sample type, this is the name of the sample source.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub networking: ::std::option::Option<StreamsKafkaNetworking>,
-        #[serde(flatten)]
-        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///The configuration for AWS Lambda connections.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
+    #[derive(Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsAwsLambdaConnection {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub aws: ::std::option::Option<StreamsAwsConnectionConfig>,
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Human-readable label that identifies the stream connection. In the case of the Sample type, this is the name of the sample source.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(flatten)]
-        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`StreamsClusterConnection`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
+    #[derive(Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsClusterConnection {
         ///The id of the group that the cluster belongs to.
-        #[serde(
-            rename = "clusterGroupId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub cluster_group_id: ::std::option::Option<::std::string::String>,
         ///Name of the cluster configured for this connection.
-        #[serde(
-            rename = "clusterName",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub cluster_name: ::std::option::Option<::std::string::String>,
-        #[serde(
-            rename = "dbRoleToExecute",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub db_role_to_execute: ::std::option::Option<DbRoleToExecute>,
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Human-readable label that identifies the stream connection. In the case of the Sample type, this is the name of the sample source.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(flatten)]
-        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`StreamsHttpsConnection`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
+    #[derive(Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsHttpsConnection {
         ///A map of key-value pairs that will be passed as headers for the request.
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
-        )]
-        #[serde(deserialize_with = "crate::decode::null_as_default")]
-        #[serde(serialize_with = "crate::redact::serialize")]
         pub headers: ::std::collections::BTreeMap<
             ::std::string::String,
             ::std::string::String,
         >,
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Human-readable label that identifies the stream connection. In the case of the Sample type, this is the name of the sample source.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///The url to be used for the request.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub url: ::std::option::Option<::std::string::String>,
-        #[serde(flatten)]
-        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///User credentials required to connect to a Kafka Cluster. Includes the authentication type, as well as the parameters for that authentication mode.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
+    #[derive(Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsKafkaAuthentication {
         ///OIDC client identifier for authentication to the Kafka cluster.
-        #[serde(
-            rename = "clientId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub client_id: ::std::option::Option<::std::string::String>,
         ///OIDC client secret for authentication to the Kafka cluster.
-        #[serde(
-            rename = "clientSecret",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub client_secret: ::std::option::Option<
             ::atlas_stream_connections::SecretString,
         >,
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Style of authentication. Can be one of PLAIN, SCRAM-256, SCRAM-512, or OAUTHBEARER.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub mechanism: ::std::option::Option<::std::string::String>,
         ///SASL OAUTHBEARER authentication method. Can only be OIDC currently.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub method: ::std::option::Option<::std::string::String>,
         ///Password of the account to connect to the Kafka cluster.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub password: ::std::option::Option<::atlas_stream_connections::SecretString>,
         ///SASL OAUTHBEARER extensions parameter for additional OAuth2 configuration.
-        #[serde(
-            rename = "saslOauthbearerExtensions",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub sasl_oauthbearer_extensions: ::std::option::Option<::std::string::String>,
         ///OIDC scope parameter defining the access permissions requested.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub scope: ::std::option::Option<::std::string::String>,
         ///SSL certificate for client authentication to Kafka.
-        #[serde(
-            rename = "sslCertificate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub ssl_certificate: ::std::option::Option<::std::string::String>,
         ///SSL key for client authentication to Kafka.
-        #[serde(
-            rename = "sslKey",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub ssl_key: ::std::option::Option<::atlas_stream_connections::SecretString>,
         ///Password for the SSL key, if it is password protected.
-        #[serde(
-            rename = "sslKeyPassword",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub ssl_key_password: ::std::option::Option<
             ::atlas_stream_connections::SecretString,
         >,
         ///OIDC token endpoint URL for obtaining access tokens.
-        #[serde(
-            rename = "tokenEndpointUrl",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub token_endpoint_url: ::std::option::Option<::std::string::String>,
         ///Username of the account to connect to the Kafka cluster.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub username: ::std::option::Option<::std::string::String>,
-        #[serde(flatten)]
-        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`StreamsKafkaConnection`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
+    #[derive(Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsKafkaConnection {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub authentication: ::std::option::Option<StreamsKafkaAuthentication>,
         ///Comma separated list of server addresses.
-        #[serde(
-            rename = "bootstrapServers",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub bootstrap_servers: ::std::option::Option<::std::string::String>,
         ///A map of Kafka key-value pairs for optional configuration. This is a flat object, and keys can have '.' characters.
-        #[serde(
-            default,
-            skip_serializing_if = ":: std :: collections :: BTreeMap::is_empty"
-        )]
-        #[serde(deserialize_with = "crate::decode::null_as_default")]
-        #[serde(serialize_with = "crate::redact::serialize")]
         pub config: ::std::collections::BTreeMap<
             ::std::string::String,
             ::std::string::String,
         >,
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Human-readable label that identifies the stream connection. In the case of the Sample type, this is the name of the sample source.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub networking: ::std::option::Option<StreamsKafkaNetworking>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub security: ::std::option::Option<StreamsKafkaSecurity>,
-        #[serde(flatten)]
-        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Networking configuration for Streams connections.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
+    #[derive(Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsKafkaNetworking {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub access: ::std::option::Option<StreamsKafkaNetworkingAccess>,
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
-        #[serde(flatten)]
-        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Information about networking access.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
+    #[derive(Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsKafkaNetworkingAccess {
         ///Reserved. Will be used by PRIVATE_LINK connection type.
-        #[serde(
-            rename = "connectionId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub connection_id: ::std::option::Option<
             StreamsKafkaNetworkingAccessConnectionId,
         >,
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Reserved. Will be used by PRIVATE_LINK connection type.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
         ///Reserved. Will be used by TRANSIT_GATEWAY connection type.
-        #[serde(
-            rename = "tgwRouteId",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub tgw_route_id: ::std::option::Option<StreamsKafkaNetworkingAccessTgwRouteId>,
         ///Selected networking type. Either PUBLIC, VPC, PRIVATE_LINK, or TRANSIT_GATEWAY. Defaults to PUBLIC. For VPC, ensure that VPC peering exists and connectivity has been established between Atlas VPC and the VPC where Kafka cluster is hosted for the connection to function properly. TRANSIT_GATEWAY support is coming soon.
-        #[serde(rename = "type", skip_serializing_if = "::std::option::Option::is_none")]
         pub type_: ::std::option::Option<types::NetworkingAccessType>,
-        #[serde(flatten)]
-        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///Reserved. Will be used by PRIVATE_LINK connection type.
@@ -560,58 +404,37 @@ pub mod types {
         }
     }
     ///Properties for the secure transport connection to Kafka. For SSL, this can include the trusted certificate to use.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
+    #[derive(Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsKafkaSecurity {
         ///A trusted, public x509 certificate for connecting to Kafka over SSL.
-        #[serde(
-            rename = "brokerPublicCertificate",
-            skip_serializing_if = "::std::option::Option::is_none"
-        )]
         pub broker_public_certificate: ::std::option::Option<::std::string::String>,
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Describes the transport type. Can be either SASL_PLAINTEXT, SASL_SSL, or SSL.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub protocol: ::std::option::Option<::std::string::String>,
-        #[serde(flatten)]
-        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///The configuration for S3 connections.
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
+    #[derive(Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsS3Connection {
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub aws: ::std::option::Option<StreamsAwsConnectionConfig>,
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Human-readable label that identifies the stream connection. In the case of the Sample type, this is the name of the sample source.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub networking: ::std::option::Option<StreamsKafkaNetworking>,
-        #[serde(flatten)]
-        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///`StreamsSampleConnection`
-    #[derive(::serde::Deserialize, ::serde::Serialize, Clone, PartialEq)]
+    #[derive(Clone, PartialEq)]
     #[derive(Default)]
     pub struct StreamsSampleConnection {
         ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
-        #[serde(default, skip_serializing_if = "::std::vec::Vec::is_empty")]
-        #[serde(deserialize_with = "crate::decode::null_as_default")]
         pub links: ::std::vec::Vec<Link>,
         ///Human-readable label that identifies the stream connection. In the case of the Sample type, this is the name of the sample source.
-        #[serde(skip_serializing_if = "::std::option::Option::is_none")]
         pub name: ::std::option::Option<::std::string::String>,
-        #[serde(flatten)]
-        #[serde(serialize_with = "crate::redact::serialize")]
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     /// Error types.
@@ -780,114 +603,40 @@ One of 7 kinds, told apart on the wire by the `type` property; a kind this versi
         where
             D: ::serde::Deserializer<'de>,
         {
-            use ::serde::de::Error as _;
-            let mut object = <::serde_json::Map<
-                ::std::string::String,
-                ::serde_json::Value,
-            > as ::serde::Deserialize>::deserialize(deserializer)?;
-            let kind = match object.get("type") {
-                Some(::serde_json::Value::String(kind)) => kind.clone(),
-                Some(_) => {
-                    return Err(
-                        D::Error::custom(
-                            ::std::format_args!(
-                                "{}: the `{}` property must be a string",
-                                "StreamsConnection", "type"
-                            ),
-                        ),
-                    );
-                }
-                None => {
-                    return Err(
-                        D::Error::custom(
-                            ::std::format_args!(
-                                "{}: missing the `{}` property that tells its kind",
-                                "StreamsConnection", "type"
-                            ),
-                        ),
-                    );
-                }
-            };
-            match kind.as_str() {
-                "Sample" => {
-                    object.remove("type");
-                    ::serde_json::from_value(::serde_json::Value::Object(object))
-                        .map(Self::Sample)
-                        .map_err(|e| D::Error::custom(
-                            ::std::format_args!(
-                                "{} of kind `{}`: {}", "StreamsConnection", "Sample", e
-                            ),
-                        ))
-                }
-                "Cluster" => {
-                    object.remove("type");
-                    ::serde_json::from_value(::serde_json::Value::Object(object))
-                        .map(Self::Cluster)
-                        .map_err(|e| D::Error::custom(
-                            ::std::format_args!(
-                                "{} of kind `{}`: {}", "StreamsConnection", "Cluster", e
-                            ),
-                        ))
-                }
-                "Kafka" => {
-                    object.remove("type");
-                    ::serde_json::from_value(::serde_json::Value::Object(object))
-                        .map(Self::Kafka)
-                        .map_err(|e| D::Error::custom(
-                            ::std::format_args!(
-                                "{} of kind `{}`: {}", "StreamsConnection", "Kafka", e
-                            ),
-                        ))
-                }
-                "Https" => {
-                    object.remove("type");
-                    ::serde_json::from_value(::serde_json::Value::Object(object))
-                        .map(Self::Https)
-                        .map_err(|e| D::Error::custom(
-                            ::std::format_args!(
-                                "{} of kind `{}`: {}", "StreamsConnection", "Https", e
-                            ),
-                        ))
-                }
-                "AWSLambda" => {
-                    object.remove("type");
-                    ::serde_json::from_value(::serde_json::Value::Object(object))
-                        .map(Self::AwsLambda)
-                        .map_err(|e| D::Error::custom(
-                            ::std::format_args!(
-                                "{} of kind `{}`: {}", "StreamsConnection", "AWSLambda", e
-                            ),
-                        ))
-                }
-                "S3" => {
-                    object.remove("type");
-                    ::serde_json::from_value(::serde_json::Value::Object(object))
-                        .map(Self::S3)
-                        .map_err(|e| D::Error::custom(
-                            ::std::format_args!(
-                                "{} of kind `{}`: {}", "StreamsConnection", "S3", e
-                            ),
-                        ))
-                }
-                "AWSKinesisDataStreams" => {
-                    object.remove("type");
-                    ::serde_json::from_value(::serde_json::Value::Object(object))
+            crate::unknown::union(deserializer)
+        }
+    }
+    impl crate::unknown::Union for StreamsConnection {
+        const NAME: &'static str = "StreamsConnection";
+        const TAG: &'static str = Self::TAG_PROPERTY;
+        const KINDS: &'static [&'static str] = Self::KNOWN_KINDS;
+        fn known<'de, D>(
+            index: usize,
+            deserializer: D,
+        ) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            match index {
+                0 => ::serde::Deserialize::deserialize(deserializer).map(Self::Sample),
+                1 => ::serde::Deserialize::deserialize(deserializer).map(Self::Cluster),
+                2 => ::serde::Deserialize::deserialize(deserializer).map(Self::Kafka),
+                3 => ::serde::Deserialize::deserialize(deserializer).map(Self::Https),
+                4 => ::serde::Deserialize::deserialize(deserializer).map(Self::AwsLambda),
+                5 => ::serde::Deserialize::deserialize(deserializer).map(Self::S3),
+                6 => {
+                    ::serde::Deserialize::deserialize(deserializer)
                         .map(Self::AwsKinesisDataStreams)
-                        .map_err(|e| D::Error::custom(
-                            ::std::format_args!(
-                                "{} of kind `{}`: {}", "StreamsConnection",
-                                "AWSKinesisDataStreams", e
-                            ),
-                        ))
                 }
                 _ => {
-                    Ok(
-                        Self::Unknown(
-                            ::atlas_stream_connections::UnknownKind::new("type", object),
-                        ),
+                    ::std::result::Result::Err(
+                        <D::Error as ::serde::de::Error>::custom("no such kind"),
                     )
                 }
             }
+        }
+        fn unknown(kind: ::atlas_stream_connections::UnknownKind) -> Self {
+            Self::Unknown(kind)
         }
     }
     /**Type of the DB role. Can be either BuiltIn or Custom.
@@ -1242,6 +991,1321 @@ A value this version of the crate does not know (a newer server sent it) decodes
                 .field("name", &self.name)
                 .field("extra", &crate::redact::Keys(&self.extra))
                 .finish()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ApiError {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::decode::object(deserializer)
+        }
+    }
+    impl crate::decode::Object for ApiError {
+        const EXPECTING: &'static str = "struct ApiError";
+        fn visit_map<'de, A>(mut __map: A) -> ::std::result::Result<Self, A::Error>
+        where
+            A: ::serde::de::MapAccess<'de>,
+        {
+            let mut __f_bad_request_detail = ::std::option::Option::None;
+            let mut __f_detail = ::std::option::Option::None;
+            let mut __f_error = ::std::option::Option::None;
+            let mut __f_error_code = ::std::option::Option::None;
+            let mut __f_parameters = ::std::option::Option::None;
+            let mut __f_reason = ::std::option::Option::None;
+            let mut __extra = ::serde_json::Map::new();
+            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+                "badRequestDetail" => ::std::option::Option::Some(0usize),
+                "detail" => ::std::option::Option::Some(1usize),
+                "error" => ::std::option::Option::Some(2usize),
+                "errorCode" => ::std::option::Option::Some(3usize),
+                "parameters" => ::std::option::Option::Some(4usize),
+                "reason" => ::std::option::Option::Some(5usize),
+                _ => ::std::option::Option::None,
+            });
+            while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
+                match __key {
+                    crate::decode::Key::Known(0usize) => {
+                        _ = __f_bad_request_detail.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(1usize) => {
+                        _ = __f_detail.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(2usize) => {
+                        _ = __f_error.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(3usize) => {
+                        _ = __f_error_code.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(4usize) => {
+                        _ = __f_parameters
+                            .replace(crate::decode::next_or_default(&mut __map)?);
+                    }
+                    crate::decode::Key::Known(5usize) => {
+                        _ = __f_reason.replace(__map.next_value()?);
+                    }
+                    __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
+                }
+            }
+            ::std::result::Result::Ok(Self {
+                bad_request_detail: __f_bad_request_detail.unwrap_or_default(),
+                detail: __f_detail.unwrap_or_default(),
+                error: crate::decode::required(__f_error, "error")?,
+                error_code: crate::decode::required(__f_error_code, "errorCode")?,
+                parameters: __f_parameters.unwrap_or_default(),
+                reason: __f_reason.unwrap_or_default(),
+                extra: __extra,
+            })
+        }
+    }
+    impl ::serde::Serialize for ApiError {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if !::std::option::Option::is_none(&self.bad_request_detail) {
+                __map.serialize_entry("badRequestDetail", &self.bad_request_detail)?;
+            }
+            if !::std::option::Option::is_none(&self.detail) {
+                __map.serialize_entry("detail", &self.detail)?;
+            }
+            __map.serialize_entry("error", &self.error)?;
+            __map.serialize_entry("errorCode", &self.error_code)?;
+            if !::std::vec::Vec::is_empty(&self.parameters) {
+                __map
+                    .serialize_entry(
+                        "parameters",
+                        &crate::redact::Redactable(&self.parameters),
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.reason) {
+                __map.serialize_entry("reason", &self.reason)?;
+            }
+            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            __map.end()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for BadRequestDetail {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::decode::object(deserializer)
+        }
+    }
+    impl crate::decode::Object for BadRequestDetail {
+        const EXPECTING: &'static str = "struct BadRequestDetail";
+        fn visit_map<'de, A>(mut __map: A) -> ::std::result::Result<Self, A::Error>
+        where
+            A: ::serde::de::MapAccess<'de>,
+        {
+            let mut __f_fields = ::std::option::Option::None;
+            let mut __extra = ::serde_json::Map::new();
+            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+                "fields" => ::std::option::Option::Some(0usize),
+                _ => ::std::option::Option::None,
+            });
+            while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
+                match __key {
+                    crate::decode::Key::Known(0usize) => {
+                        _ = __f_fields
+                            .replace(crate::decode::next_or_default(&mut __map)?);
+                    }
+                    __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
+                }
+            }
+            ::std::result::Result::Ok(Self {
+                fields: __f_fields.unwrap_or_default(),
+                extra: __extra,
+            })
+        }
+    }
+    impl ::serde::Serialize for BadRequestDetail {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if !::std::vec::Vec::is_empty(&self.fields) {
+                __map.serialize_entry("fields", &self.fields)?;
+            }
+            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            __map.end()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DbRoleToExecute {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::decode::object(deserializer)
+        }
+    }
+    impl crate::decode::Object for DbRoleToExecute {
+        const EXPECTING: &'static str = "struct DbRoleToExecute";
+        fn visit_map<'de, A>(mut __map: A) -> ::std::result::Result<Self, A::Error>
+        where
+            A: ::serde::de::MapAccess<'de>,
+        {
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_role = ::std::option::Option::None;
+            let mut __f_type_ = ::std::option::Option::None;
+            let mut __extra = ::serde_json::Map::new();
+            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+                "links" => ::std::option::Option::Some(0usize),
+                "role" => ::std::option::Option::Some(1usize),
+                "type" => ::std::option::Option::Some(2usize),
+                _ => ::std::option::Option::None,
+            });
+            while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
+                match __key {
+                    crate::decode::Key::Known(0usize) => {
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
+                    }
+                    crate::decode::Key::Known(1usize) => {
+                        _ = __f_role.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(2usize) => {
+                        _ = __f_type_.replace(__map.next_value()?);
+                    }
+                    __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
+                }
+            }
+            ::std::result::Result::Ok(Self {
+                links: __f_links.unwrap_or_default(),
+                role: __f_role.unwrap_or_default(),
+                type_: __f_type_.unwrap_or_default(),
+                extra: __extra,
+            })
+        }
+    }
+    impl ::serde::Serialize for DbRoleToExecute {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if !::std::vec::Vec::is_empty(&self.links) {
+                __map.serialize_entry("links", &self.links)?;
+            }
+            if !::std::option::Option::is_none(&self.role) {
+                __map.serialize_entry("role", &self.role)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                __map.serialize_entry("type", &self.type_)?;
+            }
+            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            __map.end()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for FieldViolation {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::decode::object(deserializer)
+        }
+    }
+    impl crate::decode::Object for FieldViolation {
+        const EXPECTING: &'static str = "struct FieldViolation";
+        fn visit_map<'de, A>(mut __map: A) -> ::std::result::Result<Self, A::Error>
+        where
+            A: ::serde::de::MapAccess<'de>,
+        {
+            let mut __f_description = ::std::option::Option::None;
+            let mut __f_field = ::std::option::Option::None;
+            let mut __extra = ::serde_json::Map::new();
+            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+                "description" => ::std::option::Option::Some(0usize),
+                "field" => ::std::option::Option::Some(1usize),
+                _ => ::std::option::Option::None,
+            });
+            while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
+                match __key {
+                    crate::decode::Key::Known(0usize) => {
+                        _ = __f_description.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(1usize) => {
+                        _ = __f_field.replace(__map.next_value()?);
+                    }
+                    __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
+                }
+            }
+            ::std::result::Result::Ok(Self {
+                description: crate::decode::required(__f_description, "description")?,
+                field: crate::decode::required(__f_field, "field")?,
+                extra: __extra,
+            })
+        }
+    }
+    impl ::serde::Serialize for FieldViolation {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            __map.serialize_entry("description", &self.description)?;
+            __map.serialize_entry("field", &self.field)?;
+            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            __map.end()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for Link {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::decode::object(deserializer)
+        }
+    }
+    impl crate::decode::Object for Link {
+        const EXPECTING: &'static str = "struct Link";
+        fn visit_map<'de, A>(mut __map: A) -> ::std::result::Result<Self, A::Error>
+        where
+            A: ::serde::de::MapAccess<'de>,
+        {
+            let mut __f_href = ::std::option::Option::None;
+            let mut __f_rel = ::std::option::Option::None;
+            let mut __extra = ::serde_json::Map::new();
+            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+                "href" => ::std::option::Option::Some(0usize),
+                "rel" => ::std::option::Option::Some(1usize),
+                _ => ::std::option::Option::None,
+            });
+            while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
+                match __key {
+                    crate::decode::Key::Known(0usize) => {
+                        _ = __f_href.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(1usize) => {
+                        _ = __f_rel.replace(__map.next_value()?);
+                    }
+                    __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
+                }
+            }
+            ::std::result::Result::Ok(Self {
+                href: __f_href.unwrap_or_default(),
+                rel: __f_rel.unwrap_or_default(),
+                extra: __extra,
+            })
+        }
+    }
+    impl ::serde::Serialize for Link {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if !::std::option::Option::is_none(&self.href) {
+                __map.serialize_entry("href", &self.href)?;
+            }
+            if !::std::option::Option::is_none(&self.rel) {
+                __map.serialize_entry("rel", &self.rel)?;
+            }
+            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            __map.end()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StreamsAwsConnectionConfig {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::decode::object(deserializer)
+        }
+    }
+    impl crate::decode::Object for StreamsAwsConnectionConfig {
+        const EXPECTING: &'static str = "struct StreamsAwsConnectionConfig";
+        fn visit_map<'de, A>(mut __map: A) -> ::std::result::Result<Self, A::Error>
+        where
+            A: ::serde::de::MapAccess<'de>,
+        {
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_role_arn = ::std::option::Option::None;
+            let mut __f_test_bucket = ::std::option::Option::None;
+            let mut __extra = ::serde_json::Map::new();
+            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+                "links" => ::std::option::Option::Some(0usize),
+                "roleArn" => ::std::option::Option::Some(1usize),
+                "testBucket" => ::std::option::Option::Some(2usize),
+                _ => ::std::option::Option::None,
+            });
+            while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
+                match __key {
+                    crate::decode::Key::Known(0usize) => {
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
+                    }
+                    crate::decode::Key::Known(1usize) => {
+                        _ = __f_role_arn.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(2usize) => {
+                        _ = __f_test_bucket.replace(__map.next_value()?);
+                    }
+                    __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
+                }
+            }
+            ::std::result::Result::Ok(Self {
+                links: __f_links.unwrap_or_default(),
+                role_arn: __f_role_arn.unwrap_or_default(),
+                test_bucket: __f_test_bucket.unwrap_or_default(),
+                extra: __extra,
+            })
+        }
+    }
+    impl ::serde::Serialize for StreamsAwsConnectionConfig {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if !::std::vec::Vec::is_empty(&self.links) {
+                __map.serialize_entry("links", &self.links)?;
+            }
+            if !::std::option::Option::is_none(&self.role_arn) {
+                __map.serialize_entry("roleArn", &self.role_arn)?;
+            }
+            if !::std::option::Option::is_none(&self.test_bucket) {
+                __map.serialize_entry("testBucket", &self.test_bucket)?;
+            }
+            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            __map.end()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StreamsAwsKinesisDataStreamsConnection {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::decode::object(deserializer)
+        }
+    }
+    impl crate::decode::Object for StreamsAwsKinesisDataStreamsConnection {
+        const EXPECTING: &'static str = "struct StreamsAwsKinesisDataStreamsConnection";
+        fn visit_map<'de, A>(mut __map: A) -> ::std::result::Result<Self, A::Error>
+        where
+            A: ::serde::de::MapAccess<'de>,
+        {
+            let mut __f_aws = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_name = ::std::option::Option::None;
+            let mut __f_networking = ::std::option::Option::None;
+            let mut __extra = ::serde_json::Map::new();
+            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+                "aws" => ::std::option::Option::Some(0usize),
+                "links" => ::std::option::Option::Some(1usize),
+                "name" => ::std::option::Option::Some(2usize),
+                "networking" => ::std::option::Option::Some(3usize),
+                _ => ::std::option::Option::None,
+            });
+            while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
+                match __key {
+                    crate::decode::Key::Known(0usize) => {
+                        _ = __f_aws.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(1usize) => {
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
+                    }
+                    crate::decode::Key::Known(2usize) => {
+                        _ = __f_name.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(3usize) => {
+                        _ = __f_networking.replace(__map.next_value()?);
+                    }
+                    __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
+                }
+            }
+            ::std::result::Result::Ok(Self {
+                aws: __f_aws.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                name: __f_name.unwrap_or_default(),
+                networking: __f_networking.unwrap_or_default(),
+                extra: __extra,
+            })
+        }
+    }
+    impl ::serde::Serialize for StreamsAwsKinesisDataStreamsConnection {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if !::std::option::Option::is_none(&self.aws) {
+                __map.serialize_entry("aws", &self.aws)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.links) {
+                __map.serialize_entry("links", &self.links)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                __map.serialize_entry("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.networking) {
+                __map.serialize_entry("networking", &self.networking)?;
+            }
+            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            __map.end()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StreamsAwsLambdaConnection {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::decode::object(deserializer)
+        }
+    }
+    impl crate::decode::Object for StreamsAwsLambdaConnection {
+        const EXPECTING: &'static str = "struct StreamsAwsLambdaConnection";
+        fn visit_map<'de, A>(mut __map: A) -> ::std::result::Result<Self, A::Error>
+        where
+            A: ::serde::de::MapAccess<'de>,
+        {
+            let mut __f_aws = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_name = ::std::option::Option::None;
+            let mut __extra = ::serde_json::Map::new();
+            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+                "aws" => ::std::option::Option::Some(0usize),
+                "links" => ::std::option::Option::Some(1usize),
+                "name" => ::std::option::Option::Some(2usize),
+                _ => ::std::option::Option::None,
+            });
+            while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
+                match __key {
+                    crate::decode::Key::Known(0usize) => {
+                        _ = __f_aws.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(1usize) => {
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
+                    }
+                    crate::decode::Key::Known(2usize) => {
+                        _ = __f_name.replace(__map.next_value()?);
+                    }
+                    __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
+                }
+            }
+            ::std::result::Result::Ok(Self {
+                aws: __f_aws.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                name: __f_name.unwrap_or_default(),
+                extra: __extra,
+            })
+        }
+    }
+    impl ::serde::Serialize for StreamsAwsLambdaConnection {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if !::std::option::Option::is_none(&self.aws) {
+                __map.serialize_entry("aws", &self.aws)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.links) {
+                __map.serialize_entry("links", &self.links)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                __map.serialize_entry("name", &self.name)?;
+            }
+            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            __map.end()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StreamsClusterConnection {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::decode::object(deserializer)
+        }
+    }
+    impl crate::decode::Object for StreamsClusterConnection {
+        const EXPECTING: &'static str = "struct StreamsClusterConnection";
+        fn visit_map<'de, A>(mut __map: A) -> ::std::result::Result<Self, A::Error>
+        where
+            A: ::serde::de::MapAccess<'de>,
+        {
+            let mut __f_cluster_group_id = ::std::option::Option::None;
+            let mut __f_cluster_name = ::std::option::Option::None;
+            let mut __f_db_role_to_execute = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_name = ::std::option::Option::None;
+            let mut __extra = ::serde_json::Map::new();
+            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+                "clusterGroupId" => ::std::option::Option::Some(0usize),
+                "clusterName" => ::std::option::Option::Some(1usize),
+                "dbRoleToExecute" => ::std::option::Option::Some(2usize),
+                "links" => ::std::option::Option::Some(3usize),
+                "name" => ::std::option::Option::Some(4usize),
+                _ => ::std::option::Option::None,
+            });
+            while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
+                match __key {
+                    crate::decode::Key::Known(0usize) => {
+                        _ = __f_cluster_group_id.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(1usize) => {
+                        _ = __f_cluster_name.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(2usize) => {
+                        _ = __f_db_role_to_execute.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(3usize) => {
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
+                    }
+                    crate::decode::Key::Known(4usize) => {
+                        _ = __f_name.replace(__map.next_value()?);
+                    }
+                    __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
+                }
+            }
+            ::std::result::Result::Ok(Self {
+                cluster_group_id: __f_cluster_group_id.unwrap_or_default(),
+                cluster_name: __f_cluster_name.unwrap_or_default(),
+                db_role_to_execute: __f_db_role_to_execute.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                name: __f_name.unwrap_or_default(),
+                extra: __extra,
+            })
+        }
+    }
+    impl ::serde::Serialize for StreamsClusterConnection {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if !::std::option::Option::is_none(&self.cluster_group_id) {
+                __map.serialize_entry("clusterGroupId", &self.cluster_group_id)?;
+            }
+            if !::std::option::Option::is_none(&self.cluster_name) {
+                __map.serialize_entry("clusterName", &self.cluster_name)?;
+            }
+            if !::std::option::Option::is_none(&self.db_role_to_execute) {
+                __map.serialize_entry("dbRoleToExecute", &self.db_role_to_execute)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.links) {
+                __map.serialize_entry("links", &self.links)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                __map.serialize_entry("name", &self.name)?;
+            }
+            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            __map.end()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StreamsHttpsConnection {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::decode::object(deserializer)
+        }
+    }
+    impl crate::decode::Object for StreamsHttpsConnection {
+        const EXPECTING: &'static str = "struct StreamsHttpsConnection";
+        fn visit_map<'de, A>(mut __map: A) -> ::std::result::Result<Self, A::Error>
+        where
+            A: ::serde::de::MapAccess<'de>,
+        {
+            let mut __f_headers = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_name = ::std::option::Option::None;
+            let mut __f_url = ::std::option::Option::None;
+            let mut __extra = ::serde_json::Map::new();
+            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+                "headers" => ::std::option::Option::Some(0usize),
+                "links" => ::std::option::Option::Some(1usize),
+                "name" => ::std::option::Option::Some(2usize),
+                "url" => ::std::option::Option::Some(3usize),
+                _ => ::std::option::Option::None,
+            });
+            while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
+                match __key {
+                    crate::decode::Key::Known(0usize) => {
+                        _ = __f_headers
+                            .replace(crate::decode::next_or_default(&mut __map)?);
+                    }
+                    crate::decode::Key::Known(1usize) => {
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
+                    }
+                    crate::decode::Key::Known(2usize) => {
+                        _ = __f_name.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(3usize) => {
+                        _ = __f_url.replace(__map.next_value()?);
+                    }
+                    __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
+                }
+            }
+            ::std::result::Result::Ok(Self {
+                headers: __f_headers.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                name: __f_name.unwrap_or_default(),
+                url: __f_url.unwrap_or_default(),
+                extra: __extra,
+            })
+        }
+    }
+    impl ::serde::Serialize for StreamsHttpsConnection {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if !::std::collections::BTreeMap::is_empty(&self.headers) {
+                __map
+                    .serialize_entry(
+                        "headers",
+                        &crate::redact::Redactable(&self.headers),
+                    )?;
+            }
+            if !::std::vec::Vec::is_empty(&self.links) {
+                __map.serialize_entry("links", &self.links)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                __map.serialize_entry("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.url) {
+                __map.serialize_entry("url", &self.url)?;
+            }
+            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            __map.end()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StreamsKafkaAuthentication {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::decode::object(deserializer)
+        }
+    }
+    impl crate::decode::Object for StreamsKafkaAuthentication {
+        const EXPECTING: &'static str = "struct StreamsKafkaAuthentication";
+        fn visit_map<'de, A>(mut __map: A) -> ::std::result::Result<Self, A::Error>
+        where
+            A: ::serde::de::MapAccess<'de>,
+        {
+            let mut __f_client_id = ::std::option::Option::None;
+            let mut __f_client_secret = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_mechanism = ::std::option::Option::None;
+            let mut __f_method = ::std::option::Option::None;
+            let mut __f_password = ::std::option::Option::None;
+            let mut __f_sasl_oauthbearer_extensions = ::std::option::Option::None;
+            let mut __f_scope = ::std::option::Option::None;
+            let mut __f_ssl_certificate = ::std::option::Option::None;
+            let mut __f_ssl_key = ::std::option::Option::None;
+            let mut __f_ssl_key_password = ::std::option::Option::None;
+            let mut __f_token_endpoint_url = ::std::option::Option::None;
+            let mut __f_username = ::std::option::Option::None;
+            let mut __extra = ::serde_json::Map::new();
+            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+                "clientId" => ::std::option::Option::Some(0usize),
+                "clientSecret" => ::std::option::Option::Some(1usize),
+                "links" => ::std::option::Option::Some(2usize),
+                "mechanism" => ::std::option::Option::Some(3usize),
+                "method" => ::std::option::Option::Some(4usize),
+                "password" => ::std::option::Option::Some(5usize),
+                "saslOauthbearerExtensions" => ::std::option::Option::Some(6usize),
+                "scope" => ::std::option::Option::Some(7usize),
+                "sslCertificate" => ::std::option::Option::Some(8usize),
+                "sslKey" => ::std::option::Option::Some(9usize),
+                "sslKeyPassword" => ::std::option::Option::Some(10usize),
+                "tokenEndpointUrl" => ::std::option::Option::Some(11usize),
+                "username" => ::std::option::Option::Some(12usize),
+                _ => ::std::option::Option::None,
+            });
+            while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
+                match __key {
+                    crate::decode::Key::Known(0usize) => {
+                        _ = __f_client_id.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(1usize) => {
+                        _ = __f_client_secret.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(2usize) => {
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
+                    }
+                    crate::decode::Key::Known(3usize) => {
+                        _ = __f_mechanism.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(4usize) => {
+                        _ = __f_method.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(5usize) => {
+                        _ = __f_password.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(6usize) => {
+                        _ = __f_sasl_oauthbearer_extensions.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(7usize) => {
+                        _ = __f_scope.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(8usize) => {
+                        _ = __f_ssl_certificate.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(9usize) => {
+                        _ = __f_ssl_key.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(10usize) => {
+                        _ = __f_ssl_key_password.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(11usize) => {
+                        _ = __f_token_endpoint_url.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(12usize) => {
+                        _ = __f_username.replace(__map.next_value()?);
+                    }
+                    __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
+                }
+            }
+            ::std::result::Result::Ok(Self {
+                client_id: __f_client_id.unwrap_or_default(),
+                client_secret: __f_client_secret.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                mechanism: __f_mechanism.unwrap_or_default(),
+                method: __f_method.unwrap_or_default(),
+                password: __f_password.unwrap_or_default(),
+                sasl_oauthbearer_extensions: __f_sasl_oauthbearer_extensions
+                    .unwrap_or_default(),
+                scope: __f_scope.unwrap_or_default(),
+                ssl_certificate: __f_ssl_certificate.unwrap_or_default(),
+                ssl_key: __f_ssl_key.unwrap_or_default(),
+                ssl_key_password: __f_ssl_key_password.unwrap_or_default(),
+                token_endpoint_url: __f_token_endpoint_url.unwrap_or_default(),
+                username: __f_username.unwrap_or_default(),
+                extra: __extra,
+            })
+        }
+    }
+    impl ::serde::Serialize for StreamsKafkaAuthentication {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if !::std::option::Option::is_none(&self.client_id) {
+                __map.serialize_entry("clientId", &self.client_id)?;
+            }
+            if !::std::option::Option::is_none(&self.client_secret) {
+                __map.serialize_entry("clientSecret", &self.client_secret)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.links) {
+                __map.serialize_entry("links", &self.links)?;
+            }
+            if !::std::option::Option::is_none(&self.mechanism) {
+                __map.serialize_entry("mechanism", &self.mechanism)?;
+            }
+            if !::std::option::Option::is_none(&self.method) {
+                __map.serialize_entry("method", &self.method)?;
+            }
+            if !::std::option::Option::is_none(&self.password) {
+                __map.serialize_entry("password", &self.password)?;
+            }
+            if !::std::option::Option::is_none(&self.sasl_oauthbearer_extensions) {
+                __map
+                    .serialize_entry(
+                        "saslOauthbearerExtensions",
+                        &self.sasl_oauthbearer_extensions,
+                    )?;
+            }
+            if !::std::option::Option::is_none(&self.scope) {
+                __map.serialize_entry("scope", &self.scope)?;
+            }
+            if !::std::option::Option::is_none(&self.ssl_certificate) {
+                __map.serialize_entry("sslCertificate", &self.ssl_certificate)?;
+            }
+            if !::std::option::Option::is_none(&self.ssl_key) {
+                __map.serialize_entry("sslKey", &self.ssl_key)?;
+            }
+            if !::std::option::Option::is_none(&self.ssl_key_password) {
+                __map.serialize_entry("sslKeyPassword", &self.ssl_key_password)?;
+            }
+            if !::std::option::Option::is_none(&self.token_endpoint_url) {
+                __map.serialize_entry("tokenEndpointUrl", &self.token_endpoint_url)?;
+            }
+            if !::std::option::Option::is_none(&self.username) {
+                __map.serialize_entry("username", &self.username)?;
+            }
+            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            __map.end()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StreamsKafkaConnection {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::decode::object(deserializer)
+        }
+    }
+    impl crate::decode::Object for StreamsKafkaConnection {
+        const EXPECTING: &'static str = "struct StreamsKafkaConnection";
+        fn visit_map<'de, A>(mut __map: A) -> ::std::result::Result<Self, A::Error>
+        where
+            A: ::serde::de::MapAccess<'de>,
+        {
+            let mut __f_authentication = ::std::option::Option::None;
+            let mut __f_bootstrap_servers = ::std::option::Option::None;
+            let mut __f_config = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_name = ::std::option::Option::None;
+            let mut __f_networking = ::std::option::Option::None;
+            let mut __f_security = ::std::option::Option::None;
+            let mut __extra = ::serde_json::Map::new();
+            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+                "authentication" => ::std::option::Option::Some(0usize),
+                "bootstrapServers" => ::std::option::Option::Some(1usize),
+                "config" => ::std::option::Option::Some(2usize),
+                "links" => ::std::option::Option::Some(3usize),
+                "name" => ::std::option::Option::Some(4usize),
+                "networking" => ::std::option::Option::Some(5usize),
+                "security" => ::std::option::Option::Some(6usize),
+                _ => ::std::option::Option::None,
+            });
+            while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
+                match __key {
+                    crate::decode::Key::Known(0usize) => {
+                        _ = __f_authentication.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(1usize) => {
+                        _ = __f_bootstrap_servers.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(2usize) => {
+                        _ = __f_config
+                            .replace(crate::decode::next_or_default(&mut __map)?);
+                    }
+                    crate::decode::Key::Known(3usize) => {
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
+                    }
+                    crate::decode::Key::Known(4usize) => {
+                        _ = __f_name.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(5usize) => {
+                        _ = __f_networking.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(6usize) => {
+                        _ = __f_security.replace(__map.next_value()?);
+                    }
+                    __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
+                }
+            }
+            ::std::result::Result::Ok(Self {
+                authentication: __f_authentication.unwrap_or_default(),
+                bootstrap_servers: __f_bootstrap_servers.unwrap_or_default(),
+                config: __f_config.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                name: __f_name.unwrap_or_default(),
+                networking: __f_networking.unwrap_or_default(),
+                security: __f_security.unwrap_or_default(),
+                extra: __extra,
+            })
+        }
+    }
+    impl ::serde::Serialize for StreamsKafkaConnection {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if !::std::option::Option::is_none(&self.authentication) {
+                __map.serialize_entry("authentication", &self.authentication)?;
+            }
+            if !::std::option::Option::is_none(&self.bootstrap_servers) {
+                __map.serialize_entry("bootstrapServers", &self.bootstrap_servers)?;
+            }
+            if !::std::collections::BTreeMap::is_empty(&self.config) {
+                __map
+                    .serialize_entry(
+                        "config",
+                        &crate::redact::Redactable(&self.config),
+                    )?;
+            }
+            if !::std::vec::Vec::is_empty(&self.links) {
+                __map.serialize_entry("links", &self.links)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                __map.serialize_entry("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.networking) {
+                __map.serialize_entry("networking", &self.networking)?;
+            }
+            if !::std::option::Option::is_none(&self.security) {
+                __map.serialize_entry("security", &self.security)?;
+            }
+            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            __map.end()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StreamsKafkaNetworking {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::decode::object(deserializer)
+        }
+    }
+    impl crate::decode::Object for StreamsKafkaNetworking {
+        const EXPECTING: &'static str = "struct StreamsKafkaNetworking";
+        fn visit_map<'de, A>(mut __map: A) -> ::std::result::Result<Self, A::Error>
+        where
+            A: ::serde::de::MapAccess<'de>,
+        {
+            let mut __f_access = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __extra = ::serde_json::Map::new();
+            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+                "access" => ::std::option::Option::Some(0usize),
+                "links" => ::std::option::Option::Some(1usize),
+                _ => ::std::option::Option::None,
+            });
+            while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
+                match __key {
+                    crate::decode::Key::Known(0usize) => {
+                        _ = __f_access.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(1usize) => {
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
+                    }
+                    __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
+                }
+            }
+            ::std::result::Result::Ok(Self {
+                access: __f_access.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                extra: __extra,
+            })
+        }
+    }
+    impl ::serde::Serialize for StreamsKafkaNetworking {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if !::std::option::Option::is_none(&self.access) {
+                __map.serialize_entry("access", &self.access)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.links) {
+                __map.serialize_entry("links", &self.links)?;
+            }
+            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            __map.end()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StreamsKafkaNetworkingAccess {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::decode::object(deserializer)
+        }
+    }
+    impl crate::decode::Object for StreamsKafkaNetworkingAccess {
+        const EXPECTING: &'static str = "struct StreamsKafkaNetworkingAccess";
+        fn visit_map<'de, A>(mut __map: A) -> ::std::result::Result<Self, A::Error>
+        where
+            A: ::serde::de::MapAccess<'de>,
+        {
+            let mut __f_connection_id = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_name = ::std::option::Option::None;
+            let mut __f_tgw_route_id = ::std::option::Option::None;
+            let mut __f_type_ = ::std::option::Option::None;
+            let mut __extra = ::serde_json::Map::new();
+            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+                "connectionId" => ::std::option::Option::Some(0usize),
+                "links" => ::std::option::Option::Some(1usize),
+                "name" => ::std::option::Option::Some(2usize),
+                "tgwRouteId" => ::std::option::Option::Some(3usize),
+                "type" => ::std::option::Option::Some(4usize),
+                _ => ::std::option::Option::None,
+            });
+            while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
+                match __key {
+                    crate::decode::Key::Known(0usize) => {
+                        _ = __f_connection_id.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(1usize) => {
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
+                    }
+                    crate::decode::Key::Known(2usize) => {
+                        _ = __f_name.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(3usize) => {
+                        _ = __f_tgw_route_id.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(4usize) => {
+                        _ = __f_type_.replace(__map.next_value()?);
+                    }
+                    __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
+                }
+            }
+            ::std::result::Result::Ok(Self {
+                connection_id: __f_connection_id.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                name: __f_name.unwrap_or_default(),
+                tgw_route_id: __f_tgw_route_id.unwrap_or_default(),
+                type_: __f_type_.unwrap_or_default(),
+                extra: __extra,
+            })
+        }
+    }
+    impl ::serde::Serialize for StreamsKafkaNetworkingAccess {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if !::std::option::Option::is_none(&self.connection_id) {
+                __map.serialize_entry("connectionId", &self.connection_id)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.links) {
+                __map.serialize_entry("links", &self.links)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                __map.serialize_entry("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.tgw_route_id) {
+                __map.serialize_entry("tgwRouteId", &self.tgw_route_id)?;
+            }
+            if !::std::option::Option::is_none(&self.type_) {
+                __map.serialize_entry("type", &self.type_)?;
+            }
+            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            __map.end()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StreamsKafkaSecurity {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::decode::object(deserializer)
+        }
+    }
+    impl crate::decode::Object for StreamsKafkaSecurity {
+        const EXPECTING: &'static str = "struct StreamsKafkaSecurity";
+        fn visit_map<'de, A>(mut __map: A) -> ::std::result::Result<Self, A::Error>
+        where
+            A: ::serde::de::MapAccess<'de>,
+        {
+            let mut __f_broker_public_certificate = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_protocol = ::std::option::Option::None;
+            let mut __extra = ::serde_json::Map::new();
+            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+                "brokerPublicCertificate" => ::std::option::Option::Some(0usize),
+                "links" => ::std::option::Option::Some(1usize),
+                "protocol" => ::std::option::Option::Some(2usize),
+                _ => ::std::option::Option::None,
+            });
+            while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
+                match __key {
+                    crate::decode::Key::Known(0usize) => {
+                        _ = __f_broker_public_certificate.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(1usize) => {
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
+                    }
+                    crate::decode::Key::Known(2usize) => {
+                        _ = __f_protocol.replace(__map.next_value()?);
+                    }
+                    __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
+                }
+            }
+            ::std::result::Result::Ok(Self {
+                broker_public_certificate: __f_broker_public_certificate
+                    .unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                protocol: __f_protocol.unwrap_or_default(),
+                extra: __extra,
+            })
+        }
+    }
+    impl ::serde::Serialize for StreamsKafkaSecurity {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if !::std::option::Option::is_none(&self.broker_public_certificate) {
+                __map
+                    .serialize_entry(
+                        "brokerPublicCertificate",
+                        &self.broker_public_certificate,
+                    )?;
+            }
+            if !::std::vec::Vec::is_empty(&self.links) {
+                __map.serialize_entry("links", &self.links)?;
+            }
+            if !::std::option::Option::is_none(&self.protocol) {
+                __map.serialize_entry("protocol", &self.protocol)?;
+            }
+            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            __map.end()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StreamsS3Connection {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::decode::object(deserializer)
+        }
+    }
+    impl crate::decode::Object for StreamsS3Connection {
+        const EXPECTING: &'static str = "struct StreamsS3Connection";
+        fn visit_map<'de, A>(mut __map: A) -> ::std::result::Result<Self, A::Error>
+        where
+            A: ::serde::de::MapAccess<'de>,
+        {
+            let mut __f_aws = ::std::option::Option::None;
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_name = ::std::option::Option::None;
+            let mut __f_networking = ::std::option::Option::None;
+            let mut __extra = ::serde_json::Map::new();
+            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+                "aws" => ::std::option::Option::Some(0usize),
+                "links" => ::std::option::Option::Some(1usize),
+                "name" => ::std::option::Option::Some(2usize),
+                "networking" => ::std::option::Option::Some(3usize),
+                _ => ::std::option::Option::None,
+            });
+            while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
+                match __key {
+                    crate::decode::Key::Known(0usize) => {
+                        _ = __f_aws.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(1usize) => {
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
+                    }
+                    crate::decode::Key::Known(2usize) => {
+                        _ = __f_name.replace(__map.next_value()?);
+                    }
+                    crate::decode::Key::Known(3usize) => {
+                        _ = __f_networking.replace(__map.next_value()?);
+                    }
+                    __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
+                }
+            }
+            ::std::result::Result::Ok(Self {
+                aws: __f_aws.unwrap_or_default(),
+                links: __f_links.unwrap_or_default(),
+                name: __f_name.unwrap_or_default(),
+                networking: __f_networking.unwrap_or_default(),
+                extra: __extra,
+            })
+        }
+    }
+    impl ::serde::Serialize for StreamsS3Connection {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if !::std::option::Option::is_none(&self.aws) {
+                __map.serialize_entry("aws", &self.aws)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.links) {
+                __map.serialize_entry("links", &self.links)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                __map.serialize_entry("name", &self.name)?;
+            }
+            if !::std::option::Option::is_none(&self.networking) {
+                __map.serialize_entry("networking", &self.networking)?;
+            }
+            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            __map.end()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for StreamsSampleConnection {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::decode::object(deserializer)
+        }
+    }
+    impl crate::decode::Object for StreamsSampleConnection {
+        const EXPECTING: &'static str = "struct StreamsSampleConnection";
+        fn visit_map<'de, A>(mut __map: A) -> ::std::result::Result<Self, A::Error>
+        where
+            A: ::serde::de::MapAccess<'de>,
+        {
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_name = ::std::option::Option::None;
+            let mut __extra = ::serde_json::Map::new();
+            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+                "links" => ::std::option::Option::Some(0usize),
+                "name" => ::std::option::Option::Some(1usize),
+                _ => ::std::option::Option::None,
+            });
+            while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
+                match __key {
+                    crate::decode::Key::Known(0usize) => {
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
+                    }
+                    crate::decode::Key::Known(1usize) => {
+                        _ = __f_name.replace(__map.next_value()?);
+                    }
+                    __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
+                }
+            }
+            ::std::result::Result::Ok(Self {
+                links: __f_links.unwrap_or_default(),
+                name: __f_name.unwrap_or_default(),
+                extra: __extra,
+            })
+        }
+    }
+    impl ::serde::Serialize for StreamsSampleConnection {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if !::std::vec::Vec::is_empty(&self.links) {
+                __map.serialize_entry("links", &self.links)?;
+            }
+            if !::std::option::Option::is_none(&self.name) {
+                __map.serialize_entry("name", &self.name)?;
+            }
+            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            __map.end()
         }
     }
 }
