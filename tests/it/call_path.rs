@@ -184,3 +184,76 @@ async fn an_error_body_gives_its_typed_and_raw_views() {
     assert_eq!(api.error_code(), None);
     assert_eq!(api.body().as_ref(), b"[400]");
 }
+
+/// A server that answers every request with `head` (status line and
+/// headers, without the blank line) and `body` chunked, in two chunks.
+async fn in_two_chunks(head: &'static str, body: &'static str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                if crate::support::read_request(&mut socket).await.is_none() {
+                    return;
+                }
+                let (first, second) = body.split_at(body.len() / 2);
+                let head =
+                    format!("{head}\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\n");
+                for part in [head, chunk(first), chunk(second), "0\r\n\r\n".to_owned()] {
+                    if socket.write_all(part.as_bytes()).await.is_err() {
+                        return;
+                    }
+                    // hyper hands each chunk over as a frame of its own,
+                    // however the writes arrive.
+                    let _ = socket.flush().await;
+                }
+            });
+        }
+    });
+    base_url
+}
+
+fn chunk(data: &str) -> String {
+    format!("{:x}\r\n{data}\r\n", data.len())
+}
+
+#[tokio::test]
+async fn a_body_without_announced_length_is_read_whole_across_chunks() {
+    let head = "HTTP/1.1 200 OK\r\ncontent-type: application/vnd.atlas.2023-02-01+json";
+    let base_url = in_two_chunks(head, KAFKA_CREATED).await;
+    let created = create(&bearer_client(&base_url)).await.unwrap();
+    assert_eq!(
+        serde_json::to_value(&created).unwrap(),
+        serde_json::from_str::<serde_json::Value>(KAFKA_CREATED).unwrap()
+    );
+
+    let body =
+        r#"{"error":409,"errorCode":"DUPLICATE_NAME","detail":"Taken.","reason":"Conflict"}"#;
+    let base_url = in_two_chunks("HTTP/1.1 409 Conflict", body).await;
+    let error = create(&bearer_client(&base_url)).await.unwrap_err();
+    let api = error.as_api_error().unwrap_or_else(|| panic!("{error:?}"));
+    assert_eq!(api.body().as_ref(), body.as_bytes());
+    assert_eq!(api.error_code(), Some("DUPLICATE_NAME"));
+}
+
+#[tokio::test]
+async fn only_envelope_true_unwraps_an_answer_shaped_like_an_envelope() {
+    // Asked with `pretty=true` only, an answer that happens to have the
+    // envelope's shape is the answer itself: here, no connection.
+    let shaped = r#"{"status":201,"content":{"type":"Kafka","name":"x"}}"#;
+    let server = Server::start(Reply::json(200, versioned(), shaped)).await;
+    let client = bearer_client(&server.base_url);
+    let error = client
+        .create_stream_connection_with(
+            PROJECT,
+            INSTANCE,
+            &kafka(),
+            &CallOptions::new().pretty(true),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Decode(_)), "{error:?}");
+    assert_eq!(error.status(), Some(StatusCode::OK));
+    let target = server.requests()[0].target().to_owned();
+    assert!(target.ends_with("?pretty=true"), "{target}");
+}
