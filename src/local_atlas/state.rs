@@ -104,7 +104,8 @@ impl RecordedRequest {
 
     /// The body exactly as sent, write-only members and revoke tokens
     /// included, as text (bytes that are not UTF-8 replaced by `U+FFFD`); a
-    /// request without a body gives the empty text. `None` unless the local
+    /// request without a body gives the empty text, and so does one whose
+    /// body was not read (over 1 MiB: `413`). `None` unless the local
     /// Atlas was built with
     /// [`record_secrets(true)`](super::LocalAtlasBuilder::record_secrets).
     /// A [`SecretString`]: `Debug` never shows it;
