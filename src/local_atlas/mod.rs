@@ -2,33 +2,70 @@
 //! HTTP/1.1 server (hyper) that serves **Create One Stream Connection** as
 //! the spec describes it, authenticates like Atlas, and can be told to fail.
 //!
-//! ```no_run
-//! use atlas_stream_connections::local_atlas::LocalAtlas;
-//! use atlas_stream_connections::{Client, types};
+//! A test of your own code: it creates a Kafka connection with SASL
+//! credentials; the test looks at the call it made, password included
+//! ([`LocalAtlasBuilder::record_secrets`]), and at what Atlas stored.
 //!
-//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
-//! let atlas = LocalAtlas::start().await?;
+//! ```
+//! use atlas_stream_connections::local_atlas::LocalAtlas;
+//! use atlas_stream_connections::types::{
+//!     StreamsConnection, StreamsKafkaAuthentication, StreamsKafkaConnection,
+//! };
+//! use atlas_stream_connections::{Client, SecretString};
+//!
+//! /// The code under test.
+//! async fn connect_events(client: &Client, password: &str) -> Result<(), atlas_stream_connections::Error> {
+//!     let kafka = StreamsKafkaConnection {
+//!         name: Some("events".into()),
+//!         bootstrap_servers: Some("broker-1:9092".into()),
+//!         authentication: Some(StreamsKafkaAuthentication {
+//!             mechanism: Some("SCRAM-256".into()),
+//!             username: Some("app".into()),
+//!             password: Some(SecretString::new(password)),
+//!             ..Default::default()
+//!         }),
+//!         ..Default::default()
+//!     };
+//!     client
+//!         .create_stream_connection("32b6e34b3d91647abb20e7b8", "my-instance", &kafka.into())
+//!         .await?;
+//!     Ok(())
+//! }
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let atlas = LocalAtlas::builder().record_secrets(true).start().await?;
 //! let (public, private) = atlas.api_key();
 //! let client = Client::builder()
 //!     .base_url(atlas.base_url())
 //!     .api_key(public, private.clone())
 //!     .build()?;
-//! let kafka = types::StreamsKafkaConnection {
-//!     name: Some("events".into()),
-//!     bootstrap_servers: Some("broker-1:9092".into()),
-//!     ..Default::default()
+//! connect_events(&client, "hunter2").await?;
+//!
+//! // One call (the Digest probe before it is authentication traffic).
+//! let calls = atlas.calls();
+//! assert_eq!(calls.len(), 1);
+//! let Some(StreamsConnection::Kafka(sent)) = calls[0].sent_connection() else {
+//!     panic!("not a Kafka connection: {calls:?}");
 //! };
-//! client
-//!     .create_stream_connection("32b6e34b3d91647abb20e7b8", "my-instance", &kafka.into())
-//!     .await?;
-//! assert_eq!(atlas.connections().len(), 1);
+//! let password = sent.authentication.and_then(|a| a.password);
+//! assert_eq!(password.as_ref().map(SecretString::expose_secret), Some("hunter2"));
+//!
+//! // Atlas stores (and answers) it without the password.
+//! let StreamsConnection::Kafka(stored) = &atlas.connections()[0].connection else {
+//!     panic!("not a Kafka connection");
+//! };
+//! assert_eq!(stored.bootstrap_servers.as_deref(), Some("broker-1:9092"));
+//! assert!(stored.authentication.as_ref().is_some_and(|a| a.password.is_none()));
 //! # Ok(()) }
 //! ```
 //!
 //! What it does, in the order it does it, for each request:
 //!
 //! 1. records it ([`LocalAtlas::requests`]; `Authorization` values keep only
-//!    their scheme);
+//!    their scheme, bodies lose their write-only members unless
+//!    [`LocalAtlasBuilder::record_secrets`] keeps them too, as secrets;
+//!    [`LocalAtlas::calls`] gives those that reached the operation);
 //! 2. answers an injected failure if one is queued
 //!    ([`LocalAtlas::respond_next`]) or the request is the period's
 //!    ([`LocalAtlas::respond_every`]), whatever the path (the token endpoint
@@ -47,12 +84,21 @@
 //!    revoked). The first use of a nonce or token is always accepted, so a
 //!    zero lifetime makes them single-use. Otherwise `401` with an Atlas
 //!    error body and a Digest challenge;
-//! 5. checks `Accept`: absent, `*/*`, `application/*`, `application/json` or
-//!    a media type the spec serves the response in (the response media type
-//!    of one of the operation's API versions, as the version table
-//!    [`versions_of`](crate::versions_of) lists them) is fine, and chooses
-//!    that media type (without one, the first in date order); anything else
-//!    (such as a version the table lacks) is `406 INVALID_VERSION_DATE`;
+//! 5. resolves the API version, as Atlas does: `Accept` of
+//!    `application/vnd.atlas.<YYYY-MM-DD>+json` is served by the newest of
+//!    the operation's versions (as the version table
+//!    [`versions_of`](crate::versions_of) lists them) not after that date,
+//!    the rule the client applies to pins
+//!    ([`OperationVersions::resolve_any`](crate::OperationVersions::resolve_any)),
+//!    so `2025-03-12` gets `2023-02-01` while that is the newest; absent,
+//!    `*/*`, `application/*` or `application/json` gets the oldest version.
+//!    A date before every version, a day that does not exist, a version
+//!    that is no date nor `preview` (or a preview the operation lacks), a
+//!    form other than `+json`, or no acceptable media type at all is `406
+//!    INVALID_VERSION_DATE`. A `Content-Type` naming a version resolves the
+//!    same way and chooses the schema the body is checked against
+//!    (otherwise the version answered in does); a version it names that
+//!    does not resolve is `415 INVALID_VERSION_DATE`;
 //! 6. checks the project id (`groupId`) against the spec's pattern (`400
 //!    INVALID_GROUP_ID`),
 //!    and, once instances are declared ([`LocalAtlasBuilder::instance`]),
@@ -65,13 +111,17 @@
 //!    `400 INVALID_ATTRIBUTE` with `badRequestDetail.fields` naming each
 //!    field by its dotted path (`authentication.password`); a connection
 //!    without a `name` is `400 MISSING_ATTRIBUTE` (Atlas needs one, though
-//!    the spec does not say so). The request's `Content-Type` is not
-//!    checked;
+//!    the spec does not say so). A `Content-Type` that names no Atlas
+//!    version (`application/json`, or none) is not checked;
 //! 8. refuses a `name` the instance already has (`409
 //!    DUPLICATE_STREAM_CONNECTION`);
-//! 9. stores the connection without its `readOnly` members, and answers
-//!    `200` with it, `writeOnly` members removed and `links` added, in the
-//!    media type chosen at step 5; `pretty=true` indents it and
+//! 9. stores the connection without its `readOnly` and `writeOnly` members
+//!    and with `links` added, typed ([`StoredConnection`]; should the typed
+//!    connection not read it, `400 INVALID_ATTRIBUTE`), and answers `200`
+//!    with it in the media type of the version resolved at step 5 (the
+//!    answer's `Content-Type` names the version served:
+//!    `application/vnd.atlas.2023-02-01+json` to a request that asked for
+//!    `2025-03-12`); `pretty=true` indents it and
 //!    `envelope=true` wraps any answer of the API path in `{"status",
 //!    "content"}` with HTTP `200`.
 //!
@@ -80,6 +130,7 @@
 //! stops when the [`LocalAtlas`] is dropped.
 
 mod auth;
+mod media;
 mod server;
 mod state;
 mod validate;
@@ -121,6 +172,7 @@ pub struct LocalAtlasBuilder {
     nonce_count_check: NonceCountCheck,
     token_lifetime: Option<Duration>,
     instances: Vec<(String, String)>,
+    record_secrets: bool,
 }
 
 impl fmt::Debug for LocalAtlasBuilder {
@@ -132,6 +184,7 @@ impl fmt::Debug for LocalAtlasBuilder {
             .field("nonce_count_check", &self.nonce_count_check)
             .field("token_lifetime", &self.token_lifetime)
             .field("instances", &self.instances)
+            .field("record_secrets", &self.record_secrets)
             .finish_non_exhaustive()
     }
 }
@@ -193,6 +246,18 @@ impl LocalAtlasBuilder {
         self
     }
 
+    /// Whether to keep each request body as sent, write-only members
+    /// (passwords, keys) and revoke tokens included, for tests that assert
+    /// on what their code sent: see [`RecordedRequest::sent_body`] and
+    /// [`RecordedRequest::sent_connection`]. Off by default: only the body
+    /// without secrets is kept ([`RecordedRequest::body`]). Kept bodies are
+    /// [`SecretString`]s, which `Debug` never shows; credentials in headers
+    /// (`Authorization`) are never kept, whatever this says.
+    pub fn record_secrets(mut self, record: bool) -> Self {
+        self.record_secrets = record;
+        self
+    }
+
     /// Binds `127.0.0.1` on a free port and starts serving on the current
     /// Tokio runtime.
     /// Outside a Tokio runtime it is an error rather than a panic; the
@@ -220,7 +285,12 @@ impl LocalAtlasBuilder {
         .with_nonce_count_check(self.nonce_count_check);
         let mut state = state::State::default();
         state.instances.extend(self.instances);
-        let shared = Arc::new(server::Shared::new(base_url.clone(), authenticator, state)?);
+        let shared = Arc::new(server::Shared::new(
+            base_url.clone(),
+            authenticator,
+            state,
+            self.record_secrets,
+        )?);
         let task = runtime.spawn(server::serve(listener, shared.clone()));
         Ok(LocalAtlas {
             base_url,
@@ -268,15 +338,40 @@ impl LocalAtlas {
         (&self.service_account.0, &self.service_account.1)
     }
 
-    /// The requests received so far, in arrival order (the latest 10 000, and no more than 64 MiB of them).
-    /// Create bodies are recorded without their write-only members
-    /// (passwords, keys), and credentials in headers and revoke bodies are
-    /// redacted.
+    /// Every request received so far, in arrival order (the latest 10 000,
+    /// and no more than 64 MiB of them): the authentication traffic too
+    /// (token requests, Digest probes and the other `401`s), and requests
+    /// answered with an injected failure; [`calls`](Self::calls) leaves
+    /// those out. Create bodies are recorded without their write-only
+    /// members (passwords, keys), and credentials in headers and revoke
+    /// bodies are redacted; [`LocalAtlasBuilder::record_secrets`] keeps the
+    /// bodies as sent too, as secrets.
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.shared.state().requests.iter().cloned().collect()
     }
 
-    /// The connections created so far, in creation order, as answered.
+    /// The calls your code made, in arrival order: the recorded requests
+    /// that were authenticated and so reached the operation, whatever it
+    /// answered ([`RecordedRequest::is_call`]). A Digest create is recorded
+    /// as two requests, the unauthenticated probe (`401`) and the call; a
+    /// service account's as a token request and the call; here, only the
+    /// call. Requests answered by an injected failure
+    /// ([`respond_next`](Self::respond_next)) are answered before
+    /// authentication and are not calls: [`requests`](Self::requests) has
+    /// them.
+    pub fn calls(&self) -> Vec<RecordedRequest> {
+        let state = self.shared.state();
+        state
+            .requests
+            .iter()
+            .filter(|r| r.is_call())
+            .cloned()
+            .collect()
+    }
+
+    /// The connections created so far, in creation order, as answered:
+    /// typed ([`StoredConnection::connection`]) and as JSON
+    /// ([`StoredConnection::json`]).
     pub fn connections(&self) -> Vec<StoredConnection> {
         self.shared.state().connections.clone()
     }

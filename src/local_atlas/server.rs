@@ -18,15 +18,20 @@ use tokio::net::TcpListener;
 
 use super::auth::{Authenticator, Refusal};
 use super::lock;
+use super::media;
 use super::state::{Failure, RecordedRequest, State, StoredConnection};
 use super::validate::{Schemas, Violation, object};
+use crate::SecretString;
 use crate::path::encode_segment;
+use crate::types::StreamsConnection;
 
 /// The spec this server serves, embedded.
 const SPEC: &str = include_str!("../../spec/openapi.json");
 /// The operation's path template and method in the spec.
 const CREATE_PATH: &str = "/api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections";
 const CREATE_METHOD: &str = "post";
+/// The operation's name in the spec and the version table.
+const CREATE_OPERATION: &str = "createStreamConnection";
 const TOKEN_PATH: &str = "/api/oauth/token";
 const REVOKE_PATH: &str = "/api/oauth/revoke";
 /// Largest request body read, 1 MiB (a connection is a few kilobytes). A
@@ -43,6 +48,8 @@ const MAX_AUTHORIZATION: usize = 16 * 1024;
 pub(crate) struct Shared {
     base_url: String,
     spec: Value,
+    /// Whether bodies are recorded as sent too, secrets included.
+    record_secrets: bool,
     auth: Mutex<Authenticator>,
     state: Mutex<State>,
 }
@@ -62,6 +69,9 @@ struct Reply {
     headers: Vec<(&'static str, String)>,
     body: Option<Value>,
     content_type: String,
+    /// Whether the request was authenticated and reached the operation
+    /// (recorded: [`RecordedRequest::is_call`]).
+    call: bool,
 }
 
 impl Reply {
@@ -71,6 +81,7 @@ impl Reply {
             headers: Vec::new(),
             body: Some(body),
             content_type: content_type.to_owned(),
+            call: false,
         }
     }
 
@@ -223,33 +234,6 @@ fn create_path(path: &str) -> Option<(&str, &str)> {
     (rest == "connections" && !instance.is_empty()).then_some((project, instance))
 }
 
-/// The media type to answer in, or `None` when `Accept` asks for none this
-/// server serves.
-fn negotiate(accept: Option<&str>, served: &[String]) -> Option<String> {
-    let default = served
-        .first()
-        .cloned()
-        .unwrap_or_else(|| "application/json".to_owned());
-    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
-        return Some(default);
-    };
-    for range in accept.split(',') {
-        let media = range
-            .split(';')
-            .next()
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
-        if served.contains(&media) {
-            return Some(media);
-        }
-        if matches!(media.as_str(), "*/*" | "application/*" | "application/json") {
-            return Some(default.clone());
-        }
-    }
-    None
-}
-
 fn redact(name: &str, value: &str) -> String {
     if name.eq_ignore_ascii_case(AUTHORIZATION.as_str()) {
         let scheme = value.split_whitespace().next().unwrap_or_default();
@@ -372,6 +356,7 @@ fn revoke(auth: &mut Authenticator, token: Option<&str>) -> Reply {
                 headers: Vec::new(),
                 body: None,
                 content_type: String::new(),
+                call: false,
             }
         }
         None => oauth_error(
@@ -382,21 +367,21 @@ fn revoke(auth: &mut Authenticator, token: Option<&str>) -> Reply {
     }
 }
 
-/// The media type to answer a create in, or `406` when `Accept` asks for
-/// none the operation is served in.
-fn acceptable(headers: &HeaderMap, served: &[String]) -> Result<String, Refused> {
-    let accept = headers.get(ACCEPT).and_then(|v| v.to_str().ok());
-    negotiate(accept, served).ok_or_else(|| {
-        Box::new(api_error(
-            StatusCode::NOT_ACCEPTABLE,
-            "INVALID_VERSION_DATE",
-            format!(
-                "The Accept header asks for {}; this resource is served as {}.",
-                accept.unwrap_or_default(),
-                served.join(", ")
-            ),
-            &[],
-        ))
+/// An `INVALID_VERSION_DATE` refusal: `406` for `Accept`, `415` for
+/// `Content-Type`.
+fn version_refusal(status: StatusCode, detail: String) -> Refused {
+    Box::new(api_error(status, "INVALID_VERSION_DATE", detail, &[]))
+}
+
+/// The stored connection typed, decoded as the client decodes the answer;
+/// or the `400` to send, should the typed connection read less than the
+/// spec's schema let through (naming no value).
+fn typed(connection: &Value) -> Result<StreamsConnection, Refused> {
+    use serde::Deserialize;
+    crate::decode::leniently(|| StreamsConnection::deserialize(connection)).map_err(|e| {
+        let why = crate::error::without_values(&e.to_string());
+        let detail = format!("The connection cannot be read as a connection: {why}.");
+        api_error(StatusCode::BAD_REQUEST, "INVALID_ATTRIBUTE", detail, &[]).into()
     })
 }
 
@@ -446,21 +431,33 @@ fn connection_name(connection: &Value) -> Result<String, Refused> {
 }
 
 impl Shared {
-    pub fn new(base_url: String, auth: Authenticator, state: State) -> std::io::Result<Self> {
+    pub fn new(
+        base_url: String,
+        auth: Authenticator,
+        state: State,
+        record_secrets: bool,
+    ) -> std::io::Result<Self> {
         let spec: Value = serde_json::from_str(SPEC)
             .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
         if Schemas::new(&spec)
-            .operation(CREATE_PATH, CREATE_METHOD)
-            .is_none()
+            .request_schemas(CREATE_PATH, CREATE_METHOD)
+            .is_empty()
         {
             return Err(std::io::Error::new(
                 std::io::ErrorKind::InvalidData,
                 "the embedded spec lacks the create operation's request body",
             ));
         }
+        if crate::versions_of(CREATE_OPERATION).is_none() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "the version table lacks the create operation",
+            ));
+        }
         Ok(Self {
             base_url,
             spec,
+            record_secrets,
             auth: Mutex::new(auth),
             state: Mutex::new(state),
         })
@@ -485,7 +482,7 @@ impl Shared {
             Some(unread) => unread_reply(unread),
             None => self.respond(&parts.method, path, query, &parts.headers, &body),
         };
-        let (sunset, deprecation) = self.record(&parts, &body, reply.status);
+        let (sunset, deprecation) = self.record(&parts, &body, &reply);
         if path.starts_with("/api/atlas/") && query_flag(query, "envelope") {
             let content = reply.body.take().unwrap_or(Value::Null);
             reply.body = Some(json!({"status": reply.status.as_u16(), "content": content}));
@@ -500,13 +497,14 @@ impl Shared {
         into_response(reply, query_flag(query, "pretty"))
     }
 
-    /// Records a request (its credentials redacted) and the status answered;
-    /// the `Sunset` and `Deprecation` values every answer carries.
+    /// Records a request (its credentials redacted; its body as sent too,
+    /// as a secret, when told to) and how it was answered; the `Sunset` and
+    /// `Deprecation` values every answer carries.
     fn record(
         &self,
         parts: &http::request::Parts,
         body: &[u8],
-        status: StatusCode,
+        reply: &Reply,
     ) -> (Option<String>, Option<String>) {
         let path = parts.uri.path();
         let recorded_body = if path == REVOKE_PATH {
@@ -514,6 +512,9 @@ impl Shared {
         } else {
             self.without_write_only(path, body)
         };
+        let sent = self
+            .record_secrets
+            .then(|| SecretString::new(String::from_utf8_lossy(body).into_owned()));
         let mut state = self.state();
         state.record(RecordedRequest {
             method: parts.method.to_string(),
@@ -528,7 +529,9 @@ impl Shared {
                 })
                 .collect(),
             body: recorded_body,
-            status: status.as_u16(),
+            status: reply.status.as_u16(),
+            sent,
+            call: reply.call,
         });
         (state.sunset.clone(), state.deprecation.clone())
     }
@@ -577,8 +580,11 @@ impl Shared {
         if let Some(reply) = self.refuse(method, &target, headers) {
             return reply;
         }
-        self.create(project, instance, headers, body)
-            .unwrap_or_else(|refusal| *refusal)
+        let mut reply = self
+            .create(project, instance, headers, body)
+            .unwrap_or_else(|refusal| *refusal);
+        reply.call = true;
+        reply
     }
 
     /// `None` for a request with valid Digest or bearer credentials; else
@@ -649,23 +655,49 @@ impl Shared {
     }
 
     /// A create body as recorded: its write-only members (passwords, keys)
-    /// removed, so tests that print requests cannot leak them. Other bodies,
-    /// and bodies that are not JSON, are kept as sent.
+    /// removed, so tests that print requests cannot leak them; those of
+    /// every version of the body, as the version it follows is not known
+    /// here (a member write-only in one version is removed whatever the
+    /// version). Other bodies, and bodies that are not JSON, are kept as
+    /// sent.
     fn without_write_only(&self, path: &str, body: &[u8]) -> Vec<u8> {
         let schemas = Schemas::new(&self.spec);
-        let (Some(_), Some((schema, _)), Ok(mut value)) = (
-            create_path(path),
-            schemas.operation(CREATE_PATH, CREATE_METHOD),
-            serde_json::from_slice::<Value>(body),
-        ) else {
+        let (Some(_), Ok(mut value)) = (create_path(path), serde_json::from_slice::<Value>(body))
+        else {
             return body.to_vec();
         };
-        schemas.strip_write_only(schema, &mut value);
+        for schema in schemas.request_schemas(CREATE_PATH, CREATE_METHOD) {
+            schemas.strip_write_only(schema, &mut value);
+        }
         serde_json::to_vec(&value).unwrap_or_default()
     }
 
-    /// The create operation, in the order Atlas checks: the media type, the
-    /// path parameters and instance, the body, the name; then stores the
+    /// The media type to answer in, from `Accept`, and the request schema
+    /// the body follows, of the version `Content-Type` names (else of the
+    /// version answered in): versions resolved as Atlas resolves them
+    /// ([`media`]). `Err` is the `406` or `415` to send.
+    fn negotiate(&self, headers: &HeaderMap) -> Result<(&'static str, &Value), Refused> {
+        let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
+        let internal = |detail: String| {
+            let status = StatusCode::INTERNAL_SERVER_ERROR;
+            Box::new(api_error(status, "UNEXPECTED_ERROR", detail, &[]))
+        };
+        let operation = crate::versions_of(CREATE_OPERATION)
+            .ok_or_else(|| internal(format!("No version table for {CREATE_OPERATION}.")))?;
+        let answered = media::response_version(operation, header(ACCEPT))
+            .map_err(|detail| version_refusal(StatusCode::NOT_ACCEPTABLE, detail))?;
+        let sent = media::request_version(operation, header(CONTENT_TYPE), answered)
+            .map_err(|detail| version_refusal(StatusCode::UNSUPPORTED_MEDIA_TYPE, detail))?;
+        let schema = sent
+            .request_media_type
+            .and_then(|m| Schemas::new(&self.spec).request_schema(CREATE_PATH, CREATE_METHOD, m))
+            .ok_or_else(|| internal(format!("No request schema for version {}.", sent.version)))?;
+        let media_type = answered.response_media_type.unwrap_or("application/json");
+        Ok((media_type, schema))
+    }
+
+    /// The create operation, in the order Atlas checks: the media types,
+    /// the path parameters and instance, the body, the name; then stores the
     /// connection and answers with it. `Err` is the refusal to send.
     fn create(
         &self,
@@ -674,12 +706,8 @@ impl Shared {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Reply, Refused> {
+        let (media_type, schema) = self.negotiate(headers)?;
         let schemas = Schemas::new(&self.spec);
-        let Some((schema, served)) = schemas.operation(CREATE_PATH, CREATE_METHOD) else {
-            let status = StatusCode::INTERNAL_SERVER_ERROR;
-            return Err(api_error(status, "UNEXPECTED_ERROR", "No spec.", &[]).into());
-        };
-        let media_type = acceptable(headers, &served)?;
         let (project, instance) = (percent_decode(project_raw), percent_decode(instance_raw));
         let path_parameters = [
             ("groupId", project.as_str()),
@@ -703,8 +731,14 @@ impl Shared {
         if let Some(map) = connection.as_object_mut() {
             map.insert("links".into(), json!([{"href": href, "rel": "self"}]));
         }
-        self.store(project, instance, name, &connection)?;
-        Ok(Reply::json(StatusCode::OK, &media_type, connection))
+        let stored = StoredConnection {
+            group_id: project,
+            tenant_name: instance,
+            connection: typed(&connection)?,
+            json: connection.clone(),
+        };
+        self.store(name, stored)?;
+        Ok(Reply::json(StatusCode::OK, media_type, connection))
     }
 
     /// `404` unless the instance exists (every instance does while none is
@@ -722,16 +756,12 @@ impl Shared {
         .into())
     }
 
-    /// Stores a connection, or `409` when its instance has one of that name.
-    fn store(
-        &self,
-        project: String,
-        instance: String,
-        name: String,
-        connection: &Value,
-    ) -> Result<(), Refused> {
+    /// Stores a connection named `name`, or `409` when its instance has one
+    /// of that name.
+    fn store(&self, name: String, stored: StoredConnection) -> Result<(), Refused> {
         let mut state = self.state();
-        let key = (project.clone(), instance.clone());
+        let key = (stored.group_id.clone(), stored.tenant_name.clone());
+        let instance = &stored.tenant_name;
         if !state.names.entry(key).or_default().insert(name.clone()) {
             return Err(api_error(
                 StatusCode::CONFLICT,
@@ -741,11 +771,7 @@ impl Shared {
             )
             .into());
         }
-        state.connections.push(StoredConnection {
-            group_id: project,
-            tenant_name: instance,
-            connection: connection.clone(),
-        });
+        state.connections.push(stored);
         Ok(())
     }
 
@@ -797,7 +823,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paths_and_media_types() {
+    fn paths_are_read_as_sent() {
         assert_eq!(
             create_path("/api/atlas/v2/groups/g/streams/t%20x/connections"),
             Some(("g", "t%20x"))
@@ -807,23 +833,5 @@ mod tests {
             None
         );
         assert_eq!(percent_decode("a%20b%zz"), "a b%zz");
-        // The media type of the operation's version, from the version table.
-        let versioned = crate::versions_of("create_stream_connection")
-            .and_then(|operation| operation.default_version())
-            .and_then(|version| version.response_media_type)
-            .unwrap();
-        let served = vec![versioned.to_owned()];
-        assert_eq!(
-            negotiate(None, &served).as_deref(),
-            Some(served[0].as_str())
-        );
-        assert_eq!(
-            negotiate(Some("application/vnd.atlas.2099-01-01+json"), &served),
-            None
-        );
-        assert_eq!(
-            negotiate(Some(&format!("{versioned}; charset=utf-8")), &served).as_deref(),
-            Some(served[0].as_str())
-        );
     }
 }

@@ -7,6 +7,9 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::SecretString;
+use crate::types::StreamsConnection;
+
 /// A failure the local Atlas answers with instead of serving a request; see
 /// [`LocalAtlas::respond_next`](super::LocalAtlas::respond_next).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -24,7 +27,8 @@ pub enum Failure {
 }
 
 /// One request as the local Atlas received it. `Debug` shows the body's
-/// length, not the body, which may hold write-only secrets.
+/// length, not the body, and never the body as sent
+/// ([`sent_body`](Self::sent_body)).
 #[derive(Clone, PartialEq, Eq)]
 pub struct RecordedRequest {
     /// The method (`POST`).
@@ -36,13 +40,21 @@ pub struct RecordedRequest {
     /// Header names (lower case) and values in arrival order. The value of
     /// `Authorization` keeps only its scheme: `Digest [REDACTED]`.
     pub headers: Vec<(String, String)>,
-    /// The body as received, except that the `token` a revoke request
-    /// carries is replaced by `[REDACTED]`. A connection's body is kept as
-    /// sent, write-only fields included.
+    /// The body without its secrets: a connection's write-only members
+    /// (passwords, keys, client secrets: what the spec marks `writeOnly`)
+    /// are removed, and the `token` of a revoke request is replaced by
+    /// `[REDACTED]`; any other body is kept as received. Safe to print. The
+    /// body as sent, secrets included, is [`sent_body`](Self::sent_body),
+    /// when the local Atlas was told to keep it.
     pub body: Vec<u8>,
     /// The status the local Atlas answered with (inside the envelope, when
     /// one was asked for).
     pub status: u16,
+    /// The body as received, secrets included, under
+    /// [`LocalAtlasBuilder::record_secrets`](super::LocalAtlasBuilder::record_secrets).
+    pub(crate) sent: Option<SecretString>,
+    /// Whether the request was authenticated and reached the operation.
+    pub(crate) call: bool,
 }
 
 impl std::fmt::Debug for RecordedRequest {
@@ -54,17 +66,22 @@ impl std::fmt::Debug for RecordedRequest {
             .field("headers", &self.headers)
             .field("body", &format_args!("<{} bytes>", self.body.len()))
             .field("status", &self.status)
+            // `SecretString`'s `Debug`: neither the body nor its length.
+            .field("sent_body", &self.sent)
+            .field("call", &self.call)
             .finish()
     }
 }
 
 impl RecordedRequest {
     /// The bytes this record holds, as counted against
-    /// [`MAX_RECORDED_BYTES`]: body, header names and values, method, path
-    /// and query.
+    /// [`MAX_RECORDED_BYTES`]: body (and body as sent), header names and
+    /// values, method, path and query.
     pub(crate) fn size(&self) -> usize {
         let headers: usize = self.headers.iter().map(|(n, v)| n.len() + v.len()).sum();
+        let sent = self.sent.as_ref().map_or(0, |s| s.expose_secret().len());
         self.body.len()
+            + sent
             + headers
             + self.method.len()
             + self.path.len()
@@ -79,14 +96,50 @@ impl RecordedRequest {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The body as JSON, if it is JSON.
+    /// The body as JSON, if it is JSON: [`body`](Self::body), without
+    /// secrets.
     pub fn json(&self) -> Option<Value> {
         serde_json::from_slice(&self.body).ok()
+    }
+
+    /// The body exactly as sent, write-only members and revoke tokens
+    /// included, as text (bytes that are not UTF-8 replaced by `U+FFFD`); a
+    /// request without a body gives the empty text, and so does one whose
+    /// body was not read (over 1 MiB: `413`). `None` unless the local
+    /// Atlas was built with
+    /// [`record_secrets(true)`](super::LocalAtlasBuilder::record_secrets).
+    /// A [`SecretString`]: `Debug` never shows it;
+    /// [`expose_secret`](SecretString::expose_secret) does.
+    pub fn sent_body(&self) -> Option<&SecretString> {
+        self.sent.as_ref()
+    }
+
+    /// The body as sent, decoded as a connection: its write-only members
+    /// are there, as [`SecretString`]s, so the connection can be printed.
+    /// `None` unless secrets were recorded (see
+    /// [`sent_body`](Self::sent_body)), or when the body is no connection.
+    /// Decoded as the client decodes answers: a `pattern` or length the
+    /// spec sets is not applied, so a body the local Atlas refused can be
+    /// looked at too.
+    pub fn sent_connection(&self) -> Option<StreamsConnection> {
+        let sent = self.sent.as_ref()?;
+        crate::decode::leniently(|| serde_json::from_str(sent.expose_secret()).ok())
+    }
+
+    /// Whether this request was a call: it was authenticated (a right
+    /// Digest answer, a live bearer token) and so reached the operation,
+    /// whatever the answer (`200`, or a `400`, `404`, `406`, `409` of the
+    /// operation). Token and revoke requests, Digest probes and other `401`s
+    /// are not; nor are requests answered by an injected failure
+    /// ([`LocalAtlas::respond_next`](super::LocalAtlas::respond_next)),
+    /// which are answered before authentication.
+    pub fn is_call(&self) -> bool {
+        self.call
     }
 }
 
 /// A connection the local Atlas created, as it answers it (write-only
-/// fields removed, `links` added). `Debug` shows it as the typed connection
+/// members removed, `links` added). `Debug` shows it as the typed connection
 /// does: the keys of its free-form maps (webhook headers, Kafka config),
 /// never their values.
 #[derive(Clone, PartialEq)]
@@ -95,29 +148,33 @@ pub struct StoredConnection {
     pub group_id: String,
     /// The stream instance (`tenantName`).
     pub tenant_name: String,
-    /// The connection.
-    pub connection: Value,
+    /// The connection, typed: match on its kind
+    /// (`StreamsConnection::Kafka(kafka)`) to read its fields. A kind or a
+    /// member this crate does not know is kept whole (in `Unknown`, or the
+    /// `extra` maps).
+    pub connection: StreamsConnection,
+    /// The same as JSON, as answered.
+    pub(crate) json: Value,
+}
+
+impl StoredConnection {
+    /// The connection as the JSON the local Atlas answered (write-only
+    /// members removed, `links` added). Its `Debug` shows every value:
+    /// prefer [`connection`](Self::connection), or
+    /// [`redacted_json`](crate::redacted_json) of it, to print.
+    pub fn json(&self) -> &Value {
+        &self.json
+    }
 }
 
 impl std::fmt::Debug for StoredConnection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut shown = f.debug_struct("StoredConnection");
-        shown
+        // Not `json`: a `Value` shows the values of free-form maps.
+        f.debug_struct("StoredConnection")
             .field("group_id", &self.group_id)
-            .field("tenant_name", &self.tenant_name);
-        // Stored connections passed validation, so they decode; should one
-        // not, its member names alone.
-        match serde_json::from_value::<crate::types::StreamsConnection>(self.connection.clone()) {
-            Ok(connection) => shown.field("connection", &connection),
-            Err(_) => shown.field(
-                "connection",
-                &self
-                    .connection
-                    .as_object()
-                    .map(|o| o.keys().collect::<Vec<_>>()),
-            ),
-        };
-        shown.finish()
+            .field("tenant_name", &self.tenant_name)
+            .field("connection", &self.connection)
+            .finish_non_exhaustive()
     }
 }
 
@@ -156,7 +213,8 @@ pub const MAX_RECORDED: usize = 10_000;
 /// [`RecordedRequest::size`]) are remembered, 64 MiB; older requests are
 /// forgotten first. With bodies of at most 1 MiB (larger ones are refused
 /// with `413` and recorded without their body) the latest 64 requests at
-/// least are always kept, and 10 000 typical ones (a few kilobytes each).
+/// least are always kept (32 when secrets are recorded too, as a body is
+/// then held twice), and 10 000 typical ones (a few kilobytes each).
 pub const MAX_RECORDED_BYTES: usize = 64 * 1024 * 1024;
 
 impl State {
@@ -216,6 +274,8 @@ mod tests {
             headers: vec![("a".into(), "bc".into())],
             body: vec![b'x'; body],
             status: 200,
+            sent: None,
+            call: false,
         }
     }
 
@@ -228,6 +288,11 @@ mod tests {
             ..request(0)
         };
         assert_eq!(bare.size(), 4 + 2);
+        let with_secrets = RecordedRequest {
+            sent: Some(SecretString::new("0123456789")),
+            ..request(10)
+        };
+        assert_eq!(with_secrets.size(), request(10).size() + 10);
     }
 
     #[test]

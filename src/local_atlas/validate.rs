@@ -230,20 +230,28 @@ impl<'a> Schemas<'a> {
         Self { root }
     }
 
-    /// The request body schema of the operation at `path` and `method`, with
-    /// the media types its successful response is served in.
-    pub fn operation(&self, path: &str, method: &str) -> Option<(&'a Value, Vec<String>)> {
+    /// The request body schemas of the operation at `path` and `method`, one
+    /// per media type (API version) it takes.
+    pub fn request_schemas(&self, path: &str, method: &str) -> Vec<&'a Value> {
+        self.request_content(path, method)
+            .into_iter()
+            .flat_map(|content| content.values())
+            .filter_map(|media| media.get("schema"))
+            .collect()
+    }
+
+    /// The request body schema of the operation at `path` and `method` in
+    /// `media_type`.
+    pub fn request_schema(&self, path: &str, method: &str, media_type: &str) -> Option<&'a Value> {
+        self.request_content(path, method)?
+            .get(media_type)?
+            .get("schema")
+    }
+
+    /// The operation's `requestBody.content`: media types to their schemas.
+    fn request_content(&self, path: &str, method: &str) -> Option<&'a Map<String, Value>> {
         let op = self.root.get("paths")?.get(path)?.get(method)?;
-        let content = op.get("requestBody")?.get("content")?.as_object()?;
-        let schema = content.values().find_map(|c| c.get("schema"))?;
-        let served = op
-            .get("responses")
-            .and_then(|r| r.get("200").or_else(|| r.get("201")))
-            .and_then(|r| r.get("content"))
-            .and_then(Value::as_object)
-            .map(|c| c.keys().cloned().collect())
-            .unwrap_or_default();
-        Some((schema, served))
+        op.get("requestBody")?.get("content")?.as_object()
     }
 
     /// Follows `$ref`s to a schema.

@@ -18,5 +18,7 @@ mod hostile;
 mod http;
 mod limits;
 mod local_atlas;
+mod local_atlas_recording;
+mod local_atlas_versions;
 mod service_account;
 mod streams_cli;
