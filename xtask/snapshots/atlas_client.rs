@@ -57,9 +57,17 @@ pub mod types {
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^([a-f0-9]{24})$").unwrap() });
-            if PATTERN.find(value).is_none() {
+            static PATTERN: crate::pattern::Simple = crate::pattern::Simple {
+                slots: ::std::borrow::Cow::Borrowed(
+                    &[crate::pattern::Slot {
+                        class: 0x7e0000000003ff000000000000u128,
+                        repeat: crate::pattern::Repeat::One,
+                    }; 24usize],
+                ),
+                to_end: true,
+                fixed: true,
+            };
+            if !PATTERN.is_match(value) {
                 return Err("doesn't match pattern \"^([a-f0-9]{24})$\"".into());
             }
             Ok(Self(value.to_string()))
@@ -300,9 +308,17 @@ pub mod types {
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^([a-f0-9]{24})$").unwrap() });
-            if PATTERN.find(value).is_none() {
+            static PATTERN: crate::pattern::Simple = crate::pattern::Simple {
+                slots: ::std::borrow::Cow::Borrowed(
+                    &[crate::pattern::Slot {
+                        class: 0x7e0000000003ff000000000000u128,
+                        repeat: crate::pattern::Repeat::One,
+                    }; 24usize],
+                ),
+                to_end: true,
+                fixed: true,
+            };
+            if !PATTERN.is_match(value) {
                 return Err("doesn't match pattern \"^([a-f0-9]{24})$\"".into());
             }
             Ok(Self(value.to_string()))
@@ -362,9 +378,17 @@ pub mod types {
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^([a-f0-9]{24})$").unwrap() });
-            if PATTERN.find(value).is_none() {
+            static PATTERN: crate::pattern::Simple = crate::pattern::Simple {
+                slots: ::std::borrow::Cow::Borrowed(
+                    &[crate::pattern::Slot {
+                        class: 0x7e0000000003ff000000000000u128,
+                        repeat: crate::pattern::Repeat::One,
+                    }; 24usize],
+                ),
+                to_end: true,
+                fixed: true,
+            };
+            if !PATTERN.is_match(value) {
                 return Err("doesn't match pattern \"^([a-f0-9]{24})$\"".into());
             }
             Ok(Self(value.to_string()))
