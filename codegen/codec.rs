@@ -310,7 +310,7 @@ fn deserialize_impl(plan: &Plan) -> TokenStream {
             {
                 #( let mut #slots = ::std::option::Option::None; )*
                 let mut __extra = ::serde_json::Map::new();
-                let __keys = crate::decode::FieldKeys(|name: &str| match name {
+                let __keys = crate::decode::FieldKeys::<crate::decode::Names>(|name: &str| match name {
                     #( #wires => ::std::option::Option::Some(#indices), )*
                     _ => ::std::option::Option::None,
                 });
@@ -461,7 +461,9 @@ mod tests {
             "impl<'de>::serde::Deserialize<'de>forS",
             "implcrate::decode::ObjectforS",
             "impl::serde::SerializeforS",
-            // Names on the wire, matched to their fields' numbers.
+            // Names on the wire, matched to their fields' numbers by a
+            // function (one type for every struct: the reading is compiled once).
+            "crate::decode::FieldKeys::<crate::decode::Names>(|name:&str|matchname{",
             "\"type\"=>::std::option::Option::Some(0usize)",
             "\"count\"=>::std::option::Option::Some(2usize)",
             // Missing: `None`, the default, serde's reading, an error, a function.

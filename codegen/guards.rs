@@ -12,6 +12,9 @@
 //! - A list or map that is empty when absent is empty when `null`, too.
 //! - A field that may hold secrets (a free-form map, or JSON of any shape)
 //!   shows its keys, not its values, in `Debug` and in `redacted_json`.
+//! - A string `pattern` of a simple subset is checked by a table built
+//!   here (patterns.rs), not by a regex engine: the same answer, without
+//!   the engine's cost on every constrained string decoded.
 
 use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
@@ -25,6 +28,7 @@ pub fn apply(file: &mut syn::File) -> Result<(), super::Error> {
     let mut added = Vec::new();
     harden_items(&mut file.items, &mut added);
     file.items.extend(added);
+    super::patterns::apply(file);
     let text = file.to_token_stream().to_string().replace(' ', "");
     // (`encode_path` itself stays in progenitor's `use` line, unused.)
     for left in ["encode_path(", "from_response"] {

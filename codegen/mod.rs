@@ -26,6 +26,7 @@ mod guards;
 mod hoist;
 mod lints;
 mod nullable;
+mod patterns;
 pub mod pointer;
 mod preprocess;
 mod repairs;

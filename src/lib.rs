@@ -65,6 +65,9 @@ mod error;
 mod formats;
 mod generated;
 mod path;
+mod pattern;
+#[cfg(test)]
+mod pattern_tests;
 mod redact;
 mod response;
 mod retry;

@@ -57,9 +57,17 @@ pub mod types {
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^([a-f0-9]{24})$").unwrap() });
-            if PATTERN.find(value).is_none() {
+            static PATTERN: crate::pattern::Simple = crate::pattern::Simple {
+                slots: ::std::borrow::Cow::Borrowed(
+                    &[crate::pattern::Slot {
+                        class: 0x7e0000000003ff000000000000u128,
+                        repeat: crate::pattern::Repeat::One,
+                    }; 24usize],
+                ),
+                to_end: true,
+                fixed: true,
+            };
+            if !PATTERN.is_match(value) {
                 return Err("doesn't match pattern \"^([a-f0-9]{24})$\"".into());
             }
             Ok(Self(value.to_string()))
@@ -300,9 +308,17 @@ pub mod types {
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^([a-f0-9]{24})$").unwrap() });
-            if PATTERN.find(value).is_none() {
+            static PATTERN: crate::pattern::Simple = crate::pattern::Simple {
+                slots: ::std::borrow::Cow::Borrowed(
+                    &[crate::pattern::Slot {
+                        class: 0x7e0000000003ff000000000000u128,
+                        repeat: crate::pattern::Repeat::One,
+                    }; 24usize],
+                ),
+                to_end: true,
+                fixed: true,
+            };
+            if !PATTERN.is_match(value) {
                 return Err("doesn't match pattern \"^([a-f0-9]{24})$\"".into());
             }
             Ok(Self(value.to_string()))
@@ -362,9 +378,17 @@ pub mod types {
         fn from_str(
             value: &str,
         ) -> ::std::result::Result<Self, self::error::ConversionError> {
-            static PATTERN: ::std::sync::LazyLock<::regress::Regex> = ::std::sync::LazyLock::new(||
-            { ::regress::Regex::new("^([a-f0-9]{24})$").unwrap() });
-            if PATTERN.find(value).is_none() {
+            static PATTERN: crate::pattern::Simple = crate::pattern::Simple {
+                slots: ::std::borrow::Cow::Borrowed(
+                    &[crate::pattern::Slot {
+                        class: 0x7e0000000003ff000000000000u128,
+                        repeat: crate::pattern::Repeat::One,
+                    }; 24usize],
+                ),
+                to_end: true,
+                fixed: true,
+            };
+            if !PATTERN.is_match(value) {
                 return Err("doesn't match pattern \"^([a-f0-9]{24})$\"".into());
             }
             Ok(Self(value.to_string()))
@@ -1014,7 +1038,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
             let mut __f_parameters = ::std::option::Option::None;
             let mut __f_reason = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
-            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+            let __keys = crate::decode::FieldKeys::<
+                crate::decode::Names,
+            >(|name: &str| match name {
                 "badRequestDetail" => ::std::option::Option::Some(0usize),
                 "detail" => ::std::option::Option::Some(1usize),
                 "error" => ::std::option::Option::Some(2usize),
@@ -1103,7 +1129,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
         {
             let mut __f_fields = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
-            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+            let __keys = crate::decode::FieldKeys::<
+                crate::decode::Names,
+            >(|name: &str| match name {
                 "fields" => ::std::option::Option::Some(0usize),
                 _ => ::std::option::Option::None,
             });
@@ -1154,7 +1182,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
             let mut __f_role = ::std::option::Option::None;
             let mut __f_type_ = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
-            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+            let __keys = crate::decode::FieldKeys::<
+                crate::decode::Names,
+            >(|name: &str| match name {
                 "links" => ::std::option::Option::Some(0usize),
                 "role" => ::std::option::Option::Some(1usize),
                 "type" => ::std::option::Option::Some(2usize),
@@ -1220,7 +1250,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
             let mut __f_description = ::std::option::Option::None;
             let mut __f_field = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
-            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+            let __keys = crate::decode::FieldKeys::<
+                crate::decode::Names,
+            >(|name: &str| match name {
                 "description" => ::std::option::Option::Some(0usize),
                 "field" => ::std::option::Option::Some(1usize),
                 _ => ::std::option::Option::None,
@@ -1273,7 +1305,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
             let mut __f_href = ::std::option::Option::None;
             let mut __f_rel = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
-            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+            let __keys = crate::decode::FieldKeys::<
+                crate::decode::Names,
+            >(|name: &str| match name {
                 "href" => ::std::option::Option::Some(0usize),
                 "rel" => ::std::option::Option::Some(1usize),
                 _ => ::std::option::Option::None,
@@ -1331,7 +1365,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
             let mut __f_role_arn = ::std::option::Option::None;
             let mut __f_test_bucket = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
-            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+            let __keys = crate::decode::FieldKeys::<
+                crate::decode::Names,
+            >(|name: &str| match name {
                 "links" => ::std::option::Option::Some(0usize),
                 "roleArn" => ::std::option::Option::Some(1usize),
                 "testBucket" => ::std::option::Option::Some(2usize),
@@ -1399,7 +1435,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
             let mut __f_name = ::std::option::Option::None;
             let mut __f_networking = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
-            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+            let __keys = crate::decode::FieldKeys::<
+                crate::decode::Names,
+            >(|name: &str| match name {
                 "aws" => ::std::option::Option::Some(0usize),
                 "links" => ::std::option::Option::Some(1usize),
                 "name" => ::std::option::Option::Some(2usize),
@@ -1474,7 +1512,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
             let mut __f_links = ::std::option::Option::None;
             let mut __f_name = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
-            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+            let __keys = crate::decode::FieldKeys::<
+                crate::decode::Names,
+            >(|name: &str| match name {
                 "aws" => ::std::option::Option::Some(0usize),
                 "links" => ::std::option::Option::Some(1usize),
                 "name" => ::std::option::Option::Some(2usize),
@@ -1543,7 +1583,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
             let mut __f_links = ::std::option::Option::None;
             let mut __f_name = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
-            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+            let __keys = crate::decode::FieldKeys::<
+                crate::decode::Names,
+            >(|name: &str| match name {
                 "clusterGroupId" => ::std::option::Option::Some(0usize),
                 "clusterName" => ::std::option::Option::Some(1usize),
                 "dbRoleToExecute" => ::std::option::Option::Some(2usize),
@@ -1627,7 +1669,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
             let mut __f_name = ::std::option::Option::None;
             let mut __f_url = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
-            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+            let __keys = crate::decode::FieldKeys::<
+                crate::decode::Names,
+            >(|name: &str| match name {
                 "headers" => ::std::option::Option::Some(0usize),
                 "links" => ::std::option::Option::Some(1usize),
                 "name" => ::std::option::Option::Some(2usize),
@@ -1717,7 +1761,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
             let mut __f_token_endpoint_url = ::std::option::Option::None;
             let mut __f_username = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
-            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+            let __keys = crate::decode::FieldKeys::<
+                crate::decode::Names,
+            >(|name: &str| match name {
                 "clientId" => ::std::option::Option::Some(0usize),
                 "clientSecret" => ::std::option::Option::Some(1usize),
                 "links" => ::std::option::Option::Some(2usize),
@@ -1873,7 +1919,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
             let mut __f_networking = ::std::option::Option::None;
             let mut __f_security = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
-            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+            let __keys = crate::decode::FieldKeys::<
+                crate::decode::Names,
+            >(|name: &str| match name {
                 "authentication" => ::std::option::Option::Some(0usize),
                 "bootstrapServers" => ::std::option::Option::Some(1usize),
                 "config" => ::std::option::Option::Some(2usize),
@@ -1976,7 +2024,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
             let mut __f_access = ::std::option::Option::None;
             let mut __f_links = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
-            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+            let __keys = crate::decode::FieldKeys::<
+                crate::decode::Names,
+            >(|name: &str| match name {
                 "access" => ::std::option::Option::Some(0usize),
                 "links" => ::std::option::Option::Some(1usize),
                 _ => ::std::option::Option::None,
@@ -2037,7 +2087,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
             let mut __f_tgw_route_id = ::std::option::Option::None;
             let mut __f_type_ = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
-            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+            let __keys = crate::decode::FieldKeys::<
+                crate::decode::Names,
+            >(|name: &str| match name {
                 "connectionId" => ::std::option::Option::Some(0usize),
                 "links" => ::std::option::Option::Some(1usize),
                 "name" => ::std::option::Option::Some(2usize),
@@ -2120,7 +2172,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
             let mut __f_links = ::std::option::Option::None;
             let mut __f_protocol = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
-            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+            let __keys = crate::decode::FieldKeys::<
+                crate::decode::Names,
+            >(|name: &str| match name {
                 "brokerPublicCertificate" => ::std::option::Option::Some(0usize),
                 "links" => ::std::option::Option::Some(1usize),
                 "protocol" => ::std::option::Option::Some(2usize),
@@ -2193,7 +2247,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
             let mut __f_name = ::std::option::Option::None;
             let mut __f_networking = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
-            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+            let __keys = crate::decode::FieldKeys::<
+                crate::decode::Names,
+            >(|name: &str| match name {
                 "aws" => ::std::option::Option::Some(0usize),
                 "links" => ::std::option::Option::Some(1usize),
                 "name" => ::std::option::Option::Some(2usize),
@@ -2267,7 +2323,9 @@ A value this version of the crate does not know (a newer server sent it) decodes
             let mut __f_links = ::std::option::Option::None;
             let mut __f_name = ::std::option::Option::None;
             let mut __extra = ::serde_json::Map::new();
-            let __keys = crate::decode::FieldKeys(|name: &str| match name {
+            let __keys = crate::decode::FieldKeys::<
+                crate::decode::Names,
+            >(|name: &str| match name {
                 "links" => ::std::option::Option::Some(0usize),
                 "name" => ::std::option::Option::Some(1usize),
                 _ => ::std::option::Option::None,
