@@ -5,8 +5,9 @@
 //! [`state`](crate::state).
 //!
 //! - `pre` sends the call's API version as media types (`Accept`, and
-//!   `Content-Type` when there is a body) and drops progenitor's
-//!   `api-version` header, which Atlas does not use.
+//!   `Content-Type` when there is a body). (progenitor's `api-version`
+//!   header, which Atlas does not use, is not generated at all:
+//!   codegen/requests.rs.)
 //! - `exec` authenticates, retries throttled requests, reports
 //!   `Deprecation`/`Sunset`, and bounds every response body by the
 //!   client's `max_response_bytes`. A success whose `Content-Length` is
@@ -32,7 +33,7 @@ use std::future::Future;
 use bytes::Bytes;
 use progenitor_client::{ClientHooks, ClientInfo, Error as GeneratedError, OperationInfo};
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 
 use crate::error::ApiErrorResponse;
 use crate::error::{Error, without_values};
@@ -143,9 +144,6 @@ impl CallRecord {
     }
 }
 
-/// Progenitor's own version header, which Atlas does not read.
-const API_VERSION: HeaderName = HeaderName::from_static("api-version");
-
 struct CallContext {
     plan: CallPlan,
     record: CallRecord,
@@ -172,6 +170,21 @@ pub(crate) fn run<F: Future>(
         let record = CALL.with(|c| std::mem::take(&mut c.borrow_mut().record));
         (output, record)
     })
+}
+
+/// `request` with the query parameter `name` when `value` is `Some`; the
+/// generated client adds an optional parameter through this
+/// (codegen/requests.rs). `None` serialises to nothing, so the URL is the
+/// same without reqwest opening and closing its query for it.
+pub(crate) fn query_some<T: serde::Serialize>(
+    request: reqwest::RequestBuilder,
+    name: &str,
+    value: &Option<T>,
+) -> reqwest::RequestBuilder {
+    match value {
+        Some(value) => request.query(&progenitor_client::QueryParam::new(name, value)),
+        None => request,
+    }
 }
 
 /// Whether the request path `path` (after URL parsing) ends with the
@@ -277,7 +290,6 @@ impl ClientHooks<ClientState> for crate::generated::Client {
         };
         let has_body = request.body().is_some();
         let headers = request.headers_mut();
-        headers.remove(API_VERSION);
         if let Some(accept) = version.accept() {
             headers.insert(ACCEPT, HeaderValue::from_static(accept));
         }

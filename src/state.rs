@@ -3,9 +3,10 @@
 //! What one call plans and records is in [`call`](crate::call).
 
 use std::collections::HashSet;
-use std::fmt;
+use std::fmt::{self, Write};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName};
 
 use crate::auth::Auth;
@@ -20,8 +21,38 @@ pub struct ClientState {
     pub(crate) shared: Arc<Shared>,
 }
 
+impl ClientState {
+    /// The URL of `path` (the operation's path, parameters encoded) under
+    /// the client's base URL: the URL progenitor would format as text,
+    /// `<base><path>`, and reqwest parse, host and all, on every call. Only
+    /// the path is parsed here (the base's own path, then `path`), by the
+    /// same parser, which percent-encodes and resolves it alike.
+    pub(crate) fn endpoint(&self, path: fmt::Arguments<'_>) -> Url {
+        let base = &self.shared.base;
+        let mut url = base.clone();
+        let mut full = String::with_capacity(ENDPOINT_CAPACITY);
+        // A base without a path of its own has `/`, which the normalised
+        // base URL progenitor formats with does not end with.
+        if base.path() != "/" {
+            full.push_str(base.path());
+        }
+        // Writing into a `String` fails only if a `Display` does, which
+        // `Segment`'s parameters (strings, identifiers) do not.
+        let _ = full.write_fmt(path);
+        url.set_path(&full);
+        url
+    }
+}
+
+/// Room for a path of the Atlas API (about 70 bytes for the create) and a
+/// base path, so that it is allocated once.
+const ENDPOINT_CAPACITY: usize = 128;
+
 /// What every clone of one client shares.
 pub(crate) struct Shared {
+    /// The base URL, normalised (without a trailing `/`) and parsed once:
+    /// every request's URL is built on it ([`ClientState::endpoint`]).
+    pub base: Url,
     pub sender: Sender,
     pub auth: Auth,
     /// The client-wide pinned version, if any.
@@ -35,8 +66,9 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    pub fn new(sender: Sender, auth: Auth, api_version: Option<String>) -> Self {
+    pub fn new(base: Url, sender: Sender, auth: Auth, api_version: Option<String>) -> Self {
         Self {
+            base,
             sender,
             auth,
             api_version,
