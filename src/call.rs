@@ -200,17 +200,33 @@ fn path_fits(path: &str, template: &str) -> Result<(), String> {
     // compared yet.
     let mut rest = Some(path.as_bytes());
     for want in expected.as_bytes().rsplit(|&b| b == b'/') {
-        let Some((got, before)) = rest.map(split_last_segment) else {
+        let Some(text) = rest else {
             return Err(refused_path(path, template));
         };
         let fitting = match want.first() == Some(&b'{') && want.last() == Some(&b'}') {
-            true => !got.is_empty() && got != b"." && got != b"..",
-            false => got == want,
+            true => {
+                let (got, before) = split_last_segment(text);
+                rest = before;
+                !got.is_empty() && got != b"." && got != b".."
+            }
+            // A literal segment is compared where it must sit (the end of
+            // `text`, after a `/` or at its start), without looking for its
+            // `/` byte by byte first.
+            false => match text.strip_suffix(want) {
+                Some([]) => {
+                    rest = None;
+                    true
+                }
+                Some([before @ .., b'/']) => {
+                    rest = Some(before);
+                    true
+                }
+                _ => false,
+            },
         };
         if !fitting {
             return Err(refused_path(path, template));
         }
-        rest = before;
     }
     // `path` needs a piece before the template's first segment: its
     // leading `/` makes one.
