@@ -27,22 +27,25 @@ use quote::{ToTokens, quote};
 use syn::punctuated::Punctuated;
 use syn::visit_mut::VisitMut;
 
-/// progenitor's version header, set from the spec's `info.version`.
+/// progenitor's version header, set from the spec's `info.version`: the
+/// name as a literal in a method's body, whatever the form around it (the
+/// same text in a type, a serde rename say, is not looked at).
 const API_VERSION_HEADER: &str = "\"api-version\"";
 
 /// Applies the rewrites to every method of every `impl` in `file`. An
-/// error if an `api-version` header is still set afterwards.
+/// error if a method still sets an `api-version` header afterwards.
 pub fn apply(file: &mut syn::File) -> Result<(), super::Error> {
+    let mut left_over = false;
     for item in &mut file.items {
         let syn::Item::Impl(imp) = item else { continue };
         for member in &mut imp.items {
             if let syn::ImplItem::Fn(method) = member {
                 rewrite_method(method);
+                left_over |= sets_version(&method.block);
             }
         }
     }
-    let text = file.to_token_stream().to_string();
-    if text.contains(API_VERSION_HEADER) {
+    if left_over {
         return Err(super::Error::at(
             "",
             "a generated method sets the `api-version` header in a form codegen/requests.rs \
@@ -88,10 +91,9 @@ fn last_segment_is(ty: &syn::Type, name: &str) -> bool {
 /// `header_map`; when that map is then left with nothing, its declaration
 /// and the `.headers(header_map)` that hands it on go too.
 fn drop_version_header(block: &mut syn::Block) {
-    let sets_version =
-        |stmt: &syn::Stmt| tokens_of(stmt).contains(API_VERSION_HEADER) && mentions_map(stmt);
+    let appends_version = |stmt: &syn::Stmt| sets_version(stmt) && mentions_map(stmt);
     let before = block.stmts.len();
-    block.stmts.retain(|stmt| !sets_version(stmt));
+    block.stmts.retain(|stmt| !appends_version(stmt));
     if block.stmts.len() == before {
         return;
     }
@@ -102,6 +104,12 @@ fn drop_version_header(block: &mut syn::Block) {
         block.stmts.retain(|stmt| !declares_map(stmt));
         DropHeadersCall.visit_block_mut(block);
     }
+}
+
+/// Whether `tokens` (a method's body or one of its statements) name
+/// progenitor's version header.
+fn sets_version(tokens: &impl ToTokens) -> bool {
+    tokens_of(tokens).contains(API_VERSION_HEADER)
 }
 
 fn tokens_of(tokens: &impl ToTokens) -> String {
@@ -353,12 +361,24 @@ mod tests {
         let mut file: syn::File = syn::parse2(quote! {
             impl Client {
                 fn op(&self) {
-                    let h = [("api-version", "1")];
+                    let h = [(HeaderName::from_static("api-version"), "1")];
                 }
             }
         })
         .unwrap();
         let error = super::apply(&mut file).unwrap_err();
         assert!(error.to_string().contains("requests.rs"), "{error}");
+    }
+
+    #[test]
+    fn the_words_api_version_elsewhere_are_not_the_header() {
+        let text = applied(quote! {
+            #[doc = "api-version"]
+            enum Kind {
+                #[serde(rename = "api-version")]
+                ApiVersion,
+            }
+        });
+        assert!(text.contains("rename=\"api-version\""), "{text}");
     }
 }
