@@ -354,3 +354,40 @@ async fn a_throttled_create_is_sent_again_byte_for_byte() {
     let once = (expected_head(&api_path(), body.len()), body);
     assert_eq!(sent, vec![once.clone(), once]);
 }
+
+#[tokio::test]
+async fn calls_that_change_instance_each_go_to_their_own() {
+    // The client keeps the URL of its previous call's path: a call to
+    // another instance must not reuse it, nor one back to the first.
+    let server = Server::start(created()).await;
+    let client = bearer_client(&server.base_url);
+    let instances = [
+        "instance-1",
+        "instance-2",
+        "instance-2",
+        "a/b",
+        "instance-1",
+    ];
+    for instance in instances {
+        client
+            .create_stream_connection(PROJECT, instance, &kafka())
+            .await
+            .unwrap();
+    }
+    let targets: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| r.target().to_owned())
+        .collect();
+    let expected: Vec<String> = [
+        "instance-1",
+        "instance-2",
+        "instance-2",
+        "a%2Fb",
+        "instance-1",
+    ]
+    .iter()
+    .map(|instance| connections_path(PROJECT, instance))
+    .collect();
+    assert_eq!(targets, expected);
+}
