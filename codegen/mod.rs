@@ -13,6 +13,8 @@
 //!    and [`versions`] the table of API versions per operation;
 //! 4. everything is joined into one syntax tree, [`guards`] makes it safe
 //!    with hostile input (path encoding, lenient responses, redaction),
+//!    [`requests`] makes each method build its request with no work its
+//!    spec does not ask for (a URL parsed again, absent query parameters),
 //!    [`codec`] gives the open structs direct serde impls in place of
 //!    derives that buffer, and it is pretty-printed.
 
@@ -30,6 +32,7 @@ mod patterns;
 pub mod pointer;
 mod preprocess;
 mod repairs;
+mod requests;
 mod schema_walk;
 mod unions;
 mod variants;
@@ -86,6 +89,7 @@ pub fn generate(spec_text: &str, config: &Config<'_>) -> Result<String, Error> {
     check_methods_exist(&file, &prepared.operations)?;
     file.items.extend(parse_items(versions)?);
     guards::apply(&mut file)?;
+    requests::apply(&mut file)?;
     codec::apply(&mut file)?;
     syn::visit_mut::VisitMut::visit_file_mut(&mut DocsAreNotDoctests, &mut file);
 

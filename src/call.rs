@@ -5,8 +5,9 @@
 //! [`state`](crate::state).
 //!
 //! - `pre` sends the call's API version as media types (`Accept`, and
-//!   `Content-Type` when there is a body) and drops progenitor's
-//!   `api-version` header, which Atlas does not use.
+//!   `Content-Type` when there is a body). (progenitor's `api-version`
+//!   header, which Atlas does not use, is not generated at all:
+//!   codegen/requests.rs.)
 //! - `exec` authenticates, retries throttled requests, reports
 //!   `Deprecation`/`Sunset`, and bounds every response body by the
 //!   client's `max_response_bytes`. A success whose `Content-Length` is
@@ -32,7 +33,7 @@ use std::future::Future;
 use bytes::Bytes;
 use progenitor_client::{ClientHooks, ClientInfo, Error as GeneratedError, OperationInfo};
 use reqwest::StatusCode;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderName, HeaderValue};
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
 
 use crate::error::ApiErrorResponse;
 use crate::error::{Error, without_values};
@@ -143,9 +144,6 @@ impl CallRecord {
     }
 }
 
-/// Progenitor's own version header, which Atlas does not read.
-const API_VERSION: HeaderName = HeaderName::from_static("api-version");
-
 struct CallContext {
     plan: CallPlan,
     record: CallRecord,
@@ -174,6 +172,21 @@ pub(crate) fn run<F: Future>(
     })
 }
 
+/// `request` with the query parameter `name` when `value` is `Some`; the
+/// generated client adds an optional parameter through this
+/// (codegen/requests.rs). `None` serialises to nothing, so the URL is the
+/// same without reqwest opening and closing its query for it.
+pub(crate) fn query_some<T: serde::Serialize>(
+    request: reqwest::RequestBuilder,
+    name: &str,
+    value: &Option<T>,
+) -> reqwest::RequestBuilder {
+    match value {
+        Some(value) => request.query(&progenitor_client::QueryParam::new(name, value)),
+        None => request,
+    }
+}
+
 /// Whether the request path `path` (after URL parsing) ends with the
 /// operation's `template`: as many segments, the literal ones equal, none
 /// of a parameter's empty. A base URL may put a prefix before it.
@@ -187,17 +200,33 @@ fn path_fits(path: &str, template: &str) -> Result<(), String> {
     // compared yet.
     let mut rest = Some(path.as_bytes());
     for want in expected.as_bytes().rsplit(|&b| b == b'/') {
-        let Some((got, before)) = rest.map(split_last_segment) else {
+        let Some(text) = rest else {
             return Err(refused_path(path, template));
         };
         let fitting = match want.first() == Some(&b'{') && want.last() == Some(&b'}') {
-            true => !got.is_empty() && got != b"." && got != b"..",
-            false => got == want,
+            true => {
+                let (got, before) = split_last_segment(text);
+                rest = before;
+                !got.is_empty() && got != b"." && got != b".."
+            }
+            // A literal segment is compared where it must sit (the end of
+            // `text`, after a `/` or at its start), without looking for its
+            // `/` byte by byte first.
+            false => match text.strip_suffix(want) {
+                Some([]) => {
+                    rest = None;
+                    true
+                }
+                Some([before @ .., b'/']) => {
+                    rest = Some(before);
+                    true
+                }
+                _ => false,
+            },
         };
         if !fitting {
             return Err(refused_path(path, template));
         }
-        rest = before;
     }
     // `path` needs a piece before the template's first segment: its
     // leading `/` makes one.
@@ -277,7 +306,6 @@ impl ClientHooks<ClientState> for crate::generated::Client {
         };
         let has_body = request.body().is_some();
         let headers = request.headers_mut();
-        headers.remove(API_VERSION);
         if let Some(accept) = version.accept() {
             headers.insert(ACCEPT, HeaderValue::from_static(accept));
         }

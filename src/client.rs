@@ -298,8 +298,11 @@ impl ClientBuilder {
             timeout_in_client: self.http.is_none(),
             retry: self.retry,
         };
+        // (`normalise_base_url` parsed it already: this does not fail.)
+        let base = reqwest::Url::parse(&base_url)
+            .map_err(|e| Error::configuration(format!("base_url: {e}")))?;
         let state = ClientState {
-            shared: Arc::new(Shared::new(sender, auth, self.api_version)),
+            shared: Arc::new(Shared::new(base, sender, auth, self.api_version)),
         };
         Ok(Client {
             inner: generated::Client::new_with_client(&base_url, http, state),

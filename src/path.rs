@@ -6,17 +6,40 @@
 //! can move the request, its credentials and its body to another endpoint.
 //! Every byte outside RFC 3986's *unreserved* set is percent-encoded here,
 //! whatever the generator would encode (the build points the generated
-//! client at [`encode_segment`]); `call::pre` then checks that the parsed
-//! path still has the operation's segments, which catches `.` and `..`.
+//! client at [`encode_segment`], then has it format each parameter through
+//! [`Segment`] straight into the URL's path); `call::pre` then checks that
+//! the parsed path still has the operation's segments, which catches `.`
+//! and `..`.
+
+use std::fmt;
+
+/// Whether `byte` stays as it is in a segment: RFC 3986's unreserved set.
+fn unreserved(byte: u8) -> bool {
+    UNRESERVED[usize::from(byte)]
+}
+
+/// [`unreserved`] as a table: one load a byte, for every byte of every
+/// path parameter of every call.
+const UNRESERVED: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        let b = byte as u8;
+        table[byte] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~');
+        byte += 1;
+    }
+    table
+};
+
+const HEX: &[u8; 16] = b"0123456789ABCDEF";
 
 /// `value` as one path segment: every byte but `A-Z a-z 0-9 - . _ ~`
 /// percent-encoded (UTF-8, upper-case hex), so the segment decodes back to
 /// exactly `value` and holds no `/`, `\`, `?`, `#` or `%` of its own.
 pub(crate) fn encode_segment(value: &str) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
     let mut out = String::with_capacity(value.len());
     for &byte in value.as_bytes() {
-        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'.' | b'_' | b'~') {
+        if unreserved(byte) {
             out.push(char::from(byte));
         } else {
             out.push('%');
@@ -27,9 +50,62 @@ pub(crate) fn encode_segment(value: &str) -> String {
     out
 }
 
+/// A path parameter as one segment, encoded as [`encode_segment`] encodes
+/// its `Display` text, written as it is formatted: the generated client
+/// formats its path with these, so a parameter is neither turned into a
+/// `String` nor copied once more to be encoded.
+pub(crate) struct Segment<'a, T: ?Sized>(pub &'a T);
+
+/// `parameter.as_segment()`: a method, so that it finds the parameter's
+/// `Display` through `Deref` exactly as the `parameter.to_string()` it
+/// replaces did (a constrained string's newtype has none of its own and
+/// derefs to `String`).
+pub(crate) trait AsSegment: fmt::Display {
+    fn as_segment(&self) -> Segment<'_, Self> {
+        Segment(self)
+    }
+}
+
+impl<T: fmt::Display + ?Sized> AsSegment for T {}
+
+impl<T: fmt::Display + ?Sized> fmt::Display for Segment<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::write(&mut Encoding(f), format_args!("{}", self.0))
+    }
+}
+
+/// Percent-encodes what is written through it into the formatter.
+struct Encoding<'a, 'b>(&'a mut fmt::Formatter<'b>);
+
+impl fmt::Write for Encoding<'_, '_> {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let mut rest = text.as_bytes();
+        while !rest.is_empty() {
+            // The unreserved bytes before the next one to encode, in one
+            // write (ASCII, so a valid `str`).
+            let plain = rest.iter().take_while(|&&b| unreserved(b)).count();
+            let (run, after) = rest.split_at(plain);
+            self.0
+                .write_str(std::str::from_utf8(run).map_err(|_| fmt::Error)?)?;
+            let Some((&byte, after)) = after.split_first() else {
+                break;
+            };
+            let escaped = [
+                b'%',
+                HEX[usize::from(byte >> 4)],
+                HEX[usize::from(byte & 0x0f)],
+            ];
+            self.0
+                .write_str(std::str::from_utf8(&escaped).map_err(|_| fmt::Error)?)?;
+            rest = after;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::encode_segment;
+    use super::{Segment, encode_segment};
 
     /// The segment's bytes, percent-decoded.
     fn decode(segment: &str) -> Vec<u8> {
@@ -88,6 +164,23 @@ mod tests {
         assert_eq!(encode_segment(""), "");
     }
 
+    #[test]
+    fn a_segment_written_in_pieces_is_encoded_as_its_whole_text() {
+        struct Pieces;
+        impl std::fmt::Display for Pieces {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "a/{}", 7)?;
+                f.write_str("é b")
+            }
+        }
+        assert_eq!(
+            Segment(&Pieces).to_string(),
+            encode_segment(&Pieces.to_string())
+        );
+        assert_eq!(Segment(&Pieces).to_string(), "a%2F7%C3%A9%20b");
+        assert_eq!(Segment(&42u64).to_string(), "42");
+    }
+
     /// The property: whatever the parameter, the parsed URL has the
     /// template's segments, and the parameter's segment decodes back to it.
     /// (`.` and `..` are the exception URL parsing makes; the client refuses
@@ -125,6 +218,8 @@ mod tests {
             assert_eq!(segments.len(), 8, "{instance:?} gave {}", parsed.path());
             assert_eq!(segments[6], encode_segment(&instance), "{instance:?}");
             assert_eq!(decode(segments[6]), instance.as_bytes(), "{instance:?}");
+            let formatted = Segment(instance.as_str()).to_string();
+            assert_eq!(formatted, encode_segment(&instance), "{instance:?}");
             assert_eq!(segments[7], "connections");
         }
     }

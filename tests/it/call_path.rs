@@ -12,8 +12,8 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::TcpListener;
 
 use crate::support::{
-    INSTANCE, KAFKA_CREATED, PROJECT, Reply, Server, bearer_client, connections_path, create,
-    created, kafka, versioned,
+    INSTANCE, KAFKA_CREATED, PROJECT, Reply, Server, api_path, bearer_builder, bearer_client,
+    connections_path, create, created, in_turn, kafka, versioned,
 };
 
 /// A server that answers every request with `head` (status line and
@@ -256,4 +256,138 @@ async fn only_envelope_true_unwraps_an_answer_shaped_like_an_envelope() {
     assert_eq!(error.status(), Some(StatusCode::OK));
     let target = server.requests()[0].target().to_owned();
     assert!(target.ends_with("?pretty=true"), "{target}");
+}
+
+/// Each request `server` received, as it came: the head with the server's
+/// port taken out (it changes from run to run), then the body.
+fn on_the_wire(server: &Server) -> Vec<(String, String)> {
+    let port = server.base_url.rsplit(':').next().unwrap().to_owned();
+    server
+        .requests()
+        .into_iter()
+        .map(|r| {
+            let head = r.head.replace(&format!(":{port}"), ":PORT");
+            (head, String::from_utf8(r.body).unwrap())
+        })
+        .collect()
+}
+
+/// The head a create sends to `target` with the default version, the
+/// bearer token of `bearer_client`, and a body of `length` bytes: headers
+/// in this order, nothing more.
+fn expected_head(target: &str, length: usize) -> String {
+    let media = versioned();
+    format!(
+        "POST {target} HTTP/1.1\r\naccept: {media}\r\ncontent-type: {media}\r\n\
+         authorization: Bearer test-token\r\nuser-agent: {}\r\nhost: 127.0.0.1:PORT\r\ncontent-length: {length}",
+        atlas_stream_connections::user_agent()
+    )
+}
+
+#[tokio::test]
+async fn a_create_sends_the_same_bytes_whatever_its_options() {
+    let server = Server::start(created()).await;
+    let client = bearer_client(&server.base_url);
+    let options = [
+        CallOptions::new(),
+        CallOptions::new().pretty(true),
+        CallOptions::new().envelope(true),
+        CallOptions::new().envelope(true).pretty(true),
+        CallOptions::new().api_version("2024-05-30"),
+    ];
+    for options in &options {
+        client
+            .create_stream_connection_with(PROJECT, INSTANCE, &kafka(), options)
+            .await
+            .unwrap();
+    }
+    let body = serde_json::to_string(&kafka()).unwrap();
+    let path = api_path();
+    let targets = [
+        path.clone(),
+        format!("{path}?pretty=true"),
+        format!("{path}?envelope=true"),
+        format!("{path}?envelope=true&pretty=true"),
+        path.clone(),
+    ];
+    let sent = on_the_wire(&server);
+    assert_eq!(sent.len(), targets.len());
+    for ((head, sent_body), target) in sent.iter().zip(&targets) {
+        assert_eq!(head, &expected_head(target, body.len()));
+        assert_eq!(sent_body, &body, "{target}");
+    }
+}
+
+#[tokio::test]
+async fn hostile_instance_names_and_a_base_path_are_sent_as_before() {
+    let server = Server::start(created()).await;
+    let client = bearer_client(&format!("{}/proxy/v1/", server.base_url));
+    let hostile = "a b/c\\d?e#f%g..é名~_-.x";
+    let connection = kafka();
+    client
+        .create_stream_connection(PROJECT, hostile, &connection)
+        .await
+        .unwrap();
+    let body = serde_json::to_string(&connection).unwrap();
+    let target = format!(
+        "/proxy/v1/api/atlas/v2/groups/{PROJECT}/streams/\
+         a%20b%2Fc%5Cd%3Fe%23f%25g..%C3%A9%E5%90%8D~_-.x/connections"
+    );
+    let sent = on_the_wire(&server);
+    assert_eq!(sent, vec![(expected_head(&target, body.len()), body)]);
+}
+
+#[tokio::test]
+async fn a_throttled_create_is_sent_again_byte_for_byte() {
+    let server = Server::serve(in_turn(vec![
+        Reply::status(429).header("retry-after", "0"),
+        created(),
+    ]))
+    .await;
+    let client = bearer_builder(&server.base_url)
+        .retry_backoff(Duration::from_millis(1), Duration::from_millis(1))
+        .build()
+        .unwrap();
+    create(&client).await.unwrap();
+    let sent = on_the_wire(&server);
+    let body = serde_json::to_string(&kafka()).unwrap();
+    let once = (expected_head(&api_path(), body.len()), body);
+    assert_eq!(sent, vec![once.clone(), once]);
+}
+
+#[tokio::test]
+async fn calls_that_change_instance_each_go_to_their_own() {
+    // The client keeps the URL of its previous call's path: a call to
+    // another instance must not reuse it, nor one back to the first.
+    let server = Server::start(created()).await;
+    let client = bearer_client(&server.base_url);
+    let instances = [
+        "instance-1",
+        "instance-2",
+        "instance-2",
+        "a/b",
+        "instance-1",
+    ];
+    for instance in instances {
+        client
+            .create_stream_connection(PROJECT, instance, &kafka())
+            .await
+            .unwrap();
+    }
+    let targets: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| r.target().to_owned())
+        .collect();
+    let expected: Vec<String> = [
+        "instance-1",
+        "instance-2",
+        "instance-2",
+        "a%2Fb",
+        "instance-1",
+    ]
+    .iter()
+    .map(|instance| connections_path(PROJECT, instance))
+    .collect();
+    assert_eq!(targets, expected);
 }

@@ -2472,29 +2472,35 @@ Arguments:
         pretty: Option<bool>,
         body: &'a types::StreamsConnection,
     ) -> Result<ResponseValue<types::StreamsConnection>, Error<types::ApiError>> {
-        let url = format!(
-            "{}/api/atlas/v2/groups/{}/streams/{}/connections", self.baseurl, crate
-            ::path::encode_segment(& group_id.to_string()), crate
-            ::path::encode_segment(& tenant_name.to_string()),
-        );
-        let mut header_map = ::reqwest::header::HeaderMap::with_capacity(1usize);
-        header_map
-            .append(
-                ::reqwest::header::HeaderName::from_static("api-version"),
-                ::reqwest::header::HeaderValue::from_static(Self::api_version()),
-            );
+        let url = {
+            use crate::path::AsSegment as _;
+            self.inner
+                .endpoint(
+                    ::std::format_args!(
+                        "/api/atlas/v2/groups/{}/streams/{}/connections", group_id
+                        .as_segment(), tenant_name.as_segment()
+                    ),
+                )
+        };
         #[allow(unused_mut)]
-        let mut request = self
-            .client
-            .post(url)
-            .header(
-                ::reqwest::header::ACCEPT,
-                ::reqwest::header::HeaderValue::from_static("application/json"),
+        let mut request = crate::call::query_some(
+                crate::call::query_some(
+                    self
+                        .client
+                        .post(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body),
+                    "envelope",
+                    &envelope,
+                ),
+                "pretty",
+                &pretty,
             )
-            .json(&body)
-            .query(&progenitor_client::QueryParam::new("envelope", &envelope))
-            .query(&progenitor_client::QueryParam::new("pretty", &pretty))
-            .headers(header_map)
             .build()?;
         let info = OperationInfo {
             operation_id: "create_stream_connection",
