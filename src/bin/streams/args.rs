@@ -3,7 +3,7 @@
 //! command and usage errors (exit status 2); what clap cannot say (a flag
 //! that does not apply to the chosen kind) is checked in [`CreateArgs::check_kind_flags`].
 
-use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum, ValueHint};
 
 /// The project and instance used when none is given, against the embedded
 /// local Atlas.
@@ -112,7 +112,7 @@ pub struct CreateArgs {
     #[arg(long, value_name = "NAME", env = INSTANCE_VARIABLE, hide_env_values = true)]
     pub instance: Option<String>,
     /// The connection as JSON; - reads standard input
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
     pub file: Option<String>,
     /// Build the connection from flags instead (other kinds: --file)
     #[arg(long, value_enum, requires = "name")]
@@ -155,7 +155,7 @@ pub struct KafkaArgs {
     pub protocol: Option<String>,
     /// kafka: a PEM file of the broker's public certificate, to trust over
     /// SSL (security.brokerPublicCertificate)
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
     pub broker_certificate: Option<String>,
     /// kafka: SASL mechanism: PLAIN, SCRAM-256, SCRAM-512 or OAUTHBEARER
     #[arg(long, value_name = "NAME")]
@@ -164,11 +164,11 @@ pub struct KafkaArgs {
     #[arg(long, value_name = "NAME")]
     pub username: Option<String>,
     /// kafka: read the SASL password from this environment variable
-    #[arg(long, value_name = "VAR", group = "kafka_password")]
+    #[arg(long, value_name = "VAR", group = "kafka_password", value_hint = ValueHint::Other)]
     pub password_env: Option<String>,
     /// kafka: read the SASL password from this file (- for standard input);
     /// one trailing newline is dropped
-    #[arg(long, value_name = "PATH", group = "kafka_password")]
+    #[arg(long, value_name = "PATH", group = "kafka_password", value_hint = ValueHint::FilePath)]
     pub password_file: Option<String>,
 }
 
@@ -251,9 +251,9 @@ that Client::from_env and `streams create` read, between comment lines:
   MONGODB_ATLAS_CLIENT_SECRET=<client secret>     /api/oauth/token)
   # ready
 
-The line `# ready` comes last, once the server accepts connections. Client::from_env
-takes exactly one credential: --credentials api-key or service-account
-prints only that one.
+The line `# ready` comes last, once the server accepts connections.
+Client::from_env takes exactly one credential: --credentials api-key or
+--credentials service-account prints only that one.
 
 The credentials are throwaway: random for this run, valid only against this
 server, which holds nothing but what it is sent and forgets it when it
