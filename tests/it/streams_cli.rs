@@ -310,6 +310,20 @@ fn help_explains_each_command_and_the_exit_statuses() {
         !create.stdout.contains("--password <"),
         "--password is hidden"
     );
+    let serve = run(streams(&["local-atlas", "--help"], &[]), None);
+    assert_eq!(serve.status, Some(0), "{}", serve.stderr);
+    for text in [
+        "throwaway",
+        "127.0.0.1",
+        "# ready",
+        "--credentials",
+        "--ignore-stdin",
+    ] {
+        assert!(
+            serve.stdout.contains(text),
+            "local-atlas's help lacks {text}"
+        );
+    }
 }
 
 /// A local Atlas the test starts, given to the command as "real" Atlas
