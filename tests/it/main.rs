@@ -22,3 +22,5 @@ mod local_atlas_recording;
 mod local_atlas_versions;
 mod service_account;
 mod streams_cli;
+mod streams_cli_flags;
+mod streams_serve;

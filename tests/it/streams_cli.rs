@@ -12,24 +12,29 @@ use crate::support::{INSTANCE, PROJECT, minimal_kafka_json};
 
 const KAFKA_PASSWORD: &str = "kafka-password-never-printed";
 
-/// The command with no Atlas variables but `env`.
-fn streams(args: &[&str], env: &[(&str, &str)]) -> Command {
+/// The command with no Atlas variables but `env` (nor the two `create`
+/// reads for `--project` and `--instance`).
+pub(crate) fn streams(args: &[&str], env: &[(&str, &str)]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_streams"));
     command.args(args);
-    for name in CREDENTIAL_VARIABLES.iter().chain(&BASE_URL_VARIABLES) {
+    for name in CREDENTIAL_VARIABLES
+        .iter()
+        .chain(&BASE_URL_VARIABLES)
+        .chain(&["MONGODB_ATLAS_PROJECT_ID", "STREAMS_INSTANCE"])
+    {
         command.env_remove(name);
     }
     command.envs(env.iter().copied());
     command
 }
 
-struct Run {
-    status: Option<i32>,
-    stdout: String,
-    stderr: String,
+pub(crate) struct Run {
+    pub(crate) status: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
 }
 
-fn run(mut command: Command, stdin: Option<&str>) -> Run {
+pub(crate) fn run(mut command: Command, stdin: Option<&str>) -> Run {
     command
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -60,7 +65,7 @@ fn kafka_json(name: &str) -> String {
     value.to_string()
 }
 
-fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
+pub(crate) fn temp_file(name: &str, text: &str) -> std::path::PathBuf {
     let path = std::env::temp_dir().join(format!("streams-cli-{}-{name}", std::process::id()));
     std::fs::write(&path, text).unwrap();
     path
@@ -156,31 +161,39 @@ fn flags_build_a_kafka_connection_with_the_password_from_the_environment() {
 fn usage_errors_exit_with_2_and_say_what_is_wrong() {
     let bad_json = temp_file("bad.json", "{ not json");
     let cases: Vec<(Vec<&str>, &str)> = vec![
-        (vec!["create", "--bogus"], "unknown option `--bogus`"),
-        (vec!["delete"], "unknown command `delete`"),
-        (vec!["create"], "exactly one of --file and --kind"),
-        (vec![], "missing the command `create`"),
+        (vec!["create", "--bogus"], "unexpected argument '--bogus'"),
+        (vec!["delete"], "unrecognized subcommand 'delete'"),
+        (vec!["create"], "<--file <PATH>|--kind <KIND>>"),
+        (vec![], "Usage: streams <COMMAND>"),
         (
             vec!["create", "--kind", "sample", "--name"],
-            "--name needs a value",
+            "a value is required for '--name <NAME>'",
         ),
         (
             vec![
                 "create", "--kind", "sample", "--name", "a", "--file", "x.json",
             ],
-            "exactly one of --file and --kind",
+            "'--kind <KIND>' cannot be used with '--file <PATH>'",
         ),
         (
             vec!["create", "--kind", "kafka", "--name", "a"],
             "--bootstrap-servers",
         ),
         (
-            vec!["create", "--kind", "kafka", "--password", "p"],
-            "--password-env",
+            vec![
+                "create",
+                "--kind",
+                "kafka",
+                "--name",
+                "a",
+                "--password",
+                "p",
+            ],
+            "--password is not accepted (it would show in the process list); use --password-env",
         ),
         (
             vec!["create", "--kind", "ftp", "--name", "a"],
-            "unknown --kind `ftp`",
+            "invalid value 'ftp' for '--kind <KIND>'",
         ),
         (
             vec!["create", "--file", "/nonexistent/conn.json"],
@@ -266,33 +279,50 @@ fn a_base_url_without_credentials_is_a_usage_error_not_a_local_run() {
 }
 
 #[test]
-fn help_explains_the_command_and_the_exit_statuses() {
-    let out = run(streams(&["--help"], &[]), None);
-    assert_eq!(out.status, Some(0));
+fn help_explains_each_command_and_the_exit_statuses() {
+    let top = run(streams(&["--help"], &[]), None);
+    assert_eq!(top.status, Some(0), "{}", top.stderr);
+    for text in ["create", "local-atlas", "completions", "--version"] {
+        assert!(top.stdout.contains(text), "help lacks {text}");
+    }
+    // Each command has its own help, wherever `--help` stands.
+    let create = run(streams(&["create", "--help"], &[]), None);
     let inner = run(
         streams(&["create", "--kind", "sample", "--help"], &[]),
         None,
     );
-    assert_eq!((inner.status, &inner.stdout), (Some(0), &out.stdout));
-    // As a flag's value, `--help` is a name, not a request for help.
-    let named = run(
-        streams(&["create", "--kind", "sample", "--name", "--help"], &[]),
-        None,
-    );
-    assert_eq!(named.status, Some(0), "{}", named.stderr);
-    assert!(
-        named.stdout.contains("created Sample connection `--help`"),
-        "{}",
-        named.stdout
-    );
+    assert_eq!(create.status, Some(0));
+    assert_eq!((inner.status, &inner.stdout), (Some(0), &create.stdout));
+    assert_ne!(create.stdout, top.stdout);
     for text in [
         "streams create",
         "--file",
         "--kind",
+        "--bootstrap-servers",
+        "--protocol",
+        "--password-file",
         "MONGODB_ATLAS_",
-        "EXIT STATUS",
+        "Exit status",
     ] {
-        assert!(out.stdout.contains(text), "help lacks {text}");
+        assert!(create.stdout.contains(text), "create's help lacks {text}");
+    }
+    assert!(
+        !create.stdout.contains("--password <"),
+        "--password is hidden"
+    );
+    let serve = run(streams(&["local-atlas", "--help"], &[]), None);
+    assert_eq!(serve.status, Some(0), "{}", serve.stderr);
+    for text in [
+        "throwaway",
+        "127.0.0.1",
+        "# ready",
+        "--credentials",
+        "--ignore-stdin",
+    ] {
+        assert!(
+            serve.stdout.contains(text),
+            "local-atlas's help lacks {text}"
+        );
     }
 }
 
@@ -403,7 +433,7 @@ fn atlas_errors_exit_with_3_and_show_the_fields_at_fault() {
 /// instance.
 /// The environment of a run that authenticates with an access token
 /// against the server at `base`.
-fn token_env(base: &str) -> [(&'static str, &str); 2] {
+pub(crate) fn token_env(base: &str) -> [(&'static str, &str); 2] {
     [
         ("MONGODB_ATLAS_ACCESS_TOKEN", "token"),
         ("MONGODB_ATLAS_BASE_URL", base),
@@ -412,7 +442,7 @@ fn token_env(base: &str) -> [(&'static str, &str); 2] {
 
 /// Fails, showing the whole of standard error, unless it holds `phrase`.
 #[track_caller]
-fn assert_stderr_has(out: &Run, phrase: &str) {
+pub(crate) fn assert_stderr_has(out: &Run, phrase: &str) {
     assert!(
         out.stderr.contains(phrase),
         "{phrase:?} not in:\n{}",
@@ -420,7 +450,7 @@ fn assert_stderr_has(out: &Run, phrase: &str) {
     );
 }
 
-fn create_sample(name: &str, env: &[(&str, &str)]) -> Run {
+pub(crate) fn create_sample(name: &str, env: &[(&str, &str)]) -> Run {
     let args = [
         "create",
         "--project",
@@ -469,12 +499,15 @@ fn no_answer_exits_with_4() {
 
 /// A server on 127.0.0.1 that answers every request with `status` and the
 /// JSON `body`, on a thread of its own; its base URL.
-fn answering(status: u16, body: &'static str) -> String {
+pub(crate) fn answering(status: u16, body: &'static str) -> String {
     recording(status, body).0
 }
 
 /// [`answering`], with the bodies of the requests it receives.
-fn recording(status: u16, body: &'static str) -> (String, std::sync::mpsc::Receiver<Vec<u8>>) {
+pub(crate) fn recording(
+    status: u16,
+    body: &'static str,
+) -> (String, std::sync::mpsc::Receiver<Vec<u8>>) {
     use std::io::{BufRead, BufReader, Read};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -748,7 +781,7 @@ fn a_request_that_may_have_arrived_says_so() {
 
 /// A server on 127.0.0.1 that reads one request head and answers `head`
 /// (status line and headers), then closes; its base URL.
-fn answering_head(head: &'static str) -> String {
+pub(crate) fn answering_head(head: &'static str) -> String {
     use std::io::{BufRead, BufReader};
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());

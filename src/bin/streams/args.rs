@@ -1,0 +1,297 @@
+//! The command line, declared with clap's derive: each flag once, with its
+//! help. clap gives `--version`, typo suggestions, `--name=value`, help per
+//! command and usage errors (exit status 2); what clap cannot say (a flag
+//! that does not apply to the chosen kind) is checked in [`CreateArgs::check_kind_flags`].
+
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum, ValueHint};
+
+/// The project and instance used when none is given, against the embedded
+/// local Atlas.
+pub const SAMPLE_PROJECT: &str = "32b6e34b3d91647abb20e7b8";
+pub const SAMPLE_INSTANCE: &str = "sample-instance";
+
+/// The variable the Atlas CLI reads for its default project, read here for
+/// `--project` (and printed by `local-atlas`).
+pub const PROJECT_VARIABLE: &str = "MONGODB_ATLAS_PROJECT_ID";
+/// This command's own variable for `--instance` (the Atlas CLI has none).
+pub const INSTANCE_VARIABLE: &str = "STREAMS_INSTANCE";
+
+const EXIT_STATUS: &str = "\
+Exit status:
+  0  created
+  2  usage error: bad flags, unreadable file, invalid JSON, bad credentials
+     configuration
+  3  Atlas answered with an error (validation, authentication, conflict,
+     rate limit, ...)
+  4  no usable answer: network error, timeout, unexpected response
+  5  created, but the answer could not be read: do not run it again (the
+     name is taken); look the connection up instead";
+
+const WHERE_IT_GOES: &str = "\
+With credentials in the environment, the way the Atlas CLI reads them
+(MONGODB_ATLAS_CLIENT_ID and MONGODB_ATLAS_CLIENT_SECRET, or
+MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVATE_API_KEY, or
+MONGODB_ATLAS_ACCESS_TOKEN; MONGODB_ATLAS_BASE_URL to change the host), the
+connection is created in Atlas, and --project and --instance are required.
+With none, an embedded local Atlas starts on 127.0.0.1 (said on standard
+error) and the connection is created there, in project
+32b6e34b3d91647abb20e7b8, instance sample-instance, unless given.
+
+The connection comes from a JSON file (the body of Atlas's Create One Stream
+Connection: {\"type\": \"Kafka\", \"name\": ..., ...}), from standard input
+with --file -, or from flags for the common kinds.
+
+Secrets are never printed: not passwords, keys or tokens, and of free-form
+maps (webhook headers, Kafka config) the names only. Passwords are never
+flag values (the process list shows those): --password-env or
+--password-file. Text from the server is printed with control characters
+escaped.";
+
+/// `streams`: create MongoDB Atlas Stream Processing connections.
+#[derive(Parser)]
+#[command(
+    name = "streams",
+    version,
+    about = "Create MongoDB Atlas Stream Processing connections, in Atlas or in a local Atlas",
+    propagate_version = true,
+    after_help = "`streams <COMMAND> --help` says more of each command."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Create a connection, in Atlas (with MONGODB_ATLAS_* credentials) or
+    /// in an embedded local Atlas
+    #[command(after_long_help = format!("{WHERE_IT_GOES}\n\n{EXIT_STATUS}"))]
+    Create(Box<CreateArgs>),
+    /// Run the local Atlas as a server on 127.0.0.1 until stopped, printing
+    /// its address and throwaway credentials
+    #[command(after_long_help = LOCAL_ATLAS_HELP)]
+    LocalAtlas(LocalAtlasArgs),
+    /// Print a completion script for a shell
+    #[command(
+        after_help = "For example: streams completions bash > ~/.local/share/bash-completion/completions/streams"
+    )]
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+}
+
+/// The kinds flags can build; others come from a file.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Kind {
+    Sample,
+    Kafka,
+    Cluster,
+    Https,
+}
+
+impl Kind {
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Sample => "sample",
+            Kind::Kafka => "kafka",
+            Kind::Cluster => "cluster",
+            Kind::Https => "https",
+        }
+    }
+}
+
+#[derive(Args)]
+#[command(group(ArgGroup::new("source").required(true).args(["file", "kind"])))]
+pub struct CreateArgs {
+    /// Project id (the API's groupId): 24 lowercase hexadecimal digits
+    #[arg(long, value_name = "ID", env = PROJECT_VARIABLE, hide_env_values = true)]
+    pub project: Option<String>,
+    /// Stream processing instance name (the API's tenantName)
+    #[arg(long, value_name = "NAME", env = INSTANCE_VARIABLE, hide_env_values = true)]
+    pub instance: Option<String>,
+    /// The connection as JSON; - reads standard input
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
+    pub file: Option<String>,
+    /// Build the connection from flags instead (other kinds: --file)
+    #[arg(long, value_enum, requires = "name")]
+    pub kind: Option<Kind>,
+    /// Connection name (with --kind)
+    #[arg(long, requires = "kind")]
+    pub name: Option<String>,
+    /// Pin the API version (YYYY-MM-DD; a later date gets the newest
+    /// version not after it)
+    #[arg(long, value_name = "DATE")]
+    pub api_version: Option<String>,
+    // Not a doc comment: rustdoc would read `[redacted]` as a link.
+    #[arg(
+        long,
+        help = "Print the created connection as JSON (free-form maps' values shown as [redacted])"
+    )]
+    pub json: bool,
+    #[command(flatten)]
+    pub kafka: KafkaArgs,
+    /// cluster: the Atlas cluster to connect to
+    #[arg(long, value_name = "NAME", help_heading = "Cluster")]
+    pub cluster: Option<String>,
+    /// https: the endpoint
+    #[arg(long, value_name = "URL", help_heading = "Https")]
+    pub url: Option<String>,
+    /// Refused: a password given as a flag shows in the process list
+    #[arg(long, hide = true, num_args = 0..=1, value_name = "PASSWORD")]
+    pub password: Option<Option<String>>,
+}
+
+/// The flags of `--kind kafka`.
+#[derive(Args)]
+#[command(next_help_heading = "Kafka")]
+pub struct KafkaArgs {
+    /// kafka: comma-separated broker addresses
+    #[arg(long, value_name = "LIST")]
+    pub bootstrap_servers: Option<String>,
+    /// kafka: transport (security.protocol): SASL_SSL, SASL_PLAINTEXT or SSL
+    #[arg(long, value_name = "PROTOCOL")]
+    pub protocol: Option<String>,
+    /// kafka: a PEM file of the broker's public certificate, to trust over
+    /// SSL (security.brokerPublicCertificate)
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
+    pub broker_certificate: Option<String>,
+    /// kafka: SASL mechanism: PLAIN, SCRAM-256, SCRAM-512 or OAUTHBEARER
+    #[arg(long, value_name = "NAME")]
+    pub mechanism: Option<String>,
+    /// kafka: SASL user name
+    #[arg(long, value_name = "NAME")]
+    pub username: Option<String>,
+    /// kafka: read the SASL password from this environment variable
+    #[arg(long, value_name = "VAR", group = "kafka_password", value_hint = ValueHint::Other)]
+    pub password_env: Option<String>,
+    /// kafka: read the SASL password from this file (- for standard input);
+    /// one trailing newline is dropped
+    #[arg(long, value_name = "PATH", group = "kafka_password", value_hint = ValueHint::FilePath)]
+    pub password_file: Option<String>,
+}
+
+impl CreateArgs {
+    /// The flags given that belong to a kind other than `--kind`'s: an
+    /// error naming the first, the kind, and the kind it is for.
+    pub fn check_kind_flags(&self) -> Result<(), String> {
+        let Some(kind) = self.kind else {
+            return Ok(());
+        };
+        let k = &self.kafka;
+        let given = [
+            (
+                "--bootstrap-servers",
+                Kind::Kafka,
+                k.bootstrap_servers.is_some(),
+            ),
+            ("--protocol", Kind::Kafka, k.protocol.is_some()),
+            (
+                "--broker-certificate",
+                Kind::Kafka,
+                k.broker_certificate.is_some(),
+            ),
+            ("--mechanism", Kind::Kafka, k.mechanism.is_some()),
+            ("--username", Kind::Kafka, k.username.is_some()),
+            ("--password-env", Kind::Kafka, k.password_env.is_some()),
+            ("--password-file", Kind::Kafka, k.password_file.is_some()),
+            ("--cluster", Kind::Cluster, self.cluster.is_some()),
+            ("--url", Kind::Https, self.url.is_some()),
+        ];
+        match given.iter().find(|(_, of, set)| *set && *of != kind) {
+            Some((flag, of, _)) => Err(format!(
+                "{flag} does not apply to --kind {} (it is a flag of --kind {})",
+                kind.name(),
+                of.name()
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// The kind flags given with `--file`, which describes the whole
+    /// connection: an error naming the first.
+    pub fn check_file_alone(&self) -> Result<(), String> {
+        if self.file.is_none() {
+            return Ok(());
+        }
+        let k = &self.kafka;
+        let kind_flags = [
+            ("--bootstrap-servers", k.bootstrap_servers.is_some()),
+            ("--protocol", k.protocol.is_some()),
+            ("--broker-certificate", k.broker_certificate.is_some()),
+            ("--mechanism", k.mechanism.is_some()),
+            ("--username", k.username.is_some()),
+            ("--password-env", k.password_env.is_some()),
+            ("--password-file", k.password_file.is_some()),
+            ("--cluster", self.cluster.is_some()),
+            ("--url", self.url.is_some()),
+        ];
+        match kind_flags.iter().find(|(_, set)| *set) {
+            Some((flag, _)) => Err(format!(
+                "{flag} cannot be used with --file (the file holds the whole connection); \
+                 use it with --kind"
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+const LOCAL_ATLAS_HELP: &str = "\
+Prints, on standard output, lines NAME=value that a shell can source and
+that Client::from_env and `streams create` read, between comment lines:
+
+  # streams local-atlas ...
+  MONGODB_ATLAS_BASE_URL=http://127.0.0.1:<port>
+  MONGODB_ATLAS_PROJECT_ID=<project>
+  STREAMS_INSTANCE=<instance>
+  MONGODB_ATLAS_PUBLIC_API_KEY=<public key>      (API key: HTTP Digest)
+  MONGODB_ATLAS_PRIVATE_API_KEY=<private key>
+  MONGODB_ATLAS_CLIENT_ID=<client id>            (service account: POST
+  MONGODB_ATLAS_CLIENT_SECRET=<client secret>     /api/oauth/token)
+  # ready
+
+The line `# ready` comes last, once the server accepts connections.
+Client::from_env takes exactly one credential: --credentials api-key or
+--credentials service-account prints only that one.
+
+The credentials are throwaway: random for this run, valid only against this
+server, which holds nothing but what it is sent and forgets it when it
+stops. It listens on 127.0.0.1 only, and serves until interrupted (Ctrl-C,
+SIGTERM) or, unless --ignore-stdin, until its standard input closes (so a
+program that started it through a pipe cannot leave it behind).
+
+The server is the crate's local Atlas: the create operation validated
+against the spec, Digest and service-account authentication, API versions
+resolved as Atlas resolves them (Accept: application/vnd.atlas.2025-03-12+json
+is served by the newest version not after that date).";
+
+/// Which credentials `local-atlas` prints.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Printed {
+    /// The API key and the service account
+    All,
+    /// The API key only (HTTP Digest)
+    ApiKey,
+    /// The service account only (OAuth client credentials)
+    ServiceAccount,
+}
+
+#[derive(Args)]
+pub struct LocalAtlasArgs {
+    /// Declare this project's instance (with --instance); without, every
+    /// project and instance exists
+    #[arg(long, value_name = "ID", requires = "instance")]
+    pub project: Option<String>,
+    /// Declare this instance (in --project, or the sample project); once
+    /// one is declared, others are 404
+    #[arg(long, value_name = "NAME")]
+    pub instance: Option<String>,
+    /// Which credentials to print
+    #[arg(long, value_enum, default_value = "all")]
+    pub credentials: Printed,
+    /// Keep serving when standard input closes (to run it in the
+    /// background, where standard input is often /dev/null)
+    #[arg(long)]
+    pub ignore_stdin: bool,
+}

@@ -1,0 +1,116 @@
+//! Where `create` sends the connection: Atlas, with the credentials of the
+//! environment, or an embedded local Atlas when there are none.
+
+use atlas_stream_connections::local_atlas::LocalAtlas;
+use atlas_stream_connections::{
+    BASE_URL_VARIABLES, CREDENTIAL_VARIABLES, Client, ClientBuilder, Error,
+};
+
+use crate::Failure;
+use crate::args::{CreateArgs, SAMPLE_INSTANCE, SAMPLE_PROJECT};
+
+/// A client, a project and an instance.
+pub struct Target {
+    pub client: Client,
+    pub project: String,
+    pub instance: String,
+    /// The embedded Atlas the client talks to, if any, kept alive until the
+    /// call is done.
+    _local: Option<LocalAtlas>,
+}
+
+/// Whether the variable `name` is set and not empty (the library counts an
+/// empty one as unset).
+fn is_set(name: &str) -> bool {
+    std::env::var_os(name).is_some_and(|v| !v.is_empty())
+}
+
+impl Target {
+    /// Atlas when the environment holds a credential, else a local Atlas.
+    pub async fn new(args: &CreateArgs) -> Result<Self, Failure> {
+        match CREDENTIAL_VARIABLES.iter().any(|name| is_set(name)) {
+            true => Self::atlas(args),
+            false => Self::local(args).await,
+        }
+    }
+
+    /// Atlas, with the credentials of the environment; the project and the
+    /// instance must be given.
+    fn atlas(args: &CreateArgs) -> Result<Self, Failure> {
+        let required = |value: &Option<String>, flag: &str| {
+            value
+                .clone()
+                .ok_or_else(|| Failure::Usage(format!("{flag} is required with Atlas credentials")))
+        };
+        let project = required(&args.project, "--project")?;
+        let instance = required(&args.instance, "--instance")?;
+        let client = ClientBuilder::from_env()
+            .and_then(|b| b.user_agent_suffix("streams-example").build())
+            .map_err(Failure::from_client)?;
+        Ok(Self {
+            client,
+            project,
+            instance,
+            _local: None,
+        })
+    }
+
+    /// An embedded local Atlas holding the project and instance given, or
+    /// the sample ones.
+    async fn local(args: &CreateArgs) -> Result<Self, Failure> {
+        if let Some(name) = BASE_URL_VARIABLES.iter().find(|name| is_set(name)) {
+            // Asked for a particular Atlas, without the means to sign in:
+            // creating in a local one instead would mislead.
+            return Err(Failure::Usage(format!(
+                "{name} is set but no credentials are; set MONGODB_ATLAS_CLIENT_ID and \
+                 MONGODB_ATLAS_CLIENT_SECRET, an API key pair, or MONGODB_ATLAS_ACCESS_TOKEN"
+            )));
+        }
+        let project = args
+            .project
+            .clone()
+            .unwrap_or_else(|| SAMPLE_PROJECT.into());
+        let instance = args
+            .instance
+            .clone()
+            .unwrap_or_else(|| SAMPLE_INSTANCE.into());
+        let local = LocalAtlas::builder()
+            .instance(&project, &instance)
+            .start()
+            .await
+            .map_err(|e| Failure::Local(format!("cannot start the local Atlas: {e}")))?;
+        eprintln!(
+            "note: no MONGODB_ATLAS_* credentials in the environment; started an embedded local \
+             Atlas at {} (project {project}, instance {instance})",
+            local.base_url()
+        );
+        let (public, private) = local.api_key();
+        let client = Client::builder()
+            .base_url(local.base_url())
+            .api_key(public, private.clone())
+            .user_agent_suffix("streams-example")
+            .build()
+            .map_err(Failure::from_client)?;
+        Ok(Self {
+            client,
+            project,
+            instance,
+            _local: Some(local),
+        })
+    }
+}
+
+/// Whether a request that got no usable answer may still have been acted
+/// on: the create request itself (not a token request before it) was sent
+/// (not refused at connect), or an answer to it began.
+pub fn may_have_arrived(error: &Error) -> bool {
+    let create_request = error
+        .request()
+        .is_some_and(|(method, path)| method == "POST" && path.ends_with("/connections"));
+    create_request
+        && match error {
+            Error::Timeout(e) | Error::Transport(e) => !e.source().is_connect(),
+            Error::TooLarge(_) | Error::Decode(_) => true,
+            _ => false,
+        }
+}
