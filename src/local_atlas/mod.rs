@@ -173,6 +173,7 @@ pub struct LocalAtlasBuilder {
     token_lifetime: Option<Duration>,
     instances: Vec<(String, String)>,
     record_secrets: bool,
+    port: u16,
 }
 
 impl fmt::Debug for LocalAtlasBuilder {
@@ -185,6 +186,7 @@ impl fmt::Debug for LocalAtlasBuilder {
             .field("token_lifetime", &self.token_lifetime)
             .field("instances", &self.instances)
             .field("record_secrets", &self.record_secrets)
+            .field("port", &self.port)
             .finish_non_exhaustive()
     }
 }
@@ -258,14 +260,23 @@ impl LocalAtlasBuilder {
         self
     }
 
-    /// Binds `127.0.0.1` on a free port and starts serving on the current
-    /// Tokio runtime.
+    /// The port to listen on, on `127.0.0.1` (never another address).
+    /// Default 0: a free port, which tests want; a fixed one is for a
+    /// standalone server other tools are pointed at (`streams local-atlas
+    /// --port`), and [`start`](Self::start) fails if it is taken.
+    pub fn port(mut self, port: u16) -> Self {
+        self.port = port;
+        self
+    }
+
+    /// Binds `127.0.0.1` on the port (by default a free one) and starts
+    /// serving on the current Tokio runtime.
     /// Outside a Tokio runtime it is an error rather than a panic; the
     /// runtime needs its I/O and time drivers, as the `Client` does.
     pub async fn start(self) -> std::io::Result<LocalAtlas> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|e| std::io::Error::other(format!("LocalAtlas needs a Tokio runtime: {e}")))?;
-        let listener = TcpListener::bind(("127.0.0.1", 0)).await?;
+        let listener = TcpListener::bind(("127.0.0.1", self.port)).await?;
         let base_url = format!("http://{}", listener.local_addr()?);
         let api_key = self
             .api_key

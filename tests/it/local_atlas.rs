@@ -917,3 +917,29 @@ async fn dropping_it_stops_the_server() {
         "{outcome:?}"
     );
 }
+
+/// A port on 127.0.0.1 that was free a moment ago (the OS picks it; the
+/// listener is closed before returning).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[tokio::test]
+async fn a_fixed_port_is_served_on_loopback_and_a_taken_one_is_an_error() {
+    let port = free_port();
+    let atlas = LocalAtlas::builder().port(port).start().await.unwrap();
+    assert_eq!(atlas.base_url(), format!("http://127.0.0.1:{port}"));
+    let client = Client::builder()
+        .base_url(atlas.base_url())
+        .api_key(atlas.api_key().0, atlas.api_key().1.clone())
+        .build()
+        .unwrap();
+    create_named(&client, "on_a_fixed_port").await.unwrap();
+
+    let taken = LocalAtlas::builder().port(port).start().await.unwrap_err();
+    assert_eq!(taken.kind(), std::io::ErrorKind::AddrInUse, "{taken}");
+}

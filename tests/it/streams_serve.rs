@@ -140,6 +140,23 @@ fn it_prints_where_it_listens_and_throwaway_credentials_then_serves_until_stdin_
 /// kind of credential reaches the server (and the connection is there:
 /// its name is taken).
 #[test]
+fn it_listens_on_the_port_asked_for() {
+    let port = std::net::TcpListener::bind(("127.0.0.1", 0))
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let server = Server::start(&["--port", &port.to_string()]);
+    assert_eq!(
+        server.get("MONGODB_ATLAS_BASE_URL"),
+        format!("http://127.0.0.1:{port}")
+    );
+    assert!(std::net::TcpStream::connect(("127.0.0.1", port)).is_ok());
+    let (status, stderr) = server.stop();
+    assert_eq!(status, Some(0), "{stderr}");
+}
+
+#[test]
 fn streams_create_reaches_it_with_each_kind_of_credential_it_prints() {
     for credentials in ["api-key", "service-account"] {
         let server = Server::start(&["--credentials", credentials, "--instance", "solar"]);

@@ -11,7 +11,7 @@
 //!    point: extraction of an extraction changes nothing);
 //! 2. generates the client with build.rs's generator;
 //! 3. builds a copy of the whole crate with it (library and the `streams`
-//!    command, with the `local-atlas` feature) with zero warnings;
+//!    command, with the `cli` feature) with zero warnings;
 //! 4. runs `tests/corpus/behaviour.rs` inside the copy (and `preview.rs`
 //!    where the release has a preview version with its own schema).
 //!
@@ -191,10 +191,7 @@ fn build_and_test(copy: &CrateCopy, fragment: &Path, preview: bool, name: &str) 
     } else if preview_test.exists() {
         std::fs::remove_file(&preview_test).unwrap();
     }
-    copy.build_warning_free(
-        &["build", "--features", "local-atlas", "--lib", "--bins"],
-        name,
-    );
+    copy.build_warning_free(&["build", "--features", "cli", "--lib", "--bins"], name);
     let mut args = vec!["test", "--features", "local-atlas", "--test", "corpus"];
     if preview {
         args.extend(["--test", "preview"]);

@@ -287,6 +287,9 @@ pub struct LocalAtlasArgs {
     /// one is declared, others are 404
     #[arg(long, value_name = "NAME")]
     pub instance: Option<String>,
+    /// The port on 127.0.0.1 (0: a free one, printed)
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
     /// Which credentials to print
     #[arg(long, value_enum, default_value = "all")]
     pub credentials: Printed,

@@ -29,7 +29,7 @@ pub async fn serve(args: &LocalAtlasArgs) -> Result<(), Failure> {
             bad.0
         )));
     }
-    let mut builder = LocalAtlas::builder();
+    let mut builder = LocalAtlas::builder().port(args.port);
     if args.instance.is_some() {
         builder = builder.instance(project, instance);
     }
