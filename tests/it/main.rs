@@ -20,5 +20,6 @@ mod limits;
 mod local_atlas;
 mod local_atlas_recording;
 mod local_atlas_versions;
+mod retry_after;
 mod service_account;
 mod streams_cli;
