@@ -13,6 +13,7 @@ mod call_path;
 mod calls;
 mod codec;
 mod configuration;
+mod error_chains;
 mod examples;
 mod hostile;
 mod http;
