@@ -1,11 +1,14 @@
 //! [`ClientBuilder`]: how a [`Client`](crate::Client) is configured, from
-//! code or from the environment variables the Atlas CLI and the Terraform
-//! provider read.
+//! code, from the environment variables the Atlas CLI and the Terraform
+//! provider read, or from the Atlas CLI's own profile
+//! ([`from_env_with`](ClientBuilder::from_env_with) documents the order).
 
 use std::fmt;
+use std::path::Path;
 use std::time::Duration;
 
 use crate::SecretString;
+use crate::atlas_cli::{self, PROFILE_VARIABLE};
 use crate::error::Error;
 use crate::retry::RetryPolicy;
 
@@ -169,6 +172,9 @@ pub struct ClientBuilder {
     pub(crate) retry: Policy,
     pub(crate) token_refresh_margin: Option<Duration>,
     pub(crate) allow_insecure_http: bool,
+    /// Where the credential was found, when an Atlas CLI profile gave it
+    /// (``profile `NAME` of PATH``): for messages, never a secret.
+    pub(crate) credential_origin: Option<String>,
 }
 
 impl fmt::Debug for ClientBuilder {
@@ -185,6 +191,7 @@ impl fmt::Debug for ClientBuilder {
             .field("max_response_bytes", &self.retry.max_response_bytes)
             .field("token_refresh_margin", &self.token_refresh_margin)
             .field("allow_insecure_http", &self.allow_insecure_http)
+            .field("credential_origin", &self.credential_origin)
             .finish()
     }
 }
@@ -350,7 +357,7 @@ impl ClientBuilder {
         if let Some(name) = CREDENTIAL_VARIABLES
             .iter()
             .chain(&BASE_URL_VARIABLES)
-            .chain([&ALLOW_INSECURE_HTTP_VARIABLE])
+            .chain([&ALLOW_INSECURE_HTTP_VARIABLE, &PROFILE_VARIABLE])
             .find(|name| std::env::var_os(name).is_some_and(|v| v.to_str().is_none()))
         {
             return Err(Error::configuration(format!(
@@ -360,17 +367,51 @@ impl ClientBuilder {
         Self::from_env_with(|name| std::env::var(name).ok())
     }
 
-    /// A builder configured from variables looked up with `lookup`, under
-    /// the names the Atlas CLI and Terraform provider use:
+    /// A builder configured from variables looked up with `lookup`, and,
+    /// when they hold no credential, from the Atlas CLI's profile.
     ///
-    /// - `MONGODB_ATLAS_CLIENT_ID` and `MONGODB_ATLAS_CLIENT_SECRET`: a
-    ///   service account;
-    /// - `MONGODB_ATLAS_PUBLIC_API_KEY` and `MONGODB_ATLAS_PRIVATE_API_KEY`
-    ///   (or `MONGODB_ATLAS_PUBLIC_KEY` and `MONGODB_ATLAS_PRIVATE_KEY`): an
-    ///   API key;
-    /// - `MONGODB_ATLAS_ACCESS_TOKEN`: an access token;
+    /// # Discovery order
+    ///
+    /// 1. **Credential variables**, under the names the Atlas CLI and the
+    ///    Terraform provider use ([`CREDENTIAL_VARIABLES`]):
+    ///    - `MONGODB_ATLAS_CLIENT_ID` and `MONGODB_ATLAS_CLIENT_SECRET`: a
+    ///      service account;
+    ///    - `MONGODB_ATLAS_PUBLIC_API_KEY` and `MONGODB_ATLAS_PRIVATE_API_KEY`
+    ///      (or `MONGODB_ATLAS_PUBLIC_KEY` and `MONGODB_ATLAS_PRIVATE_KEY`):
+    ///      an API key;
+    ///    - `MONGODB_ATLAS_ACCESS_TOKEN`: an access token.
+    ///
+    ///    An empty variable counts as unset. Half a pair, two kinds at once,
+    ///    or a name and its alias with different values is an error that
+    ///    names the variables at fault. When one credential is set here, the
+    ///    Atlas CLI's file is not read at all.
+    /// 2. **The Atlas CLI's profile**, when no credential variable is set:
+    ///    the profile `MONGODB_ATLAS_PROFILE` names (the variable of the
+    ///    CLI's `--profile`), else the file's only profile, else `default`,
+    ///    as the CLI itself chooses; read from its `config.toml` in
+    ///    `$XDG_CONFIG_HOME/atlascli/` (else `$HOME/.config/atlascli/`) on
+    ///    Linux, `$HOME/Library/Application Support/atlascli/` on macOS,
+    ///    `%AppData%\atlascli\` on Windows, the variables read through
+    ///    `lookup` too. The profile gives the credential (its `auth_type`'s
+    ///    kind, else a service account, a login's `access_token` or an API
+    ///    key, in the CLI's order) and the base URL (`ops_manager_url`, or
+    ///    Atlas for Government's for `service = "cloudgov"`). What the file
+    ///    holds is never shown; errors name the file, the line, the profile
+    ///    and the key. Recent Atlas CLI versions keep the secrets in the
+    ///    system keyring where there is one: this crate does not read it,
+    ///    and says so. The access token of an `atlas auth login` lives
+    ///    hours: an expired one is refused here, naming the profile and
+    ///    `atlas auth login`; one that expires while the client is in use is
+    ///    answered `401` ([`Error::Authentication`]). Tokens are not renewed:
+    ///    the CLI's refresh endpoint is not a public API. See
+    ///    [`from_atlas_cli_profile`](Self::from_atlas_cli_profile) to name
+    ///    the profile in code.
+    /// 3. Neither: an error naming the variables and the file looked for.
+    ///
+    /// Then, whichever gave the credential:
+    ///
     /// - `MONGODB_ATLAS_BASE_URL` (or `MONGODB_ATLAS_OPS_MANAGER_URL`): the
-    ///   base URL;
+    ///   base URL, over the profile's;
     /// - `MONGODB_ATLAS_ALLOW_INSECURE_HTTP` (this crate's own): `true`
     ///   accepts a plain `http` base URL for a host other than this machine
     ///   ([`allow_insecure_http`](Self::allow_insecure_http)); `false` or
@@ -381,14 +422,13 @@ impl ClientBuilder {
     ///   and being a second, explicit setting, a mistyped `http://` in the
     ///   URL alone never sends credentials in clear.
     ///
-    /// An empty variable counts as unset. Exactly one credential must be
-    /// present: half a pair, two kinds at once, or a name and its alias with
-    /// different values is an error that names the variables at fault.
+    /// Settings made on the builder afterwards override all of these.
     pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let env = Environment(&lookup);
-        let credential = env.credential()?;
-        let mut builder = Self::new();
-        builder.credentials.push(credential);
+        let mut builder = match env.credential()? {
+            Some(credential) => Self::new().credentials(credential),
+            None => Self::from_profile(&lookup, None)?,
+        };
         if let Some((_, url)) =
             env.aliased("MONGODB_ATLAS_BASE_URL", "MONGODB_ATLAS_OPS_MANAGER_URL")?
         {
@@ -398,6 +438,75 @@ impl ClientBuilder {
             builder.allow_insecure_http = allow;
         }
         Ok(builder)
+    }
+
+    /// A builder configured from the Atlas CLI's profile `profile` (or,
+    /// given `None`, the one the CLI would use: `MONGODB_ATLAS_PROFILE`,
+    /// else the file's only profile, else `default`), in the CLI's
+    /// `config.toml` where the CLI keeps it: step 2 of
+    /// [`from_env_with`](Self::from_env_with)'s discovery, alone. No
+    /// variable but those locating the file and naming the profile is read.
+    pub fn from_atlas_cli_profile(profile: Option<&str>) -> Result<Self, Error> {
+        let lookup = |name: &str| std::env::var(name).ok();
+        Self::from_profile(&lookup, profile)
+    }
+
+    /// A builder configured from profile `profile` of the Atlas CLI
+    /// configuration at `path` (`None`: `MONGODB_ATLAS_PROFILE`, else the
+    /// file's only profile, else `default`).
+    pub fn from_atlas_cli_file(
+        path: impl AsRef<Path>,
+        profile: Option<&str>,
+    ) -> Result<Self, Error> {
+        let path = path.as_ref();
+        let named = profile
+            .map(str::to_owned)
+            .or_else(|| std::env::var(PROFILE_VARIABLE).ok());
+        atlas_cli::read_profile(path, named.as_deref())?
+            .map(Self::with_profile)
+            .ok_or_else(|| {
+                Error::configuration(format!(
+                    "there is no Atlas CLI configuration at {}",
+                    path.display()
+                ))
+            })
+    }
+
+    /// Step 2 of the discovery: the profile `named`, else the one
+    /// `PROFILE_VARIABLE` names, in the file the variables locate.
+    fn from_profile(
+        lookup: &dyn Fn(&str) -> Option<String>,
+        named: Option<&str>,
+    ) -> Result<Self, Error> {
+        let variable = lookup(PROFILE_VARIABLE).filter(|v| !v.is_empty());
+        let named = named.or(variable.as_deref());
+        let path = atlas_cli::config_path(lookup);
+        let profile = match &path {
+            Some(path) => atlas_cli::read_profile(path, named)?,
+            None => None,
+        };
+        profile.map(Self::with_profile).ok_or_else(|| {
+            let looked = match &path {
+                Some(path) => format!("no Atlas CLI configuration at {}", path.display()),
+                None => "no Atlas CLI configuration located (HOME, XDG_CONFIG_HOME or \
+                         AppData unset)"
+                    .to_owned(),
+            };
+            Error::configuration(format!(
+                "no credentials in the environment: set MONGODB_ATLAS_CLIENT_ID and \
+                 MONGODB_ATLAS_CLIENT_SECRET (service account), MONGODB_ATLAS_PUBLIC_API_KEY \
+                 and MONGODB_ATLAS_PRIVATE_API_KEY (API key), or MONGODB_ATLAS_ACCESS_TOKEN, \
+                 or run `atlas auth login`; {looked}"
+            ))
+        })
+    }
+
+    /// A builder with the profile's credential and base URL.
+    fn with_profile(profile: atlas_cli::Profile) -> Self {
+        let mut builder = Self::new().credentials(profile.credential);
+        builder.base_url = profile.base_url;
+        builder.credential_origin = Some(profile.origin);
+        builder
     }
 }
 
@@ -504,8 +613,8 @@ impl Environment<'_> {
         Ok(found)
     }
 
-    /// The one credential set; none, or more than one kind, is an error.
-    fn credential(&self) -> Result<Credentials, Error> {
+    /// The one credential set, if any; more than one kind is an error.
+    fn credential(&self) -> Result<Option<Credentials>, Error> {
         let mut found = self.credentials()?;
         if found.len() > 1 {
             let names: Vec<String> = found
@@ -517,13 +626,7 @@ impl Environment<'_> {
                 names.join(", ")
             )));
         }
-        found.pop().map(|(_, c)| c).ok_or_else(|| {
-            Error::configuration(
-                "no credentials in the environment: set MONGODB_ATLAS_CLIENT_ID and \
-                 MONGODB_ATLAS_CLIENT_SECRET (service account), MONGODB_ATLAS_PUBLIC_API_KEY \
-                 and MONGODB_ATLAS_PRIVATE_API_KEY (API key), or MONGODB_ATLAS_ACCESS_TOKEN",
-            )
-        })
+        Ok(found.pop().map(|(_, c)| c))
     }
 
     /// [`ALLOW_INSECURE_HTTP_VARIABLE`]: `true` or `false`, when set.

@@ -3,6 +3,17 @@
 //! Every variant that involves a request names its method and URL path
 //! (never a query string with secrets, never a header), so `Display` alone
 //! says what failed and where.
+//!
+//! `Display` and `source()` follow the convention of Rust's error-handling
+//! working group: an error either returns its cause from `source()` or
+//! writes the cause's text in its `Display`, never both, so that a report
+//! walking the chain (`anyhow`'s `{:#}`, a loop over `source()`) prints
+//! each text once. [`Error::Transport`] and [`Error::Timeout`] return
+//! theirs: their `Display` says which request failed and how, and *why*
+//! (`connection refused`, a TLS failure) is the `source()`, down to the
+//! `std::io::Error`; [`Error::with_causes`] writes the whole chain on one
+//! line. Every other variant has no source: its `Display` is the whole
+//! story.
 
 use std::fmt;
 use std::sync::Arc;
@@ -50,10 +61,13 @@ pub enum Error {
     VersionGone(Box<ApiErrorResponse>),
     /// A response whose body is not what the spec says (the bytes are kept).
     Decode(Box<DecodeError>),
-    /// The request could not be sent, or the response not received.
+    /// The request could not be sent, or the response not received. Why
+    /// is [`source()`](std::error::Error::source)'s to say (walk the chain
+    /// to show it): `Display` names the request only.
     Transport(Box<TransportError>),
     /// The request did not complete within the configured timeout. The
-    /// server may or may not have acted on it.
+    /// server may or may not have acted on it. As for
+    /// [`Error::Transport`], the cause is the `source()`.
     Timeout(Box<TransportError>),
     /// A response body, header or token answer larger than the client reads
     /// (see [`ClientBuilder::max_response_bytes`](crate::ClientBuilder)).
@@ -573,6 +587,22 @@ impl Error {
         }
     }
 
+    /// This error's `Display`, then each cause's (its
+    /// [`source()`](std::error::Error::source), in turn), separated by `: `: one line
+    /// that says what failed and why, as `anyhow`'s `{:#}` writes it.
+    ///
+    /// ```
+    /// # fn show(error: &atlas_stream_connections::Error) {
+    /// eprintln!("error: {}", error.with_causes());
+    /// // error: POST /api/atlas/v2/groups/…/connections: transport error:
+    /// // could not connect: error sending request: client error (Connect):
+    /// // tcp connect error: Connection refused (os error 111)
+    /// # }
+    /// ```
+    pub fn with_causes(&self) -> impl fmt::Display + '_ {
+        Causes(self)
+    }
+
     pub(crate) fn invalid(parameter: &'static str, message: impl Into<String>) -> Self {
         Error::InvalidInput {
             parameter,
@@ -688,13 +718,18 @@ impl fmt::Display for Error {
                 request_prefix(f, &e.method, &e.path, e.status, e.of_operation)?;
                 write!(f, "response body does not match the spec: {}", e.message)
             }
+            // The cause is `source()`'s, not repeated here (see the
+            // module's doc).
             Error::Transport(e) => {
                 request_prefix(f, &e.method, &e.path, e.status, e.of_operation)?;
-                write!(f, "transport error: {}", e.source)
+                match e.source.is_connect() {
+                    true => f.write_str("transport error: could not connect"),
+                    false => f.write_str("transport error"),
+                }
             }
             Error::Timeout(e) => {
                 request_prefix(f, &e.method, &e.path, e.status, e.of_operation)?;
-                write!(f, "timed out: {}", e.source)
+                f.write_str("timed out")
             }
             Error::TooLarge(e) => {
                 request_prefix(f, &e.method, &e.path, e.status, e.of_operation)?;
@@ -705,6 +740,21 @@ impl fmt::Display for Error {
                 )
             }
         }
+    }
+}
+
+/// [`Error::with_causes`]: the error, then each of its sources.
+struct Causes<'a>(&'a Error);
+
+impl fmt::Display for Causes<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = std::error::Error::source(self.0);
+        while let Some(error) = cause {
+            write!(f, ": {error}")?;
+            cause = error.source();
+        }
+        Ok(())
     }
 }
 

@@ -56,6 +56,7 @@
 // `x-rust-type`), which needs the crate to know itself by that name.
 extern crate self as atlas_stream_connections;
 
+pub mod atlas_cli;
 mod auth;
 mod call;
 mod client;

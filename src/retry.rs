@@ -12,7 +12,7 @@
 //! backoff and limits ([`RetryPolicy::idempotent_delay`]): one fault at the
 //! token endpoint must not fail every call waiting for the token.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime};
 
 use reqwest::StatusCode;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
@@ -132,8 +132,17 @@ fn unit_random() -> f64 {
 pub(crate) const MAX_RETRY_AFTER_LEN: usize = 64;
 
 /// `Retry-After` as a duration from now: delay-seconds or an HTTP-date
-/// (RFC 9110 §10.2.3). A date in the past is zero; anything unreadable, or
-/// longer than any valid value, is absent.
+/// (RFC 9110 §10.2.3) in any of the three forms a recipient must accept
+/// (§5.6.7): IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), RFC 850
+/// (`Sunday, 06-Nov-94 08:49:37 GMT`) and asctime (`Sun Nov  6 08:49:37
+/// 1994`). A date in the past is zero; anything unreadable (a weekday that
+/// does not match its date included), or longer than any valid value, is
+/// absent.
+///
+/// The dates are read by `httpdate` (hyper's own reader of them). It takes
+/// an RFC 850 two-digit year as 1970 to 2069, where RFC 9110 takes a year
+/// more than 50 years ahead as the past century: the two differ only for
+/// dates 44 years or more away, which no client waits out.
 pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(RETRY_AFTER)?;
     if value.len() > MAX_RETRY_AFTER_LEN {
@@ -143,7 +152,7 @@ pub(crate) fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
-    let at = parse_imf_fixdate(value)?;
+    let at = httpdate::parse_http_date(value).ok()?;
     Some(at.duration_since(SystemTime::now()).unwrap_or_default())
 }
 
@@ -154,59 +163,6 @@ impl ApiErrorResponse {
     pub fn retry_after(&self) -> Option<Duration> {
         retry_after(&self.headers)
     }
-}
-
-/// Parses `Sun, 06 Nov 1994 08:49:37 GMT`, the one date format senders must
-/// use (RFC 9110 §5.6.7).
-fn parse_imf_fixdate(value: &str) -> Option<SystemTime> {
-    let rest = value.split_once(", ")?.1;
-    let mut parts = rest.split(' ');
-    let day: u64 = parts.next()?.parse().ok()?;
-    let month = match parts.next()? {
-        "Jan" => 1,
-        "Feb" => 2,
-        "Mar" => 3,
-        "Apr" => 4,
-        "May" => 5,
-        "Jun" => 6,
-        "Jul" => 7,
-        "Aug" => 8,
-        "Sep" => 9,
-        "Oct" => 10,
-        "Nov" => 11,
-        "Dec" => 12,
-        _ => return None,
-    };
-    let year: u64 = parts.next()?.parse().ok()?;
-    let mut clock = parts.next()?.split(':');
-    let hour: u64 = clock.next()?.parse().ok()?;
-    let minute: u64 = clock.next()?.parse().ok()?;
-    let second: u64 = clock.next()?.parse().ok()?;
-    if parts.next()? != "GMT"
-        || parts.next().is_some()
-        || !(1970..=9999).contains(&year)
-        || !(1..=31).contains(&day)
-        || hour > 23
-        || minute > 59
-        || second > 60
-    {
-        return None;
-    }
-    let days = days_from_civil(year, month, day);
-    let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
-    UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-/// algorithm), for years from 1970.
-fn days_from_civil(year: u64, month: u64, day: u64) -> u64 {
-    let year = if month <= 2 { year - 1 } else { year };
-    let era = year / 400;
-    let year_of_era = year - era * 400;
-    let month_from_march = (month + 9) % 12;
-    let day_of_year = (153 * month_from_march + 2) / 5 + day - 1;
-    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
-    era * 146_097 + day_of_era - 719_468
 }
 
 #[cfg(test)]
@@ -222,22 +178,91 @@ mod tests {
         headers
     }
 
+    /// `Retry-After` read from a header holding `value`.
+    fn read(value: &str) -> Option<Duration> {
+        let mut map = HeaderMap::new();
+        map.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
+        retry_after(&map)
+    }
+
     #[test]
-    fn http_dates_are_read_exactly() {
-        let at = parse_imf_fixdate("Sun, 06 Nov 1994 08:49:37 GMT").unwrap();
-        assert_eq!(at, UNIX_EPOCH + Duration::from_secs(784_111_777));
-        let leap = parse_imf_fixdate("Thu, 29 Feb 2024 00:00:00 GMT").unwrap();
-        assert_eq!(leap, UNIX_EPOCH + Duration::from_secs(1_709_164_800));
+    fn http_dates_are_read_in_all_three_forms() {
+        use std::time::UNIX_EPOCH;
+        // The same instant in each form of RFC 9110 §5.6.7, and a leap day.
+        for (value, seconds) in [
+            ("Sun, 06 Nov 1994 08:49:37 GMT", 784_111_777),
+            ("Sunday, 06-Nov-94 08:49:37 GMT", 784_111_777),
+            ("Sun Nov  6 08:49:37 1994", 784_111_777),
+            ("Thu, 29 Feb 2024 00:00:00 GMT", 1_709_164_800),
+            ("Thursday, 29-Feb-24 00:00:00 GMT", 1_709_164_800),
+            ("Thu Feb 29 00:00:00 2024", 1_709_164_800),
+        ] {
+            let at = httpdate::parse_http_date(value).unwrap();
+            assert_eq!(at, UNIX_EPOCH + Duration::from_secs(seconds), "{value}");
+            assert_eq!(read(value), Some(Duration::ZERO), "{value}: in the past");
+        }
+        // A date a day ahead, in each form, is about a day away.
+        let ahead = SystemTime::now() + Duration::from_secs(86_400);
+        let imf = httpdate::fmt_http_date(ahead);
+        for value in [imf.clone(), rfc850(&imf), asctime(&imf)] {
+            let wait = read(&value).unwrap_or_else(|| panic!("{value}: not read"));
+            assert!(
+                (Duration::from_secs(86_398)..=Duration::from_secs(86_400)).contains(&wait),
+                "{value}: {wait:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn malformed_http_dates_are_absent() {
         for bad in [
             "",
             "Sun, 06 Nov 1994 08:49:37 UTC",
             "Sun, 06 Foo 1994 08:49:37 GMT",
             "Sun, 06 Nov 1994 24:49:37 GMT",
-            "Sunday, 06-Nov-94 08:49:37 GMT",
+            "Mon, 06 Nov 1994 08:49:37 GMT",
+            "Sunday, 06-Nov-1994 08:49:37 GMT",
+            "Sunday, 6-Nov-94 08:49:37 GMT",
+            "Sun Nov 6 08:49:37 1994",
             "Sun, 06 Nov 1994 08:49:37 GMT extra",
+            "Sun, 06 Nov 1969 08:49:37 GMT",
+            "-1",
+            "1.5",
         ] {
-            assert_eq!(parse_imf_fixdate(bad), None, "{bad}");
+            assert_eq!(read(bad), None, "{bad:?}");
         }
+    }
+
+    /// `Sun, 06 Nov 1994 08:49:37 GMT` as `Sunday, 06-Nov-94 08:49:37 GMT`.
+    fn rfc850(imf: &str) -> String {
+        let day = match &imf[..3] {
+            "Mon" => "Monday",
+            "Tue" => "Tuesday",
+            "Wed" => "Wednesday",
+            "Thu" => "Thursday",
+            "Fri" => "Friday",
+            "Sat" => "Saturday",
+            _ => "Sunday",
+        };
+        format!(
+            "{day}, {}-{}-{} {} GMT",
+            &imf[5..7],
+            &imf[8..11],
+            &imf[14..16],
+            &imf[17..25]
+        )
+    }
+
+    /// `Sun, 06 Nov 1994 08:49:37 GMT` as `Sun Nov  6 08:49:37 1994`.
+    fn asctime(imf: &str) -> String {
+        let day = imf[5..7].trim_start_matches('0');
+        format!(
+            "{} {} {day:>2} {} {}",
+            &imf[..3],
+            &imf[8..11],
+            &imf[17..25],
+            &imf[12..16]
+        )
     }
 
     #[test]
