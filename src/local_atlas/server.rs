@@ -243,14 +243,15 @@ fn redact(name: &str, value: &str) -> String {
     }
 }
 
-/// A revoke body with the token replaced.
-fn redact_revoke(body: &[u8]) -> Vec<u8> {
+/// A form body of the OAuth endpoints with its secrets replaced: a revoke
+/// request's `token`, and a `client_secret` a client sends in the body
+/// rather than in `Authorization`.
+fn redact_form(body: &[u8]) -> Vec<u8> {
     let mut out = form_urlencoded::Serializer::new(String::new());
     for (name, value) in form_urlencoded::parse(body) {
-        let value = if name == "token" {
-            "[REDACTED]".into()
-        } else {
-            value
+        let value = match &*name {
+            "token" | "client_secret" => "[REDACTED]".into(),
+            _ => value,
         };
         out.append_pair(&name, &value);
     }
@@ -507,10 +508,10 @@ impl Shared {
         reply: &Reply,
     ) -> (Option<String>, Option<String>) {
         let path = parts.uri.path();
-        let recorded_body = if path == REVOKE_PATH {
-            redact_revoke(body)
+        let recorded_body = if path == REVOKE_PATH || path == TOKEN_PATH {
+            redact_form(body)
         } else {
-            self.without_write_only(path, body)
+            self.without_write_only(body)
         };
         let sent = self
             .record_secrets
@@ -654,17 +655,17 @@ impl Shared {
         }
     }
 
-    /// A create body as recorded: its write-only members (passwords, keys)
-    /// removed, so tests that print requests cannot leak them; those of
-    /// every version of the body, as the version it follows is not known
-    /// here (a member write-only in one version is removed whatever the
-    /// version). Other bodies, and bodies that are not JSON, are kept as
-    /// sent.
-    fn without_write_only(&self, path: &str, body: &[u8]) -> Vec<u8> {
+    /// Any other body as recorded: JSON without the write-only members
+    /// (passwords, keys) of every version of the create body, whatever the
+    /// path it was sent to (a client with a wrong base path or a trailing
+    /// `/` still sends its connection: answered `404`, it must not be kept
+    /// with its password); those of every version, as the version it
+    /// follows is not known here. A body that is not JSON (a connection
+    /// cut short, say) cannot be searched for secrets: it is not kept.
+    fn without_write_only(&self, body: &[u8]) -> Vec<u8> {
         let schemas = Schemas::new(&self.spec);
-        let (Some(_), Ok(mut value)) = (create_path(path), serde_json::from_slice::<Value>(body))
-        else {
-            return body.to_vec();
+        let Ok(mut value) = serde_json::from_slice::<Value>(body) else {
+            return Vec::new();
         };
         for schema in schemas.request_schemas(CREATE_PATH, CREATE_METHOD) {
             schemas.strip_write_only(schema, &mut value);

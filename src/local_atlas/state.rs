@@ -40,10 +40,11 @@ pub struct RecordedRequest {
     /// Header names (lower case) and values in arrival order. The value of
     /// `Authorization` keeps only its scheme: `Digest [REDACTED]`.
     pub headers: Vec<(String, String)>,
-    /// The body without its secrets: a connection's write-only members
-    /// (passwords, keys, client secrets: what the spec marks `writeOnly`)
-    /// are removed, and the `token` of a revoke request is replaced by
-    /// `[REDACTED]`; any other body is kept as received. Safe to print. The
+    /// The body without its secrets: a JSON body, whatever its path, loses
+    /// a connection's write-only members (passwords, keys, client secrets:
+    /// what the spec marks `writeOnly`); the OAuth endpoints' form bodies
+    /// have their `token` and `client_secret` replaced by `[REDACTED]`; any
+    /// other body (not JSON, so not searchable) is empty. Safe to print. The
     /// body as sent, secrets included, is [`sent_body`](Self::sent_body),
     /// when the local Atlas was told to keep it.
     pub body: Vec<u8>,

@@ -841,7 +841,10 @@ async fn the_local_atlas_reads_a_body_of_exactly_1_mib() {
         1 << 20
     )
     .into_bytes();
-    request.extend(std::iter::repeat_n(b' ', 1 << 20));
+    // A JSON string of exactly 1 MiB (a body that is not JSON is not kept).
+    request.push(b'"');
+    request.extend(std::iter::repeat_n(b'a', (1 << 20) - 2));
+    request.push(b'"');
     // Read, then refused for want of credentials.
     let status = raw_exchange(&atlas, &request).await;
     assert!(status.starts_with("HTTP/1.1 401"), "{status}");

@@ -320,3 +320,40 @@ async fn stored_connections_are_typed_and_their_json_is_what_was_answered() {
     }
     assert_eq!(stored[1].json()["name"], "solar");
 }
+
+#[tokio::test]
+async fn a_connection_sent_to_a_wrong_path_or_cut_short_keeps_no_secret() {
+    let atlas = LocalAtlas::start().await.unwrap();
+    // A wrong base path: the create reaches a path the local Atlas does not
+    // serve (404), with the connection and its password in the body.
+    let misdirected = Client::builder()
+        .base_url(format!("{}/prefix", atlas.base_url()))
+        .access_token("a-token")
+        .build()
+        .unwrap();
+    let error = connect_events(&misdirected, "app", SecretString::new(KAFKA_PASSWORD))
+        .await
+        .unwrap_err();
+    assert!(error.as_api_error().is_some(), "{error:?}");
+    // A body that is not JSON (here a connection cut short) cannot be
+    // searched for secrets.
+    let cut = format!(r#"{{"type":"Kafka","authentication":{{"password":"{KAFKA_PASSWORD}"#);
+    reqwest::Client::new()
+        .post(format!("{}{}", atlas.base_url(), api_path()))
+        .header("content-type", "application/json")
+        .body(cut)
+        .send()
+        .await
+        .unwrap();
+    let requests = atlas.requests();
+    assert!(requests.iter().any(|r| r.path.starts_with("/prefix/")));
+    assert!(
+        requests
+            .iter()
+            .any(|r| r.path == api_path() && r.body.is_empty())
+    );
+    for request in &requests {
+        let body = String::from_utf8_lossy(&request.body);
+        assert!(!body.contains(KAFKA_PASSWORD), "{}: {body}", request.path);
+    }
+}
