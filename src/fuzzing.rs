@@ -382,6 +382,11 @@ fn imf_fixdate(text: &str) -> Option<SystemTime> {
     let years: u64 = (1970..year).map(|y| if leap(y) { 366 } else { 365 }).sum();
     let months: u64 = (1..month).map(|m| month_days(year, m)).sum();
     let days = years + months + day - 1;
+    // The weekday must be the date's (1970-01-01 was a Thursday): RFC 9110's
+    // form is read with it checked, and one that disagrees is no date.
+    if DAYS[((days + 3) % 7) as usize] != &text[..3] {
+        return None;
+    }
     let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second;
     UNIX_EPOCH.checked_add(Duration::from_secs(seconds))
 }
