@@ -55,6 +55,15 @@ pub(crate) struct Profile {
     pub origin: String,
 }
 
+/// Where the Atlas CLI keeps its profiles (`config.toml`, located as the
+/// module docs say) for this process's environment, whether or not the
+/// file exists; `None` when the variables that locate it are unset. A
+/// program can tell by it whether someone is logged in with the CLI
+/// before it asks [`ClientBuilder::from_env`](crate::ClientBuilder::from_env).
+pub fn config_file() -> Option<PathBuf> {
+    config_path(&|name| std::env::var(name).ok())
+}
+
 /// The Atlas CLI's `config.toml`, located as Go's `os.UserConfigDir` does
 /// from the variables `lookup` gives; `None` when they locate nothing.
 pub(crate) fn config_path(lookup: &dyn Fn(&str) -> Option<String>) -> Option<PathBuf> {

@@ -15,6 +15,15 @@
 //!   than that); any other answer is read whole here, and an error status's
 //!   bytes kept, so an error (an HTML 502 page as much as an `ApiError`)
 //!   loses nothing and is parsed once, by [`ApiErrorResponse`].
+//! - A call runs in a `tracing` span, `atlas.call` (operation, method, path,
+//!   API version, and at its end status or error), made by
+//!   [`Client`](crate::Client) and recorded into here (the path, known in
+//!   `pre`); each exchange under it has its own
+//!   ([`Sender::send_as`](crate::send::Sender::send_as)).
+//! - [`run`] bounds the whole call by the plan's timeout: when it passes,
+//!   the call is dropped where it stands (every await of this crate's is
+//!   safe to cancel), and the retry loop, which knows the deadline, does
+//!   not begin a wait that would pass it.
 //! - A per-call [`CallRecord`] (a task-local scoped around one call) carries
 //!   what progenitor's error type cannot: method, path, status, headers, and
 //!   this crate's own error when the failure is not an HTTP answer;
@@ -29,22 +38,48 @@
 
 use std::cell::RefCell;
 use std::future::Future;
+use std::time::Duration;
 
 use bytes::Bytes;
 use progenitor_client::{ClientHooks, ClientInfo, Error as GeneratedError, OperationInfo};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderMap, HeaderValue};
+use tokio::time::Instant;
 
 use crate::error::ApiErrorResponse;
 use crate::error::{Error, without_values};
 use crate::send::{Read, read_body, rebuild};
 use crate::state::{ClientState, Shared};
-use crate::versions::{ApiVersion, versions_of};
+use crate::versions::{ApiVersion, OperationVersions, versions_of};
 
 /// How one call is made, decided before any I/O.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct CallPlan {
+    /// The operation called, for the call's span.
+    pub operation: &'static OperationVersions,
     pub version: &'static ApiVersion,
+    /// The time the whole call may take, if bounded.
+    pub timeout: Option<Duration>,
+    /// When that time is up: set by [`run`] as the call starts (`None`
+    /// too for a timeout too large to add to the clock).
+    pub deadline: Option<Instant>,
+}
+
+impl CallPlan {
+    /// A plan for `version` of `operation`, the whole call bounded by
+    /// `timeout`.
+    pub fn new(
+        operation: &'static OperationVersions,
+        version: &'static ApiVersion,
+        timeout: Option<Duration>,
+    ) -> Self {
+        Self {
+            operation,
+            version,
+            timeout,
+            deadline: None,
+        }
+    }
 }
 
 /// What one call saw.
@@ -147,6 +182,8 @@ impl CallRecord {
 struct CallContext {
     plan: CallPlan,
     record: CallRecord,
+    /// The call's span (`atlas.call`), to record its path in.
+    span: tracing::Span,
 }
 
 tokio::task_local! {
@@ -155,18 +192,27 @@ tokio::task_local! {
     static CALL: RefCell<Box<CallContext>>;
 }
 
-/// Runs one generated call under `plan` and returns its output with what it
-/// recorded.
+/// Runs one generated call under `plan`, in `span`, and returns its output
+/// (`None` when the plan's timeout passed first, the call dropped where it
+/// stood) with what it recorded.
 pub(crate) fn run<F: Future>(
-    plan: CallPlan,
+    mut plan: CallPlan,
+    span: tracing::Span,
     call: F,
-) -> impl Future<Output = (F::Output, CallRecord)> {
+) -> impl Future<Output = (Option<F::Output>, CallRecord)> {
+    plan.deadline = plan
+        .timeout
+        .and_then(|timeout| Instant::now().checked_add(timeout));
     let context = Box::new(CallContext {
         plan,
         record: CallRecord::default(),
+        span,
     });
-    CALL.scope(RefCell::new(context), async {
-        let output = call.await;
+    CALL.scope(RefCell::new(context), async move {
+        let output = match plan.deadline {
+            Some(deadline) => tokio::time::timeout_at(deadline, call).await.ok(),
+            None => Some(call.await),
+        };
         let record = CALL.with(|c| std::mem::take(&mut c.borrow_mut().record));
         (output, record)
     })
@@ -284,6 +330,9 @@ impl ClientHooks<ClientState> for crate::generated::Client {
             r.method = request.method().as_str().to_owned();
             r.path = request.url().path().to_owned();
         });
+        let _ = CALL.try_with(|c| {
+            c.borrow().span.record("path", request.url().path());
+        });
         if let Some(template) = versions_of(info.operation_id).map(|op| op.path)
             && let Err(why) = path_fits(request.url().path(), template)
         {
@@ -322,9 +371,12 @@ impl ClientHooks<ClientState> for crate::generated::Client {
     ) -> reqwest::Result<reqwest::Response> {
         let shared = &self.inner().shared;
         let request = &request;
+        let deadline = plan().and_then(|plan| plan.deadline);
         let outcome = shared
             .sender
-            .retrying(move || shared.auth.send(&shared.sender, request))
+            .retrying(deadline, move |attempt| {
+                shared.auth.send(&shared.sender, request, attempt)
+            })
             .await;
         match outcome {
             Ok(response) => Ok(hand_on(shared, response, request, info.operation_id).await),

@@ -11,9 +11,12 @@ use reqwest::header::HeaderValue;
 
 use crate::auth::Auth;
 use crate::call::{CallPlan, run};
+use tracing::Instrument;
+
 use crate::config::{
-    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT,
-    DEFAULT_TOKEN_REFRESH_MARGIN, check_transport, is_loopback, normalise_base_url, user_agent,
+    ClientBuilder, DEFAULT_BASE_URL, DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_TIMEOUT, DEFAULT_TOKEN_REFRESH_MARGIN, check_transport, is_loopback,
+    normalise_base_url, user_agent,
 };
 use crate::error::Error;
 use crate::generated;
@@ -54,6 +57,9 @@ pub struct CallOptions {
     pub envelope: bool,
     /// Asks Atlas for indented JSON (`pretty=true`).
     pub pretty: bool,
+    /// The time this call may take as a whole, instead of the client's
+    /// (see [`ClientBuilder::call_timeout`]).
+    pub call_timeout: Option<Duration>,
 }
 
 impl CallOptions {
@@ -71,6 +77,13 @@ impl CallOptions {
         self.envelope = envelope;
         self
     }
+    /// Bounds this call as a whole by `timeout` instead of the client's
+    /// call timeout (see [`ClientBuilder::call_timeout`]).
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = Some(timeout);
+        self
+    }
+
     /// Sets `pretty`.
     pub fn pretty(mut self, pretty: bool) -> Self {
         self.pretty = pretty;
@@ -84,8 +97,16 @@ impl Client {
         ClientBuilder::new()
     }
 
-    /// A client configured from the environment; see
-    /// [`ClientBuilder::from_env_with`] for the variables.
+    /// A client configured from the environment: see
+    /// [`ClientBuilder::from_env_with`] for the variables and the Atlas
+    /// CLI's profile, read when they hold no credential.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`] when there is no credential (neither in the
+    /// variables nor in an Atlas CLI profile), when a variable or the
+    /// profile holds something unusable (named, never shown), or when
+    /// [`ClientBuilder::build`] refuses the result.
     pub fn from_env() -> Result<Self, Error> {
         ClientBuilder::from_env()?.build()
     }
@@ -107,6 +128,64 @@ impl Client {
     /// `group_id` must be 24 lowercase hexadecimal digits; `tenant_name` is
     /// sent as one path segment, percent-encoded. Both are checked before any
     /// I/O.
+    ///
+    /// The call runs in a `tracing` span, `atlas.call`, with one
+    /// `atlas.exchange` span under it per HTTP exchange (see the crate
+    /// docs); it is bounded as a whole by the client's
+    /// [`call_timeout`](ClientBuilder::call_timeout).
+    ///
+    /// # Errors
+    ///
+    /// - [`Error::InvalidInput`], before any I/O: a `group_id` that is not a
+    ///   project id, an empty `tenant_name` or one that cannot be one path
+    ///   segment (`.`, `..`), a pinned version that resolves to nothing.
+    /// - [`Error::Authentication`]: the credential was refused (by the
+    ///   token endpoint, or with a `401` even to a fresh token or
+    ///   challenge).
+    /// - [`Error::RateLimited`], [`Error::Api`], [`Error::VersionGone`]:
+    ///   Atlas answered with an error status (after the retries the client
+    ///   makes for throttling); the body is kept, parsed when it is Atlas's.
+    /// - [`Error::Transport`], [`Error::Timeout`], [`Error::TooLarge`],
+    ///   [`Error::Decode`]: no usable answer. When Atlas had answered with
+    ///   a success, [`Error::server_succeeded`] says so: the connection
+    ///   exists, and creating it again would be refused (`409`).
+    ///
+    /// # Examples
+    ///
+    /// Against the embedded local Atlas (feature `local-atlas`), which
+    /// answers as Atlas does:
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use atlas_stream_connections::local_atlas::LocalAtlas;
+    /// use atlas_stream_connections::{Client, Error, types};
+    ///
+    /// let atlas = LocalAtlas::start().await?;
+    /// let (public, private) = atlas.api_key();
+    /// let client = Client::builder()
+    ///     .base_url(atlas.base_url())
+    ///     .api_key(public, private.clone())
+    ///     .build()?;
+    /// let sample = types::StreamsSampleConnection {
+    ///     name: Some("sample_stream_solar".into()),
+    ///     ..Default::default()
+    /// };
+    /// let project = "32b6e34b3d91647abb20e7b8";
+    /// let created = client
+    ///     .create_stream_connection(project, "my-instance", &sample.clone().into())
+    ///     .await?;
+    /// assert_eq!(created.kind(), "Sample");
+    ///
+    /// // The same name again is refused, and says why.
+    /// let again = client
+    ///     .create_stream_connection(project, "my-instance", &sample.into())
+    ///     .await;
+    /// let Err(Error::Api(refused)) = again else { panic!("created twice") };
+    /// assert_eq!(refused.status().as_u16(), 409);
+    /// # Ok(())
+    /// # }
+    /// ```
     pub async fn create_stream_connection(
         &self,
         group_id: &str,
@@ -121,6 +200,15 @@ impl Client {
     /// [`create_stream_connection`](Self::create_stream_connection) with
     /// per-call options, returning the response's status, headers and API
     /// version with the connection.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`create_stream_connection`](Self::create_stream_connection);
+    /// an `api_version` in `options` that resolves to nothing is an
+    /// [`Error::InvalidInput`] before any I/O, and a
+    /// [`call_timeout`](CallOptions::call_timeout) that passes an
+    /// [`Error::Timeout`] whose
+    /// [`call_timeout`](crate::TransportError::call_timeout) says so.
     pub async fn create_stream_connection_with(
         &self,
         group_id: &str,
@@ -200,8 +288,8 @@ impl Client {
                 ));
             }
         }
-        self.run_planned(CallPlan { version: target }, Box::pin(call))
-            .await
+        let plan = CallPlan::new(versions, target, self.call_timeout(options));
+        self.run_planned(plan, Box::pin(call)).await
     }
 
     /// The generated client under this one.
@@ -221,25 +309,64 @@ impl Client {
         plan: CallPlan,
         call: Pin<Box<impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>>>,
     ) -> Result<ApiResponse<T>, Error> {
-        match run(plan, call).await {
-            (Ok(response), record) => Ok(ApiResponse::new(
+        let span = tracing::info_span!(
+            "atlas.call",
+            operation = plan.operation.name,
+            method = plan.operation.method,
+            path = tracing::field::Empty,
+            api_version = plan.version.version,
+            status = tracing::field::Empty,
+            error = tracing::field::Empty,
+        );
+        let (output, record) = run(plan, span.clone(), call).instrument(span.clone()).await;
+        let outcome = match output {
+            Some(Ok(response)) => Ok(ApiResponse::new(
                 response.into_inner(),
                 record.status,
                 record.headers,
                 plan.version.version,
             )),
-            (Err(error), record) => {
+            Some(Err(error)) => {
                 let limit = self.shared().sender.retry.max_response_bytes;
                 // Boxed: the error path's future would make every call's
                 // larger (see `run_planned`).
-                Err(Box::pin(record.into_error(error, limit)).await)
+                let error = Box::pin(record.into_error(error, limit)).await;
+                Err(self.shared().with_credential_origin(error))
             }
+            None => {
+                let limit = plan.timeout.unwrap_or(Duration::MAX);
+                let status = record.status;
+                Err(Error::call_timed_out(
+                    record.method,
+                    record.path,
+                    status,
+                    limit,
+                ))
+            }
+        };
+        let status = match &outcome {
+            Ok(response) => Some(response.status()),
+            Err(error) => error.status(),
+        };
+        if let Some(status) = status {
+            span.record("status", status.as_u16());
         }
+        if let Err(error) = &outcome {
+            span.record("error", tracing::field::display(error));
+        }
+        outcome
     }
 
     /// Revokes the service-account token this client holds, if any, and
     /// forgets it; the next call fetches a new one. An error for other kinds
     /// of credential.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`] for a client that signs in with an API key
+    /// or an access token; [`Error::Authentication`] (its note says the
+    /// token was not revoked) when the revoke endpoint refuses, or
+    /// [`Error::Transport`] or [`Error::Timeout`] when it does not answer.
     pub async fn revoke(&self) -> Result<(), Error> {
         let shared = self.shared();
         shared.auth.revoke(&shared.sender).await
@@ -259,7 +386,12 @@ impl Client {
         let version = versions
             .resolve(pin)
             .map_err(|why| Error::invalid("api_version", why))?;
-        Ok(CallPlan { version })
+        Ok(CallPlan::new(versions, version, self.call_timeout(options)))
+    }
+
+    /// The time a call with `options` may take, if bounded.
+    fn call_timeout(&self, options: &CallOptions) -> Option<Duration> {
+        Some(options.call_timeout.unwrap_or(self.shared().call_timeout))
     }
 }
 
@@ -274,11 +406,16 @@ fn known_versions(operation: &str) -> Result<&'static OperationVersions, Error> 
 }
 
 impl ClientBuilder {
-    /// Builds the client. Fails, before any I/O, on an invalid base URL (or
+    /// Builds the client. No I/O is done: the first call signs in.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`], before any I/O, on an invalid base URL (or
     /// a plain `http` one for another host, see [`base_url`](Self::base_url)),
-    /// a missing or second credential, a zero
-    /// [`max_response_bytes`](Self::max_response_bytes), or a pinned version
-    /// that resolves to nothing.
+    /// a missing or second credential, an access token a header cannot
+    /// carry, a zero [`max_response_bytes`](Self::max_response_bytes), a
+    /// `User-Agent` suffix a header cannot carry, or a pinned version that
+    /// resolves to nothing.
     pub fn build(self) -> Result<Client, Error> {
         let base_url = normalise_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_BASE_URL))?;
         // Before the credential is read: none may go out in clear.
@@ -301,8 +438,11 @@ impl ClientBuilder {
         // (`normalise_base_url` parsed it already: this does not fail.)
         let base = reqwest::Url::parse(&base_url)
             .map_err(|e| Error::configuration(format!("base_url: {e}")))?;
+        let mut shared = Shared::new(base, sender, auth, self.api_version);
+        shared.call_timeout = self.call_timeout.unwrap_or(DEFAULT_CALL_TIMEOUT);
+        shared.credential_origin = self.credential_origin;
         let state = ClientState {
-            shared: Arc::new(Shared::new(base, sender, auth, self.api_version)),
+            shared: Arc::new(shared),
         };
         Ok(Client {
             inner: generated::Client::new_with_client(&base_url, http, state),

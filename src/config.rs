@@ -20,9 +20,15 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// of the response body, by default. It bounds each exchange, not the call:
 /// a call may take a token request, a Digest challenge and retries, each
 /// with this much time, and waits between retries bounded by
-/// [`DEFAULT_MAX_RETRY_DELAY`](crate::DEFAULT_MAX_RETRY_DELAY). Wrap the
-/// call in `tokio::time::timeout` for a deadline on the whole.
+/// [`DEFAULT_MAX_RETRY_DELAY`](crate::DEFAULT_MAX_RETRY_DELAY).
+/// [`DEFAULT_CALL_TIMEOUT`] bounds the whole.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// Time allowed for a whole call, by default: every exchange it makes (a
+/// token request, a Digest challenge, the request itself, retries) and the
+/// waits between them, from the call's start to its decoded answer. Three
+/// times [`DEFAULT_TIMEOUT`], room for a token request, a challenge and the
+/// request each taking all of theirs.
+pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long before its expiry a service-account token is replaced, by
 /// default. Atlas tokens live an hour; replacing them five minutes early
 /// keeps a call from starting with a token that dies in flight, while
@@ -144,7 +150,8 @@ impl Credentials {
 /// |---|---|
 /// | base URL | [`DEFAULT_BASE_URL`] |
 /// | connect timeout | [`DEFAULT_CONNECT_TIMEOUT`] |
-/// | timeout | [`DEFAULT_TIMEOUT`] |
+/// | timeout, of each exchange | [`DEFAULT_TIMEOUT`] |
+/// | call timeout, of each call as a whole | [`DEFAULT_CALL_TIMEOUT`] |
 /// | `User-Agent` | [`user_agent()`], no suffix |
 /// | API version | the newest each operation declares |
 /// | retries on 429 / 503 with `Retry-After` (token and revoke requests and Digest probes: also any 5xx and a failed connection) | [`DEFAULT_MAX_RETRIES`](crate::DEFAULT_MAX_RETRIES), backoff from [`DEFAULT_RETRY_BASE_DELAY`](crate::DEFAULT_RETRY_BASE_DELAY) up to [`DEFAULT_MAX_RETRY_DELAY`](crate::DEFAULT_MAX_RETRY_DELAY) |
@@ -163,6 +170,7 @@ pub struct ClientBuilder {
     pub(crate) base_url: Option<String>,
     pub(crate) connect_timeout: Option<Duration>,
     pub(crate) timeout: Option<Duration>,
+    pub(crate) call_timeout: Option<Duration>,
     pub(crate) user_agent_suffix: Option<String>,
     pub(crate) http: Option<reqwest::Client>,
     pub(crate) credentials: Vec<Credentials>,
@@ -183,6 +191,7 @@ impl fmt::Debug for ClientBuilder {
             .field("base_url", &self.base_url.as_deref().map(shown_url))
             .field("connect_timeout", &self.connect_timeout)
             .field("timeout", &self.timeout)
+            .field("call_timeout", &self.call_timeout)
             .field("user_agent_suffix", &self.user_agent_suffix)
             .field("custom_http_client", &self.http.is_some())
             .field("credentials", &self.credentials)
@@ -249,9 +258,29 @@ impl ClientBuilder {
         self
     }
 
-    /// Time allowed for each HTTP exchange (default [`DEFAULT_TIMEOUT`]).
+    /// Time allowed for each HTTP exchange (default [`DEFAULT_TIMEOUT`]),
+    /// from sending its request to the end of its answer's body. A call
+    /// may make several exchanges: [`call_timeout`](Self::call_timeout)
+    /// bounds them together.
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = Some(timeout);
+        self
+    }
+
+    /// Time allowed for each call as a whole (default
+    /// [`DEFAULT_CALL_TIMEOUT`]): its token request, Digest challenge,
+    /// request and retries, and the waits between them. A call that runs
+    /// out of it ends with an [`Error::Timeout`] whose
+    /// [`call_timeout`](crate::TransportError::call_timeout) says so (one
+    /// exchange running out of [`timeout`](Self::timeout) is an
+    /// `Error::Timeout` too, without it); a retry whose wait would outlast
+    /// it is not waited for, and the call ends with the answer that asked
+    /// for the wait (a [`Error::RateLimited`], say). `Duration::MAX` leaves
+    /// calls unbounded but for their exchanges' timeouts.
+    /// [`CallOptions::call_timeout`](crate::CallOptions::call_timeout) sets
+    /// it for one call.
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = Some(timeout);
         self
     }
 
@@ -353,6 +382,11 @@ impl ClientBuilder {
 
     /// A builder configured from the process environment; see
     /// [`from_env_with`](Self::from_env_with).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`]: a variable that is not UTF-8, and those of
+    /// [`from_env_with`](Self::from_env_with).
     pub fn from_env() -> Result<Self, Error> {
         if let Some(name) = CREDENTIAL_VARIABLES
             .iter()
@@ -423,6 +457,34 @@ impl ClientBuilder {
     ///   URL alone never sends credentials in clear.
     ///
     /// Settings made on the builder afterwards override all of these.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`], naming the variable, file, line, profile or
+    /// key at fault and never a value: no credential anywhere; half of a
+    /// pair, or two kinds of credential, in the variables; a base URL or
+    /// `MONGODB_ATLAS_ALLOW_INSECURE_HTTP` that cannot be read; a profile
+    /// file that cannot be read or parsed, a profile that is not there or
+    /// gives no usable credential, an expired access token.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use atlas_stream_connections::ClientBuilder;
+    ///
+    /// let vars = [
+    ///     ("MONGODB_ATLAS_CLIENT_ID", "mdb_sa_id_0123"),
+    ///     ("MONGODB_ATLAS_CLIENT_SECRET", "mdb_sa_sk_never_shown"),
+    /// ];
+    /// let lookup = |name: &str| {
+    ///     vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+    /// };
+    /// let builder = ClientBuilder::from_env_with(lookup)?;
+    /// assert!(!format!("{builder:?}").contains("never_shown"));
+    /// let client = builder.build()?;
+    /// assert_eq!(client.base_url(), "https://cloud.mongodb.com");
+    /// # Ok::<(), atlas_stream_connections::Error>(())
+    /// ```
     pub fn from_env_with(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, Error> {
         let env = Environment(&lookup);
         let mut builder = match env.credential()? {
@@ -446,6 +508,11 @@ impl ClientBuilder {
     /// `config.toml` where the CLI keeps it: step 2 of
     /// [`from_env_with`](Self::from_env_with)'s discovery, alone. No
     /// variable but those locating the file and naming the profile is read.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`] when there is no file, or as for
+    /// [`from_env_with`](Self::from_env_with)'s profile step.
     pub fn from_atlas_cli_profile(profile: Option<&str>) -> Result<Self, Error> {
         let lookup = |name: &str| std::env::var(name).ok();
         Self::from_profile(&lookup, profile)
@@ -454,6 +521,11 @@ impl ClientBuilder {
     /// A builder configured from profile `profile` of the Atlas CLI
     /// configuration at `path` (`None`: `MONGODB_ATLAS_PROFILE`, else the
     /// file's only profile, else `default`).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Configuration`]: no file at `path`, or as for
+    /// [`from_env_with`](Self::from_env_with)'s profile step.
     pub fn from_atlas_cli_file(
         path: impl AsRef<Path>,
         profile: Option<&str>,
@@ -499,6 +571,13 @@ impl ClientBuilder {
                  or run `atlas auth login`; {looked}"
             ))
         })
+    }
+
+    /// Where the credential comes from when an Atlas CLI profile gave it
+    /// (``profile `NAME` of PATH``), else `None`. Never a secret: for
+    /// messages such as "signing in with ...".
+    pub fn credential_origin(&self) -> Option<&str> {
+        self.credential_origin.as_deref()
     }
 
     /// A builder with the profile's credential and base URL.

@@ -65,9 +65,13 @@ pub enum Error {
     /// is [`source()`](std::error::Error::source)'s to say (walk the chain
     /// to show it): `Display` names the request only.
     Transport(Box<TransportError>),
-    /// The request did not complete within the configured timeout. The
-    /// server may or may not have acted on it. As for
-    /// [`Error::Transport`], the cause is the `source()`.
+    /// The request did not complete in time: one exchange within the
+    /// per-exchange timeout ([`ClientBuilder::timeout`](crate::ClientBuilder::timeout);
+    /// the cause, reqwest's, is the `source()`), or the whole call within
+    /// its call timeout
+    /// ([`ClientBuilder::call_timeout`](crate::ClientBuilder::call_timeout),
+    /// [`TransportError::call_timeout`] says which; no `source()`). The
+    /// server may or may not have acted on it.
     Timeout(Box<TransportError>),
     /// A response body, header or token answer larger than the client reads
     /// (see [`ClientBuilder::max_response_bytes`](crate::ClientBuilder)).
@@ -404,14 +408,17 @@ impl DecodeError {
 }
 
 /// A request that got no HTTP answer, or whose answer broke off after its
-/// status line.
+/// status line, or a call that ran out of time.
 #[derive(Debug, Clone)]
 pub struct TransportError {
     pub(crate) method: String,
     pub(crate) path: String,
     /// The status, when the failure came while reading the body.
     pub(crate) status: Option<StatusCode>,
-    pub(crate) source: Arc<reqwest::Error>,
+    /// reqwest's error; `None` for a call whose own timeout passed.
+    pub(crate) source: Option<Arc<reqwest::Error>>,
+    /// The call's timeout, when it is what passed.
+    pub(crate) call_timeout: Option<Duration>,
     /// Whether the response was the operation's own (see [`DecodeError`]).
     pub(crate) of_operation: bool,
 }
@@ -457,9 +464,21 @@ impl TransportError {
     pub fn request(&self) -> (&str, &str) {
         (&self.method, &self.path)
     }
-    /// The underlying error.
-    pub fn source(&self) -> &reqwest::Error {
-        &self.source
+    /// The underlying error: reqwest's, unless the call's own timeout
+    /// passed ([`call_timeout`](Self::call_timeout)).
+    pub fn source(&self) -> Option<&reqwest::Error> {
+        self.source.as_deref()
+    }
+    /// The whole call's timeout, when the call failed because it passed
+    /// (an [`Error::Timeout`] that no single exchange's timeout caused).
+    pub fn call_timeout(&self) -> Option<Duration> {
+        self.call_timeout
+    }
+    /// Whether the request never left: its connection could not be made.
+    fn is_connect(&self) -> bool {
+        self.source
+            .as_deref()
+            .is_some_and(reqwest::Error::is_connect)
     }
 }
 
@@ -538,7 +557,7 @@ impl Error {
                 e.status == StatusCode::SERVICE_UNAVAILABLE && e.retry_after().is_some()
             }
             // A connect timeout is both: the request never left.
-            Error::Transport(e) | Error::Timeout(e) => e.source.is_connect(),
+            Error::Transport(e) | Error::Timeout(e) => e.is_connect(),
             _ => false,
         }
     }
@@ -553,10 +572,13 @@ impl Error {
         let Error::Transport(e) = self else {
             return false;
         };
-        if e.source.is_connect() {
+        if e.is_connect() {
             return true;
         }
-        let mut cause = std::error::Error::source(&e.source);
+        let mut cause = e
+            .source
+            .as_deref()
+            .and_then(|source| std::error::Error::source(source));
         while let Some(error) = cause {
             // Closed before the answer was complete (or at all).
             if error
@@ -646,14 +668,37 @@ impl Error {
             method: method.to_owned(),
             path: path.to_owned(),
             status,
-            source: Arc::new(source.without_url()),
+            source: Some(Arc::new(source.without_url())),
+            call_timeout: None,
             of_operation: true,
         });
-        if error.source.is_timeout() {
+        if error
+            .source
+            .as_deref()
+            .is_some_and(reqwest::Error::is_timeout)
+        {
             Error::Timeout(error)
         } else {
             Error::Transport(error)
         }
+    }
+
+    /// The call to `method` `path` did not finish within `limit`, its own
+    /// timeout; `status`, when the final answer's had arrived.
+    pub(crate) fn call_timed_out(
+        method: String,
+        path: String,
+        status: Option<StatusCode>,
+        limit: Duration,
+    ) -> Self {
+        Error::Timeout(Box::new(TransportError {
+            method,
+            path,
+            status,
+            source: None,
+            call_timeout: Some(limit),
+            of_operation: true,
+        }))
     }
 
     /// Something of `limit` bytes or more where the client reads less.
@@ -722,14 +767,17 @@ impl fmt::Display for Error {
             // module's doc).
             Error::Transport(e) => {
                 request_prefix(f, &e.method, &e.path, e.status, e.of_operation)?;
-                match e.source.is_connect() {
+                match e.is_connect() {
                     true => f.write_str("transport error: could not connect"),
                     false => f.write_str("transport error"),
                 }
             }
             Error::Timeout(e) => {
                 request_prefix(f, &e.method, &e.path, e.status, e.of_operation)?;
-                f.write_str("timed out")
+                match e.call_timeout {
+                    Some(limit) => write!(f, "timed out: the call's timeout ({limit:?}) passed"),
+                    None => f.write_str("timed out: the exchange's timeout passed"),
+                }
             }
             Error::TooLarge(e) => {
                 request_prefix(f, &e.method, &e.path, e.status, e.of_operation)?;
@@ -803,7 +851,10 @@ impl fmt::Display for ApiErrorResponse {
 impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            Error::Transport(e) | Error::Timeout(e) => Some(e.source.as_ref()),
+            Error::Transport(e) | Error::Timeout(e) => e
+                .source
+                .as_deref()
+                .map(|source| source as &(dyn std::error::Error + 'static)),
             _ => None,
         }
     }

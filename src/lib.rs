@@ -89,8 +89,8 @@ pub mod fuzzing;
 pub use client::{CallOptions, Client};
 pub use config::{
     ALLOW_INSECURE_HTTP_VARIABLE, BASE_URL_VARIABLES, CREDENTIAL_VARIABLES, ClientBuilder,
-    Credentials, DEFAULT_BASE_URL, DEFAULT_CONNECT_TIMEOUT, DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_TIMEOUT, DEFAULT_TOKEN_REFRESH_MARGIN, user_agent,
+    Credentials, DEFAULT_BASE_URL, DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, DEFAULT_TOKEN_REFRESH_MARGIN, user_agent,
 };
 pub use error::{
     ApiErrorResponse, DecodeError, Error, OAuthError, RateLimit, TooLargeError, TransportError,

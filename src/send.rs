@@ -15,6 +15,8 @@
 use std::future::Future;
 use std::time::{Duration, Instant};
 
+use tracing::Instrument;
+
 use bytes::Bytes;
 use reqwest::header::{CONTENT_LENGTH, HeaderMap, HeaderValue, USER_AGENT};
 use reqwest::{Request, Response, ResponseBuilderExt, StatusCode, Url};
@@ -35,6 +37,52 @@ pub(crate) const DISCARD_LIMIT: u64 = 64 * 1024;
 /// any token a server could reasonably issue.
 pub(crate) const TOKEN_ANSWER_LIMIT: u64 = 64 * 1024;
 
+/// What one exchange is, for its span: `kind` (`call`, `retry`, `token`,
+/// `revoke` or `digest_probe`) and the attempt of its retry loop, from 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Exchange {
+    pub kind: &'static str,
+    pub attempt: u32,
+}
+
+impl Exchange {
+    /// The operation's request: its first attempt is `call`, a later one
+    /// (after throttling) `retry`. (An answer to a refused nonce or token
+    /// within one attempt is that attempt's again.)
+    pub fn call(attempt: u32) -> Self {
+        let kind = match attempt {
+            0 | 1 => "call",
+            _ => "retry",
+        };
+        Self { kind, attempt }
+    }
+
+    /// A request for a service-account token.
+    pub fn token(attempt: u32) -> Self {
+        Self {
+            kind: "token",
+            attempt,
+        }
+    }
+
+    /// A request revoking a service-account token.
+    pub fn revoke(attempt: u32) -> Self {
+        Self {
+            kind: "revoke",
+            attempt,
+        }
+    }
+
+    /// A request without credentials or body, sent to learn a Digest
+    /// challenge.
+    pub fn digest_probe(attempt: u32) -> Self {
+        Self {
+            kind: "digest_probe",
+            attempt,
+        }
+    }
+}
+
 /// Sends requests; shared by every clone of a client (and cloned into the
 /// detached tasks of [`SingleFlight`](crate::auth::flight::SingleFlight)).
 #[derive(Debug, Clone)]
@@ -52,20 +100,50 @@ pub(crate) struct Sender {
 impl Sender {
     /// One exchange. A request without an answer is an [`Error::Transport`]
     /// or [`Error::Timeout`] naming its method and path.
-    pub async fn send(&self, request: Request) -> Result<Response, Error> {
+    pub async fn send(&self, exchange: Exchange, request: Request) -> Result<Response, Error> {
         let method = request.method().clone();
         let path = request.url().path().to_owned();
-        self.send_as(request, method.as_str(), &path).await
+        self.send_as(exchange, request, method.as_str(), &path)
+            .await
     }
 
     /// [`send`](Self::send) for a request whose method and path the caller
     /// holds (a copy of it, say), so that they need not be copied for an
     /// error that is rarely made.
+    ///
+    /// The exchange runs in its own span, `atlas.exchange`, which records
+    /// the status and the elapsed time when the answer comes.
     pub async fn send_as(
+        &self,
+        exchange: Exchange,
+        request: Request,
+        method: &str,
+        path: &str,
+    ) -> Result<Response, Error> {
+        let span = tracing::debug_span!(
+            "atlas.exchange",
+            kind = exchange.kind,
+            attempt = exchange.attempt,
+            method,
+            path,
+            status = tracing::field::Empty,
+            elapsed_ms = tracing::field::Empty,
+        );
+        // (Without a subscriber that wants it, the span is a `None`: the
+        // clone and the records below cost nothing.)
+        let recorded = span.clone();
+        self.exchange(request, method, path, recorded)
+            .instrument(span)
+            .await
+    }
+
+    /// [`send_as`](Self::send_as) inside its span, `span`.
+    async fn exchange(
         &self,
         mut request: Request,
         method: &str,
         path: &str,
+        span: tracing::Span,
     ) -> Result<Response, Error> {
         request
             .headers_mut()
@@ -80,13 +158,13 @@ impl Sender {
         let started = Instant::now();
         match self.http.execute(request).await {
             Ok(response) => {
-                tracing::debug!(
-                    %method,
-                    %path,
-                    status = response.status().as_u16(),
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "atlas exchange"
+                let (status, elapsed_ms) = (
+                    response.status().as_u16(),
+                    started.elapsed().as_millis() as u64,
                 );
+                span.record("status", status);
+                span.record("elapsed_ms", elapsed_ms);
+                tracing::debug!(%method, %path, status, elapsed_ms, "atlas exchange");
                 if !enveloped {
                     return Ok(response);
                 }
@@ -95,6 +173,7 @@ impl Sender {
                 Box::pin(self.unwrap_envelope(response, method, path)).await
             }
             Err(error) => {
+                span.record("elapsed_ms", started.elapsed().as_millis() as u64);
                 tracing::debug!(%method, %path, timeout = error.is_timeout(), "atlas exchange failed");
                 Err(Error::transport(method, path, error))
             }
@@ -122,20 +201,27 @@ impl Sender {
         Ok(unwrap_envelope(status, headers, body))
     }
 
-    /// Runs `attempt` until its answer is not one to retry
-    /// ([`RetryPolicy::delay`]), waiting between attempts.
+    /// Runs `attempt` (given its number, from 1) until its answer is not
+    /// one to retry ([`RetryPolicy::delay`]), waiting between attempts. A
+    /// wait that would end at or after `give_up_at` (the call's deadline)
+    /// is not begun: the answer that asked for it is the outcome, which
+    /// says more (a `429` and its `Retry-After`) than a timeout would.
     ///
     /// (`FnMut` returning a future rather than an async closure: the futures
     /// of async closures are not provably `Send` today, and callers spawn
     /// calls on multi-threaded runtimes.)
-    pub async fn retrying<F, Fut>(&self, mut attempt: F) -> Result<Response, Error>
+    pub async fn retrying<F, Fut>(
+        &self,
+        give_up_at: Option<tokio::time::Instant>,
+        mut attempt: F,
+    ) -> Result<Response, Error>
     where
-        F: FnMut() -> Fut,
+        F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<Response, Error>>,
     {
         let mut retries_done = 0;
         loop {
-            let response = attempt().await?;
+            let response = attempt(retries_done + 1).await?;
             let Some(delay) =
                 self.retry
                     .retry
@@ -143,6 +229,14 @@ impl Sender {
             else {
                 return Ok(response);
             };
+            if give_up_at.is_some_and(|end| tokio::time::Instant::now() + delay >= end) {
+                tracing::info!(
+                    status = response.status().as_u16(),
+                    delay_ms = delay.as_millis() as u64,
+                    "throttled by Atlas; the wait would outlast the call's timeout"
+                );
+                return Ok(response);
+            }
             retries_done += 1;
             tracing::info!(
                 status = response.status().as_u16(),
@@ -155,19 +249,19 @@ impl Sender {
         }
     }
 
-    /// Runs `attempt`, a request safe to repeat, until its answer is not one
+    /// Runs `attempt` (given its number, from 1), a request safe to repeat, until its answer is not one
     /// to retry ([`RetryPolicy::idempotent_delay`]): throttling, any `5xx`,
     /// and a request that got no answer ([`Error::Transport`]; not a
     /// timeout, which has already waited as long as a call may).
     pub async fn retrying_idempotent<F, Fut>(&self, mut attempt: F) -> Result<Response, Error>
     where
-        F: FnMut() -> Fut,
+        F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<Response, Error>>,
     {
         let policy = self.retry.retry;
         let mut retries_done = 0;
         loop {
-            let delay = match attempt().await {
+            let delay = match attempt(retries_done + 1).await {
                 Ok(response) => {
                     let answer = Some((response.status(), response.headers()));
                     let Some(delay) = policy.idempotent_delay(answer, retries_done) else {

@@ -5,11 +5,13 @@
 use std::collections::HashSet;
 use std::fmt::{self, Write};
 use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
 
 use reqwest::Url;
 use reqwest::header::{HeaderMap, HeaderName};
 
 use crate::auth::Auth;
+use crate::config::DEFAULT_CALL_TIMEOUT;
 use crate::error::Error;
 use crate::send::Sender;
 use crate::types::CreateStreamConnectionGroupId;
@@ -77,6 +79,11 @@ pub(crate) struct Shared {
     pub auth: Auth,
     /// The client-wide pinned version, if any.
     pub api_version: Option<String>,
+    /// The time each call may take as a whole, unless its options say.
+    pub call_timeout: Duration,
+    /// Where the credential came from when an Atlas CLI profile gave it
+    /// (``profile `NAME` of PATH``), to name when it is refused.
+    pub credential_origin: Option<String>,
     /// `(operation, version)` pairs already reported deprecated.
     warned: Mutex<HashSet<(&'static str, &'static str)>>,
     /// The project of the first call whose project id was valid: checking
@@ -93,9 +100,33 @@ impl Shared {
             sender,
             auth,
             api_version,
+            call_timeout: DEFAULT_CALL_TIMEOUT,
+            credential_origin: None,
             warned: Mutex::new(HashSet::new()),
             project: OnceLock::new(),
         }
+    }
+
+    /// `error`, a credential refused, naming the Atlas CLI profile that
+    /// gave the credential (and what to do about an access token, which
+    /// expires); any other error as it is.
+    pub fn with_credential_origin(&self, error: Error) -> Error {
+        let (Error::Authentication(response), Some(origin)) = (&error, &self.credential_origin)
+        else {
+            return error;
+        };
+        let ours = match self.auth {
+            Auth::AccessToken(_) => format!(
+                "the access token of the Atlas CLI's {origin}; it may have expired or been \
+                 revoked: `atlas auth login` gets a new one"
+            ),
+            _ => format!("the credential of the Atlas CLI's {origin}"),
+        };
+        let note = match response.note() {
+            Some(theirs) => format!("{theirs}; {ours}"),
+            None => ours,
+        };
+        Error::Authentication(Box::new((**response).clone().with_note(note)))
     }
 
     /// `group_id` as checked already, when it is the remembered project.

@@ -58,7 +58,7 @@ use super::digest::{self, Challenge, ChallengeError};
 use super::flight::SingleFlight;
 use crate::SecretString;
 use crate::error::Error;
-use crate::send::{Read, Sender, discard, read_error_response, replay};
+use crate::send::{Exchange, Read, Sender, discard, read_error_response, replay};
 
 /// An answer's `Authentication-Info` header (RFC 7616 section 3.5).
 const AUTHENTICATION_INFO: HeaderName = HeaderName::from_static("authentication-info");
@@ -351,15 +351,23 @@ impl ApiKey {
         }
     }
 
-    /// Sends `request` with Digest authentication.
-    pub async fn send(&self, sender: &Sender, request: Request) -> Result<Response, Error> {
+    /// Sends `request`, the call's attempt `attempt`, with Digest
+    /// authentication.
+    pub async fn send(
+        &self,
+        sender: &Sender,
+        request: Request,
+        attempt: u32,
+    ) -> Result<Response, Error> {
         let mut lease = self.lease(sender, &request).await?;
         let mut request = request;
         let (mut retries, mut releases, mut fresh_refused) = (0, 0, false);
         loop {
             let again = replay(&request)?;
             let fresh = lease.is_fresh();
-            let response = self.send_authorized(sender, request, &mut lease).await?;
+            let response = self
+                .send_authorized(sender, request, attempt, &mut lease)
+                .await?;
             if response.status() != StatusCode::UNAUTHORIZED {
                 let info = response.headers().get_all(&AUTHENTICATION_INFO);
                 if let Some(next) = digest::next_nonce(info) {
@@ -420,11 +428,12 @@ impl ApiKey {
         &self,
         sender: &Sender,
         request: Request,
+        attempt: u32,
         lease: &mut Lease<'_>,
     ) -> Result<Response, Error> {
         let authorized = self.authorize(request, lease);
         lease.sending = true;
-        let response = sender.send(authorized).await;
+        let response = sender.send(Exchange::call(attempt), authorized).await;
         lease.sending = false;
         response
     }
@@ -514,9 +523,9 @@ fn bodiless(request: &Request) -> Request {
 /// that is the call's error.
 async fn probe(sender: &Sender, bodiless: Request) -> Result<Challenge, Error> {
     let response = sender
-        .retrying_idempotent(|| {
+        .retrying_idempotent(|attempt| {
             let again = replay(&bodiless);
-            async move { sender.send(again?).await }
+            async move { sender.send(Exchange::digest_probe(attempt), again?).await }
         })
         .await?;
     let status = response.status();

@@ -21,7 +21,7 @@ use reqwest::{Request, Response, StatusCode};
 use crate::SecretString;
 use crate::config::Credentials;
 use crate::error::Error;
-use crate::send::{Sender, discard, replay};
+use crate::send::{Exchange, Sender, discard, replay};
 
 /// The credential of one client, with its cached token or challenge.
 #[derive(Debug)]
@@ -76,32 +76,40 @@ impl Auth {
         }
     }
 
-    /// Sends a copy of `request` authenticated (and, after a `401` to a
-    /// cached token or nonce, another).
+    /// Sends a copy of `request`, the call's attempt `attempt`,
+    /// authenticated (and, after a `401` to a cached token or nonce,
+    /// another).
     ///
     /// The futures of Digest and of a token request are kilobytes each, and
     /// a call's future holds this one whole, to be moved at each await
     /// around it: they are boxed, so that a call with a bearer token (given
     /// or cached) neither carries nor copies them.
-    pub async fn send(&self, sender: &Sender, request: &Request) -> Result<Response, Error> {
+    pub async fn send(
+        &self,
+        sender: &Sender,
+        request: &Request,
+        attempt: u32,
+    ) -> Result<Response, Error> {
         let (method, path) = (request.method().as_str(), request.url().path());
+        let exchange = Exchange::call(attempt);
         match self {
             Auth::AccessToken(bearer) => {
                 let authorized = bearer.authorize(replay(request)?);
-                sender.send_as(authorized, method, path).await
+                sender.send_as(exchange, authorized, method, path).await
             }
-            Auth::ApiKey(key) => Box::pin(key.send(sender, replay(request)?)).await,
+            Auth::ApiKey(key) => Box::pin(key.send(sender, replay(request)?, attempt)).await,
             Auth::ServiceAccount(account) => {
                 let lease = match account.cached() {
                     Some(lease) => lease,
                     None => Box::pin(account.token(sender)).await?,
                 };
                 let authorized = lease.bearer.authorize(replay(request)?);
-                let response = sender.send_as(authorized, method, path).await?;
+                let response = sender.send_as(exchange, authorized, method, path).await?;
                 if response.status() != StatusCode::UNAUTHORIZED || lease.fresh {
                     return Ok(response);
                 }
-                Box::pin(refused_token(account, sender, request, response, lease)).await
+                let refused = refused_token(account, sender, request, exchange, response, lease);
+                Box::pin(refused).await
             }
         }
     }
@@ -125,6 +133,7 @@ async fn refused_token(
     account: &oauth::ServiceAccount,
     sender: &Sender,
     request: &Request,
+    exchange: Exchange,
     response: Response,
     lease: oauth::Lease,
 ) -> Result<Response, Error> {
@@ -134,7 +143,7 @@ async fn refused_token(
     let lease = account.token(sender).await?;
     let (method, path) = (request.method().as_str(), request.url().path());
     let authorized = lease.bearer.authorize(replay(request)?);
-    sender.send_as(authorized, method, path).await
+    sender.send_as(exchange, authorized, method, path).await
 }
 
 /// `Authorization: Bearer <token>`, made once per token: each request gets

@@ -23,7 +23,7 @@ use super::Bearer;
 use super::flight::SingleFlight;
 use crate::SecretString;
 use crate::error::{ApiErrorResponse, Error};
-use crate::send::{Read, Sender, TOKEN_ANSWER_LIMIT, read_body, read_error_response};
+use crate::send::{Exchange, Read, Sender, TOKEN_ANSWER_LIMIT, read_body, read_error_response};
 
 const FORM: &str = "application/x-www-form-urlencoded";
 
@@ -207,9 +207,10 @@ impl TokenSource {
     async fn fetch(&self, sender: &Sender) -> Result<Token, Error> {
         let started = Instant::now();
         let response = sender
-            .retrying_idempotent(|| {
+            .retrying_idempotent(|attempt| {
                 let body = "grant_type=client_credentials".to_owned();
-                sender.send(self.form_request(sender, &self.token_url, body))
+                let request = self.form_request(sender, &self.token_url, body);
+                sender.send(Exchange::token(attempt), request)
             })
             .await?;
         let status = response.status();
@@ -271,12 +272,13 @@ impl TokenSource {
         };
         // RFC 7009: revoking is idempotent.
         let response = sender
-            .retrying_idempotent(|| {
+            .retrying_idempotent(|attempt| {
                 let body = form_urlencoded::Serializer::new(String::new())
                     .append_pair("token", token.value.expose_secret())
                     .append_pair("token_type_hint", "access_token")
                     .finish();
-                sender.send(self.form_request(sender, &self.revoke_url, body))
+                let request = self.form_request(sender, &self.revoke_url, body);
+                sender.send(Exchange::revoke(attempt), request)
             })
             .await?;
         let status = response.status();

@@ -261,3 +261,56 @@ fn a_file_over_a_mebibyte_is_not_read() {
     let message = refused(ClientBuilder::from_atlas_cli_file(&file, None));
     assert!(message.contains("larger than 1048576 bytes"), "{message}");
 }
+
+#[cfg(not(any(windows, target_os = "macos")))]
+#[tokio::test]
+async fn a_refused_profile_credential_is_named_with_what_to_do() {
+    let refusal = crate::support::Reply::json(
+        401,
+        "application/json",
+        r#"{"error":401,"errorCode":"NOT_ORG_GROUP_CREATOR","detail":"Unauthorized"}"#,
+    );
+    let server = Server::start(refusal).await;
+    let home = config_home(&format!(
+        "[mine]\naccess_token = \"{TOKEN}\"\nops_manager_url = \"{}\"\n",
+        server.base_url
+    ));
+    let error = create(&discover(&home, &[]).unwrap().build().unwrap())
+        .await
+        .unwrap_err();
+    let Error::Authentication(response) = &error else {
+        panic!("not refused: {error:?}");
+    };
+    let note = response.note().expect("the refusal names the profile");
+    assert!(
+        note.contains("the access token of the Atlas CLI's profile `mine` of "),
+        "{note}"
+    );
+    assert!(note.contains("`atlas auth login`"), "{note}");
+    assert!(error.to_string().contains(note), "{error}");
+    assert_no_secret(&format!("{error} {error:?}"), &[TOKEN], "the error");
+
+    // An API key from a profile: named, without the advice for tokens.
+    let home = config_home(&format!(
+        "[keys]\npublic_api_key = \"someone\"\nprivate_api_key = \"{SECRET}\"\n\
+         ops_manager_url = \"{}\"\n",
+        server.base_url
+    ));
+    let error = create(&discover(&home, &[]).unwrap().build().unwrap())
+        .await
+        .unwrap_err();
+    let note = error.response().and_then(|r| r.note()).unwrap_or_default();
+    assert!(
+        note.contains("; the credential of the Atlas CLI's profile `keys` of "),
+        "{error}"
+    );
+    assert!(!note.contains("atlas auth login"), "{note}");
+    assert_no_secret(&format!("{error} {error:?}"), &[SECRET], "the error");
+
+    // The same refusal of a credential given in code names no profile.
+    let error = create(&crate::support::bearer_client(&server.base_url))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::Authentication(_)), "{error:?}");
+    assert_eq!(error.response().and_then(|r| r.note()), None);
+}

@@ -24,6 +24,13 @@ pub(crate) fn streams(args: &[&str], env: &[(&str, &str)]) -> Command {
     {
         command.env_remove(name);
     }
+    // No Atlas CLI profile either: the CLI's directory is one that does not
+    // exist (a test that wants a profile gives its own).
+    command.env_remove("MONGODB_ATLAS_PROFILE");
+    command.env(
+        "XDG_CONFIG_HOME",
+        std::env::temp_dir().join("streams-tests-without-atlas-cli"),
+    );
     command.envs(env.iter().copied());
     command
 }
@@ -386,6 +393,65 @@ fn with_credentials_in_the_environment_it_talks_to_that_atlas_with_each_kind() {
         assert!(out.stdout.contains(&name), "{kind}: {}", out.stdout);
     }
     assert_eq!(atlas.connections().len(), 3, "all went to the test's Atlas");
+}
+
+#[cfg(not(any(windows, target_os = "macos")))]
+#[test]
+fn logged_in_with_the_atlas_cli_it_talks_to_the_profiles_atlas() {
+    let (_runtime, atlas) = atlas();
+    let (public, private) = atlas.api_key();
+    let home = std::env::temp_dir().join(format!("streams-atlas-cli-{}", std::process::id()));
+    std::fs::create_dir_all(home.join("atlascli")).unwrap();
+    std::fs::write(
+        home.join("atlascli/config.toml"),
+        format!(
+            "[default]\npublic_api_key = \"{public}\"\nprivate_api_key = \"{}\"\n\
+             ops_manager_url = \"{}\"\n",
+            private.expose_secret(),
+            atlas.base_url()
+        ),
+    )
+    .unwrap();
+    let env = [("XDG_CONFIG_HOME", home.to_str().unwrap())];
+    let out = create_sample("from-profile", &env);
+    // Without the project, the profile's Atlas is still the target: the
+    // error says so rather than creating in a local one.
+    let without_project = run(
+        streams(&["create", "--kind", "sample", "--name", "x"], &env),
+        None,
+    );
+    std::fs::remove_dir_all(&home).ok();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    assert_stderr_has(
+        &out,
+        "signing in to Atlas with the Atlas CLI's profile `default` of ",
+    );
+    assert!(
+        !out.stderr.contains("embedded local Atlas"),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        atlas.connections().len(),
+        1,
+        "created in the profile's Atlas"
+    );
+    assert!(
+        !out.stderr.contains(private.expose_secret()),
+        "{}",
+        out.stderr
+    );
+    assert_eq!(
+        without_project.status,
+        Some(2),
+        "{}",
+        without_project.stderr
+    );
+    assert_stderr_has(
+        &without_project,
+        "--project is required with Atlas credentials",
+    );
+    assert_stderr_has(&without_project, "profile `default`");
 }
 
 #[test]

@@ -260,9 +260,32 @@ pub async fn read_request(socket: &mut tokio::net::TcpStream) -> Option<RawReque
 }
 
 /// Every span and event, with all their fields, as text: what a subscriber
-/// at TRACE level would be given.
+/// at TRACE level would be given; and the spans as a tree
+/// ([`spans`](Captured::spans)).
 #[derive(Clone, Default)]
-pub struct Captured(Arc<Mutex<Vec<String>>>);
+pub struct Captured(Arc<Mutex<Vec<String>>>, Arc<Mutex<Vec<CapturedSpan>>>);
+
+/// One span as captured: its parent (explicit, else the span entered on
+/// its thread when it was made), and its fields as recorded, in order (a
+/// field recorded later replaces its `Empty`).
+#[derive(Clone, Debug)]
+pub struct CapturedSpan {
+    pub id: u64,
+    pub parent: Option<u64>,
+    pub name: &'static str,
+    pub level: tracing::Level,
+    pub fields: Vec<(&'static str, String)>,
+}
+
+impl CapturedSpan {
+    /// The field `name` as recorded (strings without quotes).
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(field, _)| *field == name)
+            .map(|(_, value)| value.as_str())
+    }
+}
 
 thread_local! {
     static CURRENT: std::cell::RefCell<Option<Captured>> = const { std::cell::RefCell::new(None) };
@@ -284,6 +307,57 @@ impl Captured {
     }
     pub fn text(&self) -> String {
         self.lines().join("\n")
+    }
+    /// The spans made, in the order they were made.
+    pub fn spans(&self) -> Vec<CapturedSpan> {
+        self.1.lock().unwrap().clone()
+    }
+    /// The spans named `name`.
+    pub fn spans_named(&self, name: &str) -> Vec<CapturedSpan> {
+        self.spans()
+            .into_iter()
+            .filter(|s| s.name == name)
+            .collect()
+    }
+    /// The spans whose parent is `parent`, in the order they were made.
+    pub fn children(&self, parent: &CapturedSpan) -> Vec<CapturedSpan> {
+        let spans = self.spans();
+        spans
+            .into_iter()
+            .filter(|s| s.parent == Some(parent.id))
+            .collect()
+    }
+    /// The spans as an indented tree, one line each:
+    /// `LEVEL name{field=value ...}`.
+    pub fn tree(&self) -> String {
+        fn write(out: &mut String, spans: &[CapturedSpan], span: &CapturedSpan, depth: usize) {
+            let fields: Vec<String> = span
+                .fields
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect();
+            out.push_str(&format!(
+                "{}{} {}{{{}}}\n",
+                "  ".repeat(depth),
+                span.level,
+                span.name,
+                fields.join(" ")
+            ));
+            for child in spans.iter().filter(|s| s.parent == Some(span.id)) {
+                write(out, spans, child, depth + 1);
+            }
+        }
+        let spans = self.spans();
+        let known: std::collections::HashSet<u64> = spans.iter().map(|s| s.id).collect();
+        let mut out = String::new();
+        // Roots, and spans whose parent was made before the capture began.
+        for root in spans
+            .iter()
+            .filter(|s| s.parent.is_none_or(|p| !known.contains(&p)))
+        {
+            write(&mut out, &spans, root, 0);
+        }
+        out
     }
     /// Captures what this thread emits until the guard drops (tests on a
     /// current-thread runtime see every event of their calls).
@@ -309,6 +383,41 @@ fn capture(line: String) {
             captured.0.lock().unwrap().push(line);
         }
     });
+}
+
+/// Applies `update` to this thread's capture's spans, if it captures.
+fn capture_spans(update: impl FnOnce(&mut Vec<CapturedSpan>)) {
+    CURRENT.with(|c| {
+        if let Some(captured) = c.borrow().as_ref() {
+            update(&mut captured.1.lock().unwrap());
+        }
+    });
+}
+
+thread_local! {
+    /// The spans entered on this thread, innermost last.
+    static ENTERED: std::cell::RefCell<Vec<u64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Fields as `(name, value)`, strings unquoted.
+struct FieldPairs<'a>(&'a mut Vec<(&'static str, String)>);
+
+impl FieldPairs<'_> {
+    fn set(&mut self, name: &'static str, value: String) {
+        match self.0.iter_mut().find(|(field, _)| *field == name) {
+            Some(slot) => slot.1 = value,
+            None => self.0.push((name, value)),
+        }
+    }
+}
+
+impl tracing::field::Visit for FieldPairs<'_> {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        self.set(field.name(), format!("{value:?}"));
+    }
+    fn record_str(&mut self, field: &tracing::field::Field, value: &str) {
+        self.set(field.name(), value.to_string());
+    }
 }
 
 struct CaptureSubscriber;
@@ -343,12 +452,37 @@ impl tracing::Subscriber for CaptureSubscriber {
         );
         span.record(&mut FieldText(&mut line));
         capture(line);
-        tracing::span::Id::from_u64(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+        let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let parent = match span.parent() {
+            Some(parent) => Some(parent.into_u64()),
+            None if span.is_contextual() => ENTERED.with(|e| e.borrow().last().copied()),
+            None => None,
+        };
+        let mut fields = Vec::new();
+        span.record(&mut FieldPairs(&mut fields));
+        // Declared but not yet recorded (`Empty`) fields are not visited.
+        let metadata = span.metadata();
+        capture_spans(|spans| {
+            spans.push(CapturedSpan {
+                id,
+                parent,
+                name: metadata.name(),
+                level: *metadata.level(),
+                fields,
+            })
+        });
+        tracing::span::Id::from_u64(id)
     }
-    fn record(&self, _: &tracing::span::Id, values: &tracing::span::Record<'_>) {
+    fn record(&self, id: &tracing::span::Id, values: &tracing::span::Record<'_>) {
         let mut line = "record".to_string();
         values.record(&mut FieldText(&mut line));
         capture(line);
+        let id = id.into_u64();
+        capture_spans(|spans| {
+            if let Some(span) = spans.iter_mut().find(|s| s.id == id) {
+                values.record(&mut FieldPairs(&mut span.fields));
+            }
+        });
     }
     fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
     fn event(&self, event: &tracing::Event<'_>) {
@@ -360,6 +494,16 @@ impl tracing::Subscriber for CaptureSubscriber {
         event.record(&mut FieldText(&mut line));
         capture(line);
     }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
+    fn enter(&self, id: &tracing::span::Id) {
+        ENTERED.with(|e| e.borrow_mut().push(id.into_u64()));
+    }
+    fn exit(&self, id: &tracing::span::Id) {
+        let id = id.into_u64();
+        ENTERED.with(|e| {
+            let mut entered = e.borrow_mut();
+            if let Some(at) = entered.iter().rposition(|&entered| entered == id) {
+                entered.remove(at);
+            }
+        });
+    }
 }

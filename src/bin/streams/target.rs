@@ -1,9 +1,10 @@
 //! Where `create` sends the connection: Atlas, with the credentials of the
-//! environment, or an embedded local Atlas when there are none.
+//! environment or of the Atlas CLI's profile, or an embedded local Atlas
+//! when there are none.
 
 use atlas_stream_connections::local_atlas::LocalAtlas;
 use atlas_stream_connections::{
-    BASE_URL_VARIABLES, CREDENTIAL_VARIABLES, Client, ClientBuilder, Error,
+    BASE_URL_VARIABLES, CREDENTIAL_VARIABLES, Client, ClientBuilder, Error, atlas_cli,
 };
 
 use crate::Failure;
@@ -26,9 +27,13 @@ fn is_set(name: &str) -> bool {
 }
 
 impl Target {
-    /// Atlas when the environment holds a credential, else a local Atlas.
+    /// Atlas when the environment holds a credential or the Atlas CLI's
+    /// profiles are there (the library reads them when the variables hold
+    /// none), else a local Atlas.
     pub async fn new(args: &CreateArgs) -> Result<Self, Failure> {
-        match CREDENTIAL_VARIABLES.iter().any(|name| is_set(name)) {
+        let in_variables = CREDENTIAL_VARIABLES.iter().any(|name| is_set(name));
+        let logged_in = || atlas_cli::config_file().is_some_and(|file| file.is_file());
+        match in_variables || logged_in() {
             true => Self::atlas(args),
             false => Self::local(args).await,
         }
@@ -42,10 +47,17 @@ impl Target {
                 .clone()
                 .ok_or_else(|| Failure::Usage(format!("{flag} is required with Atlas credentials")))
         };
+        let builder = ClientBuilder::from_env().map_err(Failure::from_client)?;
+        // Said before anything can fail for want of a flag: with a profile,
+        // the user may not know that Atlas, not a local one, is the target.
+        if let Some(origin) = builder.credential_origin() {
+            eprintln!("note: signing in to Atlas with the Atlas CLI's {origin}");
+        }
         let project = required(&args.project, "--project")?;
         let instance = required(&args.instance, "--instance")?;
-        let client = ClientBuilder::from_env()
-            .and_then(|b| b.user_agent_suffix("streams-example").build())
+        let client = builder
+            .user_agent_suffix("streams-example")
+            .build()
             .map_err(Failure::from_client)?;
         Ok(Self {
             client,
@@ -109,7 +121,7 @@ pub fn may_have_arrived(error: &Error) -> bool {
         .is_some_and(|(method, path)| method == "POST" && path.ends_with("/connections"));
     create_request
         && match error {
-            Error::Timeout(e) | Error::Transport(e) => !e.source().is_connect(),
+            Error::Timeout(e) | Error::Transport(e) => !e.source().is_some_and(|s| s.is_connect()),
             Error::TooLarge(_) | Error::Decode(_) => true,
             _ => false,
         }

@@ -1,0 +1,215 @@
+//! The whole-call timeout (`ClientBuilder::call_timeout`, per call
+//! `CallOptions::call_timeout`) beside the per-exchange one
+//! (`ClientBuilder::timeout`): which passed is told by
+//! `TransportError::call_timeout`, a call's token request counts against
+//! it, and a retry's wait that would outlast it is not begun.
+
+use std::time::Duration;
+
+use atlas_stream_connections::local_atlas::LocalAtlas;
+use atlas_stream_connections::{CallOptions, Client, Error, TransportError};
+use tokio::io::AsyncWriteExt;
+
+use crate::support::{
+    INSTANCE, PROJECT, Reply, Server, TOKEN_PATH, api_path, bearer_builder, create, create_named,
+    kafka, kafka_named, local_key_builder, read_request,
+};
+
+const SHORT: Duration = Duration::from_millis(200);
+const LONG: Duration = Duration::from_secs(60);
+
+/// The error's details, for an [`Error::Timeout`].
+fn timed_out(error: &Error) -> &TransportError {
+    match error {
+        Error::Timeout(e) => e,
+        other => panic!("not a timeout: {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_call_that_outlasts_its_call_timeout_says_so() {
+    let server = Server::start(Reply::hang()).await;
+    let client = bearer_builder(&server.base_url)
+        .timeout(LONG)
+        .call_timeout(SHORT)
+        .build()
+        .unwrap();
+    let error = create(&client).await.unwrap_err();
+    let timeout = timed_out(&error);
+    assert_eq!(timeout.call_timeout(), Some(SHORT));
+    assert!(timeout.source().is_none());
+    assert!(std::error::Error::source(&error).is_none());
+    assert_eq!(error.request(), Some(("POST", api_path().as_str())));
+    assert_eq!(
+        error.to_string(),
+        format!(
+            "POST {}: timed out: the call's timeout (200ms) passed",
+            api_path()
+        )
+    );
+    // Sent, not answered: it may have been acted on, and is not retryable.
+    assert_eq!(error.server_succeeded(), None);
+    assert!(!error.is_retryable());
+}
+
+#[tokio::test]
+async fn an_exchange_that_outlasts_its_timeout_is_told_from_the_calls() {
+    let server = Server::start(Reply::hang()).await;
+    let client = bearer_builder(&server.base_url)
+        .timeout(SHORT)
+        .call_timeout(LONG)
+        .build()
+        .unwrap();
+    let error = create(&client).await.unwrap_err();
+    let timeout = timed_out(&error);
+    assert_eq!(timeout.call_timeout(), None);
+    assert!(timeout.source().is_some_and(reqwest::Error::is_timeout));
+    assert!(std::error::Error::source(&error).is_some());
+    assert!(
+        error
+            .to_string()
+            .ends_with("timed out: the exchange's timeout passed"),
+        "{error}"
+    );
+}
+
+#[tokio::test]
+async fn a_calls_options_bound_it_instead_of_the_clients() {
+    // Answered after twice the short time: in time for the long bound only.
+    let server = Server::start(crate::support::created().delayed(SHORT * 2)).await;
+    let short_client = bearer_builder(&server.base_url)
+        .call_timeout(SHORT)
+        .build()
+        .unwrap();
+    let long = CallOptions::new().call_timeout(LONG);
+    short_client
+        .create_stream_connection_with(PROJECT, INSTANCE, &kafka(), &long)
+        .await
+        .expect("the call's own, longer, timeout applies");
+    let long_client = bearer_builder(&server.base_url)
+        .call_timeout(LONG)
+        .build()
+        .unwrap();
+    let short = CallOptions::new().call_timeout(SHORT);
+    let error = long_client
+        .create_stream_connection_with(PROJECT, INSTANCE, &kafka(), &short)
+        .await
+        .unwrap_err();
+    assert_eq!(timed_out(&error).call_timeout(), Some(SHORT));
+}
+
+#[tokio::test]
+async fn a_retry_whose_wait_would_outlast_the_call_is_not_waited_for() {
+    let throttled = Reply::json(
+        429,
+        "application/json",
+        r#"{"error":429,"errorCode":"RATE_LIMITED","detail":"slow down"}"#,
+    )
+    .header("Retry-After", "30");
+    let server = Server::start(throttled).await;
+    let client = bearer_builder(&server.base_url)
+        .call_timeout(Duration::from_secs(5))
+        .retry_backoff(Duration::from_millis(1), Duration::from_secs(60))
+        .build()
+        .unwrap();
+    // Waiting 30 s would end in a timeout after 5: the 429 comes back at
+    // once instead, with when to come back.
+    let error = create(&client).await.unwrap_err();
+    let Error::RateLimited(response) = &error else {
+        panic!("not the throttling answer: {error:?}");
+    };
+    assert_eq!(response.retry_after(), Some(Duration::from_secs(30)));
+    assert_eq!(server.requests().len(), 1);
+
+    // A wait that fits is waited.
+    let quick = Reply::json(
+        429,
+        "application/json",
+        r#"{"error":429,"errorCode":"RATE_LIMITED"}"#,
+    )
+    .header("Retry-After", "0");
+    let replies = vec![quick, crate::support::created()];
+    let server = Server::serve(crate::support::in_turn(replies)).await;
+    let client = bearer_builder(&server.base_url)
+        .call_timeout(Duration::from_secs(5))
+        .retry_backoff(Duration::from_millis(1), Duration::from_secs(60))
+        .build()
+        .unwrap();
+    create(&client)
+        .await
+        .expect("retried within the call's time");
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_token_request_counts_against_its_calls_timeout() {
+    let server = Server::serve(|request| match request.target() {
+        TOKEN_PATH => Reply::hang(),
+        _ => crate::support::created(),
+    })
+    .await;
+    let client = Client::builder()
+        .base_url(&server.base_url)
+        .service_account("mdb_sa_id_test", "mdb_sa_sk_test")
+        .call_timeout(SHORT)
+        .build()
+        .unwrap();
+    let error = create(&client).await.unwrap_err();
+    assert_eq!(timed_out(&error).call_timeout(), Some(SHORT));
+    // The call is what timed out, named by its own request.
+    assert_eq!(error.request(), Some(("POST", api_path().as_str())));
+    let targets: Vec<String> = server
+        .requests()
+        .iter()
+        .map(|r| r.target().to_owned())
+        .collect();
+    assert_eq!(targets, [TOKEN_PATH]);
+}
+
+#[tokio::test]
+async fn a_success_whose_body_stalls_past_the_call_timeout_keeps_its_status() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let (release, mut released) = tokio::sync::watch::channel(false);
+    let server = tokio::spawn(async move {
+        let (mut socket, _) = listener.accept().await.unwrap();
+        read_request(&mut socket).await.unwrap();
+        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                    content-length: 1000\r\n\r\n{\"name\":";
+        socket.write_all(head.as_bytes()).await.unwrap();
+        // Held open, the rest never sent, until the test is done.
+        let _ = released.wait_for(|done| *done).await;
+    });
+    let client = bearer_builder(&base_url)
+        .call_timeout(SHORT)
+        .build()
+        .unwrap();
+    let error = create(&client).await.unwrap_err();
+    release.send_replace(true);
+    server.await.unwrap();
+    assert_eq!(timed_out(&error).call_timeout(), Some(SHORT));
+    // Atlas answered 200: the connection exists, and the error says so.
+    assert_eq!(error.server_succeeded(), Some(reqwest::StatusCode::OK));
+    assert!(error.to_string().contains("200"), "{error}");
+}
+
+#[tokio::test]
+async fn an_unbounded_call_timeout_is_no_bound() {
+    let atlas = LocalAtlas::builder()
+        .instance(PROJECT, INSTANCE)
+        .start()
+        .await
+        .unwrap();
+    let client = local_key_builder(&atlas, atlas.api_key().1.clone())
+        .call_timeout(Duration::MAX)
+        .build()
+        .unwrap();
+    create_named(&client, "unbounded")
+        .await
+        .expect("created, unbounded");
+    let options = CallOptions::new().call_timeout(Duration::MAX);
+    client
+        .create_stream_connection_with(PROJECT, INSTANCE, &kafka_named("per-call"), &options)
+        .await
+        .expect("created, unbounded per call");
+}
