@@ -256,13 +256,10 @@ fn path_fits(path: &str, template: &str) -> Result<(), String> {
                 !got.is_empty() && got != b"." && got != b".."
             }
             // A literal segment is compared where it must sit (the end of
-            // `text`, after a `/` or at its start), without looking for its
-            // `/` byte by byte first.
+            // `text`, after a `/`), without looking for its `/` byte by
+            // byte first. (A path begins with `/`: a literal at the very
+            // start of `text`, with none before it, is no fit.)
             false => match text.strip_suffix(want) {
-                Some([]) => {
-                    rest = None;
-                    true
-                }
                 Some([before @ .., b'/']) => {
                     rest = Some(before);
                     true
@@ -463,6 +460,8 @@ mod tests {
             "/api/atlas/v2/groups/g/stream/t/connections",
             "/",
             "",
+            // No `/` before the first segment.
+            "api/atlas/v2/groups/g/streams/t/connections",
         ] {
             let refused = path_fits(bad, TEMPLATE).unwrap_err();
             assert!(refused.contains(bad), "{refused}");

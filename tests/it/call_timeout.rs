@@ -26,15 +26,21 @@ fn timed_out(error: &Error) -> &TransportError {
     }
 }
 
-#[tokio::test]
-async fn a_call_that_outlasts_its_call_timeout_says_so() {
+/// The error of a create sent to a server that never answers, each
+/// exchange allowed `timeout` and the call `call_timeout`.
+async fn unanswered(timeout: Duration, call_timeout: Duration) -> Error {
     let server = Server::start(Reply::hang()).await;
     let client = bearer_builder(&server.base_url)
-        .timeout(LONG)
-        .call_timeout(SHORT)
+        .timeout(timeout)
+        .call_timeout(call_timeout)
         .build()
         .unwrap();
-    let error = create(&client).await.unwrap_err();
+    create(&client).await.unwrap_err()
+}
+
+#[tokio::test]
+async fn a_call_that_outlasts_its_call_timeout_says_so() {
+    let error = unanswered(LONG, SHORT).await;
     let timeout = timed_out(&error);
     assert_eq!(timeout.call_timeout(), Some(SHORT));
     assert!(timeout.source().is_none());
@@ -54,13 +60,7 @@ async fn a_call_that_outlasts_its_call_timeout_says_so() {
 
 #[tokio::test]
 async fn an_exchange_that_outlasts_its_timeout_is_told_from_the_calls() {
-    let server = Server::start(Reply::hang()).await;
-    let client = bearer_builder(&server.base_url)
-        .timeout(SHORT)
-        .call_timeout(LONG)
-        .build()
-        .unwrap();
-    let error = create(&client).await.unwrap_err();
+    let error = unanswered(SHORT, LONG).await;
     let timeout = timed_out(&error);
     assert_eq!(timeout.call_timeout(), None);
     assert!(timeout.source().is_some_and(reqwest::Error::is_timeout));
@@ -195,11 +195,7 @@ async fn a_success_whose_body_stalls_past_the_call_timeout_keeps_its_status() {
 
 #[tokio::test]
 async fn an_unbounded_call_timeout_is_no_bound() {
-    let atlas = LocalAtlas::builder()
-        .instance(PROJECT, INSTANCE)
-        .start()
-        .await
-        .unwrap();
+    let atlas = LocalAtlas::start().await.unwrap();
     let client = local_key_builder(&atlas, atlas.api_key().1.clone())
         .call_timeout(Duration::MAX)
         .build()

@@ -61,11 +61,7 @@ fn only_call(captured: &Captured) -> CapturedSpan {
 
 #[tokio::test]
 async fn a_digest_call_with_a_throttled_retry_has_a_span_per_exchange_under_its_call() {
-    let atlas = LocalAtlas::builder()
-        .instance(PROJECT, INSTANCE)
-        .start()
-        .await
-        .unwrap();
+    let atlas = LocalAtlas::start().await.unwrap();
     let client = local_key_builder(&atlas, atlas.api_key().1.clone())
         .retry_backoff(Duration::from_millis(1), Duration::from_secs(5))
         .build()
@@ -133,11 +129,7 @@ async fn a_digest_call_with_a_throttled_retry_has_a_span_per_exchange_under_its_
 
 #[tokio::test]
 async fn a_service_accounts_token_request_is_an_exchange_of_the_call_that_needed_it() {
-    let atlas = LocalAtlas::builder()
-        .instance(PROJECT, INSTANCE)
-        .start()
-        .await
-        .unwrap();
+    let atlas = LocalAtlas::start().await.unwrap();
     let client = local_service_account_client(&atlas);
     let captured = Captured::default();
     let guard = captured.install();
