@@ -31,10 +31,12 @@ const WHERE_IT_GOES: &str = "\
 With credentials in the environment, the way the Atlas CLI reads them
 (MONGODB_ATLAS_CLIENT_ID and MONGODB_ATLAS_CLIENT_SECRET, or
 MONGODB_ATLAS_PUBLIC_API_KEY and MONGODB_ATLAS_PRIVATE_API_KEY, or
-MONGODB_ATLAS_ACCESS_TOKEN; MONGODB_ATLAS_BASE_URL to change the host), the
-connection is created in Atlas, and --project and --instance are required.
-With none, an embedded local Atlas starts on 127.0.0.1 (said on standard
-error) and the connection is created there, in project
+MONGODB_ATLAS_ACCESS_TOKEN; MONGODB_ATLAS_BASE_URL to change the host), or
+without them when logged in with the Atlas CLI (its profile:
+MONGODB_ATLAS_PROFILE, else the only one, else default; said on standard
+error), the connection is created in Atlas, and --project and --instance
+are required. With neither, an embedded local Atlas starts on 127.0.0.1
+(said on standard error) and the connection is created there, in project
 32b6e34b3d91647abb20e7b8, instance sample-instance, unless given.
 
 The connection comes from a JSON file (the body of Atlas's Create One Stream
@@ -63,8 +65,8 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Command {
-    /// Create a connection, in Atlas (with MONGODB_ATLAS_* credentials) or
-    /// in an embedded local Atlas
+    /// Create a connection, in Atlas (with MONGODB_ATLAS_* credentials or an
+    /// Atlas CLI login) or in an embedded local Atlas
     #[command(after_long_help = format!("{WHERE_IT_GOES}\n\n{EXIT_STATUS}"))]
     Create(Box<CreateArgs>),
     /// Run the local Atlas as a server on 127.0.0.1 until stopped, printing

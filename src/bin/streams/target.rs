@@ -92,8 +92,8 @@ impl Target {
             .await
             .map_err(|e| Failure::Local(format!("cannot start the local Atlas: {e}")))?;
         eprintln!(
-            "note: no MONGODB_ATLAS_* credentials in the environment; started an embedded local \
-             Atlas at {} (project {project}, instance {instance})",
+            "note: no MONGODB_ATLAS_* credentials in the environment, nor an Atlas CLI login; \
+             started an embedded local Atlas at {} (project {project}, instance {instance})",
             local.base_url()
         );
         let (public, private) = local.api_key();
