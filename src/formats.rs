@@ -19,6 +19,21 @@
 //! the text, which for [`DateTime`] is the order in time only when both
 //! values have the same offset and the same number of fractional digits.
 //!
+//! ```
+//! use atlas_stream_connections::{Date, DateTime, Uuid};
+//!
+//! let at: DateTime = "2025-10-22T13:45:00.5+08:00".parse()?;
+//! assert_eq!(at.as_str(), "2025-10-22T13:45:00.5+08:00"); // as written
+//! let id: Uuid = "4C2A5F1E-8A2B-4D3C-9E7F-0A1B2C3D4E5F".parse()?;
+//! assert_eq!(id.to_string(), "4C2A5F1E-8A2B-4D3C-9E7F-0A1B2C3D4E5F");
+//!
+//! let error = "2025-02-29".parse::<Date>().unwrap_err(); // not a leap year
+//! assert_eq!((error.format(), error.value()), ("date", "2025-02-29"));
+//! // `From` takes any text, unchecked, as decoding does.
+//! assert_eq!(Date::from("2025-02-29").as_str(), "2025-02-29");
+//! # Ok::<(), atlas_stream_connections::FormatError>(())
+//! ```
+//!
 //! The mapping of every format the spec uses, and why, is the module doc of
 //! the generator's `codegen/formats.rs`.
 
@@ -114,6 +129,11 @@ macro_rules! string_format {
             type Err = FormatError;
 
             /// Checks the syntax, then keeps the text as it is.
+            ///
+            /// # Errors
+            ///
+            /// A [`FormatError`] naming the format and the text, when the
+            /// text is not of the format (see the type's docs).
             fn from_str(text: &str) -> Result<Self, FormatError> {
                 if $check(text.as_bytes()) {
                     Ok(Self(text.to_owned()))

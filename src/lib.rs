@@ -103,6 +103,15 @@ pub use secret::SecretString;
 pub use unknown::UnknownKind;
 pub use versions::{ApiVersion, OperationVersions, operation_versions, versions_of};
 
+// The README's Rust examples, compiled and run as doctests (`cargo test
+// --doc`) so that they cannot drift from the API; as a struct's docs seen
+// only by `cargo test`, since the README's links and its tour of the
+// repository are not the crate's docs. xtask/tests/readme.rs also pastes
+// them into a new crate, with the README's `Cargo.toml` lines, and runs them.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
+
 /// Request and response types, generated from the spec.
 pub mod types {
     pub use crate::generated::types::*;

@@ -32,6 +32,14 @@ thread_local! {
 /// of an unknown kind but its tag. For printing and logging; the wire form
 /// is `serde_json::to_value`.
 ///
+/// # Errors
+///
+/// When `serde_json::to_value` would fail: a `Serialize` implementation
+/// that fails, or a map whose keys are not strings. Never for this crate's
+/// types, whose maps are keyed by strings.
+///
+/// # Examples
+///
 /// ```
 /// use atlas_stream_connections::{redacted_json, types};
 ///

@@ -64,8 +64,27 @@ impl OperationVersions {
     /// (so `2024-05-30` gives `2023-02-01` when that is the newest one
     /// before it); `preview` gives the preview version if there is one.
     ///
-    /// A malformed date, a date before every version, or a version whose
-    /// bodies this crate has no types for is an error message.
+    /// # Errors
+    ///
+    /// A message, for the caller to show, when `pin` resolves to nothing:
+    /// a malformed date (or a day that does not exist), a date before every
+    /// version, `preview` for an operation without one; or when it resolves
+    /// to a version whose bodies have another schema than the operation's
+    /// method takes (it names the method that sends that version). `None`
+    /// fails only for an operation that declares no version.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// let versions = atlas_stream_connections::versions_of("createStreamConnection").unwrap();
+    /// let oldest = versions.versions[0].version;
+    /// assert_eq!(versions.resolve(Some(oldest))?.version, oldest);
+    /// // A later date is served by the newest version not after it.
+    /// assert_eq!(versions.resolve(Some("9999-12-31"))?.version, versions.generated.unwrap());
+    /// assert!(versions.resolve(Some("2000-01-01")).is_err());
+    /// assert!(versions.resolve(Some("2024-02-30")).is_err());
+    /// # Ok::<(), String>(())
+    /// ```
     pub fn resolve(&self, pin: Option<&str>) -> Result<&'static ApiVersion, String> {
         let version = self.resolve_any(pin)?;
         if !version.typed {
@@ -83,6 +102,12 @@ impl OperationVersions {
 
     /// Like [`resolve`](Self::resolve), whatever the schema of the version
     /// it finds.
+    ///
+    /// # Errors
+    ///
+    /// As [`resolve`](Self::resolve), but for the version's schema: a
+    /// message when `pin` is a malformed date, a date before every version,
+    /// or `preview` for an operation without one.
     pub fn resolve_any(&self, pin: Option<&str>) -> Result<&'static ApiVersion, String> {
         let versions: &'static [ApiVersion] = self.versions;
         let Some(pin) = pin else {

@@ -270,9 +270,53 @@ impl LocalAtlasBuilder {
     }
 
     /// Binds `127.0.0.1` on the port (by default a free one) and starts
-    /// serving on the current Tokio runtime.
-    /// Outside a Tokio runtime it is an error rather than a panic; the
-    /// runtime needs its I/O and time drivers, as the `Client` does.
+    /// serving on the current Tokio runtime, which needs its I/O and time
+    /// drivers, as the `Client` does (`#[tokio::main]`, or
+    /// `Builder::enable_all()`). The server runs on that runtime's tasks
+    /// until the [`LocalAtlas`] is dropped.
+    ///
+    /// # Errors
+    ///
+    /// Called outside a Tokio runtime (an error rather than a panic), or
+    /// when `127.0.0.1` cannot be bound on the port: a fixed
+    /// [`port`](Self::port) another process holds is
+    /// [`AddrInUse`](std::io::ErrorKind::AddrInUse). An error of kind
+    /// [`InvalidData`](std::io::ErrorKind::InvalidData) says the spec built
+    /// into the crate lacks the operation, a defect of the build.
+    ///
+    /// # Examples
+    ///
+    /// A project with one declared instance: a connection to another
+    /// instance is `404`, as on Atlas.
+    ///
+    /// ```
+    /// use atlas_stream_connections::local_atlas::LocalAtlas;
+    /// use atlas_stream_connections::{Client, types};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let project = "32b6e34b3d91647abb20e7b8";
+    /// let atlas = LocalAtlas::builder().instance(project, "solar").start().await?;
+    /// let (client_id, client_secret) = atlas.service_account();
+    /// let client = Client::builder()
+    ///     .base_url(atlas.base_url())
+    ///     .service_account(client_id, client_secret.clone())
+    ///     .build()?;
+    /// let sample: types::StreamsConnection = types::StreamsSampleConnection {
+    ///     name: Some("sample_stream_solar".into()),
+    ///     ..Default::default()
+    /// }
+    /// .into();
+    ///
+    /// client.create_stream_connection(project, "solar", &sample).await?;
+    /// let error = client
+    ///     .create_stream_connection(project, "lunar", &sample)
+    ///     .await
+    ///     .unwrap_err();
+    /// assert_eq!(error.status().map(|s| s.as_u16()), Some(404));
+    /// assert_eq!(error.error_code(), Some("RESOURCE_NOT_FOUND"));
+    /// # Ok(()) }
+    /// ```
     pub async fn start(self) -> std::io::Result<LocalAtlas> {
         let runtime = tokio::runtime::Handle::try_current()
             .map_err(|e| std::io::Error::other(format!("LocalAtlas needs a Tokio runtime: {e}")))?;
@@ -328,8 +372,44 @@ impl LocalAtlas {
         LocalAtlasBuilder::default()
     }
 
-    /// A local Atlas with the defaults: random credentials, every instance
-    /// existing.
+    /// A local Atlas with the defaults: on a free port, random
+    /// credentials, every instance existing. The same as
+    /// `LocalAtlas::builder().start()`.
+    ///
+    /// # Errors
+    ///
+    /// As [`LocalAtlasBuilder::start`]: outside a Tokio runtime, or when
+    /// `127.0.0.1` cannot be bound.
+    ///
+    /// # Examples
+    ///
+    /// A client for it, authenticating with the API key it made up; the
+    /// connection created is the one it stores.
+    ///
+    /// ```
+    /// use atlas_stream_connections::local_atlas::LocalAtlas;
+    /// use atlas_stream_connections::{Client, types};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let atlas = LocalAtlas::start().await?;
+    /// let (public_key, private_key) = atlas.api_key();
+    /// let client = Client::builder()
+    ///     .base_url(atlas.base_url())
+    ///     .api_key(public_key, private_key.clone())
+    ///     .build()?;
+    ///
+    /// let sample = types::StreamsSampleConnection {
+    ///     name: Some("sample_stream_solar".into()),
+    ///     ..Default::default()
+    /// };
+    /// let created = client
+    ///     .create_stream_connection("32b6e34b3d91647abb20e7b8", "my-instance", &sample.into())
+    ///     .await?;
+    /// assert_eq!(created.kind(), "Sample");
+    /// assert_eq!(atlas.connections()[0].connection, created);
+    /// # Ok(()) }
+    /// ```
     pub async fn start() -> std::io::Result<Self> {
         Self::builder().start().await
     }
@@ -389,6 +469,43 @@ impl LocalAtlas {
 
     /// Answers the next `count` requests (to any path) with `failure`,
     /// after those already queued.
+    ///
+    /// # Examples
+    ///
+    /// Two `429`s: the client waits as `Retry-After` says (here no time),
+    /// retries, and its third attempt creates the connection.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    ///
+    /// use atlas_stream_connections::local_atlas::{Failure, LocalAtlas};
+    /// use atlas_stream_connections::{Client, types};
+    ///
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// let atlas = LocalAtlas::start().await?;
+    /// let (public_key, private_key) = atlas.api_key();
+    /// let client = Client::builder()
+    ///     .base_url(atlas.base_url())
+    ///     .api_key(public_key, private_key.clone())
+    ///     .retry_backoff(Duration::from_millis(1), Duration::from_secs(1))
+    ///     .build()?;
+    /// let sample = types::StreamsSampleConnection {
+    ///     name: Some("sample_stream_solar".into()),
+    ///     ..Default::default()
+    /// };
+    ///
+    /// let throttled = Failure::TooManyRequests { retry_after: Duration::ZERO };
+    /// atlas.respond_next(2, throttled);
+    /// client
+    ///     .create_stream_connection("32b6e34b3d91647abb20e7b8", "my-instance", &sample.into())
+    ///     .await?;
+    ///
+    /// let statuses: Vec<u16> = atlas.requests().iter().map(|r| r.status).collect();
+    /// assert_eq!(statuses[..2], [429, 429]);
+    /// assert_eq!(statuses.last(), Some(&200));
+    /// # Ok(()) }
+    /// ```
     pub fn respond_next(&self, count: usize, failure: Failure) {
         let mut state = self.shared.state();
         if count > 0 {
