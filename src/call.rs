@@ -192,6 +192,11 @@ tokio::task_local! {
     static CALL: RefCell<Box<CallContext>>;
 }
 
+/// A call timeout this long or longer bounds nothing: a deadline so far
+/// away that Tokio's timer cannot hold it (close to the clock's end, a
+/// tick's rounding would overflow) is none.
+const UNBOUNDED: Duration = Duration::from_secs(100 * 365 * 24 * 60 * 60);
+
 /// Runs one generated call under `plan`, in `span`, and returns its output
 /// (`None` when the plan's timeout passed first, the call dropped where it
 /// stood) with what it recorded.
@@ -202,6 +207,7 @@ pub(crate) fn run<F: Future>(
 ) -> impl Future<Output = (Option<F::Output>, CallRecord)> {
     plan.deadline = plan
         .timeout
+        .filter(|timeout| *timeout < UNBOUNDED)
         .and_then(|timeout| Instant::now().checked_add(timeout));
     let context = Box::new(CallContext {
         plan,
@@ -411,7 +417,9 @@ async fn hand_on(
     let url = response.url().clone();
     // Else the exact bytes are read (up to the limit). A body that breaks
     // off or is too large keeps the status: after a 2xx, the connection was
-    // created.
+    // created. So does a call whose timeout passes while it is read: the
+    // status is recorded first.
+    record(|r| r.status = Some(status));
     let read = Read {
         method: request.method().as_str(),
         path: request.url().path(),

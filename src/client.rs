@@ -439,7 +439,11 @@ impl ClientBuilder {
         let base = reqwest::Url::parse(&base_url)
             .map_err(|e| Error::configuration(format!("base_url: {e}")))?;
         let mut shared = Shared::new(base, sender, auth, self.api_version);
-        shared.call_timeout = self.call_timeout.unwrap_or(DEFAULT_CALL_TIMEOUT);
+        // Unset, room for three exchanges of the timeout given: a caller
+        // who raised that would not have calls cut short by the default.
+        shared.call_timeout = self
+            .call_timeout
+            .unwrap_or_else(|| DEFAULT_CALL_TIMEOUT.max(timeout.saturating_mul(3)));
         shared.credential_origin = self.credential_origin;
         let state = ClientState {
             shared: Arc::new(shared),

@@ -25,9 +25,11 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
 /// Time allowed for a whole call, by default: every exchange it makes (a
 /// token request, a Digest challenge, the request itself, retries) and the
-/// waits between them, from the call's start to its decoded answer. Three
-/// times [`DEFAULT_TIMEOUT`], room for a token request, a challenge and the
-/// request each taking all of theirs.
+/// waits between them, from the call's start to its answer. Three times
+/// [`DEFAULT_TIMEOUT`], room for a token request, a challenge and the
+/// request each taking all of theirs; with a longer
+/// [`timeout`](ClientBuilder::timeout) and no call timeout set, three times
+/// that instead.
 pub const DEFAULT_CALL_TIMEOUT: Duration = Duration::from_secs(180);
 /// How long before its expiry a service-account token is replaced, by
 /// default. Atlas tokens live an hour; replacing them five minutes early
@@ -151,7 +153,7 @@ impl Credentials {
 /// | base URL | [`DEFAULT_BASE_URL`] |
 /// | connect timeout | [`DEFAULT_CONNECT_TIMEOUT`] |
 /// | timeout, of each exchange | [`DEFAULT_TIMEOUT`] |
-/// | call timeout, of each call as a whole | [`DEFAULT_CALL_TIMEOUT`] |
+/// | call timeout, of each call as a whole | [`DEFAULT_CALL_TIMEOUT`], or three times the timeout if that is longer |
 /// | `User-Agent` | [`user_agent()`], no suffix |
 /// | API version | the newest each operation declares |
 /// | retries on 429 / 503 with `Retry-After` (token and revoke requests and Digest probes: also any 5xx and a failed connection) | [`DEFAULT_MAX_RETRIES`](crate::DEFAULT_MAX_RETRIES), backoff from [`DEFAULT_RETRY_BASE_DELAY`](crate::DEFAULT_RETRY_BASE_DELAY) up to [`DEFAULT_MAX_RETRY_DELAY`](crate::DEFAULT_MAX_RETRY_DELAY) |
@@ -268,15 +270,20 @@ impl ClientBuilder {
     }
 
     /// Time allowed for each call as a whole (default
-    /// [`DEFAULT_CALL_TIMEOUT`]): its token request, Digest challenge,
-    /// request and retries, and the waits between them. A call that runs
-    /// out of it ends with an [`Error::Timeout`] whose
+    /// [`DEFAULT_CALL_TIMEOUT`], or three times [`timeout`](Self::timeout)
+    /// if that is longer): its token request, Digest challenge, request and
+    /// retries, and the waits between them. A call that runs out of it ends
+    /// with an [`Error::Timeout`] whose
     /// [`call_timeout`](crate::TransportError::call_timeout) says so (one
     /// exchange running out of [`timeout`](Self::timeout) is an
-    /// `Error::Timeout` too, without it); a retry whose wait would outlast
-    /// it is not waited for, and the call ends with the answer that asked
-    /// for the wait (a [`Error::RateLimited`], say). `Duration::MAX` leaves
-    /// calls unbounded but for their exchanges' timeouts.
+    /// `Error::Timeout` too, without it), keeping the status when a success
+    /// had begun to arrive ([`Error::server_succeeded`]). A retry of the
+    /// request itself whose wait would outlast it is not waited for: the
+    /// call ends with the answer that asked for the wait (an
+    /// [`Error::RateLimited`], say). (A token request or Digest challenge,
+    /// which other calls may be waiting on too, is retried as usual: the
+    /// call ends with the timeout.) A century or more, `Duration::MAX`
+    /// say, leaves calls unbounded but for their exchanges' timeouts.
     /// [`CallOptions::call_timeout`](crate::CallOptions::call_timeout) sets
     /// it for one call.
     pub fn call_timeout(mut self, timeout: Duration) -> Self {

@@ -50,10 +50,7 @@ impl Exchange {
     /// (after throttling) `retry`. (An answer to a refused nonce or token
     /// within one attempt is that attempt's again.)
     pub fn call(attempt: u32) -> Self {
-        let kind = match attempt {
-            0 | 1 => "call",
-            _ => "retry",
-        };
+        let kind = if attempt > 1 { "retry" } else { "call" };
         Self { kind, attempt }
     }
 
@@ -229,7 +226,15 @@ impl Sender {
             else {
                 return Ok(response);
             };
-            if give_up_at.is_some_and(|end| tokio::time::Instant::now() + delay >= end) {
+            // (`checked_add`: a `Retry-After` of any size, with a longest
+            // wait raised to match, is no panic: past the clock's end is
+            // past the deadline.)
+            let past = |end| {
+                tokio::time::Instant::now()
+                    .checked_add(delay)
+                    .is_none_or(|resumed| resumed >= end)
+            };
+            if give_up_at.is_some_and(past) {
                 tracing::info!(
                     status = response.status().as_u16(),
                     delay_ms = delay.as_millis() as u64,

@@ -111,9 +111,9 @@ impl Shared {
     /// gave the credential (and what to do about an access token, which
     /// expires); any other error as it is.
     pub fn with_credential_origin(&self, error: Error) -> Error {
-        let (Error::Authentication(response), Some(origin)) = (&error, &self.credential_origin)
-        else {
-            return error;
+        let (response, origin) = match (error, &self.credential_origin) {
+            (Error::Authentication(response), Some(origin)) => (response, origin),
+            (error, _) => return error,
         };
         let ours = match self.auth {
             Auth::AccessToken(_) => format!(
@@ -126,7 +126,7 @@ impl Shared {
             Some(theirs) => format!("{theirs}; {ours}"),
             None => ours,
         };
-        Error::Authentication(Box::new((**response).clone().with_note(note)))
+        Error::Authentication(Box::new(response.with_note(note)))
     }
 
     /// `group_id` as checked already, when it is the remembered project.
@@ -154,6 +154,7 @@ impl fmt::Debug for Shared {
             .field("api_version", &self.api_version)
             .field("user_agent", &self.sender.user_agent)
             .field("timeout", &self.sender.timeout)
+            .field("call_timeout", &self.call_timeout)
             .field("retry", &self.sender.retry)
             .finish_non_exhaustive()
     }

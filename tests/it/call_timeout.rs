@@ -121,6 +121,23 @@ async fn a_retry_whose_wait_would_outlast_the_call_is_not_waited_for() {
     assert_eq!(response.retry_after(), Some(Duration::from_secs(30)));
     assert_eq!(server.requests().len(), 1);
 
+    // A wait past the clock's end, which a longest wait of `Duration::MAX`
+    // lets through, is past the deadline too (not an overflow).
+    let forever = Reply::json(
+        429,
+        "application/json",
+        r#"{"error":429,"errorCode":"RATE_LIMITED"}"#,
+    )
+    .header("Retry-After", &u64::MAX.to_string());
+    let server = Server::start(forever).await;
+    let client = bearer_builder(&server.base_url)
+        .retry_backoff(Duration::from_millis(1), Duration::MAX)
+        .build()
+        .unwrap();
+    let error = create(&client).await.unwrap_err();
+    assert!(matches!(error, Error::RateLimited(_)), "{error:?}");
+    assert_eq!(server.requests().len(), 1);
+
     // A wait that fits is waited.
     let quick = Reply::json(
         429,
@@ -166,16 +183,15 @@ async fn a_token_request_counts_against_its_calls_timeout() {
     assert_eq!(targets, [TOKEN_PATH]);
 }
 
-#[tokio::test]
-async fn a_success_whose_body_stalls_past_the_call_timeout_keeps_its_status() {
+/// The error of a create whose answer is `head` and then nothing (the
+/// connection held open), the call allowed [`SHORT`].
+async fn stalled_after(head: &'static str) -> Error {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base_url = format!("http://{}", listener.local_addr().unwrap());
     let (release, mut released) = tokio::sync::watch::channel(false);
     let server = tokio::spawn(async move {
         let (mut socket, _) = listener.accept().await.unwrap();
         read_request(&mut socket).await.unwrap();
-        let head = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
-                    content-length: 1000\r\n\r\n{\"name\":";
         socket.write_all(head.as_bytes()).await.unwrap();
         // Held open, the rest never sent, until the test is done.
         let _ = released.wait_for(|done| *done).await;
@@ -187,10 +203,45 @@ async fn a_success_whose_body_stalls_past_the_call_timeout_keeps_its_status() {
     let error = create(&client).await.unwrap_err();
     release.send_replace(true);
     server.await.unwrap();
-    assert_eq!(timed_out(&error).call_timeout(), Some(SHORT));
-    // Atlas answered 200: the connection exists, and the error says so.
-    assert_eq!(error.server_succeeded(), Some(reqwest::StatusCode::OK));
-    assert!(error.to_string().contains("200"), "{error}");
+    error
+}
+
+#[tokio::test]
+async fn a_success_whose_body_stalls_past_the_call_timeout_keeps_its_status() {
+    let announced = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                     content-length: 1000\r\n\r\n{\"name\":";
+    // Read by this crate, not progenitor: no length announced.
+    let chunked = "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n\
+                   transfer-encoding: chunked\r\n\r\n8\r\n{\"name\":\r\n";
+    for head in [announced, chunked] {
+        let error = stalled_after(head).await;
+        assert_eq!(timed_out(&error).call_timeout(), Some(SHORT), "{head}");
+        // Atlas answered 200: the connection exists, and the error says so.
+        assert_eq!(error.server_succeeded(), Some(reqwest::StatusCode::OK));
+        assert!(error.to_string().contains("200"), "{error}");
+    }
+}
+
+#[tokio::test]
+async fn a_zero_call_timeout_still_names_the_request_it_cut_short() {
+    let error = unanswered(LONG, Duration::ZERO).await;
+    assert_eq!(timed_out(&error).call_timeout(), Some(Duration::ZERO));
+    assert_eq!(error.request(), Some(("POST", api_path().as_str())));
+}
+
+#[test]
+fn unset_the_call_timeout_leaves_room_for_three_exchanges_of_the_timeout() {
+    let shown = |builder: atlas_stream_connections::ClientBuilder| {
+        format!("{:?}", builder.build().unwrap())
+    };
+    let base = "https://cloud.mongodb.com";
+    assert!(shown(bearer_builder(base)).contains("call_timeout: 180s"));
+    let long = bearer_builder(base).timeout(Duration::from_secs(300));
+    assert!(shown(long).contains("call_timeout: 900s"));
+    let set = bearer_builder(base)
+        .timeout(Duration::from_secs(300))
+        .call_timeout(Duration::from_secs(10));
+    assert!(shown(set).contains("call_timeout: 10s"));
 }
 
 #[tokio::test]

@@ -227,3 +227,28 @@ async fn a_failed_call_records_its_status_and_error_in_its_span() {
     assert_eq!(call.field("error"), Some(error.to_string().as_str()));
     assert_eq!(exchanges(&captured, &call), [triple("call", 1, 404)]);
 }
+
+#[tokio::test]
+async fn a_call_cut_short_by_its_timeout_says_so_in_its_span() {
+    let server = Server::start(Reply::hang()).await;
+    let client = crate::support::bearer_builder(&server.base_url)
+        .call_timeout(Duration::from_millis(100))
+        .build()
+        .unwrap();
+    let captured = Captured::default();
+    let guard = captured.install();
+    let error = client
+        .create_stream_connection(PROJECT, INSTANCE, &kafka_with_password("late"))
+        .await
+        .unwrap_err();
+    drop(guard);
+    assert!(matches!(error, Error::Timeout(_)), "{error:?}");
+    let call = only_call(&captured);
+    assert_eq!(call.field("error"), Some(error.to_string().as_str()));
+    assert_eq!(call.field("status"), None);
+    // The exchange was dropped unanswered: no status, no time.
+    assert_eq!(
+        exchanges(&captured, &call),
+        [("call".into(), "1".into(), "-".into())]
+    );
+}
