@@ -24,13 +24,14 @@ pub(crate) fn streams(args: &[&str], env: &[(&str, &str)]) -> Command {
     {
         command.env_remove(name);
     }
-    // No Atlas CLI profile either: the CLI's directory is one that does not
-    // exist (a test that wants a profile gives its own).
+    // No Atlas CLI profile either: the CLI's directory, wherever the
+    // system keeps it, is one that does not exist (a test that wants a
+    // profile gives its own).
     command.env_remove("MONGODB_ATLAS_PROFILE");
-    command.env(
-        "XDG_CONFIG_HOME",
-        std::env::temp_dir().join("streams-tests-without-atlas-cli"),
-    );
+    let nowhere = std::env::temp_dir().join("streams-tests-without-atlas-cli");
+    for name in ["XDG_CONFIG_HOME", "HOME", "AppData"] {
+        command.env(name, &nowhere);
+    }
     command.envs(env.iter().copied());
     command
 }
@@ -416,11 +417,22 @@ fn logged_in_with_the_atlas_cli_it_talks_to_the_profiles_atlas() {
     let out = create_sample("from-profile", &env);
     // Without the project, the profile's Atlas is still the target: the
     // error says so rather than creating in a local one.
-    let without_project = run(
-        streams(&["create", "--kind", "sample", "--name", "x"], &env),
-        None,
-    );
+    let sample = ["create", "--kind", "sample", "--name", "x"];
+    let without_project = run(streams(&sample, &env), None);
+    let local = run(streams(&[&sample[..], &["--local"]].concat(), &env), None);
+    // A file of settings only: no login to use, and the way round it said.
+    let settings = "[default]\noutput = \"json\"\n";
+    std::fs::write(home.join("atlascli/config.toml"), settings).unwrap();
+    let unusable = create_sample("no-login", &env);
     std::fs::remove_dir_all(&home).ok();
+    assert_eq!(local.status, Some(0), "{}", local.stderr);
+    assert_stderr_has(&local, "note: --local; started an embedded local Atlas");
+    assert_eq!(unusable.status, Some(2), "{}", unusable.stderr);
+    assert_stderr_has(&unusable, "profile `default`");
+    assert_stderr_has(
+        &unusable,
+        "--local creates in an embedded local Atlas instead",
+    );
     assert_eq!(out.status, Some(0), "{}", out.stderr);
     assert_stderr_has(
         &out,
@@ -452,6 +464,7 @@ fn logged_in_with_the_atlas_cli_it_talks_to_the_profiles_atlas() {
         "--project is required with Atlas credentials",
     );
     assert_stderr_has(&without_project, "profile `default`");
+    assert_stderr_has(&without_project, "--local creates in an embedded");
 }
 
 #[test]

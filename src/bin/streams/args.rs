@@ -35,8 +35,9 @@ MONGODB_ATLAS_ACCESS_TOKEN; MONGODB_ATLAS_BASE_URL to change the host), or
 without them when logged in with the Atlas CLI (its profile:
 MONGODB_ATLAS_PROFILE, else the only one, else default; said on standard
 error), the connection is created in Atlas, and --project and --instance
-are required. With neither, an embedded local Atlas starts on 127.0.0.1
-(said on standard error) and the connection is created there, in project
+are required. With neither, or with --local, an embedded local Atlas starts
+on 127.0.0.1 (said on standard error) and the connection is created there,
+in project
 32b6e34b3d91647abb20e7b8, instance sample-instance, unless given.
 
 The connection comes from a JSON file (the body of Atlas's Create One Stream
@@ -126,6 +127,10 @@ pub struct CreateArgs {
     /// version not after it)
     #[arg(long, value_name = "DATE")]
     pub api_version: Option<String>,
+    /// Create in an embedded local Atlas, even with credentials or an Atlas
+    /// CLI login
+    #[arg(long)]
+    pub local: bool,
     // Not a doc comment: rustdoc would read `[redacted]` as a link.
     #[arg(
         long,

@@ -27,27 +27,45 @@ fn is_set(name: &str) -> bool {
 }
 
 impl Target {
-    /// Atlas when the environment holds a credential or the Atlas CLI's
-    /// profiles are there (the library reads them when the variables hold
-    /// none), else a local Atlas.
+    /// A local Atlas with `--local`; else Atlas when the environment holds
+    /// a credential, or when the Atlas CLI keeps profiles (the library reads
+    /// the one the CLI would use when the variables hold none); else a
+    /// local Atlas.
     pub async fn new(args: &CreateArgs) -> Result<Self, Failure> {
+        if args.local {
+            return Self::local(args).await;
+        }
         let in_variables = CREDENTIAL_VARIABLES.iter().any(|name| is_set(name));
         let logged_in = || atlas_cli::config_file().is_some_and(|file| file.is_file());
-        match in_variables || logged_in() {
-            true => Self::atlas(args),
-            false => Self::local(args).await,
+        if !in_variables && !logged_in() {
+            return Self::local(args).await;
         }
+        let builder = ClientBuilder::from_env().map_err(|error| {
+            // A login the library cannot use (expired, secrets in the
+            // keyring, no such profile) is said, with the way round it.
+            let failure = Failure::from_client(error);
+            match (failure, in_variables) {
+                (Failure::Usage(why), false) => Failure::Usage(format!(
+                    "{why}\n(the Atlas CLI keeps profiles here, so Atlas is the target; \
+                     --local creates in an embedded local Atlas instead)"
+                )),
+                (failure, _) => failure,
+            }
+        })?;
+        Self::atlas(args, builder)
     }
 
-    /// Atlas, with the credentials of the environment; the project and the
+    /// Atlas, with the credentials `builder` has; the project and the
     /// instance must be given.
-    fn atlas(args: &CreateArgs) -> Result<Self, Failure> {
+    fn atlas(args: &CreateArgs, builder: ClientBuilder) -> Result<Self, Failure> {
         let required = |value: &Option<String>, flag: &str| {
-            value
-                .clone()
-                .ok_or_else(|| Failure::Usage(format!("{flag} is required with Atlas credentials")))
+            value.clone().ok_or_else(|| {
+                Failure::Usage(format!(
+                    "{flag} is required with Atlas credentials (--local creates in an \
+                     embedded local Atlas instead)"
+                ))
+            })
         };
-        let builder = ClientBuilder::from_env().map_err(Failure::from_client)?;
         // Said before anything can fail for want of a flag: with a profile,
         // the user may not know that Atlas, not a local one, is the target.
         if let Some(origin) = builder.credential_origin() {
@@ -70,12 +88,14 @@ impl Target {
     /// An embedded local Atlas holding the project and instance given, or
     /// the sample ones.
     async fn local(args: &CreateArgs) -> Result<Self, Failure> {
-        if let Some(name) = BASE_URL_VARIABLES.iter().find(|name| is_set(name)) {
+        let named_base = BASE_URL_VARIABLES.iter().find(|name| is_set(name));
+        if let (Some(name), false) = (named_base, args.local) {
             // Asked for a particular Atlas, without the means to sign in:
             // creating in a local one instead would mislead.
             return Err(Failure::Usage(format!(
                 "{name} is set but no credentials are; set MONGODB_ATLAS_CLIENT_ID and \
-                 MONGODB_ATLAS_CLIENT_SECRET, an API key pair, or MONGODB_ATLAS_ACCESS_TOKEN"
+                 MONGODB_ATLAS_CLIENT_SECRET, an API key pair, or MONGODB_ATLAS_ACCESS_TOKEN \
+                 (or pass --local for the local Atlas double)"
             )));
         }
         let project = args
@@ -91,9 +111,13 @@ impl Target {
             .start()
             .await
             .map_err(|e| Failure::Local(format!("cannot start the local Atlas: {e}")))?;
+        let why = match args.local {
+            true => "--local",
+            false => "no MONGODB_ATLAS_* credentials in the environment, nor an Atlas CLI login",
+        };
         eprintln!(
-            "note: no MONGODB_ATLAS_* credentials in the environment, nor an Atlas CLI login; \
-             started an embedded local Atlas at {} (project {project}, instance {instance})",
+            "note: {why}; started an embedded local Atlas at {} (project {project}, instance \
+             {instance})",
             local.base_url()
         );
         let (public, private) = local.api_key();
