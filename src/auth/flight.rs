@@ -58,8 +58,11 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
     /// starts a second one for work just done), else `work()`, started as a
     /// task of its own or done by this caller (see the module docs).
     ///
-    /// A flight that ended without an outcome (its task's runtime shut down,
-    /// or the caller doing it was dropped) is started again, once.
+    /// A flight that ended without an outcome is started again: as often as
+    /// the caller doing it was dropped (each time a caller of its own gone,
+    /// its call timeout passed, say: this one takes over), once when its
+    /// detached task died (its runtime shutting down, where starting it
+    /// again and again would only spin).
     pub async fn join<F>(
         &self,
         mut done: impl FnMut() -> Option<T>,
@@ -68,7 +71,8 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
     where
         F: Future<Output = Result<T, Error>> + Send + 'static,
     {
-        for _ in 0..2 {
+        let mut detached_ended = false;
+        loop {
             match self.step(&mut done, &mut work) {
                 Step::Done(value) => return Ok(value),
                 Step::Lead(report, work) => {
@@ -76,17 +80,19 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
                     report.send_replace(Some(outcome.clone()));
                     return outcome;
                 }
-                Step::Wait(mut outcome, waiting) => {
+                Step::Wait(mut outcome, waiting, detached) => {
                     let _waiting = Waiting::count(waiting);
                     if let Ok(finished) = outcome.wait_for(Option::is_some).await
                         && let Some(finished) = finished.clone()
                     {
                         return finished;
                     }
+                    if detached && std::mem::replace(&mut detached_ended, true) {
+                        return Err(abandoned());
+                    }
                 }
             }
         }
-        Err(abandoned())
     }
 
     /// What [`join`](Self::join) does next, decided under the lock.
@@ -100,7 +106,8 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
     {
         let mut current = self.current.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(running) = current.as_ref().filter(|r| r.is_running()) {
-            return Step::Wait(running.outcome.clone(), running.waiting.clone());
+            let detached = running.task.is_some();
+            return Step::Wait(running.outcome.clone(), running.waiting.clone(), detached);
         }
         if let Some(value) = done() {
             return Step::Done(value);
@@ -132,15 +139,16 @@ impl<T: Clone + Send + Sync + 'static> SingleFlight<T> {
             task: Some(task.abort_handle()),
             waiting: waiting.clone(),
         });
-        Step::Wait(outcome, waiting)
+        Step::Wait(outcome, waiting, true)
     }
 }
 
 enum Step<T, F> {
     /// `done()` had the value.
     Done(T),
-    /// A flight is under way; its outcome comes here.
-    Wait(watch::Receiver<Outcome<T>>, Arc<AtomicUsize>),
+    /// A flight is under way; its outcome comes here. (Whether its work
+    /// runs detached, as a task of its own, rather than by a caller.)
+    Wait(watch::Receiver<Outcome<T>>, Arc<AtomicUsize>, bool),
     /// This caller does the work, and reports its outcome to the others.
     Lead(watch::Sender<Outcome<T>>, F),
 }
@@ -172,8 +180,8 @@ impl Drop for Waiting {
 
 fn abandoned() -> Error {
     Error::configuration(
-        "the request this call waited on was cancelled twice (its Tokio runtime shut down, \
-         or the call doing it was dropped)",
+        "the request this call waited on was cancelled twice: the Tokio runtime its task \
+         ran on is shutting down",
     )
 }
 

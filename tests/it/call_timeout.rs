@@ -260,3 +260,37 @@ async fn an_unbounded_call_timeout_is_no_bound() {
         .await
         .expect("created, unbounded per call");
 }
+
+#[tokio::test]
+async fn callers_waiting_on_a_token_take_over_from_those_whose_time_ran_out() {
+    // A current-thread runtime: the first caller fetches the token itself,
+    // the others wait on it, and each takes over when the one fetching is
+    // dropped at its call timeout.
+    let server = Server::serve(|request| match request.target() {
+        TOKEN_PATH => Reply::hang(),
+        _ => crate::support::created(),
+    })
+    .await;
+    let client = Client::builder()
+        .base_url(&server.base_url)
+        .service_account("mdb_sa_id_test", "mdb_sa_sk_test")
+        .build()
+        .unwrap();
+    let within = |millis| CallOptions::new().call_timeout(Duration::from_millis(millis));
+    let (first, second, third) = (within(100), within(200), within(300));
+    let connection = kafka();
+    let call =
+        |options| client.create_stream_connection_with(PROJECT, INSTANCE, &connection, options);
+    let (a, b, c) = tokio::join!(call(&first), call(&second), call(&third));
+    for (outcome, millis) in [(a, 100), (b, 200), (c, 300)] {
+        let error = outcome.unwrap_err();
+        assert_eq!(
+            timed_out(&error).call_timeout(),
+            Some(Duration::from_millis(millis)),
+            "{error}"
+        );
+    }
+    // Each caller that took over asked anew: the request of one dropped
+    // went with it.
+    assert_eq!(server.requests().len(), 3);
+}
