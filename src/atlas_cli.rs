@@ -57,9 +57,10 @@ pub(crate) struct Profile {
 
 /// Where the Atlas CLI keeps its profiles (`config.toml`, located as the
 /// module docs say) for this process's environment, whether or not the
-/// file exists; `None` when the variables that locate it are unset. A
-/// program can tell by it whether someone is logged in with the CLI
-/// before it asks [`ClientBuilder::from_env`](crate::ClientBuilder::from_env).
+/// file exists; `None` when the variables that locate it are unset. Its
+/// existing says the CLI has been set up here, not that a profile gives a
+/// usable credential: [`ClientBuilder::from_env`](crate::ClientBuilder::from_env)
+/// says that (the `streams` command asks it when the file exists).
 pub fn config_file() -> Option<PathBuf> {
     config_path(&|name| std::env::var(name).ok())
 }

@@ -26,6 +26,19 @@
 //! with its I/O and time drivers (`#[tokio::main]`, or
 //! `Builder::enable_all()`), as reqwest does.
 //!
+//! Each exchange is bounded by [`ClientBuilder::timeout`], each call as a
+//! whole (token request, Digest challenge, retries and waits) by
+//! [`ClientBuilder::call_timeout`] or [`CallOptions::call_timeout`]; both
+//! end in [`Error::Timeout`], told apart by
+//! [`TransportError::call_timeout`].
+//!
+//! Each call is a `tracing` span, `atlas.call` (INFO; fields `operation`,
+//! `method`, `path`, `api_version`, and at its end `status` or `error`),
+//! and each HTTP exchange it makes a span under it, `atlas.exchange`
+//! (DEBUG; `kind`: `call`, `retry`, `token`, `digest_probe` or `revoke`;
+//! `attempt`, `status`, `elapsed_ms`), so that concurrent calls are told
+//! apart. No span or event holds a header, a body or a secret.
+//!
 //! ```no_run
 //! use atlas_stream_connections::{Client, types};
 //!
