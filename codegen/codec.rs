@@ -312,7 +312,14 @@ fn finish(field: &Field) -> TokenStream {
     }
 }
 
-/// `Serialize`: the fields as a map, then `extra`'s properties.
+/// `Serialize`: the fields as a map, then `extra`'s properties; and the
+/// same after a union's tag (`serialize_with_tag`, which codegen/unions.rs
+/// calls for a kind of this type). A copy of the tag in `extra` (put there
+/// by hand, or read by the struct alone) is left out when it names the same
+/// kind and refused when it names another (`crate::unknown::extra_without_tag`),
+/// as decoding reads the tag given twice: the object written never has the
+/// property twice. The check is one lookup in `extra`, before anything is
+/// written, and only under a tag.
 fn serialize_impl(plan: &Plan) -> TokenStream {
     let Plan {
         name,
@@ -321,10 +328,11 @@ fn serialize_impl(plan: &Plan) -> TokenStream {
         extra_redacted,
     } = plan;
     let writes = fields.iter().map(write);
+    let extra_field = extra;
     let extra = match extra_redacted {
-        true => quote!(crate::redact::serialize_entries(&self.#extra, &mut __map)?;),
+        true => quote!(crate::redact::serialize_entries(&__extra, &mut __map)?;),
         false => quote! {
-            for (__name, __value) in &self.#extra {
+            for (__name, __value) in __extra.iter() {
                 __map.serialize_entry(__name, __value)?;
             }
         },
@@ -335,8 +343,27 @@ fn serialize_impl(plan: &Plan) -> TokenStream {
             where
                 S: ::serde::Serializer,
             {
+                self.serialize_with_tag(serializer, ::std::option::Option::None)
+            }
+        }
+
+        impl #name {
+            /// Writes the struct, after `tag` (the property, and the kind
+            /// it names) if there is one: a kind of a union.
+            pub(crate) fn serialize_with_tag<S>(
+                &self,
+                serializer: S,
+                tag: ::std::option::Option<(&'static str, &'static str)>,
+            ) -> ::std::result::Result<S::Ok, S::Error>
+            where
+                S: ::serde::Serializer,
+            {
                 use ::serde::ser::SerializeMap as _;
+                let __extra = crate::unknown::extra_without_tag(&self.#extra_field, tag)?;
                 let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+                if let ::std::option::Option::Some((__property, __kind)) = tag {
+                    __map.serialize_entry(__property, __kind)?;
+                }
                 #(#writes)*
                 #extra
                 __map.end()
@@ -434,7 +461,13 @@ mod tests {
             "if!::std::option::Option::is_none(&self.type_){__map.serialize_entry(\"type\",&self.type_)?;}",
             "__map.serialize_entry(\"list\",&crate::redact::Redactable(&self.list))?;",
             "__map.serialize_entry(\"count\",&self.count)?;",
-            "crate::redact::serialize_entries(&self.extra,&mut__map)?;__map.end()",
+            // Written alone, without a tag; under a union's tag, the tag
+            // first, and a copy of it in `extra` checked before anything.
+            "impl::serde::SerializeforS{fnserialize<S>(&self,serializer:S)",
+            "{self.serialize_with_tag(serializer,::std::option::Option::None)}",
+            "let__extra=crate::unknown::extra_without_tag(&self.extra,tag)?;letmut__map=serializer.serialize_map(",
+            "iflet::std::option::Option::Some((__property,__kind))=tag{__map.serialize_entry(__property,__kind)?;}if!::std::option::Option::is_none(&self.type_)",
+            "crate::redact::serialize_entries(&__extra,&mut__map)?;__map.end()",
         ] {
             assert!(out.contains(expected), "{expected} not in {out}");
         }
@@ -489,6 +522,22 @@ mod tests {
             assert_eq!(n, 0, "{out}");
             assert_eq!(out, before);
         }
+    }
+
+    #[test]
+    fn extra_not_redacted_is_written_entry_by_entry_after_the_fields() {
+        let (out, n) = applied(quote! {
+            #[derive(::serde::Deserialize, ::serde::Serialize)]
+            pub struct S {
+                pub a: i32,
+                #[serde(flatten)]
+                pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            }
+        });
+        assert_eq!(n, 1);
+        let expected = "__map.serialize_entry(\"a\",&self.a)?;\
+            for(__name,__value)in__extra.iter(){__map.serialize_entry(__name,__value)?;}__map.end()";
+        assert!(out.contains(expected), "{out}");
     }
 
     #[test]

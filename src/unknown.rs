@@ -89,6 +89,38 @@ impl Serialize for UnknownKind {
     }
 }
 
+// ---------------------------------------------------------------- writing
+
+/// `extra` (a kind's unknown properties) as the kind writes it after its
+/// union's `tag` (the property, and the kind it names), which is written
+/// once: a copy of the tag in `extra` that names the same kind is left out,
+/// one that names another (or is not a string) is an error, as decoding
+/// reads the tag given twice. The error names the property, never the value,
+/// which may be anything a user put there. Without a tag, or without a copy
+/// in `extra` (the normal case: one lookup), `extra` itself.
+pub(crate) fn extra_without_tag<'a, E: serde::ser::Error>(
+    extra: &'a Map<String, Value>,
+    tag: Option<(&str, &str)>,
+) -> Result<Cow<'a, Map<String, Value>>, E> {
+    let Some((property, kind)) = tag else {
+        return Ok(Cow::Borrowed(extra));
+    };
+    match extra.get(property) {
+        None => Ok(Cow::Borrowed(extra)),
+        Some(Value::String(again)) if again == kind => Ok(Cow::Owned(
+            extra
+                .iter()
+                .filter(|(name, _)| *name != property)
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+        )),
+        Some(_) => Err(E::custom(format_args!(
+            "a `{kind}`: the `{property}` property is given twice, with different values \
+             (the kind, and another in `extra`)"
+        ))),
+    }
+}
+
 // ---------------------------------------------------------------- reading
 
 /// A discriminated union the generator wrote (codegen/unions.rs): the

@@ -361,3 +361,48 @@ fn secrets_and_free_form_values_stay_redacted_and_the_wire_form_stays_whole() {
     let wire = serde_json::to_value(&connection).unwrap();
     assert_eq!(wire, serde_json::from_str::<Value>(text).unwrap());
 }
+
+#[test]
+fn a_tag_in_extra_is_written_once_when_it_names_the_kind_and_refused_when_not() {
+    let mut open = kafka(decode(r#"{"type":"Kafka","name":"n"}"#));
+    open.extra.insert("type".into(), json!("Kafka"));
+    let connection = StreamsConnection::Kafka(open.clone());
+    let written = serde_json::to_string(&connection).unwrap();
+    assert_eq!(written, r#"{"type":"Kafka","name":"n"}"#);
+    // As decoding reads the tag given twice with the same kind.
+    let again = kafka(decode(r#"{"type":"Kafka","name":"n","type":"Kafka"}"#));
+    assert_eq!(decode(&written), StreamsConnection::Kafka(again));
+    assert_eq!(
+        redacted_json(&connection).unwrap(),
+        json!({"type": "Kafka", "name": "n"})
+    );
+    // The struct written alone is no kind of a union: its `extra` is whole.
+    assert_eq!(
+        serde_json::to_value(&open).unwrap(),
+        json!({"name": "n", "type": "Kafka"})
+    );
+    // Another value: what decoding refuses, encoding refuses, naming the
+    // property, never the value (which may be anything the user put there),
+    // and before it writes anything.
+    for other in [json!("Cluster"), json!(7), json!(null), json!("pw-hunter2")] {
+        open.extra.insert("type".into(), other.clone());
+        let connection = StreamsConnection::Kafka(open.clone());
+        let mut out = Vec::new();
+        let err = serde_json::to_writer(&mut out, &connection)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("the `type` property is given twice, with different values"),
+            "{other}: {err}"
+        );
+        assert!(
+            !err.contains("hunter2") && !err.contains("Cluster"),
+            "{err}"
+        );
+        assert!(out.is_empty(), "{other}: {}", String::from_utf8_lossy(&out));
+        let redacted = redacted_json(&connection).unwrap_err().to_string();
+        assert_eq!(redacted, err);
+        let text = format!(r#"{{"type":"Kafka","name":"n","type":{other}}}"#);
+        assert!(decode_err(&text).contains("is given twice"), "{text}");
+    }
+}

@@ -585,36 +585,92 @@ One of 7 kinds, told apart on the wire by the `type` property; a kind this versi
         where
             S: ::serde::Serializer,
         {
-            #[derive(::serde::Serialize)]
-            struct Tagged<'a, T: ::serde::Serialize> {
-                #[serde(rename = "type")]
-                tag: &'a str,
-                #[serde(flatten)]
-                value: &'a T,
+            /// The tag, then the kind's fields through serde's
+            /// flattening: for a kind without a `serialize_with_tag`
+            /// of its own.
+            #[allow(dead_code)]
+            trait Flattened: ::serde::Serialize {
+                fn serialize_with_tag<S>(
+                    &self,
+                    serializer: S,
+                    tag: ::std::option::Option<(&'static str, &'static str)>,
+                ) -> ::std::result::Result<S::Ok, S::Error>
+                where
+                    S: ::serde::Serializer,
+                {
+                    #[derive(::serde::Serialize)]
+                    struct Tagged<'a, T: ?Sized + ::serde::Serialize> {
+                        #[serde(rename = "type")]
+                        tag: &'a str,
+                        #[serde(flatten)]
+                        value: &'a T,
+                    }
+                    match tag {
+                        ::std::option::Option::Some((_, tag)) => {
+                            Tagged { tag, value: self }.serialize(serializer)
+                        }
+                        ::std::option::Option::None => {
+                            ::serde::Serialize::serialize(self, serializer)
+                        }
+                    }
+                }
             }
+            impl<T: ?Sized + ::serde::Serialize> Flattened for T {}
             match self {
                 Self::Sample(value) => {
-                    Tagged { tag: "Sample", value }.serialize(serializer)
+                    value
+                        .serialize_with_tag(
+                            serializer,
+                            ::std::option::Option::Some((Self::TAG_PROPERTY, "Sample")),
+                        )
                 }
                 Self::Cluster(value) => {
-                    Tagged { tag: "Cluster", value }.serialize(serializer)
+                    value
+                        .serialize_with_tag(
+                            serializer,
+                            ::std::option::Option::Some((Self::TAG_PROPERTY, "Cluster")),
+                        )
                 }
                 Self::Kafka(value) => {
-                    Tagged { tag: "Kafka", value }.serialize(serializer)
+                    value
+                        .serialize_with_tag(
+                            serializer,
+                            ::std::option::Option::Some((Self::TAG_PROPERTY, "Kafka")),
+                        )
                 }
                 Self::Https(value) => {
-                    Tagged { tag: "Https", value }.serialize(serializer)
+                    value
+                        .serialize_with_tag(
+                            serializer,
+                            ::std::option::Option::Some((Self::TAG_PROPERTY, "Https")),
+                        )
                 }
                 Self::AwsLambda(value) => {
-                    Tagged { tag: "AWSLambda", value }.serialize(serializer)
+                    value
+                        .serialize_with_tag(
+                            serializer,
+                            ::std::option::Option::Some((
+                                Self::TAG_PROPERTY,
+                                "AWSLambda",
+                            )),
+                        )
                 }
-                Self::S3(value) => Tagged { tag: "S3", value }.serialize(serializer),
+                Self::S3(value) => {
+                    value
+                        .serialize_with_tag(
+                            serializer,
+                            ::std::option::Option::Some((Self::TAG_PROPERTY, "S3")),
+                        )
+                }
                 Self::AwsKinesisDataStreams(value) => {
-                    Tagged {
-                        tag: "AWSKinesisDataStreams",
-                        value,
-                    }
-                        .serialize(serializer)
+                    value
+                        .serialize_with_tag(
+                            serializer,
+                            ::std::option::Option::Some((
+                                Self::TAG_PROPERTY,
+                                "AWSKinesisDataStreams",
+                            )),
+                        )
                 }
                 Self::Unknown(unknown) => {
                     ::serde::Serialize::serialize(unknown, serializer)
@@ -1089,8 +1145,26 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
+            self.serialize_with_tag(serializer, ::std::option::Option::None)
+        }
+    }
+    impl ApiError {
+        /// Writes the struct, after `tag` (the property, and the kind
+        /// it names) if there is one: a kind of a union.
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
             use ::serde::ser::SerializeMap as _;
+            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if let ::std::option::Option::Some((__property, __kind)) = tag {
+                __map.serialize_entry(__property, __kind)?;
+            }
             if !::std::option::Option::is_none(&self.bad_request_detail) {
                 __map.serialize_entry("badRequestDetail", &self.bad_request_detail)?;
             }
@@ -1109,7 +1183,7 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.reason) {
                 __map.serialize_entry("reason", &self.reason)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            crate::redact::serialize_entries(&__extra, &mut __map)?;
             __map.end()
         }
     }
@@ -1155,12 +1229,30 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
+            self.serialize_with_tag(serializer, ::std::option::Option::None)
+        }
+    }
+    impl BadRequestDetail {
+        /// Writes the struct, after `tag` (the property, and the kind
+        /// it names) if there is one: a kind of a union.
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
             use ::serde::ser::SerializeMap as _;
+            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if let ::std::option::Option::Some((__property, __kind)) = tag {
+                __map.serialize_entry(__property, __kind)?;
+            }
             if !::std::vec::Vec::is_empty(&self.fields) {
                 __map.serialize_entry("fields", &self.fields)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            crate::redact::serialize_entries(&__extra, &mut __map)?;
             __map.end()
         }
     }
@@ -1218,8 +1310,26 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
+            self.serialize_with_tag(serializer, ::std::option::Option::None)
+        }
+    }
+    impl DbRoleToExecute {
+        /// Writes the struct, after `tag` (the property, and the kind
+        /// it names) if there is one: a kind of a union.
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
             use ::serde::ser::SerializeMap as _;
+            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if let ::std::option::Option::Some((__property, __kind)) = tag {
+                __map.serialize_entry(__property, __kind)?;
+            }
             if !::std::vec::Vec::is_empty(&self.links) {
                 __map.serialize_entry("links", &self.links)?;
             }
@@ -1229,7 +1339,7 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.type_) {
                 __map.serialize_entry("type", &self.type_)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            crate::redact::serialize_entries(&__extra, &mut __map)?;
             __map.end()
         }
     }
@@ -1280,11 +1390,29 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
+            self.serialize_with_tag(serializer, ::std::option::Option::None)
+        }
+    }
+    impl FieldViolation {
+        /// Writes the struct, after `tag` (the property, and the kind
+        /// it names) if there is one: a kind of a union.
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
             use ::serde::ser::SerializeMap as _;
+            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if let ::std::option::Option::Some((__property, __kind)) = tag {
+                __map.serialize_entry(__property, __kind)?;
+            }
             __map.serialize_entry("description", &self.description)?;
             __map.serialize_entry("field", &self.field)?;
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            crate::redact::serialize_entries(&__extra, &mut __map)?;
             __map.end()
         }
     }
@@ -1335,15 +1463,33 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
+            self.serialize_with_tag(serializer, ::std::option::Option::None)
+        }
+    }
+    impl Link {
+        /// Writes the struct, after `tag` (the property, and the kind
+        /// it names) if there is one: a kind of a union.
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
             use ::serde::ser::SerializeMap as _;
+            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if let ::std::option::Option::Some((__property, __kind)) = tag {
+                __map.serialize_entry(__property, __kind)?;
+            }
             if !::std::option::Option::is_none(&self.href) {
                 __map.serialize_entry("href", &self.href)?;
             }
             if !::std::option::Option::is_none(&self.rel) {
                 __map.serialize_entry("rel", &self.rel)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            crate::redact::serialize_entries(&__extra, &mut __map)?;
             __map.end()
         }
     }
@@ -1401,8 +1547,26 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
+            self.serialize_with_tag(serializer, ::std::option::Option::None)
+        }
+    }
+    impl StreamsAwsConnectionConfig {
+        /// Writes the struct, after `tag` (the property, and the kind
+        /// it names) if there is one: a kind of a union.
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
             use ::serde::ser::SerializeMap as _;
+            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if let ::std::option::Option::Some((__property, __kind)) = tag {
+                __map.serialize_entry(__property, __kind)?;
+            }
             if !::std::vec::Vec::is_empty(&self.links) {
                 __map.serialize_entry("links", &self.links)?;
             }
@@ -1412,7 +1576,7 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.test_bucket) {
                 __map.serialize_entry("testBucket", &self.test_bucket)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            crate::redact::serialize_entries(&__extra, &mut __map)?;
             __map.end()
         }
     }
@@ -1476,8 +1640,26 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
+            self.serialize_with_tag(serializer, ::std::option::Option::None)
+        }
+    }
+    impl StreamsAwsKinesisDataStreamsConnection {
+        /// Writes the struct, after `tag` (the property, and the kind
+        /// it names) if there is one: a kind of a union.
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
             use ::serde::ser::SerializeMap as _;
+            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if let ::std::option::Option::Some((__property, __kind)) = tag {
+                __map.serialize_entry(__property, __kind)?;
+            }
             if !::std::option::Option::is_none(&self.aws) {
                 __map.serialize_entry("aws", &self.aws)?;
             }
@@ -1490,7 +1672,7 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.networking) {
                 __map.serialize_entry("networking", &self.networking)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            crate::redact::serialize_entries(&__extra, &mut __map)?;
             __map.end()
         }
     }
@@ -1548,8 +1730,26 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
+            self.serialize_with_tag(serializer, ::std::option::Option::None)
+        }
+    }
+    impl StreamsAwsLambdaConnection {
+        /// Writes the struct, after `tag` (the property, and the kind
+        /// it names) if there is one: a kind of a union.
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
             use ::serde::ser::SerializeMap as _;
+            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if let ::std::option::Option::Some((__property, __kind)) = tag {
+                __map.serialize_entry(__property, __kind)?;
+            }
             if !::std::option::Option::is_none(&self.aws) {
                 __map.serialize_entry("aws", &self.aws)?;
             }
@@ -1559,7 +1759,7 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.name) {
                 __map.serialize_entry("name", &self.name)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            crate::redact::serialize_entries(&__extra, &mut __map)?;
             __map.end()
         }
     }
@@ -1629,8 +1829,26 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
+            self.serialize_with_tag(serializer, ::std::option::Option::None)
+        }
+    }
+    impl StreamsClusterConnection {
+        /// Writes the struct, after `tag` (the property, and the kind
+        /// it names) if there is one: a kind of a union.
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
             use ::serde::ser::SerializeMap as _;
+            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if let ::std::option::Option::Some((__property, __kind)) = tag {
+                __map.serialize_entry(__property, __kind)?;
+            }
             if !::std::option::Option::is_none(&self.cluster_group_id) {
                 __map.serialize_entry("clusterGroupId", &self.cluster_group_id)?;
             }
@@ -1646,7 +1864,7 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.name) {
                 __map.serialize_entry("name", &self.name)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            crate::redact::serialize_entries(&__extra, &mut __map)?;
             __map.end()
         }
     }
@@ -1711,8 +1929,26 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
+            self.serialize_with_tag(serializer, ::std::option::Option::None)
+        }
+    }
+    impl StreamsHttpsConnection {
+        /// Writes the struct, after `tag` (the property, and the kind
+        /// it names) if there is one: a kind of a union.
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
             use ::serde::ser::SerializeMap as _;
+            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if let ::std::option::Option::Some((__property, __kind)) = tag {
+                __map.serialize_entry(__property, __kind)?;
+            }
             if !::std::collections::BTreeMap::is_empty(&self.headers) {
                 __map
                     .serialize_entry(
@@ -1729,7 +1965,7 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.url) {
                 __map.serialize_entry("url", &self.url)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            crate::redact::serialize_entries(&__extra, &mut __map)?;
             __map.end()
         }
     }
@@ -1848,8 +2084,26 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
+            self.serialize_with_tag(serializer, ::std::option::Option::None)
+        }
+    }
+    impl StreamsKafkaAuthentication {
+        /// Writes the struct, after `tag` (the property, and the kind
+        /// it names) if there is one: a kind of a union.
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
             use ::serde::ser::SerializeMap as _;
+            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if let ::std::option::Option::Some((__property, __kind)) = tag {
+                __map.serialize_entry(__property, __kind)?;
+            }
             if !::std::option::Option::is_none(&self.client_id) {
                 __map.serialize_entry("clientId", &self.client_id)?;
             }
@@ -1893,7 +2147,7 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.username) {
                 __map.serialize_entry("username", &self.username)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            crate::redact::serialize_entries(&__extra, &mut __map)?;
             __map.end()
         }
     }
@@ -1976,8 +2230,26 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
+            self.serialize_with_tag(serializer, ::std::option::Option::None)
+        }
+    }
+    impl StreamsKafkaConnection {
+        /// Writes the struct, after `tag` (the property, and the kind
+        /// it names) if there is one: a kind of a union.
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
             use ::serde::ser::SerializeMap as _;
+            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if let ::std::option::Option::Some((__property, __kind)) = tag {
+                __map.serialize_entry(__property, __kind)?;
+            }
             if !::std::option::Option::is_none(&self.authentication) {
                 __map.serialize_entry("authentication", &self.authentication)?;
             }
@@ -2003,7 +2275,7 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.security) {
                 __map.serialize_entry("security", &self.security)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            crate::redact::serialize_entries(&__extra, &mut __map)?;
             __map.end()
         }
     }
@@ -2055,15 +2327,33 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
+            self.serialize_with_tag(serializer, ::std::option::Option::None)
+        }
+    }
+    impl StreamsKafkaNetworking {
+        /// Writes the struct, after `tag` (the property, and the kind
+        /// it names) if there is one: a kind of a union.
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
             use ::serde::ser::SerializeMap as _;
+            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if let ::std::option::Option::Some((__property, __kind)) = tag {
+                __map.serialize_entry(__property, __kind)?;
+            }
             if !::std::option::Option::is_none(&self.access) {
                 __map.serialize_entry("access", &self.access)?;
             }
             if !::std::vec::Vec::is_empty(&self.links) {
                 __map.serialize_entry("links", &self.links)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            crate::redact::serialize_entries(&__extra, &mut __map)?;
             __map.end()
         }
     }
@@ -2133,8 +2423,26 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
+            self.serialize_with_tag(serializer, ::std::option::Option::None)
+        }
+    }
+    impl StreamsKafkaNetworkingAccess {
+        /// Writes the struct, after `tag` (the property, and the kind
+        /// it names) if there is one: a kind of a union.
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
             use ::serde::ser::SerializeMap as _;
+            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if let ::std::option::Option::Some((__property, __kind)) = tag {
+                __map.serialize_entry(__property, __kind)?;
+            }
             if !::std::option::Option::is_none(&self.connection_id) {
                 __map.serialize_entry("connectionId", &self.connection_id)?;
             }
@@ -2150,7 +2458,7 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.type_) {
                 __map.serialize_entry("type", &self.type_)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            crate::redact::serialize_entries(&__extra, &mut __map)?;
             __map.end()
         }
     }
@@ -2209,8 +2517,26 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
+            self.serialize_with_tag(serializer, ::std::option::Option::None)
+        }
+    }
+    impl StreamsKafkaSecurity {
+        /// Writes the struct, after `tag` (the property, and the kind
+        /// it names) if there is one: a kind of a union.
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
             use ::serde::ser::SerializeMap as _;
+            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if let ::std::option::Option::Some((__property, __kind)) = tag {
+                __map.serialize_entry(__property, __kind)?;
+            }
             if !::std::option::Option::is_none(&self.broker_public_certificate) {
                 __map
                     .serialize_entry(
@@ -2224,7 +2550,7 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.protocol) {
                 __map.serialize_entry("protocol", &self.protocol)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            crate::redact::serialize_entries(&__extra, &mut __map)?;
             __map.end()
         }
     }
@@ -2288,8 +2614,26 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
+            self.serialize_with_tag(serializer, ::std::option::Option::None)
+        }
+    }
+    impl StreamsS3Connection {
+        /// Writes the struct, after `tag` (the property, and the kind
+        /// it names) if there is one: a kind of a union.
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
             use ::serde::ser::SerializeMap as _;
+            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if let ::std::option::Option::Some((__property, __kind)) = tag {
+                __map.serialize_entry(__property, __kind)?;
+            }
             if !::std::option::Option::is_none(&self.aws) {
                 __map.serialize_entry("aws", &self.aws)?;
             }
@@ -2302,7 +2646,7 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.networking) {
                 __map.serialize_entry("networking", &self.networking)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            crate::redact::serialize_entries(&__extra, &mut __map)?;
             __map.end()
         }
     }
@@ -2354,15 +2698,33 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
+            self.serialize_with_tag(serializer, ::std::option::Option::None)
+        }
+    }
+    impl StreamsSampleConnection {
+        /// Writes the struct, after `tag` (the property, and the kind
+        /// it names) if there is one: a kind of a union.
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
             use ::serde::ser::SerializeMap as _;
+            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            if let ::std::option::Option::Some((__property, __kind)) = tag {
+                __map.serialize_entry(__property, __kind)?;
+            }
             if !::std::vec::Vec::is_empty(&self.links) {
                 __map.serialize_entry("links", &self.links)?;
             }
             if !::std::option::Option::is_none(&self.name) {
                 __map.serialize_entry("name", &self.name)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
+            crate::redact::serialize_entries(&__extra, &mut __map)?;
             __map.end()
         }
     }
