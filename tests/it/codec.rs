@@ -11,7 +11,7 @@ use serde::de::IntoDeserializer;
 use serde::de::value::{Error as ValueError, MapDeserializer};
 use serde_json::{Value, json};
 
-use crate::support::seed;
+use crate::support::SEED_RESPONSES;
 
 fn decode(text: &str) -> StreamsConnection {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"))
@@ -56,16 +56,8 @@ fn the_tag_may_come_first_in_between_or_last() {
 
 #[test]
 fn every_seed_response_decodes_the_same_with_its_tag_moved_first() {
-    for kind in [
-        "AWSKinesisDataStreams",
-        "AWSLambda",
-        "Cluster",
-        "Https",
-        "Kafka",
-        "S3",
-    ] {
-        let text = seed_response(kind);
-        let Value::Object(object) = serde_json::from_str::<Value>(&text).unwrap() else {
+    for (kind, text) in SEED_RESPONSES {
+        let Value::Object(object) = serde_json::from_str::<Value>(text).unwrap() else {
             panic!("{kind}: not an object")
         };
         let others = object
@@ -78,21 +70,9 @@ fn every_seed_response_decodes_the_same_with_its_tag_moved_first() {
             others.collect::<Vec<_>>().join(",")
         );
         assert!(moved.starts_with("{\"type\":"), "{moved}");
-        assert_eq!(decode(&text), decode(&moved), "{kind}");
+        assert_eq!(decode(text), decode(&moved), "{kind}");
         assert_eq!(round_trip(&text), Value::Object(object), "{kind}");
     }
-}
-
-fn seed_response(kind: &str) -> String {
-    match kind {
-        "AWSKinesisDataStreams" => seed!("response-200-AWSKinesisDataStreams.json"),
-        "AWSLambda" => seed!("response-200-AWSLambda.json"),
-        "Cluster" => seed!("response-200-Cluster.json"),
-        "Https" => seed!("response-200-Https.json"),
-        "Kafka" => seed!("response-200-Kafka.json"),
-        _ => seed!("response-200-S3.json"),
-    }
-    .to_owned()
 }
 
 #[test]
@@ -269,18 +249,10 @@ fn missing_required_fields_and_wrong_shapes_of_plain_structs_are_errors_as_befor
 
 #[test]
 fn values_and_other_deserializers_read_the_same_as_bytes() {
-    for kind in [
-        "AWSKinesisDataStreams",
-        "AWSLambda",
-        "Cluster",
-        "Https",
-        "Kafka",
-        "S3",
-    ] {
-        let text = seed_response(kind);
-        let value: Value = serde_json::from_str(&text).unwrap();
+    for (kind, text) in SEED_RESPONSES {
+        let value: Value = serde_json::from_str(text).unwrap();
         let from_value: StreamsConnection = serde_json::from_value(value.clone()).unwrap();
-        assert_eq!(from_value, decode(&text), "{kind}");
+        assert_eq!(from_value, decode(text), "{kind}");
         assert_eq!(serde_json::to_value(&from_value).unwrap(), value, "{kind}");
     }
     // serde's own map deserializer: names and values as borrowed `&str`s
