@@ -328,6 +328,7 @@ fn serialize_impl(plan: &Plan) -> TokenStream {
         extra_redacted,
     } = plan;
     let writes = fields.iter().map(write);
+    let signature = serialize_with_tag();
     let extra_field = extra;
     let extra = match extra_redacted {
         true => quote!(crate::redact::serialize_entries(&__extra, &mut __map)?;),
@@ -350,14 +351,7 @@ fn serialize_impl(plan: &Plan) -> TokenStream {
         impl #name {
             /// Writes the struct, after `tag` (the property, and the kind
             /// it names) if there is one: a kind of a union.
-            pub(crate) fn serialize_with_tag<S>(
-                &self,
-                serializer: S,
-                tag: ::std::option::Option<(&'static str, &'static str)>,
-            ) -> ::std::result::Result<S::Ok, S::Error>
-            where
-                S: ::serde::Serializer,
-            {
+            pub(crate) #signature {
                 use ::serde::ser::SerializeMap as _;
                 let __extra = crate::unknown::extra_without_tag(&self.#extra_field, tag)?;
                 let mut __map = serializer.serialize_map(::std::option::Option::None)?;
@@ -369,6 +363,21 @@ fn serialize_impl(plan: &Plan) -> TokenStream {
                 __map.end()
             }
         }
+    }
+}
+
+/// The signature of `serialize_with_tag`, the inherent method of an open
+/// struct and its fallback in a union's `Serialize` (codegen/unions.rs):
+/// one call resolves to either, so they must agree.
+pub fn serialize_with_tag() -> TokenStream {
+    quote! {
+        fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
     }
 }
 

@@ -169,6 +169,7 @@ fn serialize_impl(names: &Names) -> TokenStream {
         tags,
         ..
     } = names;
+    let signature = super::codec::serialize_with_tag();
     quote! {
         impl ::serde::Serialize for #name {
             fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
@@ -180,14 +181,7 @@ fn serialize_impl(names: &Names) -> TokenStream {
                 /// of its own.
                 #[allow(dead_code)]
                 trait Flattened: ::serde::Serialize {
-                    fn serialize_with_tag<S>(
-                        &self,
-                        serializer: S,
-                        tag: ::std::option::Option<(&'static str, &'static str)>,
-                    ) -> ::std::result::Result<S::Ok, S::Error>
-                    where
-                        S: ::serde::Serializer,
-                    {
+                    #signature {
                         #[derive(::serde::Serialize)]
                         struct Tagged<'a, T: ?Sized + ::serde::Serialize> {
                             #[serde(rename = #tag_property)]
