@@ -350,7 +350,9 @@ impl Content<'_> {
 
 impl<'de> Deserialize<'de> for Content<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ContentVisitor)
+        deserializer.deserialize_any(ContentVisitor {
+            numbers_as_maps: arbitrary_precision,
+        })
     }
 }
 
@@ -371,7 +373,11 @@ fn arbitrary_precision() -> bool {
 }
 
 /// Reads what `serde_json::Value` reads, the same way.
-struct ContentVisitor;
+struct ContentVisitor {
+    /// Whether a map whose first property is [`NUMBER_TOKEN`] is a number
+    /// ([`arbitrary_precision`]; asked only when one comes).
+    numbers_as_maps: fn() -> bool,
+}
 
 impl<'de> Visitor<'de> for ContentVisitor {
     type Value = Content<'de>;
@@ -451,7 +457,7 @@ impl<'de> Visitor<'de> for ContentVisitor {
         let mut entries = Vec::new();
         while let Some(key) = map.next_key_seed(Names(None))? {
             let name = key.into_name();
-            if entries.is_empty() && name == NUMBER_TOKEN && arbitrary_precision() {
+            if entries.is_empty() && name == NUMBER_TOKEN && (self.numbers_as_maps)() {
                 // A number, as `Value` reads it: the text, parsed by serde_json.
                 let text: String = map.next_value()?;
                 return text.parse().map(Content::Number).map_err(de::Error::custom);
@@ -788,6 +794,29 @@ mod tests {
             reads_as_value::<Option<f32>>(content(), value(), text);
             reads_as_value::<BTreeMap<String, String>>(content(), value(), text);
         }
+    }
+
+    #[test]
+    fn only_a_map_whose_first_property_is_the_number_token_is_a_number() {
+        use serde::de::Deserializer as _;
+        use serde::de::value::{Error, MapDeserializer};
+        use serde_json::json;
+        let read = |on: fn() -> bool, entries: &[(&'static str, &'static str)]| {
+            MapDeserializer::<_, Error>::new(entries.iter().copied())
+                .deserialize_any(super::ContentVisitor {
+                    numbers_as_maps: on,
+                })
+                .map(Content::into_value)
+                .unwrap()
+        };
+        let token = super::NUMBER_TOKEN;
+        assert_eq!(read(|| true, &[(token, "7")]), json!(7));
+        assert_eq!(read(|| false, &[(token, "7")]), json!({ token: "7" }));
+        assert_eq!(
+            read(|| true, &[("a", "1"), (token, "7")]),
+            json!({"a": "1", token: "7"})
+        );
+        assert_eq!(read(|| true, &[("a", "7")]), json!({"a": "7"}));
     }
 
     #[test]
