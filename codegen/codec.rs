@@ -318,8 +318,9 @@ fn finish(field: &Field) -> TokenStream {
 /// by hand, or read by the struct alone) is left out when it names the same
 /// kind and refused when it names another (`crate::unknown::extra_without_tag`),
 /// as decoding reads the tag given twice: the object written never has the
-/// property twice. The check is one lookup in `extra`, before anything is
-/// written, and only under a tag.
+/// property twice. The fields are written once (`write_entries`, inlined
+/// into both); the struct written alone is what it was, and the check costs
+/// a kind of a union one lookup in `extra`, before anything is written.
 fn serialize_impl(plan: &Plan) -> TokenStream {
     let Plan {
         name,
@@ -331,9 +332,9 @@ fn serialize_impl(plan: &Plan) -> TokenStream {
     let signature = serialize_with_tag();
     let extra_field = extra;
     let extra = match extra_redacted {
-        true => quote!(crate::redact::serialize_entries(&__extra, &mut __map)?;),
+        true => quote!(crate::redact::serialize_entries(__extra, __map)?;),
         false => quote! {
-            for (__name, __value) in __extra.iter() {
+            for (__name, __value) in __extra {
                 __map.serialize_entry(__name, __value)?;
             }
         },
@@ -344,23 +345,40 @@ fn serialize_impl(plan: &Plan) -> TokenStream {
             where
                 S: ::serde::Serializer,
             {
-                self.serialize_with_tag(serializer, ::std::option::Option::None)
+                use ::serde::ser::SerializeMap as _;
+                let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+                self.write_entries(&mut __map, &self.#extra_field)?;
+                __map.end()
             }
         }
 
         impl #name {
-            /// Writes the struct, after `tag` (the property, and the kind
-            /// it names) if there is one: a kind of a union.
+            /// Writes the struct after `tag` (the property, and the kind it
+            /// names): a kind of a union. Only a union calls it.
+            #[allow(dead_code)]
             pub(crate) #signature {
                 use ::serde::ser::SerializeMap as _;
-                let __extra = crate::unknown::extra_without_tag(&self.#extra_field, tag)?;
+                let ::std::option::Option::Some((__property, __kind)) = tag else {
+                    return ::serde::Serialize::serialize(self, serializer);
+                };
+                let __extra = crate::unknown::extra_without_tag(&self.#extra_field, __property, __kind)?;
                 let mut __map = serializer.serialize_map(::std::option::Option::None)?;
-                if let ::std::option::Option::Some((__property, __kind)) = tag {
-                    __map.serialize_entry(__property, __kind)?;
-                }
+                __map.serialize_entry(__property, __kind)?;
+                self.write_entries(&mut __map, &__extra)?;
+                __map.end()
+            }
+
+            /// The fields, then `__extra` (`extra`, or a copy of it
+            /// without a union's tag).
+            #[inline]
+            fn write_entries<M: ::serde::ser::SerializeMap>(
+                &self,
+                __map: &mut M,
+                __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            ) -> ::std::result::Result<(), M::Error> {
                 #(#writes)*
                 #extra
-                __map.end()
+                ::std::result::Result::Ok(())
             }
         }
     }
@@ -470,13 +488,11 @@ mod tests {
             "if!::std::option::Option::is_none(&self.type_){__map.serialize_entry(\"type\",&self.type_)?;}",
             "__map.serialize_entry(\"list\",&crate::redact::Redactable(&self.list))?;",
             "__map.serialize_entry(\"count\",&self.count)?;",
-            // Written alone, without a tag; under a union's tag, the tag
-            // first, and a copy of it in `extra` checked before anything.
-            "impl::serde::SerializeforS{fnserialize<S>(&self,serializer:S)",
-            "{self.serialize_with_tag(serializer,::std::option::Option::None)}",
-            "let__extra=crate::unknown::extra_without_tag(&self.extra,tag)?;letmut__map=serializer.serialize_map(",
-            "iflet::std::option::Option::Some((__property,__kind))=tag{__map.serialize_entry(__property,__kind)?;}if!::std::option::Option::is_none(&self.type_)",
-            "crate::redact::serialize_entries(&__extra,&mut__map)?;__map.end()",
+            // Written alone as before; under a union's tag, the tag first,
+            // and a copy of it in `extra` checked before anything.
+            "{use::serde::ser::SerializeMapas_;letmut__map=serializer.serialize_map(::std::option::Option::None)?;self.write_entries(&mut__map,&self.extra)?;__map.end()}",
+            "let__extra=crate::unknown::extra_without_tag(&self.extra,__property,__kind)?;letmut__map=serializer.serialize_map(::std::option::Option::None)?;__map.serialize_entry(__property,__kind)?;self.write_entries(&mut__map,&__extra)?;__map.end()",
+            "crate::redact::serialize_entries(__extra,__map)?;::std::result::Result::Ok(())",
         ] {
             assert!(out.contains(expected), "{expected} not in {out}");
         }
@@ -545,7 +561,7 @@ mod tests {
         });
         assert_eq!(n, 1);
         let expected = "__map.serialize_entry(\"a\",&self.a)?;\
-            for(__name,__value)in__extra.iter(){__map.serialize_entry(__name,__value)?;}__map.end()";
+            for(__name,__value)in__extra{__map.serialize_entry(__name,__value)?;}::std::result::Result::Ok(())";
         assert!(out.contains(expected), "{out}");
     }
 

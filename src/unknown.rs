@@ -93,19 +93,17 @@ impl Serialize for UnknownKind {
 // ---------------------------------------------------------------- writing
 
 /// `extra` (a kind's unknown properties) as the kind writes it after its
-/// union's `tag` (the property, and the kind it names), which is written
-/// once: a copy of the tag in `extra` that names the same kind is left out,
-/// one that names another (or is not a string) is an error, as decoding
-/// reads the tag given twice. The error names the property, never the value,
-/// which may be anything a user put there. Without a tag, or without a copy
-/// in `extra` (the normal case: one lookup), `extra` itself.
+/// union's tag (`property`, naming `kind`), which is written once: a copy
+/// of the tag in `extra` that names the same kind is left out, one that
+/// names another (or is not a string) is an error, as decoding reads the
+/// tag given twice. The error names the property, never the value, which
+/// may be anything a user put there. Without a copy (the normal case: one
+/// lookup), `extra` itself.
 pub(crate) fn extra_without_tag<'a, E: serde::ser::Error>(
     extra: &'a Map<String, Value>,
-    tag: Option<(&str, &str)>,
+    property: &str,
+    kind: &str,
 ) -> Result<Cow<'a, Map<String, Value>>, E> {
-    let Some((property, kind)) = tag else {
-        return Ok(Cow::Borrowed(extra));
-    };
     match extra.get(property) {
         None => Ok(Cow::Borrowed(extra)),
         Some(Value::String(again)) if again == kind => Ok(Cow::Owned(

@@ -1145,12 +1145,16 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
-            self.serialize_with_tag(serializer, ::std::option::Option::None)
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
         }
     }
     impl ApiError {
-        /// Writes the struct, after `tag` (the property, and the kind
-        /// it names) if there is one: a kind of a union.
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
         pub(crate) fn serialize_with_tag<S>(
             &self,
             serializer: S,
@@ -1160,11 +1164,27 @@ A value this version of the crate does not know (a newer server sent it) decodes
             S: ::serde::Serializer,
         {
             use ::serde::ser::SerializeMap as _;
-            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
-            if let ::std::option::Option::Some((__property, __kind)) = tag {
-                __map.serialize_entry(__property, __kind)?;
-            }
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.bad_request_detail) {
                 __map.serialize_entry("badRequestDetail", &self.bad_request_detail)?;
             }
@@ -1183,8 +1203,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.reason) {
                 __map.serialize_entry("reason", &self.reason)?;
             }
-            crate::redact::serialize_entries(&__extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for BadRequestDetail {
@@ -1229,12 +1249,16 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
-            self.serialize_with_tag(serializer, ::std::option::Option::None)
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
         }
     }
     impl BadRequestDetail {
-        /// Writes the struct, after `tag` (the property, and the kind
-        /// it names) if there is one: a kind of a union.
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
         pub(crate) fn serialize_with_tag<S>(
             &self,
             serializer: S,
@@ -1244,16 +1268,32 @@ A value this version of the crate does not know (a newer server sent it) decodes
             S: ::serde::Serializer,
         {
             use ::serde::ser::SerializeMap as _;
-            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
-            if let ::std::option::Option::Some((__property, __kind)) = tag {
-                __map.serialize_entry(__property, __kind)?;
-            }
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::vec::Vec::is_empty(&self.fields) {
                 __map.serialize_entry("fields", &self.fields)?;
             }
-            crate::redact::serialize_entries(&__extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for DbRoleToExecute {
@@ -1310,12 +1350,16 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
-            self.serialize_with_tag(serializer, ::std::option::Option::None)
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
         }
     }
     impl DbRoleToExecute {
-        /// Writes the struct, after `tag` (the property, and the kind
-        /// it names) if there is one: a kind of a union.
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
         pub(crate) fn serialize_with_tag<S>(
             &self,
             serializer: S,
@@ -1325,11 +1369,27 @@ A value this version of the crate does not know (a newer server sent it) decodes
             S: ::serde::Serializer,
         {
             use ::serde::ser::SerializeMap as _;
-            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
-            if let ::std::option::Option::Some((__property, __kind)) = tag {
-                __map.serialize_entry(__property, __kind)?;
-            }
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::vec::Vec::is_empty(&self.links) {
                 __map.serialize_entry("links", &self.links)?;
             }
@@ -1339,8 +1399,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.type_) {
                 __map.serialize_entry("type", &self.type_)?;
             }
-            crate::redact::serialize_entries(&__extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for FieldViolation {
@@ -1390,12 +1450,16 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
-            self.serialize_with_tag(serializer, ::std::option::Option::None)
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
         }
     }
     impl FieldViolation {
-        /// Writes the struct, after `tag` (the property, and the kind
-        /// it names) if there is one: a kind of a union.
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
         pub(crate) fn serialize_with_tag<S>(
             &self,
             serializer: S,
@@ -1405,15 +1469,31 @@ A value this version of the crate does not know (a newer server sent it) decodes
             S: ::serde::Serializer,
         {
             use ::serde::ser::SerializeMap as _;
-            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
-            if let ::std::option::Option::Some((__property, __kind)) = tag {
-                __map.serialize_entry(__property, __kind)?;
-            }
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             __map.serialize_entry("description", &self.description)?;
             __map.serialize_entry("field", &self.field)?;
-            crate::redact::serialize_entries(&__extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for Link {
@@ -1463,12 +1543,16 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
-            self.serialize_with_tag(serializer, ::std::option::Option::None)
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
         }
     }
     impl Link {
-        /// Writes the struct, after `tag` (the property, and the kind
-        /// it names) if there is one: a kind of a union.
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
         pub(crate) fn serialize_with_tag<S>(
             &self,
             serializer: S,
@@ -1478,19 +1562,35 @@ A value this version of the crate does not know (a newer server sent it) decodes
             S: ::serde::Serializer,
         {
             use ::serde::ser::SerializeMap as _;
-            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
-            if let ::std::option::Option::Some((__property, __kind)) = tag {
-                __map.serialize_entry(__property, __kind)?;
-            }
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.href) {
                 __map.serialize_entry("href", &self.href)?;
             }
             if !::std::option::Option::is_none(&self.rel) {
                 __map.serialize_entry("rel", &self.rel)?;
             }
-            crate::redact::serialize_entries(&__extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsAwsConnectionConfig {
@@ -1547,12 +1647,16 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
-            self.serialize_with_tag(serializer, ::std::option::Option::None)
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
         }
     }
     impl StreamsAwsConnectionConfig {
-        /// Writes the struct, after `tag` (the property, and the kind
-        /// it names) if there is one: a kind of a union.
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
         pub(crate) fn serialize_with_tag<S>(
             &self,
             serializer: S,
@@ -1562,11 +1666,27 @@ A value this version of the crate does not know (a newer server sent it) decodes
             S: ::serde::Serializer,
         {
             use ::serde::ser::SerializeMap as _;
-            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
-            if let ::std::option::Option::Some((__property, __kind)) = tag {
-                __map.serialize_entry(__property, __kind)?;
-            }
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::vec::Vec::is_empty(&self.links) {
                 __map.serialize_entry("links", &self.links)?;
             }
@@ -1576,8 +1696,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.test_bucket) {
                 __map.serialize_entry("testBucket", &self.test_bucket)?;
             }
-            crate::redact::serialize_entries(&__extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsAwsKinesisDataStreamsConnection {
@@ -1640,12 +1760,16 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
-            self.serialize_with_tag(serializer, ::std::option::Option::None)
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
         }
     }
     impl StreamsAwsKinesisDataStreamsConnection {
-        /// Writes the struct, after `tag` (the property, and the kind
-        /// it names) if there is one: a kind of a union.
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
         pub(crate) fn serialize_with_tag<S>(
             &self,
             serializer: S,
@@ -1655,11 +1779,27 @@ A value this version of the crate does not know (a newer server sent it) decodes
             S: ::serde::Serializer,
         {
             use ::serde::ser::SerializeMap as _;
-            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
-            if let ::std::option::Option::Some((__property, __kind)) = tag {
-                __map.serialize_entry(__property, __kind)?;
-            }
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.aws) {
                 __map.serialize_entry("aws", &self.aws)?;
             }
@@ -1672,8 +1812,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.networking) {
                 __map.serialize_entry("networking", &self.networking)?;
             }
-            crate::redact::serialize_entries(&__extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsAwsLambdaConnection {
@@ -1730,12 +1870,16 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
-            self.serialize_with_tag(serializer, ::std::option::Option::None)
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
         }
     }
     impl StreamsAwsLambdaConnection {
-        /// Writes the struct, after `tag` (the property, and the kind
-        /// it names) if there is one: a kind of a union.
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
         pub(crate) fn serialize_with_tag<S>(
             &self,
             serializer: S,
@@ -1745,11 +1889,27 @@ A value this version of the crate does not know (a newer server sent it) decodes
             S: ::serde::Serializer,
         {
             use ::serde::ser::SerializeMap as _;
-            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
-            if let ::std::option::Option::Some((__property, __kind)) = tag {
-                __map.serialize_entry(__property, __kind)?;
-            }
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.aws) {
                 __map.serialize_entry("aws", &self.aws)?;
             }
@@ -1759,8 +1919,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.name) {
                 __map.serialize_entry("name", &self.name)?;
             }
-            crate::redact::serialize_entries(&__extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsClusterConnection {
@@ -1829,12 +1989,16 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
-            self.serialize_with_tag(serializer, ::std::option::Option::None)
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
         }
     }
     impl StreamsClusterConnection {
-        /// Writes the struct, after `tag` (the property, and the kind
-        /// it names) if there is one: a kind of a union.
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
         pub(crate) fn serialize_with_tag<S>(
             &self,
             serializer: S,
@@ -1844,11 +2008,27 @@ A value this version of the crate does not know (a newer server sent it) decodes
             S: ::serde::Serializer,
         {
             use ::serde::ser::SerializeMap as _;
-            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
-            if let ::std::option::Option::Some((__property, __kind)) = tag {
-                __map.serialize_entry(__property, __kind)?;
-            }
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.cluster_group_id) {
                 __map.serialize_entry("clusterGroupId", &self.cluster_group_id)?;
             }
@@ -1864,8 +2044,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.name) {
                 __map.serialize_entry("name", &self.name)?;
             }
-            crate::redact::serialize_entries(&__extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsHttpsConnection {
@@ -1929,12 +2109,16 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
-            self.serialize_with_tag(serializer, ::std::option::Option::None)
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
         }
     }
     impl StreamsHttpsConnection {
-        /// Writes the struct, after `tag` (the property, and the kind
-        /// it names) if there is one: a kind of a union.
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
         pub(crate) fn serialize_with_tag<S>(
             &self,
             serializer: S,
@@ -1944,11 +2128,27 @@ A value this version of the crate does not know (a newer server sent it) decodes
             S: ::serde::Serializer,
         {
             use ::serde::ser::SerializeMap as _;
-            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
-            if let ::std::option::Option::Some((__property, __kind)) = tag {
-                __map.serialize_entry(__property, __kind)?;
-            }
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::collections::BTreeMap::is_empty(&self.headers) {
                 __map
                     .serialize_entry(
@@ -1965,8 +2165,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.url) {
                 __map.serialize_entry("url", &self.url)?;
             }
-            crate::redact::serialize_entries(&__extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsKafkaAuthentication {
@@ -2084,12 +2284,16 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
-            self.serialize_with_tag(serializer, ::std::option::Option::None)
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
         }
     }
     impl StreamsKafkaAuthentication {
-        /// Writes the struct, after `tag` (the property, and the kind
-        /// it names) if there is one: a kind of a union.
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
         pub(crate) fn serialize_with_tag<S>(
             &self,
             serializer: S,
@@ -2099,11 +2303,27 @@ A value this version of the crate does not know (a newer server sent it) decodes
             S: ::serde::Serializer,
         {
             use ::serde::ser::SerializeMap as _;
-            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
-            if let ::std::option::Option::Some((__property, __kind)) = tag {
-                __map.serialize_entry(__property, __kind)?;
-            }
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.client_id) {
                 __map.serialize_entry("clientId", &self.client_id)?;
             }
@@ -2147,8 +2367,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.username) {
                 __map.serialize_entry("username", &self.username)?;
             }
-            crate::redact::serialize_entries(&__extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsKafkaConnection {
@@ -2230,12 +2450,16 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
-            self.serialize_with_tag(serializer, ::std::option::Option::None)
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
         }
     }
     impl StreamsKafkaConnection {
-        /// Writes the struct, after `tag` (the property, and the kind
-        /// it names) if there is one: a kind of a union.
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
         pub(crate) fn serialize_with_tag<S>(
             &self,
             serializer: S,
@@ -2245,11 +2469,27 @@ A value this version of the crate does not know (a newer server sent it) decodes
             S: ::serde::Serializer,
         {
             use ::serde::ser::SerializeMap as _;
-            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
-            if let ::std::option::Option::Some((__property, __kind)) = tag {
-                __map.serialize_entry(__property, __kind)?;
-            }
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.authentication) {
                 __map.serialize_entry("authentication", &self.authentication)?;
             }
@@ -2275,8 +2515,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.security) {
                 __map.serialize_entry("security", &self.security)?;
             }
-            crate::redact::serialize_entries(&__extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsKafkaNetworking {
@@ -2327,12 +2567,16 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
-            self.serialize_with_tag(serializer, ::std::option::Option::None)
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
         }
     }
     impl StreamsKafkaNetworking {
-        /// Writes the struct, after `tag` (the property, and the kind
-        /// it names) if there is one: a kind of a union.
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
         pub(crate) fn serialize_with_tag<S>(
             &self,
             serializer: S,
@@ -2342,19 +2586,35 @@ A value this version of the crate does not know (a newer server sent it) decodes
             S: ::serde::Serializer,
         {
             use ::serde::ser::SerializeMap as _;
-            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
-            if let ::std::option::Option::Some((__property, __kind)) = tag {
-                __map.serialize_entry(__property, __kind)?;
-            }
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.access) {
                 __map.serialize_entry("access", &self.access)?;
             }
             if !::std::vec::Vec::is_empty(&self.links) {
                 __map.serialize_entry("links", &self.links)?;
             }
-            crate::redact::serialize_entries(&__extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsKafkaNetworkingAccess {
@@ -2423,12 +2683,16 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
-            self.serialize_with_tag(serializer, ::std::option::Option::None)
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
         }
     }
     impl StreamsKafkaNetworkingAccess {
-        /// Writes the struct, after `tag` (the property, and the kind
-        /// it names) if there is one: a kind of a union.
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
         pub(crate) fn serialize_with_tag<S>(
             &self,
             serializer: S,
@@ -2438,11 +2702,27 @@ A value this version of the crate does not know (a newer server sent it) decodes
             S: ::serde::Serializer,
         {
             use ::serde::ser::SerializeMap as _;
-            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
-            if let ::std::option::Option::Some((__property, __kind)) = tag {
-                __map.serialize_entry(__property, __kind)?;
-            }
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.connection_id) {
                 __map.serialize_entry("connectionId", &self.connection_id)?;
             }
@@ -2458,8 +2738,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.type_) {
                 __map.serialize_entry("type", &self.type_)?;
             }
-            crate::redact::serialize_entries(&__extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsKafkaSecurity {
@@ -2517,12 +2797,16 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
-            self.serialize_with_tag(serializer, ::std::option::Option::None)
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
         }
     }
     impl StreamsKafkaSecurity {
-        /// Writes the struct, after `tag` (the property, and the kind
-        /// it names) if there is one: a kind of a union.
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
         pub(crate) fn serialize_with_tag<S>(
             &self,
             serializer: S,
@@ -2532,11 +2816,27 @@ A value this version of the crate does not know (a newer server sent it) decodes
             S: ::serde::Serializer,
         {
             use ::serde::ser::SerializeMap as _;
-            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
-            if let ::std::option::Option::Some((__property, __kind)) = tag {
-                __map.serialize_entry(__property, __kind)?;
-            }
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.broker_public_certificate) {
                 __map
                     .serialize_entry(
@@ -2550,8 +2850,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.protocol) {
                 __map.serialize_entry("protocol", &self.protocol)?;
             }
-            crate::redact::serialize_entries(&__extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsS3Connection {
@@ -2614,12 +2914,16 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
-            self.serialize_with_tag(serializer, ::std::option::Option::None)
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
         }
     }
     impl StreamsS3Connection {
-        /// Writes the struct, after `tag` (the property, and the kind
-        /// it names) if there is one: a kind of a union.
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
         pub(crate) fn serialize_with_tag<S>(
             &self,
             serializer: S,
@@ -2629,11 +2933,27 @@ A value this version of the crate does not know (a newer server sent it) decodes
             S: ::serde::Serializer,
         {
             use ::serde::ser::SerializeMap as _;
-            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
-            if let ::std::option::Option::Some((__property, __kind)) = tag {
-                __map.serialize_entry(__property, __kind)?;
-            }
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.aws) {
                 __map.serialize_entry("aws", &self.aws)?;
             }
@@ -2646,8 +2966,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.networking) {
                 __map.serialize_entry("networking", &self.networking)?;
             }
-            crate::redact::serialize_entries(&__extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsSampleConnection {
@@ -2698,12 +3018,16 @@ A value this version of the crate does not know (a newer server sent it) decodes
         where
             S: ::serde::Serializer,
         {
-            self.serialize_with_tag(serializer, ::std::option::Option::None)
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
         }
     }
     impl StreamsSampleConnection {
-        /// Writes the struct, after `tag` (the property, and the kind
-        /// it names) if there is one: a kind of a union.
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
         pub(crate) fn serialize_with_tag<S>(
             &self,
             serializer: S,
@@ -2713,19 +3037,35 @@ A value this version of the crate does not know (a newer server sent it) decodes
             S: ::serde::Serializer,
         {
             use ::serde::ser::SerializeMap as _;
-            let __extra = crate::unknown::extra_without_tag(&self.extra, tag)?;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
-            if let ::std::option::Option::Some((__property, __kind)) = tag {
-                __map.serialize_entry(__property, __kind)?;
-            }
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::vec::Vec::is_empty(&self.links) {
                 __map.serialize_entry("links", &self.links)?;
             }
             if !::std::option::Option::is_none(&self.name) {
                 __map.serialize_entry("name", &self.name)?;
             }
-            crate::redact::serialize_entries(&__extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
 }
