@@ -31,6 +31,8 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, format_ident, quote};
 use syn::ext::IdentExt;
 
+use super::attrs::{derived, remove_derives, serde_args};
+
 /// How a field reads its value.
 #[derive(Clone, Copy, PartialEq)]
 enum Read {
@@ -89,8 +91,10 @@ pub fn apply(file: &mut syn::File) -> Result<usize, super::Error> {
     let mut impls = Vec::new();
     for item in items.iter_mut() {
         let syn::Item::Struct(s) = item else { continue };
-        let Some(plan) = plan(s) else { continue };
-        strip_serde(s);
+        let Some(plan) = plan(s).map_err(|e| e.context(&format!("struct `{}`", s.ident)))? else {
+            continue;
+        };
+        strip_serde(s)?;
         impls.push(deserialize_impl(&plan));
         impls.push(serialize_impl(&plan));
     }
@@ -101,39 +105,44 @@ pub fn apply(file: &mut syn::File) -> Result<usize, super::Error> {
     Ok(rewritten)
 }
 
-/// The plan for `s`, if every part of it is recognised.
-fn plan(s: &syn::ItemStruct) -> Option<Plan> {
-    let derives = derived(&s.attrs);
+/// The plan for `s`, if every part of it is recognised; an error if one
+/// of its attributes does not parse (attrs.rs).
+fn plan(s: &syn::ItemStruct) -> Result<Option<Plan>, super::Error> {
+    let derives = derived(&s.attrs)?;
     let serde_derived = ["Deserialize", "Serialize"]
         .iter()
         .all(|t| derives.iter().any(|d| d == t));
     let container_serde = s.attrs.iter().any(|a| a.path().is_ident("serde"));
     let syn::Fields::Named(named) = &s.fields else {
-        return None;
+        return Ok(None);
     };
     if !serde_derived || container_serde || !s.generics.params.is_empty() {
-        return None;
+        return Ok(None);
     }
     let mut fields = Vec::new();
     let mut extra = None;
     for f in &named.named {
         let args = serde_args(&f.attrs)?;
         if args.iter().any(|a| a == "flatten") {
-            let redacted = flattened_map(f, &args)?;
-            if extra.replace((f.ident.clone()?, redacted)).is_some() {
-                return None;
+            let Some((ident, redacted)) = f.ident.clone().zip(flattened_map(f, &args)) else {
+                return Ok(None);
+            };
+            if extra.replace((ident, redacted)).is_some() {
+                return Ok(None);
             }
         } else {
-            fields.push(field(f, &args)?);
+            let Some(field) = field(f, &args) else {
+                return Ok(None);
+            };
+            fields.push(field);
         }
     }
-    let (extra, extra_redacted) = extra?;
-    Some(Plan {
+    Ok(extra.map(|(extra, extra_redacted)| Plan {
         name: s.ident.clone(),
         fields,
         extra,
         extra_redacted,
-    })
+    }))
 }
 
 /// The flattened field, if it is a `serde_json::Map<String, Value>` with
@@ -204,67 +213,14 @@ fn literal(tokens: &str) -> Option<String> {
         .map(|l| l.value())
 }
 
-/// The last segments of the paths a struct derives.
-fn derived(attrs: &[syn::Attribute]) -> Vec<String> {
-    attrs
-        .iter()
-        .filter(|a| a.path().is_ident("derive"))
-        .filter_map(|a| {
-            a.parse_args_with(
-                syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
-            )
-            .ok()
-        })
-        .flatten()
-        .filter_map(|p| p.segments.last().map(|s| s.ident.to_string()))
-        .collect()
-}
-
-/// The arguments of a field's `#[serde(..)]` attributes, as text without
-/// spaces (`default`, `rename="x"`); `None` if one does not parse.
-fn serde_args(attrs: &[syn::Attribute]) -> Option<Vec<String>> {
-    let mut out = Vec::new();
-    for attr in attrs.iter().filter(|a| a.path().is_ident("serde")) {
-        let metas = attr
-            .parse_args_with(
-                syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
-            )
-            .ok()?;
-        out.extend(
-            metas
-                .iter()
-                .map(|m| m.to_token_stream().to_string().replace(' ', "")),
-        );
-    }
-    Some(out)
-}
-
 /// Removes serde's derives from the struct and its attributes from the
 /// fields (without the derives they would not compile).
-fn strip_serde(s: &mut syn::ItemStruct) {
-    for attr in s.attrs.iter_mut().filter(|a| a.path().is_ident("derive")) {
-        let Ok(paths) = attr.parse_args_with(
-            syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
-        ) else {
-            continue;
-        };
-        let kept: Vec<&syn::Path> = paths
-            .iter()
-            .filter(|p| {
-                !p.segments
-                    .last()
-                    .is_some_and(|s| s.ident == "Deserialize" || s.ident == "Serialize")
-            })
-            .collect();
-        *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
-    }
-    s.attrs.retain(|a| {
-        !(a.path().is_ident("derive")
-            && a.to_token_stream().to_string().replace(' ', "") == "#[derive()]")
-    });
+fn strip_serde(s: &mut syn::ItemStruct) -> Result<(), super::Error> {
+    remove_derives(&mut s.attrs, &["Deserialize", "Serialize"])?;
     for field in s.fields.iter_mut() {
         field.attrs.retain(|a| !a.path().is_ident("serde"));
     }
+    Ok(())
 }
 
 /// The local variable that holds a field's value while the object is read
@@ -356,7 +312,15 @@ fn finish(field: &Field) -> TokenStream {
     }
 }
 
-/// `Serialize`: the fields as a map, then `extra`'s properties.
+/// `Serialize`: the fields as a map, then `extra`'s properties; and the
+/// same after a union's tag (`serialize_with_tag`, which codegen/unions.rs
+/// calls for a kind of this type). A copy of the tag in `extra` (put there
+/// by hand, or read by the struct alone) is left out when it names the same
+/// kind and refused when it names another (`crate::unknown::extra_without_tag`),
+/// as decoding reads the tag given twice: the object written never has the
+/// property twice. The fields are written once (`write_entries`, inlined
+/// into both); the struct written alone is what it was, and the check costs
+/// a kind of a union one lookup in `extra`, before anything is written.
 fn serialize_impl(plan: &Plan) -> TokenStream {
     let Plan {
         name,
@@ -365,10 +329,12 @@ fn serialize_impl(plan: &Plan) -> TokenStream {
         extra_redacted,
     } = plan;
     let writes = fields.iter().map(write);
+    let signature = serialize_with_tag();
+    let extra_field = extra;
     let extra = match extra_redacted {
-        true => quote!(crate::redact::serialize_entries(&self.#extra, &mut __map)?;),
+        true => quote!(crate::redact::serialize_entries(__extra, __map)?;),
         false => quote! {
-            for (__name, __value) in &self.#extra {
+            for (__name, __value) in __extra {
                 __map.serialize_entry(__name, __value)?;
             }
         },
@@ -381,11 +347,55 @@ fn serialize_impl(plan: &Plan) -> TokenStream {
             {
                 use ::serde::ser::SerializeMap as _;
                 let mut __map = serializer.serialize_map(::std::option::Option::None)?;
-                #(#writes)*
-                #extra
+                self.write_entries(&mut __map, &self.#extra_field)?;
                 __map.end()
             }
         }
+
+        impl #name {
+            /// Writes the struct after `tag` (the property, and the kind it
+            /// names): a kind of a union. Only a union calls it.
+            #[allow(dead_code)]
+            pub(crate) #signature {
+                use ::serde::ser::SerializeMap as _;
+                let ::std::option::Option::Some((__property, __kind)) = tag else {
+                    return ::serde::Serialize::serialize(self, serializer);
+                };
+                let __extra = crate::unknown::extra_without_tag(&self.#extra_field, __property, __kind)?;
+                let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+                __map.serialize_entry(__property, __kind)?;
+                self.write_entries(&mut __map, &__extra)?;
+                __map.end()
+            }
+
+            /// The fields, then `__extra` (`extra`, or a copy of it
+            /// without a union's tag).
+            #[inline]
+            fn write_entries<M: ::serde::ser::SerializeMap>(
+                &self,
+                __map: &mut M,
+                __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            ) -> ::std::result::Result<(), M::Error> {
+                #(#writes)*
+                #extra
+                ::std::result::Result::Ok(())
+            }
+        }
+    }
+}
+
+/// The signature of `serialize_with_tag`, the inherent method of an open
+/// struct and its fallback in a union's `Serialize` (codegen/unions.rs):
+/// one call resolves to either, so they must agree.
+pub fn serialize_with_tag() -> TokenStream {
+    quote! {
+        fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
     }
 }
 
@@ -478,7 +488,11 @@ mod tests {
             "if!::std::option::Option::is_none(&self.type_){__map.serialize_entry(\"type\",&self.type_)?;}",
             "__map.serialize_entry(\"list\",&crate::redact::Redactable(&self.list))?;",
             "__map.serialize_entry(\"count\",&self.count)?;",
-            "crate::redact::serialize_entries(&self.extra,&mut__map)?;__map.end()",
+            // Written alone as before; under a union's tag, the tag first,
+            // and a copy of it in `extra` checked before anything.
+            "{use::serde::ser::SerializeMapas_;letmut__map=serializer.serialize_map(::std::option::Option::None)?;self.write_entries(&mut__map,&self.extra)?;__map.end()}",
+            "let__extra=crate::unknown::extra_without_tag(&self.extra,__property,__kind)?;letmut__map=serializer.serialize_map(::std::option::Option::None)?;__map.serialize_entry(__property,__kind)?;self.write_entries(&mut__map,&__extra)?;__map.end()",
+            "crate::redact::serialize_entries(__extra,__map)?;::std::result::Result::Ok(())",
         ] {
             assert!(out.contains(expected), "{expected} not in {out}");
         }
@@ -533,6 +547,33 @@ mod tests {
             assert_eq!(n, 0, "{out}");
             assert_eq!(out, before);
         }
+    }
+
+    #[test]
+    fn extra_not_redacted_is_written_entry_by_entry_after_the_fields() {
+        let (out, n) = applied(quote! {
+            #[derive(::serde::Deserialize, ::serde::Serialize)]
+            pub struct S {
+                pub a: i32,
+                #[serde(flatten)]
+                pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+            }
+        });
+        assert_eq!(n, 1);
+        let expected = "__map.serialize_entry(\"a\",&self.a)?;\
+            for(__name,__value)in__extra{__map.serialize_entry(__name,__value)?;}::std::result::Result::Ok(())";
+        assert!(out.contains(expected), "{out}");
+    }
+
+    #[test]
+    fn a_serde_attribute_that_does_not_parse_stops_the_build() {
+        let item = open_struct(quote! { #[serde(rename = = "b")] pub a: i32, });
+        let mut file: syn::File = syn::parse2(quote!(pub mod types { #item })).unwrap();
+        let err = super::apply(&mut file).unwrap_err().to_string();
+        assert!(
+            err.starts_with("at JSON pointer /: struct `S`: the generated attribute"),
+            "{err}"
+        );
     }
 
     #[test]

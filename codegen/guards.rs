@@ -20,13 +20,15 @@ use proc_macro2::TokenStream;
 use quote::{ToTokens, quote};
 use syn::visit_mut::VisitMut;
 
+use super::attrs::{remove_derives, serde_args};
+
 /// Applies every rewrite to `file`. An error if progenitor wrote a path
 /// encoding or a response decoding this could not redirect (a form it does
 /// not know, such as a turbofish): the build stops rather than ship it.
 pub fn apply(file: &mut syn::File) -> Result<(), super::Error> {
     Calls.visit_file_mut(file);
     let mut added = Vec::new();
-    harden_items(&mut file.items, &mut added);
+    harden_items(&mut file.items, &mut added)?;
     file.items.extend(added);
     super::patterns::apply(file);
     let text = file.to_token_stream().to_string().replace(' ', "");
@@ -102,21 +104,24 @@ fn encode_path_in(tokens: TokenStream) -> TokenStream {
 }
 
 /// The struct-level rewrites, in `items` and every inline module in them;
-/// new items (`Debug` impls) go beside their struct.
-fn harden_items(items: &mut [syn::Item], added: &mut Vec<syn::Item>) {
+/// new items (`Debug` impls) go beside their struct. An error if an
+/// attribute of a struct does not parse (attrs.rs).
+fn harden_items(items: &mut [syn::Item], added: &mut Vec<syn::Item>) -> Result<(), super::Error> {
     let lenient = lenient_newtypes(items);
     for item in items.iter_mut() {
         match item {
             syn::Item::Mod(m) => {
                 if let Some((_, content)) = &mut m.content {
                     let mut inner = Vec::new();
-                    harden_items(content, &mut inner);
+                    harden_items(content, &mut inner)?;
                     content.extend(inner);
                 }
             }
             syn::Item::Struct(s) => {
-                null_as_empty(s);
-                if let Some(debug) = redact(s) {
+                let name = s.ident.to_string();
+                let context = |e: super::Error| e.context(&format!("struct `{name}`"));
+                null_as_empty(s).map_err(context)?;
+                if let Some(debug) = redact(s).map_err(context)? {
                     added.push(debug);
                 }
             }
@@ -130,6 +135,7 @@ fn harden_items(items: &mut [syn::Item], added: &mut Vec<syn::Item>) {
             _ => {}
         }
     }
+    Ok(())
 }
 
 /// The names of typify's constrained strings: tuple structs over one
@@ -199,11 +205,11 @@ fn make_lenient(imp: &mut syn::ItemImpl) {
 const MAPS: [&str; 3] = ["BTreeMap", "HashMap", "Map"];
 
 /// A `#[serde(default)]` list or map reads `null` as empty.
-fn null_as_empty(s: &mut syn::ItemStruct) {
+fn null_as_empty(s: &mut syn::ItemStruct) -> Result<(), super::Error> {
     for field in s.fields.iter_mut() {
         let is_container =
             matches!(last_ident(&field.ty), Some(name) if name == "Vec" || MAPS.contains(&name));
-        let serde = serde_args(&field.attrs);
+        let serde = serde_args(&field.attrs)?;
         let defaulted = serde.iter().any(|a| a == "default");
         let flattened = serde.iter().any(|a| a == "flatten");
         let custom = serde
@@ -215,18 +221,19 @@ fn null_as_empty(s: &mut syn::ItemStruct) {
             ));
         }
     }
+    Ok(())
 }
 
 /// For a struct with fields that may hold secrets: a `serialize_with` on
 /// each, and a `Debug` impl (instead of the derived one) that shows their
 /// keys only. Returns the impl.
-fn redact(s: &mut syn::ItemStruct) -> Option<syn::Item> {
+fn redact(s: &mut syn::ItemStruct) -> Result<Option<syn::Item>, super::Error> {
     let secret: Vec<bool> = s.fields.iter().map(|f| may_hold_secrets(&f.ty)).collect();
     if !secret.contains(&true) {
-        return None;
+        return Ok(None);
     }
     for (field, _) in s.fields.iter_mut().zip(&secret).filter(|(_, s)| **s) {
-        let custom = serde_args(&field.attrs)
+        let custom = serde_args(&field.attrs)?
             .iter()
             .any(|a| a.starts_with("serialize_with") || a.starts_with("with"));
         if !custom {
@@ -235,10 +242,12 @@ fn redact(s: &mut syn::ItemStruct) -> Option<syn::Item> {
             ));
         }
     }
-    if !remove_derived_debug(&mut s.attrs) {
-        return None;
+    if !remove_derives(&mut s.attrs, &["Debug"])? {
+        return Ok(None);
     }
-    let body = redacted_debug_body(s, &secret)?;
+    let Some(body) = redacted_debug_body(s, &secret) else {
+        return Ok(None);
+    };
     let name = &s.ident;
     let label = name.to_string();
     let (generics, type_generics, where_clause) = s.generics.split_for_impl();
@@ -246,14 +255,14 @@ fn redact(s: &mut syn::ItemStruct) -> Option<syn::Item> {
         "Shows the keys of free-form maps, never their values, which may be secrets \
          (`{label}`'s derived `Debug` would show them)."
     );
-    Some(syn::parse_quote! {
+    Ok(Some(syn::parse_quote! {
         #[doc = #doc]
         impl #generics ::std::fmt::Debug for #name #type_generics #where_clause {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
                 #body
             }
         }
-    })
+    }))
 }
 
 /// The body of the `Debug` impl of `s`: every field, the `secret` ones
@@ -312,50 +321,6 @@ fn may_hold_secrets(ty: &syn::Type) -> bool {
         }),
         _ => false,
     }
-}
-
-/// Removes `Debug` from the struct's derives; whether it was there.
-fn remove_derived_debug(attrs: &mut Vec<syn::Attribute>) -> bool {
-    let mut removed = false;
-    for attr in attrs.iter_mut().filter(|a| a.path().is_ident("derive")) {
-        let Ok(paths) = attr.parse_args_with(
-            syn::punctuated::Punctuated::<syn::Path, syn::Token![,]>::parse_terminated,
-        ) else {
-            continue;
-        };
-        let kept: Vec<&syn::Path> = paths
-            .iter()
-            .filter(|p| {
-                let debug = p.segments.last().is_some_and(|s| s.ident == "Debug");
-                removed |= debug;
-                !debug
-            })
-            .collect();
-        *attr = syn::parse_quote!(#[derive(#(#kept),*)]);
-    }
-    // A derive left empty goes.
-    attrs.retain(|a| {
-        !(a.path().is_ident("derive")
-            && a.to_token_stream().to_string().replace(' ', "") == "#[derive()]")
-    });
-    removed
-}
-
-/// The arguments of a field's `#[serde(..)]` attributes, as text without
-/// spaces (`default`, `flatten`, `rename="x"`).
-fn serde_args(attrs: &[syn::Attribute]) -> Vec<String> {
-    attrs
-        .iter()
-        .filter(|a| a.path().is_ident("serde"))
-        .filter_map(|a| {
-            a.parse_args_with(
-                syn::punctuated::Punctuated::<syn::Meta, syn::Token![,]>::parse_terminated,
-            )
-            .ok()
-        })
-        .flatten()
-        .map(|meta| meta.to_token_stream().to_string().replace(' ', ""))
-        .collect()
 }
 
 /// The last path segment's name of a type (`Vec` of `::std::vec::Vec<T>`).
@@ -471,6 +436,27 @@ mod tests {
         assert!(out.contains("forId{fndeserialize"), "{out}");
         let id_impl = &out[out.find("forId{").unwrap()..out.find("pubstructNumber").unwrap()];
         assert!(id_impl.contains("is_lenient"), "{id_impl}");
+    }
+
+    #[test]
+    fn a_serde_attribute_that_does_not_parse_stops_the_build() {
+        // Skipped unread, its `with` would be missed: `null_as_default`
+        // added beside it, two readers for one field.
+        let mut file: syn::File = syn::parse2(quote! {
+            pub mod types {
+                pub struct S {
+                    #[serde(default)]
+                    #[serde(with = = "mine")]
+                    pub list: ::std::vec::Vec<u8>,
+                }
+            }
+        })
+        .unwrap();
+        let err = super::apply(&mut file).unwrap_err().to_string();
+        assert!(
+            err.starts_with("at JSON pointer /: struct `S`: the generated attribute"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -18,6 +18,7 @@
 //!    [`codec`] gives the open structs direct serde impls in place of
 //!    derives that buffer, and it is pretty-printed.
 
+mod attrs;
 mod bodies;
 mod codec;
 mod discriminator;

@@ -149,10 +149,18 @@ fn from_impls<'u>(
 }
 
 /// Writes a known kind as its tag and then its fields, and an unknown one
-/// as it came. The fields go through serde's flattening, which works for a
-/// kind of any shape (a struct left to serde's derive, another union); it
-/// costs under 2% of writing a Kafka connection (callgrind, against the
-/// struct written alone), so a direct path is not worth a second one.
+/// as it came.
+///
+/// A kind's struct that codegen/codec.rs rewrote (an open struct, with an
+/// `extra` map) has an inherent `serialize_with_tag`, which writes the tag
+/// into its own map and leaves a copy of it in `extra` out (or refuses one
+/// that names another kind): the object never has the tag twice, and no
+/// flattening stands between the fields and the output. A kind of any
+/// other shape (a struct left to serde's derive, another union) has no such
+/// method; the call then resolves to the local trait's, which writes the
+/// tag and flattens the kind's fields after it through serde. Method
+/// resolution picks an inherent method before a trait's, so which one a
+/// kind gets is settled at compile time, with no check at run time.
 fn serialize_impl(names: &Names) -> TokenStream {
     let Names {
         name,
@@ -161,21 +169,42 @@ fn serialize_impl(names: &Names) -> TokenStream {
         tags,
         ..
     } = names;
+    let signature = super::codec::serialize_with_tag();
     quote! {
         impl ::serde::Serialize for #name {
             fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
             where
                 S: ::serde::Serializer,
             {
-                #[derive(::serde::Serialize)]
-                struct Tagged<'a, T: ::serde::Serialize> {
-                    #[serde(rename = #tag_property)]
-                    tag: &'a str,
-                    #[serde(flatten)]
-                    value: &'a T,
+                /// The tag, then the kind's fields through serde's
+                /// flattening: for a kind without a `serialize_with_tag`
+                /// of its own.
+                #[allow(dead_code)]
+                trait Flattened: ::serde::Serialize {
+                    #signature {
+                        #[derive(::serde::Serialize)]
+                        struct Tagged<'a, T: ?Sized + ::serde::Serialize> {
+                            #[serde(rename = #tag_property)]
+                            tag: &'a str,
+                            #[serde(flatten)]
+                            value: &'a T,
+                        }
+                        match tag {
+                            ::std::option::Option::Some((_, tag)) => {
+                                Tagged { tag, value: self }.serialize(serializer)
+                            }
+                            ::std::option::Option::None => ::serde::Serialize::serialize(self, serializer),
+                        }
+                    }
                 }
+                impl<T: ?Sized + ::serde::Serialize> Flattened for T {}
                 match self {
-                    #( Self::#idents(value) => Tagged { tag: #tags, value }.serialize(serializer), )*
+                    #(
+                        Self::#idents(value) => value.serialize_with_tag(
+                            serializer,
+                            ::std::option::Option::Some((Self::TAG_PROPERTY, #tags)),
+                        ),
+                    )*
                     Self::Unknown(unknown) => ::serde::Serialize::serialize(unknown, serializer),
                 }
             }

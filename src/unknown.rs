@@ -13,10 +13,11 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::OnceLock;
 
 use serde::de::value::{BorrowedStrDeserializer, MapAccessDeserializer, StringDeserializer};
 use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};
-use serde::{Deserialize, Deserializer, Serialize, Serializer, forward_to_deserialize_any};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Number, Value};
 
 use crate::decode::{FieldKeys, Key};
@@ -86,6 +87,36 @@ impl Serialize for UnknownKind {
             return map.end();
         }
         self.object.serialize(serializer)
+    }
+}
+
+// ---------------------------------------------------------------- writing
+
+/// `extra` (a kind's unknown properties) as the kind writes it after its
+/// union's tag (`property`, naming `kind`), which is written once: a copy
+/// of the tag in `extra` that names the same kind is left out, one that
+/// names another (or is not a string) is an error, as decoding reads the
+/// tag given twice. The error names the property, never the value, which
+/// may be anything a user put there. Without a copy (the normal case: one
+/// lookup), `extra` itself.
+pub(crate) fn extra_without_tag<'a, E: serde::ser::Error>(
+    extra: &'a Map<String, Value>,
+    property: &str,
+    kind: &str,
+) -> Result<Cow<'a, Map<String, Value>>, E> {
+    match extra.get(property) {
+        None => Ok(Cow::Borrowed(extra)),
+        Some(Value::String(again)) if again == kind => Ok(Cow::Owned(
+            extra
+                .iter()
+                .filter(|(name, _)| *name != property)
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect(),
+        )),
+        Some(_) => Err(E::custom(format_args!(
+            "a `{kind}`: the `{property}` property is given twice, with different values \
+             (the kind, and another in `extra`)"
+        ))),
     }
 }
 
@@ -283,6 +314,9 @@ enum Content<'de> {
     U64(u64),
     I64(i64),
     F64(f64),
+    /// A number as serde_json's `arbitrary_precision` feature gives it (see
+    /// [`NUMBER_TOKEN`]): its text, kept exactly.
+    Number(Number),
     Str(Cow<'de, str>),
     Seq(Vec<Content<'de>>),
     Map(Vec<(Cow<'de, str>, Content<'de>)>),
@@ -297,6 +331,7 @@ impl Content<'_> {
             Content::U64(n) => Value::Number(n.into()),
             Content::I64(n) => Value::Number(n.into()),
             Content::F64(n) => Number::from_f64(n).map_or(Value::Null, Value::Number),
+            Content::Number(n) => Value::Number(n),
             Content::Str(s) => Value::String(s.into_owned()),
             Content::Seq(items) => {
                 Value::Array(items.into_iter().map(Content::into_value).collect())
@@ -313,12 +348,34 @@ impl Content<'_> {
 
 impl<'de> Deserialize<'de> for Content<'de> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        deserializer.deserialize_any(ContentVisitor)
+        deserializer.deserialize_any(ContentVisitor {
+            numbers_as_maps: arbitrary_precision,
+        })
     }
 }
 
+/// The one property of the map that serde_json's deserializers give a
+/// number as, with its text, when its `arbitrary_precision` feature is on
+/// (every number that is not an integer of 64 bits: the feature keeps them
+/// exactly). The crate does not turn the feature on, but another crate of a
+/// build may, and features unify: `Value` then reads such a map as a number,
+/// and so must the buffer.
+const NUMBER_TOKEN: &str = "$serde_json::private::Number";
+
+/// Whether serde_json's `arbitrary_precision` feature is on in this build:
+/// only then does a number beyond `f64`'s range parse. Without it, a map
+/// with [`NUMBER_TOKEN`] is an object like any other, for `Value` too.
+fn arbitrary_precision() -> bool {
+    static ON: OnceLock<bool> = OnceLock::new();
+    *ON.get_or_init(|| "1e400".parse::<Number>().is_ok())
+}
+
 /// Reads what `serde_json::Value` reads, the same way.
-struct ContentVisitor;
+struct ContentVisitor {
+    /// Whether a map whose first property is [`NUMBER_TOKEN`] is a number
+    /// ([`arbitrary_precision`]; asked only when one comes).
+    numbers_as_maps: fn() -> bool,
+}
 
 impl<'de> Visitor<'de> for ContentVisitor {
     type Value = Content<'de>;
@@ -397,7 +454,13 @@ impl<'de> Visitor<'de> for ContentVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Content<'de>, A::Error> {
         let mut entries = Vec::new();
         while let Some(key) = map.next_key_seed(Names(None))? {
-            entries.push((key.into_name(), map.next_value()?));
+            let name = key.into_name();
+            if entries.is_empty() && name == NUMBER_TOKEN && (self.numbers_as_maps)() {
+                // A number, as `Value` reads it: the text, parsed by serde_json.
+                let text: String = map.next_value()?;
+                return text.parse().map(Content::Number).map_err(de::Error::custom);
+            }
+            entries.push((name, map.next_value()?));
         }
         Ok(Content::Map(entries))
     }
@@ -409,6 +472,28 @@ impl<'de, E: de::Error> IntoDeserializer<'de, E> for Content<'de> {
     fn into_deserializer(self) -> Self::Deserializer {
         ContentDeserializer(self, PhantomData)
     }
+}
+
+/// The hints of [`ContentDeserializer`] that serde's `forward_to_deserialize_any`
+/// would forward. Everything is read as any value, but a number while
+/// serde_json's `arbitrary_precision` is on: `Value` then reads its numbers
+/// from their text, as the type asked for (`1.50` as an `f64`, which its
+/// `deserialize_any` gives as text), with its own errors (`invalid number`,
+/// `invalid type: number`), so the buffer hands a number to `Value` itself.
+/// Without the feature, `Value` reads a number as any value reads it.
+macro_rules! hints {
+    ($($method:ident($($arg:ident: $ty:ty),*))*) => {$(
+        fn $method<V: Visitor<'de>>(self, $($arg: $ty,)* visitor: V) -> Result<V::Value, E> {
+            match self.0 {
+                number @ (Content::U64(_) | Content::I64(_) | Content::F64(_) | Content::Number(_))
+                    if arbitrary_precision() =>
+                {
+                    number.into_value().$method($($arg,)* visitor).map_err(E::custom)
+                }
+                other => ContentDeserializer(other, PhantomData).deserialize_any(visitor),
+            }
+        }
+    )*};
 }
 
 /// Reads a [`Content`] back, as a `serde_json::Value` is read.
@@ -424,6 +509,7 @@ impl<'de, E: de::Error> Deserializer<'de> for ContentDeserializer<'de, E> {
             Content::U64(n) => visitor.visit_u64(n),
             Content::I64(n) => visitor.visit_i64(n),
             Content::F64(n) => visitor.visit_f64(n),
+            Content::Number(n) => n.deserialize_any(visitor).map_err(E::custom),
             Content::Str(Cow::Borrowed(s)) => visitor.visit_borrowed_str(s),
             Content::Str(Cow::Owned(s)) => visitor.visit_string(s),
             Content::Seq(items) => {
@@ -478,9 +564,17 @@ impl<'de, E: de::Error> Deserializer<'de> for ContentDeserializer<'de, E> {
         visitor.visit_unit()
     }
 
-    forward_to_deserialize_any! {
-        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string
-        bytes byte_buf unit unit_struct seq tuple tuple_struct map struct identifier
+    hints! {
+        deserialize_bool() deserialize_char() deserialize_str() deserialize_string()
+        deserialize_bytes() deserialize_byte_buf() deserialize_unit() deserialize_seq()
+        deserialize_map() deserialize_identifier()
+        deserialize_i8() deserialize_i16() deserialize_i32() deserialize_i64() deserialize_i128()
+        deserialize_u8() deserialize_u16() deserialize_u32() deserialize_u64() deserialize_u128()
+        deserialize_f32() deserialize_f64()
+        deserialize_unit_struct(name: &'static str)
+        deserialize_tuple(len: usize)
+        deserialize_tuple_struct(name: &'static str, len: usize)
+        deserialize_struct(name: &'static str, fields: &'static [&'static str])
     }
 }
 
@@ -563,17 +657,26 @@ mod tests {
     #[derive(Debug, PartialEq, Deserialize)]
     struct Wrapped(String);
 
-    /// `text` read as `T` through a buffered [`Content`] and through a
-    /// `serde_json::Value`: the same value, or the same error.
-    fn same_as_value<T: DeserializeOwned + PartialEq + Debug>(text: &str) {
-        let value: Value = serde_json::from_str(text).unwrap();
+    /// `content` read back as `T`, and `value` read as `T`: the same value,
+    /// or the same error (`what` names the input).
+    fn reads_as_value<T: DeserializeOwned + PartialEq + Debug>(
+        content: Content<'_>,
+        value: Value,
+        what: &str,
+    ) {
         let expected = serde_json::from_value::<T>(value).map_err(|e| e.to_string());
-        let content: Content<'_> = serde_json::from_str(text).unwrap();
         let got = T::deserialize(IntoDeserializer::<serde_json::Error>::into_deserializer(
             content,
         ))
         .map_err(|e| e.to_string());
-        assert_eq!(got, expected, "{text} as {}", std::any::type_name::<T>());
+        assert_eq!(got, expected, "{what} as {}", std::any::type_name::<T>());
+    }
+
+    /// `text` read as `T` through a buffered [`Content`] and through a
+    /// `serde_json::Value`: the same value, or the same error.
+    fn same_as_value<T: DeserializeOwned + PartialEq + Debug>(text: &str) {
+        let content: Content<'_> = serde_json::from_str(text).unwrap();
+        reads_as_value::<T>(content, serde_json::from_str(text).unwrap(), text);
     }
 
     #[test]
@@ -642,6 +745,84 @@ mod tests {
         let read = |n: u128| Content::deserialize(U128Deserializer::<Error>::new(n)).ok();
         assert!(matches!(read(5), Some(Content::U64(5))));
         assert!(read(u128::MAX).is_none());
+    }
+
+    /// A map as serde_json's `arbitrary_precision` feature gives a number
+    /// (its one property [`super::NUMBER_TOKEN`], the text), buffered and
+    /// read back as `Value` reads it (as a `Value`, and as each type): with
+    /// the feature on, a number (the copy of the crate in
+    /// xtask/tests/arbitrary_precision.rs runs this), off, a map like any
+    /// other.
+    #[test]
+    fn a_number_in_the_shape_arbitrary_precision_gives_reads_as_a_json_value_reads_it() {
+        use serde::de::value::MapDeserializer;
+        for text in [
+            "12345678901234567890123",
+            "-12345678901234567890123",
+            "1.50",
+            "1e400",
+            "7",
+            "not a number",
+        ] {
+            let entries = || {
+                MapDeserializer::<_, serde_json::Error>::new(
+                    [(super::NUMBER_TOKEN, text)].into_iter(),
+                )
+            };
+            let value = || Value::deserialize(entries());
+            let content = || Content::deserialize(entries());
+            // Not a number: the same error (with the feature) or a map.
+            assert_eq!(
+                content()
+                    .map(Content::into_value)
+                    .map_err(|e| e.to_string()),
+                value().map_err(|e| e.to_string()),
+                "{text}"
+            );
+            let (Ok(_), Ok(_)) = (content(), value()) else {
+                continue;
+            };
+            let value = || value().unwrap();
+            let content = || content().unwrap();
+            reads_as_value::<Value>(content(), value(), text);
+            reads_as_value::<f64>(content(), value(), text);
+            reads_as_value::<u64>(content(), value(), text);
+            reads_as_value::<i32>(content(), value(), text);
+            reads_as_value::<u128>(content(), value(), text);
+            reads_as_value::<Option<f32>>(content(), value(), text);
+            reads_as_value::<BTreeMap<String, String>>(content(), value(), text);
+        }
+    }
+
+    #[test]
+    fn only_a_map_whose_first_property_is_the_number_token_is_a_number() {
+        use serde::de::Deserializer as _;
+        use serde::de::value::{Error, MapDeserializer};
+        use serde_json::json;
+        let read = |on: fn() -> bool, entries: &[(&'static str, &'static str)]| {
+            MapDeserializer::<_, Error>::new(entries.iter().copied())
+                .deserialize_any(super::ContentVisitor {
+                    numbers_as_maps: on,
+                })
+                .map(Content::into_value)
+                .unwrap()
+        };
+        let token = super::NUMBER_TOKEN;
+        assert_eq!(read(|| true, &[(token, "7")]), json!(7));
+        assert_eq!(read(|| false, &[(token, "7")]), json!({ token: "7" }));
+        assert_eq!(
+            read(|| true, &[("a", "1"), (token, "7")]),
+            json!({"a": "1", token: "7"})
+        );
+        assert_eq!(read(|| true, &[("a", "7")]), json!({"a": "7"}));
+    }
+
+    #[test]
+    fn arbitrary_precision_is_told_by_whether_a_number_beyond_f64_parses() {
+        // The crate's own build leaves the feature off; the copy in
+        // xtask/tests/arbitrary_precision.rs turns it on and sets this.
+        let expected = std::env::var_os("ATLAS_EXPECT_ARBITRARY_PRECISION").is_some();
+        assert_eq!(super::arbitrary_precision(), expected);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use serde::de::IntoDeserializer;
 use serde::de::value::{Error as ValueError, MapDeserializer};
 use serde_json::{Value, json};
 
-use crate::support::seed;
+use crate::support::SEED_RESPONSES;
 
 fn decode(text: &str) -> StreamsConnection {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{text}: {e}"))
@@ -56,16 +56,8 @@ fn the_tag_may_come_first_in_between_or_last() {
 
 #[test]
 fn every_seed_response_decodes_the_same_with_its_tag_moved_first() {
-    for kind in [
-        "AWSKinesisDataStreams",
-        "AWSLambda",
-        "Cluster",
-        "Https",
-        "Kafka",
-        "S3",
-    ] {
-        let text = seed_response(kind);
-        let Value::Object(object) = serde_json::from_str::<Value>(&text).unwrap() else {
+    for (kind, text) in SEED_RESPONSES {
+        let Value::Object(object) = serde_json::from_str::<Value>(text).unwrap() else {
             panic!("{kind}: not an object")
         };
         let others = object
@@ -78,21 +70,9 @@ fn every_seed_response_decodes_the_same_with_its_tag_moved_first() {
             others.collect::<Vec<_>>().join(",")
         );
         assert!(moved.starts_with("{\"type\":"), "{moved}");
-        assert_eq!(decode(&text), decode(&moved), "{kind}");
-        assert_eq!(round_trip(&text), Value::Object(object), "{kind}");
+        assert_eq!(decode(text), decode(&moved), "{kind}");
+        assert_eq!(round_trip(text), Value::Object(object), "{kind}");
     }
-}
-
-fn seed_response(kind: &str) -> String {
-    match kind {
-        "AWSKinesisDataStreams" => seed!("response-200-AWSKinesisDataStreams.json"),
-        "AWSLambda" => seed!("response-200-AWSLambda.json"),
-        "Cluster" => seed!("response-200-Cluster.json"),
-        "Https" => seed!("response-200-Https.json"),
-        "Kafka" => seed!("response-200-Kafka.json"),
-        _ => seed!("response-200-S3.json"),
-    }
-    .to_owned()
 }
 
 #[test]
@@ -269,18 +249,10 @@ fn missing_required_fields_and_wrong_shapes_of_plain_structs_are_errors_as_befor
 
 #[test]
 fn values_and_other_deserializers_read_the_same_as_bytes() {
-    for kind in [
-        "AWSKinesisDataStreams",
-        "AWSLambda",
-        "Cluster",
-        "Https",
-        "Kafka",
-        "S3",
-    ] {
-        let text = seed_response(kind);
-        let value: Value = serde_json::from_str(&text).unwrap();
+    for (kind, text) in SEED_RESPONSES {
+        let value: Value = serde_json::from_str(text).unwrap();
         let from_value: StreamsConnection = serde_json::from_value(value.clone()).unwrap();
-        assert_eq!(from_value, decode(&text), "{kind}");
+        assert_eq!(from_value, decode(text), "{kind}");
         assert_eq!(serde_json::to_value(&from_value).unwrap(), value, "{kind}");
     }
     // serde's own map deserializer: names and values as borrowed `&str`s
@@ -360,4 +332,49 @@ fn secrets_and_free_form_values_stay_redacted_and_the_wire_form_stays_whole() {
     assert!(!format!("{connection:?}").contains("hunter2"));
     let wire = serde_json::to_value(&connection).unwrap();
     assert_eq!(wire, serde_json::from_str::<Value>(text).unwrap());
+}
+
+#[test]
+fn a_tag_in_extra_is_written_once_when_it_names_the_kind_and_refused_when_not() {
+    let mut open = kafka(decode(r#"{"type":"Kafka","name":"n"}"#));
+    open.extra.insert("type".into(), json!("Kafka"));
+    let connection = StreamsConnection::Kafka(open.clone());
+    let written = serde_json::to_string(&connection).unwrap();
+    assert_eq!(written, r#"{"type":"Kafka","name":"n"}"#);
+    // As decoding reads the tag given twice with the same kind.
+    let again = kafka(decode(r#"{"type":"Kafka","name":"n","type":"Kafka"}"#));
+    assert_eq!(decode(&written), StreamsConnection::Kafka(again));
+    assert_eq!(
+        redacted_json(&connection).unwrap(),
+        json!({"type": "Kafka", "name": "n"})
+    );
+    // The struct written alone is no kind of a union: its `extra` is whole.
+    assert_eq!(
+        serde_json::to_value(&open).unwrap(),
+        json!({"name": "n", "type": "Kafka"})
+    );
+    // Another value: what decoding refuses, encoding refuses, naming the
+    // property, never the value (which may be anything the user put there),
+    // and before it writes anything.
+    for other in [json!("Cluster"), json!(7), json!(null), json!("pw-hunter2")] {
+        open.extra.insert("type".into(), other.clone());
+        let connection = StreamsConnection::Kafka(open.clone());
+        let mut out = Vec::new();
+        let err = serde_json::to_writer(&mut out, &connection)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("the `type` property is given twice, with different values"),
+            "{other}: {err}"
+        );
+        assert!(
+            !err.contains("hunter2") && !err.contains("Cluster"),
+            "{err}"
+        );
+        assert!(out.is_empty(), "{other}: {}", String::from_utf8_lossy(&out));
+        let redacted = redacted_json(&connection).unwrap_err().to_string();
+        assert_eq!(redacted, err);
+        let text = format!(r#"{{"type":"Kafka","name":"n","type":{other}}}"#);
+        assert!(decode_err(&text).contains("is given twice"), "{text}");
+    }
 }

@@ -585,36 +585,92 @@ One of 7 kinds, told apart on the wire by the `type` property; a kind this versi
         where
             S: ::serde::Serializer,
         {
-            #[derive(::serde::Serialize)]
-            struct Tagged<'a, T: ::serde::Serialize> {
-                #[serde(rename = "type")]
-                tag: &'a str,
-                #[serde(flatten)]
-                value: &'a T,
+            /// The tag, then the kind's fields through serde's
+            /// flattening: for a kind without a `serialize_with_tag`
+            /// of its own.
+            #[allow(dead_code)]
+            trait Flattened: ::serde::Serialize {
+                fn serialize_with_tag<S>(
+                    &self,
+                    serializer: S,
+                    tag: ::std::option::Option<(&'static str, &'static str)>,
+                ) -> ::std::result::Result<S::Ok, S::Error>
+                where
+                    S: ::serde::Serializer,
+                {
+                    #[derive(::serde::Serialize)]
+                    struct Tagged<'a, T: ?Sized + ::serde::Serialize> {
+                        #[serde(rename = "type")]
+                        tag: &'a str,
+                        #[serde(flatten)]
+                        value: &'a T,
+                    }
+                    match tag {
+                        ::std::option::Option::Some((_, tag)) => {
+                            Tagged { tag, value: self }.serialize(serializer)
+                        }
+                        ::std::option::Option::None => {
+                            ::serde::Serialize::serialize(self, serializer)
+                        }
+                    }
+                }
             }
+            impl<T: ?Sized + ::serde::Serialize> Flattened for T {}
             match self {
                 Self::Sample(value) => {
-                    Tagged { tag: "Sample", value }.serialize(serializer)
+                    value
+                        .serialize_with_tag(
+                            serializer,
+                            ::std::option::Option::Some((Self::TAG_PROPERTY, "Sample")),
+                        )
                 }
                 Self::Cluster(value) => {
-                    Tagged { tag: "Cluster", value }.serialize(serializer)
+                    value
+                        .serialize_with_tag(
+                            serializer,
+                            ::std::option::Option::Some((Self::TAG_PROPERTY, "Cluster")),
+                        )
                 }
                 Self::Kafka(value) => {
-                    Tagged { tag: "Kafka", value }.serialize(serializer)
+                    value
+                        .serialize_with_tag(
+                            serializer,
+                            ::std::option::Option::Some((Self::TAG_PROPERTY, "Kafka")),
+                        )
                 }
                 Self::Https(value) => {
-                    Tagged { tag: "Https", value }.serialize(serializer)
+                    value
+                        .serialize_with_tag(
+                            serializer,
+                            ::std::option::Option::Some((Self::TAG_PROPERTY, "Https")),
+                        )
                 }
                 Self::AwsLambda(value) => {
-                    Tagged { tag: "AWSLambda", value }.serialize(serializer)
+                    value
+                        .serialize_with_tag(
+                            serializer,
+                            ::std::option::Option::Some((
+                                Self::TAG_PROPERTY,
+                                "AWSLambda",
+                            )),
+                        )
                 }
-                Self::S3(value) => Tagged { tag: "S3", value }.serialize(serializer),
+                Self::S3(value) => {
+                    value
+                        .serialize_with_tag(
+                            serializer,
+                            ::std::option::Option::Some((Self::TAG_PROPERTY, "S3")),
+                        )
+                }
                 Self::AwsKinesisDataStreams(value) => {
-                    Tagged {
-                        tag: "AWSKinesisDataStreams",
-                        value,
-                    }
-                        .serialize(serializer)
+                    value
+                        .serialize_with_tag(
+                            serializer,
+                            ::std::option::Option::Some((
+                                Self::TAG_PROPERTY,
+                                "AWSKinesisDataStreams",
+                            )),
+                        )
                 }
                 Self::Unknown(unknown) => {
                     ::serde::Serialize::serialize(unknown, serializer)
@@ -1091,6 +1147,44 @@ A value this version of the crate does not know (a newer server sent it) decodes
         {
             use ::serde::ser::SerializeMap as _;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
+        }
+    }
+    impl ApiError {
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.bad_request_detail) {
                 __map.serialize_entry("badRequestDetail", &self.bad_request_detail)?;
             }
@@ -1109,8 +1203,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.reason) {
                 __map.serialize_entry("reason", &self.reason)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for BadRequestDetail {
@@ -1157,11 +1251,49 @@ A value this version of the crate does not know (a newer server sent it) decodes
         {
             use ::serde::ser::SerializeMap as _;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
+        }
+    }
+    impl BadRequestDetail {
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::vec::Vec::is_empty(&self.fields) {
                 __map.serialize_entry("fields", &self.fields)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for DbRoleToExecute {
@@ -1220,6 +1352,44 @@ A value this version of the crate does not know (a newer server sent it) decodes
         {
             use ::serde::ser::SerializeMap as _;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
+        }
+    }
+    impl DbRoleToExecute {
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::vec::Vec::is_empty(&self.links) {
                 __map.serialize_entry("links", &self.links)?;
             }
@@ -1229,8 +1399,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.type_) {
                 __map.serialize_entry("type", &self.type_)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for FieldViolation {
@@ -1282,10 +1452,48 @@ A value this version of the crate does not know (a newer server sent it) decodes
         {
             use ::serde::ser::SerializeMap as _;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
+        }
+    }
+    impl FieldViolation {
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             __map.serialize_entry("description", &self.description)?;
             __map.serialize_entry("field", &self.field)?;
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for Link {
@@ -1337,14 +1545,52 @@ A value this version of the crate does not know (a newer server sent it) decodes
         {
             use ::serde::ser::SerializeMap as _;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
+        }
+    }
+    impl Link {
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.href) {
                 __map.serialize_entry("href", &self.href)?;
             }
             if !::std::option::Option::is_none(&self.rel) {
                 __map.serialize_entry("rel", &self.rel)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsAwsConnectionConfig {
@@ -1403,6 +1649,44 @@ A value this version of the crate does not know (a newer server sent it) decodes
         {
             use ::serde::ser::SerializeMap as _;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
+        }
+    }
+    impl StreamsAwsConnectionConfig {
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::vec::Vec::is_empty(&self.links) {
                 __map.serialize_entry("links", &self.links)?;
             }
@@ -1412,8 +1696,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.test_bucket) {
                 __map.serialize_entry("testBucket", &self.test_bucket)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsAwsKinesisDataStreamsConnection {
@@ -1478,6 +1762,44 @@ A value this version of the crate does not know (a newer server sent it) decodes
         {
             use ::serde::ser::SerializeMap as _;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
+        }
+    }
+    impl StreamsAwsKinesisDataStreamsConnection {
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.aws) {
                 __map.serialize_entry("aws", &self.aws)?;
             }
@@ -1490,8 +1812,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.networking) {
                 __map.serialize_entry("networking", &self.networking)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsAwsLambdaConnection {
@@ -1550,6 +1872,44 @@ A value this version of the crate does not know (a newer server sent it) decodes
         {
             use ::serde::ser::SerializeMap as _;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
+        }
+    }
+    impl StreamsAwsLambdaConnection {
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.aws) {
                 __map.serialize_entry("aws", &self.aws)?;
             }
@@ -1559,8 +1919,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.name) {
                 __map.serialize_entry("name", &self.name)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsClusterConnection {
@@ -1631,6 +1991,44 @@ A value this version of the crate does not know (a newer server sent it) decodes
         {
             use ::serde::ser::SerializeMap as _;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
+        }
+    }
+    impl StreamsClusterConnection {
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.cluster_group_id) {
                 __map.serialize_entry("clusterGroupId", &self.cluster_group_id)?;
             }
@@ -1646,8 +2044,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.name) {
                 __map.serialize_entry("name", &self.name)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsHttpsConnection {
@@ -1713,6 +2111,44 @@ A value this version of the crate does not know (a newer server sent it) decodes
         {
             use ::serde::ser::SerializeMap as _;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
+        }
+    }
+    impl StreamsHttpsConnection {
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::collections::BTreeMap::is_empty(&self.headers) {
                 __map
                     .serialize_entry(
@@ -1729,8 +2165,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.url) {
                 __map.serialize_entry("url", &self.url)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsKafkaAuthentication {
@@ -1850,6 +2286,44 @@ A value this version of the crate does not know (a newer server sent it) decodes
         {
             use ::serde::ser::SerializeMap as _;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
+        }
+    }
+    impl StreamsKafkaAuthentication {
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.client_id) {
                 __map.serialize_entry("clientId", &self.client_id)?;
             }
@@ -1893,8 +2367,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.username) {
                 __map.serialize_entry("username", &self.username)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsKafkaConnection {
@@ -1978,6 +2452,44 @@ A value this version of the crate does not know (a newer server sent it) decodes
         {
             use ::serde::ser::SerializeMap as _;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
+        }
+    }
+    impl StreamsKafkaConnection {
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.authentication) {
                 __map.serialize_entry("authentication", &self.authentication)?;
             }
@@ -2003,8 +2515,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.security) {
                 __map.serialize_entry("security", &self.security)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsKafkaNetworking {
@@ -2057,14 +2569,52 @@ A value this version of the crate does not know (a newer server sent it) decodes
         {
             use ::serde::ser::SerializeMap as _;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
+        }
+    }
+    impl StreamsKafkaNetworking {
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.access) {
                 __map.serialize_entry("access", &self.access)?;
             }
             if !::std::vec::Vec::is_empty(&self.links) {
                 __map.serialize_entry("links", &self.links)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsKafkaNetworkingAccess {
@@ -2135,6 +2685,44 @@ A value this version of the crate does not know (a newer server sent it) decodes
         {
             use ::serde::ser::SerializeMap as _;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
+        }
+    }
+    impl StreamsKafkaNetworkingAccess {
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.connection_id) {
                 __map.serialize_entry("connectionId", &self.connection_id)?;
             }
@@ -2150,8 +2738,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.type_) {
                 __map.serialize_entry("type", &self.type_)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsKafkaSecurity {
@@ -2211,6 +2799,44 @@ A value this version of the crate does not know (a newer server sent it) decodes
         {
             use ::serde::ser::SerializeMap as _;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
+        }
+    }
+    impl StreamsKafkaSecurity {
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.broker_public_certificate) {
                 __map
                     .serialize_entry(
@@ -2224,8 +2850,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.protocol) {
                 __map.serialize_entry("protocol", &self.protocol)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsS3Connection {
@@ -2290,6 +2916,44 @@ A value this version of the crate does not know (a newer server sent it) decodes
         {
             use ::serde::ser::SerializeMap as _;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
+        }
+    }
+    impl StreamsS3Connection {
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::option::Option::is_none(&self.aws) {
                 __map.serialize_entry("aws", &self.aws)?;
             }
@@ -2302,8 +2966,8 @@ A value this version of the crate does not know (a newer server sent it) decodes
             if !::std::option::Option::is_none(&self.networking) {
                 __map.serialize_entry("networking", &self.networking)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
     impl<'de> ::serde::Deserialize<'de> for StreamsSampleConnection {
@@ -2356,14 +3020,52 @@ A value this version of the crate does not know (a newer server sent it) decodes
         {
             use ::serde::ser::SerializeMap as _;
             let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
+        }
+    }
+    impl StreamsSampleConnection {
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
             if !::std::vec::Vec::is_empty(&self.links) {
                 __map.serialize_entry("links", &self.links)?;
             }
             if !::std::option::Option::is_none(&self.name) {
                 __map.serialize_entry("name", &self.name)?;
             }
-            crate::redact::serialize_entries(&self.extra, &mut __map)?;
-            __map.end()
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
         }
     }
 }

@@ -53,6 +53,19 @@ pub(crate) use seed;
 pub const KAFKA_REQUEST: &str = seed!("request-Kafka.json");
 /// The page's Kafka `200` example: what Atlas answers a create with.
 pub const KAFKA_CREATED: &str = seed!("response-200-Kafka.json");
+/// The page's `200` examples, one per connection kind, by kind.
+pub const SEED_RESPONSES: [(&str, &str); 7] = [
+    (
+        "AWSKinesisDataStreams",
+        seed!("response-200-AWSKinesisDataStreams.json"),
+    ),
+    ("AWSLambda", seed!("response-200-AWSLambda.json")),
+    ("Cluster", seed!("response-200-Cluster.json")),
+    ("Https", seed!("response-200-Https.json")),
+    ("Kafka", KAFKA_CREATED),
+    ("S3", seed!("response-200-S3.json")),
+    ("Sample", seed!("response-200-Sample.json")),
+];
 
 /// The media type of the version a call sends by default (`Accept` and
 /// `Content-Type`), read from the crate's version table so that it follows

@@ -145,9 +145,15 @@ impl CrateCopy {
 
     /// Runs cargo on the copy: `(success, stdout and stderr)`.
     pub fn cargo(&self, args: &[&str]) -> (bool, String) {
+        self.cargo_with_env(args, &[])
+    }
+
+    /// [`Self::cargo`], with `env` set for cargo and what it runs.
+    pub fn cargo_with_env(&self, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
         let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
         let output = Command::new(cargo)
             .args(args)
+            .envs(env.iter().copied())
             .arg("--manifest-path")
             .arg(self.dir.join("Cargo.toml"))
             .env("CARGO_TARGET_DIR", &self.target)
