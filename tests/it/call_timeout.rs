@@ -158,19 +158,24 @@ async fn a_retry_whose_wait_would_outlast_the_call_is_not_waited_for() {
     assert_eq!(server.requests().len(), 2);
 }
 
-#[tokio::test]
-async fn a_token_request_counts_against_its_calls_timeout() {
+/// A server whose token endpoint never answers (and which creates), and
+/// a service-account builder for it.
+async fn token_never_comes() -> (Server, atlas_stream_connections::ClientBuilder) {
     let server = Server::serve(|request| match request.target() {
         TOKEN_PATH => Reply::hang(),
         _ => crate::support::created(),
     })
     .await;
-    let client = Client::builder()
+    let builder = Client::builder()
         .base_url(&server.base_url)
-        .service_account("mdb_sa_id_test", "mdb_sa_sk_test")
-        .call_timeout(SHORT)
-        .build()
-        .unwrap();
+        .service_account("mdb_sa_id_test", "mdb_sa_sk_test");
+    (server, builder)
+}
+
+#[tokio::test]
+async fn a_token_request_counts_against_its_calls_timeout() {
+    let (server, builder) = token_never_comes().await;
+    let client = builder.call_timeout(SHORT).build().unwrap();
     let error = create(&client).await.unwrap_err();
     assert_eq!(timed_out(&error).call_timeout(), Some(SHORT));
     // The call is what timed out, named by its own request.
@@ -266,16 +271,8 @@ async fn callers_waiting_on_a_token_take_over_from_those_whose_time_ran_out() {
     // A current-thread runtime: the first caller fetches the token itself,
     // the others wait on it, and each takes over when the one fetching is
     // dropped at its call timeout.
-    let server = Server::serve(|request| match request.target() {
-        TOKEN_PATH => Reply::hang(),
-        _ => crate::support::created(),
-    })
-    .await;
-    let client = Client::builder()
-        .base_url(&server.base_url)
-        .service_account("mdb_sa_id_test", "mdb_sa_sk_test")
-        .build()
-        .unwrap();
+    let (server, builder) = token_never_comes().await;
+    let client = builder.build().unwrap();
     let within = |millis| CallOptions::new().call_timeout(Duration::from_millis(millis));
     let (first, second, third) = (within(100), within(200), within(300));
     let connection = kafka();

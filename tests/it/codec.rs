@@ -378,3 +378,40 @@ fn a_tag_in_extra_is_written_once_when_it_names_the_kind_and_refused_when_not() 
         assert!(decode_err(&text).contains("is given twice"), "{text}");
     }
 }
+
+#[test]
+fn every_kind_writes_its_tag_once_with_the_tag_in_extra_too() {
+    // The kind with `type` put into its `extra` as well, naming the kind.
+    fn tagged_twice(connection: StreamsConnection, kind: &str) -> StreamsConnection {
+        macro_rules! with_tag_in_extra {
+            ($($variant:ident),*) => {
+                match connection {
+                    $(StreamsConnection::$variant(mut known) => {
+                        known.extra.insert("type".into(), json!(kind));
+                        StreamsConnection::$variant(known)
+                    })*
+                    other => panic!("a kind this test does not list: {other:?}"),
+                }
+            };
+        }
+        with_tag_in_extra!(
+            Sample,
+            Cluster,
+            Kafka,
+            Https,
+            AwsLambda,
+            S3,
+            AwsKinesisDataStreams
+        )
+    }
+    // Every kind the spec declares is listed above (a new one fails here).
+    for kind in StreamsConnection::KNOWN_KINDS {
+        let connection = decode(&format!(r#"{{"type":"{kind}","name":"n"}}"#));
+        let written = serde_json::to_string(&tagged_twice(connection, kind)).unwrap();
+        assert_eq!(
+            written,
+            format!(r#"{{"type":"{kind}","name":"n"}}"#),
+            "{kind}"
+        );
+    }
+}

@@ -52,6 +52,18 @@ fn triple(kind: &str, attempt: u32, status: u16) -> (String, String, String) {
     (kind.into(), attempt.to_string(), status.to_string())
 }
 
+/// The spans of a create with `client` that must fail, and its error.
+async fn failed_call_captured(client: &Client) -> (Captured, Error) {
+    let captured = Captured::default();
+    let guard = captured.install();
+    let error = client
+        .create_stream_connection(PROJECT, INSTANCE, &kafka_with_password("failing"))
+        .await
+        .unwrap_err();
+    drop(guard);
+    (captured, error)
+}
+
 /// The one call span captured.
 fn only_call(captured: &Captured) -> CapturedSpan {
     let calls = captured.spans_named("atlas.call");
@@ -214,13 +226,7 @@ async fn a_failed_call_records_its_status_and_error_in_its_span() {
     ))
     .await;
     let client = crate::support::bearer_client(&server.base_url);
-    let captured = Captured::default();
-    let guard = captured.install();
-    let error = client
-        .create_stream_connection(PROJECT, INSTANCE, &kafka_with_password("missing"))
-        .await
-        .unwrap_err();
-    drop(guard);
+    let (captured, error) = failed_call_captured(&client).await;
     assert!(matches!(error, Error::Api(_)), "{error:?}");
     let call = only_call(&captured);
     assert_eq!(call.field("status"), Some("404"));
@@ -235,13 +241,7 @@ async fn a_call_cut_short_by_its_timeout_says_so_in_its_span() {
         .call_timeout(Duration::from_millis(100))
         .build()
         .unwrap();
-    let captured = Captured::default();
-    let guard = captured.install();
-    let error = client
-        .create_stream_connection(PROJECT, INSTANCE, &kafka_with_password("late"))
-        .await
-        .unwrap_err();
-    drop(guard);
+    let (captured, error) = failed_call_captured(&client).await;
     assert!(matches!(error, Error::Timeout(_)), "{error:?}");
     let call = only_call(&captured);
     assert_eq!(call.field("error"), Some(error.to_string().as_str()));
