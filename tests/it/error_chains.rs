@@ -78,6 +78,8 @@ async fn a_refused_connection_says_why_once_in_its_source() {
     drop(listener);
     let error = create_error(&base_url).await;
     assert!(matches!(error, Error::Transport(_)), "{error:?}");
+    // The request never left: safe to send again.
+    assert!(error.is_retryable());
     let texts = checked(&error, "refused");
     assert!(texts.len() > 1, "the cause is a source: {texts:?}");
     assert!(texts[0].contains("could not connect"), "{texts:?}");
@@ -93,6 +95,8 @@ async fn a_timeout_names_the_request_and_leaves_the_cause_to_its_source() {
     let server = Server::start(Reply::hang()).await;
     let error = create_error(&server.base_url).await;
     assert!(matches!(error, Error::Timeout(_)), "{error:?}");
+    // Sent, and perhaps acted on: not to be sent again blindly.
+    assert!(!error.is_retryable());
     let texts = checked(&error, "timeout");
     assert!(texts[0].contains("timed out"), "{texts:?}");
     assert!(texts[0].contains("POST /api/atlas/v2/groups/"), "{texts:?}");
