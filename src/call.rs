@@ -93,6 +93,9 @@ pub(crate) struct CallRecord {
     pub body: Option<Bytes>,
     /// A failure that is not an HTTP answer progenitor could describe.
     pub failure: Option<Error>,
+    /// Whether the request itself went out (not only a token request or a
+    /// Digest probe before it).
+    pub sent: bool,
 }
 
 impl CallRecord {
@@ -132,6 +135,7 @@ impl CallRecord {
             headers,
             body,
             failure,
+            sent: _,
         } = self;
         if let Some(failure) = failure {
             return failure;
@@ -299,6 +303,12 @@ fn split_last_segment(text: &[u8]) -> (&[u8], Option<&[u8]>) {
         Some(slash) => (&text[slash + 1..], Some(&text[..slash])),
         None => (text, None),
     }
+}
+
+/// Notes that the call's own request is being sent: a call timeout after
+/// this may have been acted on.
+pub(crate) fn sending() {
+    record(|r| r.sent = true);
 }
 
 fn record(update: impl FnOnce(&mut CallRecord)) {

@@ -319,34 +319,35 @@ impl Client {
             error = tracing::field::Empty,
         );
         let (output, record) = run(plan, span.clone(), call).instrument(span.clone()).await;
-        let outcome = match output {
-            Some(Ok(response)) => Ok(ApiResponse::new(
-                response.into_inner(),
-                record.status,
-                record.headers,
-                plan.version.version,
-            )),
+        // The status recorded in the span is the call's own answer's, not
+        // that of a token endpoint that refused before it was sent.
+        let (outcome, status) = match output {
+            Some(Ok(response)) => {
+                let response = ApiResponse::new(
+                    response.into_inner(),
+                    record.status,
+                    record.headers,
+                    plan.version.version,
+                );
+                let status = Some(response.status());
+                (Ok(response), status)
+            }
             Some(Err(error)) => {
                 let limit = self.shared().sender.retry.max_response_bytes;
+                let path = record.path.clone();
                 // Boxed: the error path's future would make every call's
                 // larger (see `run_planned`).
                 let error = Box::pin(record.into_error(error, limit)).await;
-                Err(self.shared().with_credential_origin(error))
+                let own = error.request().is_some_and(|(_, of)| of == path);
+                let status = error.status().filter(|_| own);
+                (Err(self.shared().with_credential_origin(error)), status)
             }
             None => {
                 let limit = plan.timeout.unwrap_or(Duration::MAX);
-                let status = record.status;
-                Err(Error::call_timed_out(
-                    record.method,
-                    record.path,
-                    status,
-                    limit,
-                ))
+                let (status, sent) = (record.status, record.sent);
+                let error = Error::call_timed_out(record.method, record.path, status, limit, sent);
+                (Err(error), status)
             }
-        };
-        let status = match &outcome {
-            Ok(response) => Some(response.status()),
-            Err(error) => error.status(),
         };
         if let Some(status) = status {
             span.record("status", status.as_u16());

@@ -419,6 +419,9 @@ pub struct TransportError {
     pub(crate) source: Option<Arc<reqwest::Error>>,
     /// The call's timeout, when it is what passed.
     pub(crate) call_timeout: Option<Duration>,
+    /// Whether the call's timeout passed before its request was sent (while
+    /// it waited for a token or a Digest challenge): nothing was acted on.
+    pub(crate) never_sent: bool,
     /// Whether the response was the operation's own (see [`DecodeError`]).
     pub(crate) of_operation: bool,
 }
@@ -556,8 +559,9 @@ impl Error {
             Error::Api(e) => {
                 e.status == StatusCode::SERVICE_UNAVAILABLE && e.retry_after().is_some()
             }
-            // A connect timeout is both: the request never left.
-            Error::Transport(e) | Error::Timeout(e) => e.is_connect(),
+            // A connect timeout is both: the request never left. So is a
+            // call timeout that passed before it was sent.
+            Error::Transport(e) | Error::Timeout(e) => e.never_sent || e.is_connect(),
             _ => false,
         }
     }
@@ -670,6 +674,7 @@ impl Error {
             status,
             source: Some(Arc::new(source.without_url())),
             call_timeout: None,
+            never_sent: false,
             of_operation: true,
         });
         if error
@@ -684,12 +689,15 @@ impl Error {
     }
 
     /// The call to `method` `path` did not finish within `limit`, its own
-    /// timeout; `status`, when the final answer's had arrived.
+    /// timeout; `status`, when the final answer's had arrived; `sent`,
+    /// whether its request had gone out (not only a token request or a
+    /// Digest probe before it).
     pub(crate) fn call_timed_out(
         method: String,
         path: String,
         status: Option<StatusCode>,
         limit: Duration,
+        sent: bool,
     ) -> Self {
         Error::Timeout(Box::new(TransportError {
             method,
@@ -697,6 +705,7 @@ impl Error {
             status,
             source: None,
             call_timeout: Some(limit),
+            never_sent: !sent && status.is_none(),
             of_operation: true,
         }))
     }

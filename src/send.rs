@@ -54,6 +54,12 @@ impl Exchange {
         Self { kind, attempt }
     }
 
+    /// Whether this is the operation's own request (its first attempt or a
+    /// retry), not one made to authenticate it.
+    pub fn is_the_request(&self) -> bool {
+        matches!(self.kind, "call" | "retry")
+    }
+
     /// A request for a service-account token.
     pub fn token(attempt: u32) -> Self {
         Self {
@@ -126,6 +132,9 @@ impl Sender {
             status = tracing::field::Empty,
             elapsed_ms = tracing::field::Empty,
         );
+        if exchange.is_the_request() {
+            crate::call::sending();
+        }
         // (Without a subscriber that wants it, the span is a `None`: the
         // clone and the records below cost nothing.)
         let recorded = span.clone();

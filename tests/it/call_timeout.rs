@@ -178,8 +178,10 @@ async fn a_token_request_counts_against_its_calls_timeout() {
     let client = builder.call_timeout(SHORT).build().unwrap();
     let error = create(&client).await.unwrap_err();
     assert_eq!(timed_out(&error).call_timeout(), Some(SHORT));
-    // The call is what timed out, named by its own request.
+    // The call is what timed out, named by its own request, which never
+    // left: nothing was acted on, and it may be made again.
     assert_eq!(error.request(), Some(("POST", api_path().as_str())));
+    assert!(error.is_retryable());
     let targets: Vec<String> = server
         .requests()
         .iter()

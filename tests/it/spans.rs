@@ -252,3 +252,25 @@ async fn a_call_cut_short_by_its_timeout_says_so_in_its_span() {
         [("call".into(), "1".into(), "-".into())]
     );
 }
+
+#[tokio::test]
+async fn a_token_refused_before_the_request_left_is_no_status_of_the_call() {
+    let refused = Reply::json(401, "application/json", r#"{"error":"invalid_client"}"#);
+    let server = Server::serve(move |request| match request.target() {
+        crate::support::TOKEN_PATH => refused.clone(),
+        _ => crate::support::created(),
+    })
+    .await;
+    let client = Client::builder()
+        .base_url(&server.base_url)
+        .service_account("mdb_sa_id_test", "mdb_sa_sk_test")
+        .build()
+        .unwrap();
+    let (captured, error) = failed_call_captured(&client).await;
+    assert!(matches!(error, Error::Authentication(_)), "{error:?}");
+    let call = only_call(&captured);
+    // The 401 was the token endpoint's: the call's own request never left.
+    assert_eq!(call.field("status"), None, "{}", captured.tree());
+    assert_eq!(call.field("error"), Some(error.to_string().as_str()));
+    assert_eq!(exchanges(&captured, &call), [triple("token", 1, 401)]);
+}
