@@ -58,8 +58,8 @@ pub(crate) struct CallPlan {
     /// The operation called, for the call's span.
     pub operation: &'static OperationVersions,
     pub version: &'static ApiVersion,
-    /// The time the whole call may take, if bounded.
-    pub timeout: Option<Duration>,
+    /// The time the whole call may take ([`UNBOUNDED`] or more: no bound).
+    pub timeout: Duration,
     /// When that time is up: set by [`run`] as the call starts (`None`
     /// too for a timeout too large to add to the clock).
     pub deadline: Option<Instant>,
@@ -71,7 +71,7 @@ impl CallPlan {
     pub fn new(
         operation: &'static OperationVersions,
         version: &'static ApiVersion,
-        timeout: Option<Duration>,
+        timeout: Duration,
     ) -> Self {
         Self {
             operation,
@@ -209,8 +209,7 @@ pub(crate) fn run<F: Future>(
     span: tracing::Span,
     call: F,
 ) -> impl Future<Output = (Option<F::Output>, CallRecord)> {
-    plan.deadline = plan
-        .timeout
+    plan.deadline = Some(plan.timeout)
         .filter(|timeout| *timeout < UNBOUNDED)
         .and_then(|timeout| Instant::now().checked_add(timeout));
     let context = Box::new(CallContext {

@@ -343,9 +343,9 @@ impl Client {
                 (Err(self.shared().with_credential_origin(error)), status)
             }
             None => {
-                let limit = plan.timeout.unwrap_or(Duration::MAX);
                 let (status, sent) = (record.status, record.sent);
-                let error = Error::call_timed_out(record.method, record.path, status, limit, sent);
+                let error =
+                    Error::call_timed_out(record.method, record.path, status, plan.timeout, sent);
                 (Err(error), status)
             }
         };
@@ -390,9 +390,9 @@ impl Client {
         Ok(CallPlan::new(versions, version, self.call_timeout(options)))
     }
 
-    /// The time a call with `options` may take, if bounded.
-    fn call_timeout(&self, options: &CallOptions) -> Option<Duration> {
-        Some(options.call_timeout.unwrap_or(self.shared().call_timeout))
+    /// The time a call with `options` may take.
+    fn call_timeout(&self, options: &CallOptions) -> Duration {
+        options.call_timeout.unwrap_or(self.shared().call_timeout)
     }
 }
 
