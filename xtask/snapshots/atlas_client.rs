@@ -118,6 +118,75 @@ pub mod types {
         pub type_: ::std::option::Option<types::DbRoleType>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+    ///`DeleteStreamConnectionGroupId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct DeleteStreamConnectionGroupId(::std::string::String);
+    impl ::std::ops::Deref for DeleteStreamConnectionGroupId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<DeleteStreamConnectionGroupId> for ::std::string::String {
+        fn from(value: DeleteStreamConnectionGroupId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for DeleteStreamConnectionGroupId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: crate::pattern::Simple = crate::pattern::Simple {
+                slots: ::std::borrow::Cow::Borrowed(
+                    &[crate::pattern::Slot {
+                        class: 0x7e0000000003ff000000000000u128,
+                        repeat: crate::pattern::Repeat::One,
+                    }; 24usize],
+                ),
+                to_end: true,
+                fixed: true,
+            };
+            if !PATTERN.is_match(value) {
+                return Err("doesn't match pattern \"^([a-f0-9]{24})$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for DeleteStreamConnectionGroupId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for DeleteStreamConnectionGroupId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for DeleteStreamConnectionGroupId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            let value = ::std::string::String::deserialize(deserializer)?;
+            if crate::decode::is_lenient() {
+                return Ok(Self(value));
+            }
+            value
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///`FieldViolation`
     #[derive(Clone, PartialEq)]
     pub struct FieldViolation {
@@ -127,6 +196,74 @@ pub mod types {
         pub field: ::std::string::String,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
+    ///`GetStreamConnectionGroupId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct GetStreamConnectionGroupId(::std::string::String);
+    impl ::std::ops::Deref for GetStreamConnectionGroupId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<GetStreamConnectionGroupId> for ::std::string::String {
+        fn from(value: GetStreamConnectionGroupId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for GetStreamConnectionGroupId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: crate::pattern::Simple = crate::pattern::Simple {
+                slots: ::std::borrow::Cow::Borrowed(
+                    &[crate::pattern::Slot {
+                        class: 0x7e0000000003ff000000000000u128,
+                        repeat: crate::pattern::Repeat::One,
+                    }; 24usize],
+                ),
+                to_end: true,
+                fixed: true,
+            };
+            if !PATTERN.is_match(value) {
+                return Err("doesn't match pattern \"^([a-f0-9]{24})$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for GetStreamConnectionGroupId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String> for GetStreamConnectionGroupId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for GetStreamConnectionGroupId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            let value = ::std::string::String::deserialize(deserializer)?;
+            if crate::decode::is_lenient() {
+                return Ok(Self(value));
+            }
+            value
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
     ///`Link`
     #[derive(Clone, PartialEq)]
     #[derive(Default)]
@@ -135,6 +272,87 @@ pub mod types {
         pub href: ::std::option::Option<::std::string::String>,
         ///Uniform Resource Locator (URL) that defines the semantic relationship between this resource and another API resource. This URL often begins with `https://cloud.mongodb.com/api/atlas`.
         pub rel: ::std::option::Option<::std::string::String>,
+        pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    ///`ListStreamConnectionsGroupId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct ListStreamConnectionsGroupId(::std::string::String);
+    impl ::std::ops::Deref for ListStreamConnectionsGroupId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<ListStreamConnectionsGroupId> for ::std::string::String {
+        fn from(value: ListStreamConnectionsGroupId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for ListStreamConnectionsGroupId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: crate::pattern::Simple = crate::pattern::Simple {
+                slots: ::std::borrow::Cow::Borrowed(
+                    &[crate::pattern::Slot {
+                        class: 0x7e0000000003ff000000000000u128,
+                        repeat: crate::pattern::Repeat::One,
+                    }; 24usize],
+                ),
+                to_end: true,
+                fixed: true,
+            };
+            if !PATTERN.is_match(value) {
+                return Err("doesn't match pattern \"^([a-f0-9]{24})$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for ListStreamConnectionsGroupId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for ListStreamConnectionsGroupId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for ListStreamConnectionsGroupId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            let value = ::std::string::String::deserialize(deserializer)?;
+            if crate::decode::is_lenient() {
+                return Ok(Self(value));
+            }
+            value
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
+    }
+    ///`PaginatedApiStreamsConnectionView`
+    #[derive(Clone, PartialEq)]
+    #[derive(Default)]
+    pub struct PaginatedApiStreamsConnectionView {
+        ///List of one or more Uniform Resource Locators (URLs) that point to API sub-resources, related API resources, or both. RFC 5988 outlines these relationships.
+        pub links: ::std::vec::Vec<Link>,
+        ///List of returned documents that MongoDB Cloud provides when completing this request.
+        pub results: ::std::vec::Vec<types::StreamsConnection>,
+        ///Total number of documents available. MongoDB Cloud omits this value if `includeCount` is set to `false`. The total number is an estimate and may not be exact.
+        pub total_count: ::std::option::Option<i32>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
     }
     ///AWS configurations for AWS-based connection types.
@@ -460,6 +678,75 @@ pub mod types {
         ///Human-readable label that identifies the stream connection. In the case of the Sample type, this is the name of the sample source.
         pub name: ::std::option::Option<::std::string::String>,
         pub extra: ::serde_json::Map<::std::string::String, ::serde_json::Value>,
+    }
+    ///`UpdateStreamConnectionGroupId`
+    #[derive(::serde::Serialize, Clone, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+    #[serde(transparent)]
+    pub struct UpdateStreamConnectionGroupId(::std::string::String);
+    impl ::std::ops::Deref for UpdateStreamConnectionGroupId {
+        type Target = ::std::string::String;
+        fn deref(&self) -> &::std::string::String {
+            &self.0
+        }
+    }
+    impl ::std::convert::From<UpdateStreamConnectionGroupId> for ::std::string::String {
+        fn from(value: UpdateStreamConnectionGroupId) -> Self {
+            value.0
+        }
+    }
+    impl ::std::str::FromStr for UpdateStreamConnectionGroupId {
+        type Err = self::error::ConversionError;
+        fn from_str(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            static PATTERN: crate::pattern::Simple = crate::pattern::Simple {
+                slots: ::std::borrow::Cow::Borrowed(
+                    &[crate::pattern::Slot {
+                        class: 0x7e0000000003ff000000000000u128,
+                        repeat: crate::pattern::Repeat::One,
+                    }; 24usize],
+                ),
+                to_end: true,
+                fixed: true,
+            };
+            if !PATTERN.is_match(value) {
+                return Err("doesn't match pattern \"^([a-f0-9]{24})$\"".into());
+            }
+            Ok(Self(value.to_string()))
+        }
+    }
+    impl ::std::convert::TryFrom<&str> for UpdateStreamConnectionGroupId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: &str,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl ::std::convert::TryFrom<::std::string::String>
+    for UpdateStreamConnectionGroupId {
+        type Error = self::error::ConversionError;
+        fn try_from(
+            value: ::std::string::String,
+        ) -> ::std::result::Result<Self, self::error::ConversionError> {
+            value.parse()
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for UpdateStreamConnectionGroupId {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            let value = ::std::string::String::deserialize(deserializer)?;
+            if crate::decode::is_lenient() {
+                return Ok(Self(value));
+            }
+            value
+                .parse()
+                .map_err(|e: self::error::ConversionError| {
+                    <D::Error as ::serde::de::Error>::custom(e.to_string())
+                })
+        }
     }
     /// Error types.
     pub mod error {
@@ -918,6 +1205,17 @@ A value this version of the crate does not know (a newer server sent it) decodes
             f.debug_struct("Link")
                 .field("href", &self.href)
                 .field("rel", &self.rel)
+                .field("extra", &crate::redact::Keys(&self.extra))
+                .finish()
+        }
+    }
+    ///Shows the keys of free-form maps, never their values, which may be secrets (`PaginatedApiStreamsConnectionView`'s derived `Debug` would show them).
+    impl ::std::fmt::Debug for PaginatedApiStreamsConnectionView {
+        fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+            f.debug_struct("PaginatedApiStreamsConnectionView")
+                .field("links", &self.links)
+                .field("results", &self.results)
+                .field("total_count", &self.total_count)
                 .field("extra", &crate::redact::Keys(&self.extra))
                 .finish()
         }
@@ -1588,6 +1886,114 @@ A value this version of the crate does not know (a newer server sent it) decodes
             }
             if !::std::option::Option::is_none(&self.rel) {
                 __map.serialize_entry("rel", &self.rel)?;
+            }
+            crate::redact::serialize_entries(__extra, __map)?;
+            ::std::result::Result::Ok(())
+        }
+    }
+    impl<'de> ::serde::Deserialize<'de> for PaginatedApiStreamsConnectionView {
+        fn deserialize<D>(deserializer: D) -> ::std::result::Result<Self, D::Error>
+        where
+            D: ::serde::Deserializer<'de>,
+        {
+            crate::decode::object(deserializer)
+        }
+    }
+    impl crate::decode::Object for PaginatedApiStreamsConnectionView {
+        const EXPECTING: &'static str = "struct PaginatedApiStreamsConnectionView";
+        fn visit_map<'de, A>(mut __map: A) -> ::std::result::Result<Self, A::Error>
+        where
+            A: ::serde::de::MapAccess<'de>,
+        {
+            let mut __f_links = ::std::option::Option::None;
+            let mut __f_results = ::std::option::Option::None;
+            let mut __f_total_count = ::std::option::Option::None;
+            let mut __extra = ::serde_json::Map::new();
+            let __keys = crate::decode::FieldKeys::<
+                crate::decode::Names,
+            >(|name: &str| match name {
+                "links" => ::std::option::Option::Some(0usize),
+                "results" => ::std::option::Option::Some(1usize),
+                "totalCount" => ::std::option::Option::Some(2usize),
+                _ => ::std::option::Option::None,
+            });
+            while let ::std::option::Option::Some(__key) = __map.next_key_seed(__keys)? {
+                match __key {
+                    crate::decode::Key::Known(0usize) => {
+                        _ = __f_links
+                            .replace(crate::decode::next_or_default(&mut __map)?);
+                    }
+                    crate::decode::Key::Known(1usize) => {
+                        _ = __f_results
+                            .replace(crate::decode::next_or_default(&mut __map)?);
+                    }
+                    crate::decode::Key::Known(2usize) => {
+                        _ = __f_total_count.replace(__map.next_value()?);
+                    }
+                    __key => crate::decode::keep(&mut __map, __key, &mut __extra)?,
+                }
+            }
+            ::std::result::Result::Ok(Self {
+                links: __f_links.unwrap_or_default(),
+                results: __f_results.unwrap_or_default(),
+                total_count: __f_total_count.unwrap_or_default(),
+                extra: __extra,
+            })
+        }
+    }
+    impl ::serde::Serialize for PaginatedApiStreamsConnectionView {
+        fn serialize<S>(&self, serializer: S) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            self.write_entries(&mut __map, &self.extra)?;
+            __map.end()
+        }
+    }
+    impl PaginatedApiStreamsConnectionView {
+        /// Writes the struct after `tag` (the property, and the kind it
+        /// names): a kind of a union. Only a union calls it.
+        #[allow(dead_code)]
+        pub(crate) fn serialize_with_tag<S>(
+            &self,
+            serializer: S,
+            tag: ::std::option::Option<(&'static str, &'static str)>,
+        ) -> ::std::result::Result<S::Ok, S::Error>
+        where
+            S: ::serde::Serializer,
+        {
+            use ::serde::ser::SerializeMap as _;
+            let ::std::option::Option::Some((__property, __kind)) = tag else {
+                return ::serde::Serialize::serialize(self, serializer);
+            };
+            let __extra = crate::unknown::extra_without_tag(
+                &self.extra,
+                __property,
+                __kind,
+            )?;
+            let mut __map = serializer.serialize_map(::std::option::Option::None)?;
+            __map.serialize_entry(__property, __kind)?;
+            self.write_entries(&mut __map, &__extra)?;
+            __map.end()
+        }
+        /// The fields, then `__extra` (`extra`, or a copy of it
+        /// without a union's tag).
+        #[inline]
+        fn write_entries<M: ::serde::ser::SerializeMap>(
+            &self,
+            __map: &mut M,
+            __extra: &::serde_json::Map<::std::string::String, ::serde_json::Value>,
+        ) -> ::std::result::Result<(), M::Error> {
+            if !::std::vec::Vec::is_empty(&self.links) {
+                __map.serialize_entry("links", &self.links)?;
+            }
+            if !::std::vec::Vec::is_empty(&self.results) {
+                __map.serialize_entry("results", &self.results)?;
+            }
+            if !::std::option::Option::is_none(&self.total_count) {
+                __map.serialize_entry("totalCount", &self.total_count)?;
             }
             crate::redact::serialize_entries(__extra, __map)?;
             ::std::result::Result::Ok(())
@@ -3152,6 +3558,86 @@ const _: () = {
 };
 #[allow(clippy::all)]
 impl Client {
+    /**Return All Connections of the Stream Instances
+
+Returns all connections of the stream instance for the specified project.To use this resource, the requesting Service Account or API Key must have the Project Data Access roles, Project Owner role or Project Stream Processing Owner role.
+
+Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections`
+
+Arguments:
+- `group_id`: Unique 24-hexadecimal digit string that identifies your project. Use the [/groups](#tag/Projects/operation/listProjects) endpoint to retrieve all projects to which the authenticated user has access.
+
+**NOTE**: Groups and projects are synonymous terms. Your group id is the same as your project id. For existing groups, your group/project id remains the same. The resource and corresponding endpoints use the term groups.
+- `tenant_name`: Human-readable label that identifies the stream instance.
+- `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
+- `items_per_page`: Number of items that the response returns per page.
+- `page_num`: Number of the page that displays the current set of the total objects that the response returns.
+- `pretty`: Flag that indicates whether the response body should be in the prettyprint format.*/
+    pub async fn list_stream_connections<'a>(
+        &'a self,
+        group_id: &'a types::ListStreamConnectionsGroupId,
+        tenant_name: &'a str,
+        envelope: Option<bool>,
+        items_per_page: Option<::std::num::NonZeroU64>,
+        page_num: Option<::std::num::NonZeroU64>,
+        pretty: Option<bool>,
+    ) -> Result<
+        ResponseValue<types::PaginatedApiStreamsConnectionView>,
+        Error<types::ApiError>,
+    > {
+        let url = {
+            use crate::path::AsSegment as _;
+            self.inner
+                .endpoint(
+                    ::std::format_args!(
+                        "/api/atlas/v2/groups/{}/streams/{}/connections", group_id
+                        .as_segment(), tenant_name.as_segment()
+                    ),
+                )
+        };
+        #[allow(unused_mut)]
+        let mut request = crate::call::query_some(
+                crate::call::query_some(
+                    crate::call::query_some(
+                        crate::call::query_some(
+                            self
+                                .client
+                                .get(url)
+                                .header(
+                                    ::reqwest::header::ACCEPT,
+                                    ::reqwest::header::HeaderValue::from_static(
+                                        "application/json",
+                                    ),
+                                ),
+                            "envelope",
+                            &envelope,
+                        ),
+                        "itemsPerPage",
+                        &items_per_page,
+                    ),
+                    "pageNum",
+                    &page_num,
+                ),
+                "pretty",
+                &pretty,
+            )
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "list_stream_connections",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => crate::decode::response(response).await,
+            401u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            403u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            404u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            500u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
     /**Create One Stream Connection
 
 Creates one connection for a stream instance in the specified project. To use this resource, the requesting Service Account or API Key must have the Project Owner or Project Stream Processing Owner role.
@@ -3222,6 +3708,198 @@ Arguments:
             _ => Err(Error::UnexpectedResponse(response)),
         }
     }
+    /**Return One Stream Connection
+
+Returns the details of one stream connection within the specified stream instance. To use this resource, the requesting Service Account or API Key must have the Project Read Only role.
+
+Sends a `GET` request to `/api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections/{connectionName}`
+
+Arguments:
+- `group_id`: Unique 24-hexadecimal digit string that identifies your project. Use the [/groups](#tag/Projects/operation/listProjects) endpoint to retrieve all projects to which the authenticated user has access.
+
+**NOTE**: Groups and projects are synonymous terms. Your group id is the same as your project id. For existing groups, your group/project id remains the same. The resource and corresponding endpoints use the term groups.
+- `tenant_name`: Human-readable label that identifies the stream instance to return.
+- `connection_name`: Human-readable label that identifies the stream connection to return.
+- `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.*/
+    pub async fn get_stream_connection<'a>(
+        &'a self,
+        group_id: &'a types::GetStreamConnectionGroupId,
+        tenant_name: &'a str,
+        connection_name: &'a str,
+        envelope: Option<bool>,
+    ) -> Result<ResponseValue<types::StreamsConnection>, Error<types::ApiError>> {
+        let url = {
+            use crate::path::AsSegment as _;
+            self.inner
+                .endpoint(
+                    ::std::format_args!(
+                        "/api/atlas/v2/groups/{}/streams/{}/connections/{}", group_id
+                        .as_segment(), tenant_name.as_segment(), connection_name
+                        .as_segment()
+                    ),
+                )
+        };
+        #[allow(unused_mut)]
+        let mut request = crate::call::query_some(
+                self
+                    .client
+                    .get(url)
+                    .header(
+                        ::reqwest::header::ACCEPT,
+                        ::reqwest::header::HeaderValue::from_static("application/json"),
+                    ),
+                "envelope",
+                &envelope,
+            )
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "get_stream_connection",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => crate::decode::response(response).await,
+            401u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            403u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            404u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            500u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Delete One Stream Connection
+
+Delete one connection of the specified stream instance. To use this resource, the requesting Service Account or API Key must have the Project Owner role or Project Stream Processing Owner role.
+
+The spec declares the body of the `202` response(s) without a schema: the body is returned as raw bytes.
+
+Sends a `DELETE` request to `/api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections/{connectionName}`
+
+Arguments:
+- `group_id`: Unique 24-hexadecimal digit string that identifies your project. Use the [/groups](#tag/Projects/operation/listProjects) endpoint to retrieve all projects to which the authenticated user has access.
+
+**NOTE**: Groups and projects are synonymous terms. Your group id is the same as your project id. For existing groups, your group/project id remains the same. The resource and corresponding endpoints use the term groups.
+- `tenant_name`: Human-readable label that identifies the stream instance.
+- `connection_name`: Human-readable label that identifies the stream connection.
+- `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
+- `pretty`: Flag that indicates whether the response body should be in the prettyprint format.*/
+    pub async fn delete_stream_connection<'a>(
+        &'a self,
+        group_id: &'a types::DeleteStreamConnectionGroupId,
+        tenant_name: &'a str,
+        connection_name: &'a str,
+        envelope: Option<bool>,
+        pretty: Option<bool>,
+    ) -> Result<ResponseValue<ByteStream>, Error<types::ApiError>> {
+        let url = {
+            use crate::path::AsSegment as _;
+            self.inner
+                .endpoint(
+                    ::std::format_args!(
+                        "/api/atlas/v2/groups/{}/streams/{}/connections/{}", group_id
+                        .as_segment(), tenant_name.as_segment(), connection_name
+                        .as_segment()
+                    ),
+                )
+        };
+        #[allow(unused_mut)]
+        let mut request = crate::call::query_some(
+                crate::call::query_some(self.client.delete(url), "envelope", &envelope),
+                "pretty",
+                &pretty,
+            )
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "delete_stream_connection",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            202u16 => Ok(ResponseValue::stream(response)),
+            401u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            403u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            404u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            409u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            500u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
+    /**Update One Stream Connection
+
+Update one connection for the specified stream instance in the specified project. To use this resource, the requesting Service Account or API Key must have the Project Owner role or Project Stream Processing Owner role.
+
+Sends a `PATCH` request to `/api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections/{connectionName}`
+
+Arguments:
+- `group_id`: Unique 24-hexadecimal digit string that identifies your project. Use the [/groups](#tag/Projects/operation/listProjects) endpoint to retrieve all projects to which the authenticated user has access.
+
+**NOTE**: Groups and projects are synonymous terms. Your group id is the same as your project id. For existing groups, your group/project id remains the same. The resource and corresponding endpoints use the term groups.
+- `tenant_name`: Human-readable label that identifies the stream instance.
+- `connection_name`: Human-readable label that identifies the stream connection.
+- `envelope`: Flag that indicates whether Application wraps the response in an `envelope` JSON object. Some API clients cannot access the HTTP response headers or status code. To remediate this, set envelope=true in the query. Endpoints that return a list of results use the results object as an envelope. Application adds the status parameter to the response body.
+- `pretty`: Flag that indicates whether the response body should be in the prettyprint format.
+- `body`: Details to update one connection for a streams instance in the specified project.*/
+    pub async fn update_stream_connection<'a>(
+        &'a self,
+        group_id: &'a types::UpdateStreamConnectionGroupId,
+        tenant_name: &'a str,
+        connection_name: &'a str,
+        envelope: Option<bool>,
+        pretty: Option<bool>,
+        body: &'a types::StreamsConnection,
+    ) -> Result<ResponseValue<types::StreamsConnection>, Error<types::ApiError>> {
+        let url = {
+            use crate::path::AsSegment as _;
+            self.inner
+                .endpoint(
+                    ::std::format_args!(
+                        "/api/atlas/v2/groups/{}/streams/{}/connections/{}", group_id
+                        .as_segment(), tenant_name.as_segment(), connection_name
+                        .as_segment()
+                    ),
+                )
+        };
+        #[allow(unused_mut)]
+        let mut request = crate::call::query_some(
+                crate::call::query_some(
+                    self
+                        .client
+                        .patch(url)
+                        .header(
+                            ::reqwest::header::ACCEPT,
+                            ::reqwest::header::HeaderValue::from_static(
+                                "application/json",
+                            ),
+                        )
+                        .json(&body),
+                    "envelope",
+                    &envelope,
+                ),
+                "pretty",
+                &pretty,
+            )
+            .build()?;
+        let info = OperationInfo {
+            operation_id: "update_stream_connection",
+        };
+        self.pre(&mut request, &info).await?;
+        let result = self.exec(request, &info).await;
+        self.post(&result, &info).await?;
+        let response = result?;
+        match response.status().as_u16() {
+            200u16 => crate::decode::response(response).await,
+            400u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            401u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            403u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            404u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            409u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            500u16 => Err(Error::ErrorResponse(crate::decode::response(response).await?)),
+            _ => Err(Error::UnexpectedResponse(response)),
+        }
+    }
 }
 /// Items consumers will typically use such as the Client.
 pub mod prelude {
@@ -3231,6 +3909,24 @@ pub mod prelude {
 /// The API versions each operation declares through its media types,
 /// oldest first.
 pub static OPERATION_VERSIONS: &[::atlas_stream_connections::OperationVersions] = &[
+    ::atlas_stream_connections::OperationVersions {
+        operation_id: "list_stream_connections",
+        name: "listStreamConnections",
+        method: "GET",
+        path: "/api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections",
+        generated: ::std::option::Option::Some("2023-02-01"),
+        versions: &[
+            ::atlas_stream_connections::ApiVersion {
+                version: "2023-02-01",
+                request_media_type: ::std::option::Option::None,
+                response_media_type: ::std::option::Option::Some(
+                    "application/vnd.atlas.2023-02-01+json",
+                ),
+                typed: true,
+                method: "list_stream_connections",
+            },
+        ],
+    },
     ::atlas_stream_connections::OperationVersions {
         operation_id: "create_stream_connection",
         name: "createStreamConnection",
@@ -3248,6 +3944,62 @@ pub static OPERATION_VERSIONS: &[::atlas_stream_connections::OperationVersions] 
                 ),
                 typed: true,
                 method: "create_stream_connection",
+            },
+        ],
+    },
+    ::atlas_stream_connections::OperationVersions {
+        operation_id: "get_stream_connection",
+        name: "getStreamConnection",
+        method: "GET",
+        path: "/api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections/{connectionName}",
+        generated: ::std::option::Option::Some("2023-02-01"),
+        versions: &[
+            ::atlas_stream_connections::ApiVersion {
+                version: "2023-02-01",
+                request_media_type: ::std::option::Option::None,
+                response_media_type: ::std::option::Option::Some(
+                    "application/vnd.atlas.2023-02-01+json",
+                ),
+                typed: true,
+                method: "get_stream_connection",
+            },
+        ],
+    },
+    ::atlas_stream_connections::OperationVersions {
+        operation_id: "delete_stream_connection",
+        name: "deleteStreamConnection",
+        method: "DELETE",
+        path: "/api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections/{connectionName}",
+        generated: ::std::option::Option::Some("2023-02-01"),
+        versions: &[
+            ::atlas_stream_connections::ApiVersion {
+                version: "2023-02-01",
+                request_media_type: ::std::option::Option::None,
+                response_media_type: ::std::option::Option::Some(
+                    "application/vnd.atlas.2023-02-01+json",
+                ),
+                typed: true,
+                method: "delete_stream_connection",
+            },
+        ],
+    },
+    ::atlas_stream_connections::OperationVersions {
+        operation_id: "update_stream_connection",
+        name: "updateStreamConnection",
+        method: "PATCH",
+        path: "/api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections/{connectionName}",
+        generated: ::std::option::Option::Some("2023-02-01"),
+        versions: &[
+            ::atlas_stream_connections::ApiVersion {
+                version: "2023-02-01",
+                request_media_type: ::std::option::Option::Some(
+                    "application/vnd.atlas.2023-02-01+json",
+                ),
+                response_media_type: ::std::option::Option::Some(
+                    "application/vnd.atlas.2023-02-01+json",
+                ),
+                typed: true,
+                method: "update_stream_connection",
             },
         ],
     },

@@ -312,6 +312,15 @@ fn an_unknown_operation_gets_close_matches_suggested() {
 
 const OP: &str = "createStreamConnection";
 
+/// The operations of spec/operations, whose extraction is spec/openapi.json.
+const OPS: &[&str] = &[
+    "createStreamConnection",
+    "listStreamConnections",
+    "getStreamConnection",
+    "updateStreamConnection",
+    "deleteStreamConnection",
+];
+
 /// A directory under the system's temp dir, unique to this test, removed on
 /// drop.
 struct TempDir(PathBuf);
@@ -420,12 +429,12 @@ fn read(dir: &Path, name: &str) -> String {
 #[test]
 fn regen_writes_the_fragment_and_check_then_passes() {
     let tmp = TempDir::new("roundtrip");
-    let outcome = regen_file(&tmp.0, &upstream_source(), &[OP], false).unwrap();
+    let outcome = regen_file(&tmp.0, &upstream_source(), OPS, false).unwrap();
     assert_eq!(
         outcome,
         Outcome::Wrote {
-            operations: 1,
-            schemas: 18
+            operations: 5,
+            schemas: 19
         }
     );
     let spec = tmp.0.join("spec");
@@ -434,14 +443,14 @@ fn regen_writes_the_fragment_and_check_then_passes() {
         extract::to_pretty_json(&fragment())
     );
     assert_eq!(
-        regen_file(&tmp.0, &upstream_source(), &[OP], true).unwrap(),
+        regen_file(&tmp.0, &upstream_source(), OPS, true).unwrap(),
         Outcome::UpToDate
     );
     // Another source file with the same content: only the file name differs.
     let before = snapshot(&spec);
     let other = tmp.write("other.json", extract::to_pretty_json(&upstream_source()));
     assert_eq!(
-        regen_in(&spec, &args(other.to_str().unwrap(), &[OP], true)).unwrap(),
+        regen_in(&spec, &args(other.to_str().unwrap(), OPS, true)).unwrap(),
         Outcome::Stale(vec![
             "  only spec/provenance.json differs (spec/openapi.json and spec/operations are identical): source.file upstream.json -> other.json".into()
         ])
@@ -449,7 +458,7 @@ fn regen_writes_the_fragment_and_check_then_passes() {
     // A different file with the same fragment: only the sha256 differs.
     let mut doc = upstream_source();
     doc["components"]["schemas"]["Unrelated"]["description"] = json!("new upstream text");
-    let lines = match regen_file(&tmp.0, &doc, &[OP], true).unwrap() {
+    let lines = match regen_file(&tmp.0, &doc, OPS, true).unwrap() {
         Outcome::Stale(lines) => lines,
         other => panic!("{other:?}"),
     };
@@ -468,11 +477,11 @@ fn extraction_from_a_url_gives_the_same_bytes_as_from_the_file() {
     let file = tmp.write("upstream.yaml", &text);
     let by_file = tmp.0.join("by-file");
     let by_url = tmp.0.join("by-url");
-    regen_in(&by_file, &args(file.to_str().unwrap(), &[OP], false)).unwrap();
+    regen_in(&by_file, &args(file.to_str().unwrap(), OPS, false)).unwrap();
 
     let (base, server) = serve_once("200 OK", text.into_bytes());
     let url = format!("{base}/openapi/v2.yaml");
-    regen_in(&by_url, &args(&url, &[OP], false)).unwrap();
+    regen_in(&by_url, &args(&url, OPS, false)).unwrap();
     let request = server.join().unwrap();
     assert!(
         request.starts_with("GET /openapi/v2.yaml HTTP/1.1\r\n"),
@@ -500,7 +509,7 @@ fn extraction_from_a_url_gives_the_same_bytes_as_from_the_file() {
 /// Regenerates from `upstream_source()`, then checks against `evolved`.
 fn check_summary(evolved: Value, ops: &[&str]) -> Vec<String> {
     let tmp = TempDir::new("check");
-    regen_file(&tmp.0, &upstream_source(), &[OP], false).unwrap();
+    regen_file(&tmp.0, &upstream_source(), OPS, false).unwrap();
     let before = snapshot(&tmp.0.join("spec"));
     let outcome = regen_file(&tmp.0, &evolved, ops, true).unwrap();
     assert_eq!(
@@ -518,7 +527,7 @@ fn check_summary(evolved: Value, ops: &[&str]) -> Vec<String> {
 fn check_names_an_added_kind() {
     let mut doc = upstream_source();
     add_schema_registry_kind(&mut doc);
-    let lines = check_summary(doc, &[OP]);
+    let lines = check_summary(doc, OPS);
     assert_eq!(lines[0], "  spec/openapi.json:");
     assert_eq!(
         lines[1],
@@ -551,7 +560,7 @@ fn check_names_a_removed_schema() {
         .as_object_mut()
         .unwrap()
         .shift_remove("StreamsS3Connection");
-    let lines = check_summary(doc, &[OP]);
+    let lines = check_summary(doc, OPS);
     assert_eq!(lines[1], "    schemas removed (1): StreamsS3Connection");
     assert_eq!(lines[2], "    StreamsConnection: kinds removed: S3");
 }
@@ -561,7 +570,7 @@ fn check_names_an_added_property() {
     let mut doc = upstream_source();
     doc["components"]["schemas"]["StreamsKafkaConnection"]["allOf"][1]["properties"]["schemaRegistry"] =
         json!({ "type": "string" });
-    let lines = check_summary(doc, &[OP]);
+    let lines = check_summary(doc, OPS);
     assert_eq!(
         lines[1],
         "    StreamsKafkaConnection: properties added: schemaRegistry"
@@ -570,7 +579,8 @@ fn check_names_an_added_property() {
 
 #[test]
 fn check_names_an_added_operation_and_the_fix_keeps_ops() {
-    let lines = check_summary(upstream_source(), &[OP, "listGroupStreamWorkspaces"]);
+    let ops = [OPS, &["listGroupStreamWorkspaces"]].concat();
+    let lines = check_summary(upstream_source(), &ops);
     assert_eq!(
         lines[1],
         "    operations added (1): GET /api/atlas/v2/groups/{groupId}/streams (listGroupStreamWorkspaces)"
@@ -582,10 +592,11 @@ fn check_names_an_added_operation_and_the_fix_keeps_ops() {
         ),
         "{lines:?}"
     );
-    let a = args("/up stream.yaml", &[OP, "listGroupStreamWorkspaces"], true);
+    let a = args("/up stream.yaml", &ops, true);
     assert_eq!(
         a.fix(),
-        "cargo xtask regen --from '/up stream.yaml' --ops createStreamConnection,listGroupStreamWorkspaces"
+        "cargo xtask regen --from '/up stream.yaml' --ops createStreamConnection,listStreamConnections,\
+         getStreamConnection,updateStreamConnection,deleteStreamConnection,listGroupStreamWorkspaces"
     );
 }
 
@@ -593,7 +604,7 @@ fn check_names_an_added_operation_and_the_fix_keeps_ops() {
 /// one-line error `expected`, with nothing under spec/ changed.
 fn expect_regen_error(from: &str, ops: &[&str], expected: &str) {
     let tmp = TempDir::new("bad");
-    regen_file(&tmp.0, &upstream_source(), &[OP], false).unwrap();
+    regen_file(&tmp.0, &upstream_source(), OPS, false).unwrap();
     let spec = tmp.0.join("spec");
     let before = snapshot(&spec);
     for check in [false, true] {
@@ -611,7 +622,7 @@ fn expect_regen_error(from: &str, ops: &[&str], expected: &str) {
 fn a_missing_file_is_one_line() {
     let missing = std::env::temp_dir().join("xtask-test-no-such-file.yaml");
     let missing = missing.to_str().unwrap();
-    expect_regen_error(missing, &[OP], &format!("{missing}: no such file"));
+    expect_regen_error(missing, OPS, &format!("{missing}: no such file"));
 }
 
 #[test]
@@ -622,18 +633,18 @@ fn an_unreachable_url_is_one_line() {
         .unwrap()
         .port();
     let url = format!("http://127.0.0.1:{port}/v2.yaml");
-    expect_regen_error(&url, &[OP], &format!("{url}: cannot connect: "));
+    expect_regen_error(&url, OPS, &format!("{url}: cannot connect: "));
 }
 
 #[test]
 fn an_http_error_status_is_one_line() {
     let tmp = TempDir::new("status");
-    regen_file(&tmp.0, &upstream_source(), &[OP], false).unwrap();
+    regen_file(&tmp.0, &upstream_source(), OPS, false).unwrap();
     let spec = tmp.0.join("spec");
     let before = snapshot(&spec);
     let (base, server) = serve_once("404 Not Found", b"<html>no</html>".to_vec());
     let url = format!("{base}/v2.yaml");
-    let err = regen_in(&spec, &args(&url, &[OP], false)).unwrap_err();
+    let err = regen_in(&spec, &args(&url, OPS, false)).unwrap_err();
     server.join().unwrap();
     assert_eq!(err, format!("{url}: HTTP 404 Not Found"));
     assert_eq!(snapshot(&spec), before);
@@ -646,14 +657,14 @@ fn a_file_that_is_neither_yaml_nor_json_is_one_line() {
     let text = text.to_str().unwrap();
     expect_regen_error(
         text,
-        &[OP],
+        OPS,
         &format!("{text}: neither JSON nor YAML: as YAML: "),
     );
     let binary = tmp.write("binary.yaml", [0x89, b'P', b'N', b'G', 0xff, 0xfe, 0]);
     let binary = binary.to_str().unwrap();
     expect_regen_error(
         binary,
-        &[OP],
+        OPS,
         &format!("{binary}: neither JSON nor YAML: not UTF-8 text (invalid byte at offset 0)"),
     );
 }
@@ -667,7 +678,7 @@ fn a_document_that_is_not_openapi_3_0_is_one_line() {
     let v31 = v31.to_str().unwrap();
     expect_regen_error(
         v31,
-        &[OP],
+        OPS,
         &format!("{v31}: not an OpenAPI 3.0.x document: /openapi is `3.1.0`"),
     );
     let swagger = tmp.write(
@@ -677,7 +688,7 @@ fn a_document_that_is_not_openapi_3_0_is_one_line() {
     let swagger = swagger.to_str().unwrap();
     expect_regen_error(
         swagger,
-        &[OP],
+        OPS,
         &format!("{swagger}: not an OpenAPI 3.0.x document: it is Swagger `2.0` (/swagger)"),
     );
 }
@@ -706,7 +717,7 @@ fn a_dangling_ref_gives_its_location_and_target() {
     let file = file.to_str().unwrap();
     expect_regen_error(
         file,
-        &[OP],
+        OPS,
         &format!(
             "{file}: dangling $ref at /components/schemas/StreamsKafkaConnection/allOf/1/properties/networking/$ref: `#/components/schemas/Gone` does not exist"
         ),
@@ -717,7 +728,7 @@ fn a_dangling_ref_gives_its_location_and_target() {
 /// that gives something else (so every file would change).
 fn stale_spec_dir(name: &str) -> (TempDir, PathBuf, String) {
     let tmp = TempDir::new(name);
-    regen_file(&tmp.0, &upstream_source(), &[OP], false).unwrap();
+    regen_file(&tmp.0, &upstream_source(), OPS, false).unwrap();
     let mut doc = upstream_source();
     doc["components"]["schemas"]["StreamsKafkaConnection"]["description"] = json!("changed");
     let file = tmp.write("new.json", extract::to_pretty_json(&doc));
@@ -733,7 +744,7 @@ fn a_failed_rename_restores_the_files_already_moved() {
     std::fs::create_dir(spec.join("provenance.json")).unwrap();
     std::fs::write(spec.join("provenance.json/keep"), "x").unwrap();
     let before = snapshot(&spec);
-    let err = regen_in(&spec, &args(&file, &[OP], false)).unwrap_err();
+    let err = regen_in(&spec, &args(&file, OPS, false)).unwrap_err();
     assert!(err.contains("provenance.json"), "{err}");
     assert_eq!(
         snapshot(&spec),
@@ -747,7 +758,7 @@ fn a_failed_staging_write_leaves_spec_untouched() {
     let (_tmp, spec, file) = stale_spec_dir("write-fails");
     std::fs::create_dir(spec.join(".operations.tmp")).unwrap();
     let before = snapshot(&spec);
-    let err = regen_in(&spec, &args(&file, &[OP], false)).unwrap_err();
+    let err = regen_in(&spec, &args(&file, OPS, false)).unwrap_err();
     assert!(err.starts_with("cannot write "), "{err}");
     assert_eq!(snapshot(&spec), before);
 }
@@ -755,7 +766,7 @@ fn a_failed_staging_write_leaves_spec_untouched() {
 #[test]
 fn the_same_extraction_keeps_its_date() {
     let tmp = TempDir::new("same-date");
-    regen_file(&tmp.0, &upstream_source(), &[OP], false).unwrap();
+    regen_file(&tmp.0, &upstream_source(), OPS, false).unwrap();
     let spec = tmp.0.join("spec");
     let mut provenance: Value = serde_json::from_str(&read(&spec, "provenance.json")).unwrap();
     provenance["extracted_on"] = json!("2001-01-01");
@@ -765,7 +776,7 @@ fn the_same_extraction_keeps_its_date() {
     )
     .unwrap();
     assert_eq!(
-        regen_file(&tmp.0, &upstream_source(), &[OP], false).unwrap(),
+        regen_file(&tmp.0, &upstream_source(), OPS, false).unwrap(),
         Outcome::AlreadyCurrent
     );
     assert!(read(&spec, "provenance.json").contains("\"2001-01-01\""));
