@@ -96,6 +96,8 @@ pub(crate) struct CallRecord {
     /// Whether the request itself went out (not only a token request or a
     /// Digest probe before it).
     pub sent: bool,
+    /// The `429` answers to the request (waited out, or the last one).
+    pub throttled: u32,
 }
 
 impl CallRecord {
@@ -136,6 +138,7 @@ impl CallRecord {
             body,
             failure,
             sent: _,
+            throttled: _,
         } = self;
         if let Some(failure) = failure {
             return failure;
@@ -384,10 +387,21 @@ impl ClientHooks<ClientState> for crate::generated::Client {
         let shared = &self.inner().shared;
         let request = &request;
         let deadline = plan().and_then(|plan| plan.deadline);
+        // Every operation but a create is safe to send again: a read, a
+        // full-body update (the same body twice leaves the same
+        // connection), a delete (a repeat that finds it gone is told apart
+        // by the caller, see `Client::delete_stream_connection`).
+        let repeatable = request.method() != reqwest::Method::POST;
         let outcome = shared
             .sender
-            .retrying(deadline, move |attempt| {
-                shared.auth.send(&shared.sender, request, attempt)
+            .retrying(deadline, repeatable, move |attempt| async move {
+                let answer = shared.auth.send(&shared.sender, request, attempt).await;
+                if let Ok(response) = &answer
+                    && response.status() == StatusCode::TOO_MANY_REQUESTS
+                {
+                    record(|r| r.throttled += 1);
+                }
+                answer
             })
             .await;
         match outcome {

@@ -18,6 +18,7 @@ use crate::config::{
     DEFAULT_TIMEOUT, DEFAULT_TOKEN_REFRESH_MARGIN, check_transport, is_loopback,
     normalise_base_url, user_agent,
 };
+use crate::connections::check_segment;
 use crate::error::Error;
 use crate::generated;
 use crate::response::ApiResponse;
@@ -224,17 +225,7 @@ impl Client {
                 &parsed
             }
         };
-        if tenant_name.is_empty() {
-            return Err(Error::invalid("tenantName", "must not be empty"));
-        }
-        if matches!(tenant_name, "." | "..") {
-            // URL parsing would resolve them as dot segments and send the
-            // request to another endpoint.
-            return Err(Error::invalid(
-                "tenantName",
-                format!("`{tenant_name}` cannot be sent as a path segment"),
-            ));
-        }
+        check_segment("tenantName", tenant_name)?;
         let plan = self.plan("create_stream_connection", options)?;
         let call = Box::pin(self.inner.create_stream_connection(
             group_id,
@@ -293,10 +284,6 @@ impl Client {
     }
 
     /// The generated client under this one.
-    #[allow(
-        dead_code,
-        reason = "called by generated code only when the spec has such a version"
-    )]
     pub(crate) fn generated(&self) -> &generated::Client {
         &self.inner
     }
@@ -304,7 +291,7 @@ impl Client {
     /// Runs `call` under `plan`. The generated call's future is kilobytes;
     /// boxed, it is moved as a pointer through the futures around it (each
     /// level would otherwise hold and copy it whole).
-    async fn run_planned<T, E>(
+    pub(crate) async fn run_planned<T, E>(
         &self,
         plan: CallPlan,
         call: Pin<Box<impl Future<Output = Result<ResponseValue<T>, progenitor_client::Error<E>>>>>,
@@ -328,7 +315,8 @@ impl Client {
                     record.status,
                     record.headers,
                     plan.version.version,
-                );
+                )
+                .with_throttled(record.throttled);
                 let status = Some(response.status());
                 (Ok(response), status)
             }
@@ -378,7 +366,7 @@ impl Client {
         &progenitor_client::ClientInfo::inner(&self.inner).shared
     }
 
-    fn plan(&self, operation: &str, options: &CallOptions) -> Result<CallPlan, Error> {
+    pub(crate) fn plan(&self, operation: &str, options: &CallOptions) -> Result<CallPlan, Error> {
         let versions = known_versions(operation)?;
         let pin = options
             .api_version

@@ -78,6 +78,44 @@ pub enum Error {
     /// Reading stopped at the limit; with a success status the server has
     /// acted on the request ([`Error::server_succeeded`]).
     TooLarge(Box<TooLargeError>),
+    /// A connection did not reach the state waited for: Atlas reports it
+    /// `FAILED`, or the wait's time passed first (see
+    /// [`Client::wait_for_stream_connection`](crate::Client::wait_for_stream_connection)).
+    State(Box<StateError>),
+}
+
+/// A connection that did not reach the state waited for.
+#[derive(Debug, Clone)]
+pub struct StateError {
+    pub(crate) name: String,
+    pub(crate) path: String,
+    pub(crate) state: Option<String>,
+    pub(crate) waited: Duration,
+    pub(crate) timed_out: bool,
+}
+
+impl StateError {
+    /// The connection's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+    /// The URL path of the connection.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+    /// The last state Atlas reported (`FAILED`, or the one it was still in
+    /// when the wait's time passed), as on the wire.
+    pub fn state(&self) -> Option<&str> {
+        self.state.as_deref()
+    }
+    /// How long the wait lasted.
+    pub fn waited(&self) -> Duration {
+        self.waited
+    }
+    /// Whether the wait's time passed (else Atlas reported a failure).
+    pub fn timed_out(&self) -> bool {
+        self.timed_out
+    }
 }
 
 /// An error status from the API or its token endpoint, with the body as
@@ -609,6 +647,7 @@ impl Error {
             Error::Decode(e) => Some(e.request()),
             Error::Transport(e) | Error::Timeout(e) => Some(e.request()),
             Error::TooLarge(e) => Some(e.request()),
+            Error::State(e) => Some(("GET", &e.path)),
             _ => self.response().map(ApiErrorResponse::request),
         }
     }
@@ -795,6 +834,22 @@ impl fmt::Display for Error {
                     "the {} is larger than the client reads ({} bytes); reading stopped there",
                     e.what, e.limit
                 )
+            }
+            Error::State(e) => {
+                let state = e.state.as_deref().unwrap_or("(none)");
+                match e.timed_out {
+                    true => write!(
+                        f,
+                        "GET {}: connection `{}` still in state {state} after {:?}, the wait's \
+                         timeout",
+                        e.path, e.name, e.waited
+                    ),
+                    false => write!(
+                        f,
+                        "GET {}: Atlas reports connection `{}` in state {state} (after {:?})",
+                        e.path, e.name, e.waited
+                    ),
+                }
             }
         }
     }

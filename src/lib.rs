@@ -69,11 +69,13 @@
 // `x-rust-type`), which needs the crate to know itself by that name.
 extern crate self as atlas_stream_connections;
 
+pub mod apply;
 pub mod atlas_cli;
 mod auth;
 mod call;
 mod client;
 mod config;
+mod connections;
 mod decode;
 mod error;
 mod formats;
@@ -90,6 +92,7 @@ mod send;
 mod state;
 mod unknown;
 mod versions;
+mod wait;
 
 #[cfg(feature = "local-atlas")]
 #[cfg_attr(docsrs, doc(cfg(feature = "local-atlas")))]
@@ -105,8 +108,10 @@ pub use config::{
     Credentials, DEFAULT_BASE_URL, DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, DEFAULT_TOKEN_REFRESH_MARGIN, user_agent,
 };
+pub use connections::{MAX_ITEMS_PER_PAGE, Page};
 pub use error::{
-    ApiErrorResponse, DecodeError, Error, OAuthError, RateLimit, TooLargeError, TransportError,
+    ApiErrorResponse, DecodeError, Error, OAuthError, RateLimit, StateError, TooLargeError,
+    TransportError,
 };
 pub use formats::{Date, DateTime, FormatError, Uuid};
 pub use redact::{REDACTED, redacted_json};
@@ -115,6 +120,7 @@ pub use retry::{DEFAULT_MAX_RETRIES, DEFAULT_MAX_RETRY_DELAY, DEFAULT_RETRY_BASE
 pub use secret::SecretString;
 pub use unknown::UnknownKind;
 pub use versions::{ApiVersion, OperationVersions, operation_versions, versions_of};
+pub use wait::{ConnectionState, DEPLOYING_ERROR_CODE, Wait};
 
 // The README's Rust examples, compiled and run as doctests (`cargo test
 // --doc`) so that they cannot drift from the API; as a struct's docs seen

@@ -17,6 +17,7 @@ pub struct ApiResponse<T> {
     status: StatusCode,
     headers: HeaderMap,
     api_version: &'static str,
+    throttled: u32,
 }
 
 impl<T> ApiResponse<T> {
@@ -31,7 +32,20 @@ impl<T> ApiResponse<T> {
             status: status.unwrap_or(StatusCode::OK),
             headers,
             api_version,
+            throttled: 0,
         }
+    }
+
+    /// The same, having waited out `throttled` `429` answers.
+    pub(crate) fn with_throttled(mut self, throttled: u32) -> Self {
+        self.throttled = throttled;
+        self
+    }
+
+    /// How many `429 Too Many Requests` answers the client waited out
+    /// (honouring `Retry-After`) before this answer.
+    pub fn throttled(&self) -> u32 {
+        self.throttled
     }
 
     /// The decoded body.
@@ -76,6 +90,7 @@ impl<T: std::fmt::Debug> std::fmt::Debug for ApiResponse<T> {
             .field("status", &self.status)
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("api_version", &self.api_version)
+            .field("throttled", &self.throttled)
             .finish()
     }
 }

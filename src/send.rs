@@ -208,10 +208,14 @@ impl Sender {
     }
 
     /// Runs `attempt` (given its number, from 1) until its answer is not
-    /// one to retry ([`RetryPolicy::delay`]), waiting between attempts. A
-    /// wait that would end at or after `give_up_at` (the call's deadline)
-    /// is not begun: the answer that asked for it is the outcome, which
-    /// says more (a `429` and its `Retry-After`) than a timeout would.
+    /// one to retry, waiting between attempts: [`RetryPolicy::delay`] for
+    /// a request that must not be repeated once acted on (a create), and
+    /// [`RetryPolicy::idempotent_delay`] for one that is `repeatable` (a
+    /// read, a full update, a delete), which is also sent again after any
+    /// `5xx` and after a connection failure. A wait that would end at or
+    /// after `give_up_at` (the call's deadline) is not begun: the answer
+    /// that asked for it is the outcome, which says more (a `429` and its
+    /// `Retry-After`) than a timeout would.
     ///
     /// (`FnMut` returning a future rather than an async closure: the futures
     /// of async closures are not provably `Send` today, and callers spawn
@@ -219,22 +223,30 @@ impl Sender {
     pub async fn retrying<F, Fut>(
         &self,
         give_up_at: Option<tokio::time::Instant>,
+        repeatable: bool,
         mut attempt: F,
     ) -> Result<Response, Error>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<Response, Error>>,
     {
+        let policy = self.retry.retry;
         let mut retries_done = 0;
         loop {
-            let response = attempt(retries_done + 1).await?;
-            let Some(delay) =
-                self.retry
-                    .retry
-                    .delay(response.status(), response.headers(), retries_done)
-            else {
-                return Ok(response);
+            let outcome = attempt(retries_done + 1).await;
+            let delay = match &outcome {
+                Ok(response) if repeatable => policy
+                    .idempotent_delay(Some((response.status(), response.headers())), retries_done),
+                Ok(response) => policy.delay(response.status(), response.headers(), retries_done),
+                Err(error) if repeatable && error.is_connection_failure() => {
+                    policy.idempotent_delay(None, retries_done)
+                }
+                Err(_) => None,
             };
+            let Some(delay) = delay else {
+                return outcome;
+            };
+            let status = outcome.as_ref().ok().map(|r| r.status().as_u16());
             // (`checked_add`: a `Retry-After` of any size, with a longest
             // wait raised to match, is no panic: past the clock's end is
             // past the deadline.)
@@ -245,20 +257,22 @@ impl Sender {
             };
             if give_up_at.is_some_and(past) {
                 tracing::info!(
-                    status = response.status().as_u16(),
+                    status,
                     delay_ms = delay.as_millis() as u64,
-                    "throttled by Atlas; the wait would outlast the call's timeout"
+                    "the wait before a retry would outlast the call's timeout"
                 );
-                return Ok(response);
+                return outcome;
             }
             retries_done += 1;
             tracing::info!(
-                status = response.status().as_u16(),
+                status,
                 delay_ms = delay.as_millis() as u64,
                 retry = retries_done,
-                "throttled by Atlas; retrying"
+                "retrying"
             );
-            Box::pin(discard(response)).await;
+            if let Ok(response) = outcome {
+                Box::pin(discard(response)).await;
+            }
             tokio::time::sleep(delay).await;
         }
     }

@@ -1,0 +1,625 @@
+//! `apply`: make an instance hold the connections given, changing only
+//! what differs.
+//!
+//! For each connection, by name: one that does not exist is created; one
+//! that exists and differs is updated (Atlas takes the whole connection);
+//! one that matches is left alone. Then, unless told not to, `apply` waits
+//! until Atlas reports it `READY` (or `FAILED`). Each connection's outcome
+//! says which of the three happened, and what differed.
+//!
+//! **What is compared.** Only what the given connection sets: a field
+//! Atlas fills in itself (links, defaults, the state) is no difference.
+//! A field is compared with what Atlas returns for it, as sent (so a
+//! webhook's headers are, if Atlas returns them).
+//!
+//! **Write-only fields** (passwords and other secrets Atlas never returns)
+//! cannot be compared. They are sent when a connection is created, and
+//! whenever it is updated for another difference (the update carries the
+//! whole connection). A changed password alone is no difference `apply`
+//! can see: [`ApplyOptions::update_secrets`] updates every existing
+//! connection that has such a field, so that the ones given are what Atlas
+//! holds.
+//!
+//! **Rate limits.** Connections are applied concurrently (by default
+//! [`ApplyOptions::DEFAULT_CONCURRENCY`] at a time). A `429` is never a
+//! failure: the client waits out a few on each call, and when a call still
+//! ends throttled, every connection of the apply pauses until the
+//! `Retry-After` passes, then the call is sent again, until the
+//! connection's [`timeout`](ApplyOptions::timeout). The outcome counts
+//! them.
+//!
+//! **Not done:** a connection's kind cannot change (Atlas refuses it): that
+//! is an error for that connection, which says to delete it first.
+//! Connections Atlas holds that are not given are left alone.
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_core::Stream;
+use futures_util::StreamExt as _;
+use serde_json::{Map, Value};
+use tokio::time::Instant;
+
+use crate::client::{CallOptions, Client};
+use crate::error::Error;
+use crate::redact::{REDACTED, redacted_json};
+use crate::response::ApiResponse;
+use crate::types::StreamsConnection;
+use crate::wait::{ConnectionState, Wait, is_not_found, pause, state_error};
+
+/// How [`Client::apply_stream_connections`] works.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ApplyOptions {
+    /// Only compare: no connection is created, updated or waited for; the
+    /// outcomes say what would be done. Default `false`.
+    pub dry_run: bool,
+    /// Update every existing connection that has a write-only field set
+    /// (a password), even when nothing else differs, since Atlas never
+    /// returns those to compare. Default `false`.
+    pub update_secrets: bool,
+    /// How many connections are applied at a time. Default
+    /// [`DEFAULT_CONCURRENCY`](Self::DEFAULT_CONCURRENCY).
+    pub concurrency: usize,
+    /// How to wait until each connection is `READY`; `None` does not wait.
+    /// Default [`Wait::default`].
+    pub wait: Option<Wait>,
+    /// The longest time one connection's apply may take, `429`s waited out
+    /// included (its wait has its own [`Wait::timeout`]). Default
+    /// [`Wait::DEFAULT_TIMEOUT`].
+    pub timeout: Duration,
+}
+
+impl ApplyOptions {
+    /// The default [`concurrency`](Self::concurrency).
+    pub const DEFAULT_CONCURRENCY: usize = 8;
+
+    /// The defaults.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Sets [`dry_run`](Self::dry_run).
+    pub fn dry_run(mut self, dry_run: bool) -> Self {
+        self.dry_run = dry_run;
+        self
+    }
+    /// Sets [`update_secrets`](Self::update_secrets).
+    pub fn update_secrets(mut self, update: bool) -> Self {
+        self.update_secrets = update;
+        self
+    }
+    /// Sets [`concurrency`](Self::concurrency) (0 counts as 1).
+    pub fn concurrency(mut self, concurrency: usize) -> Self {
+        self.concurrency = concurrency;
+        self
+    }
+    /// Sets [`wait`](Self::wait).
+    pub fn wait(mut self, wait: Option<Wait>) -> Self {
+        self.wait = wait;
+        self
+    }
+    /// Sets [`timeout`](Self::timeout).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        Self {
+            dry_run: false,
+            update_secrets: false,
+            concurrency: Self::DEFAULT_CONCURRENCY,
+            wait: Some(Wait::default()),
+            timeout: Wait::DEFAULT_TIMEOUT,
+        }
+    }
+}
+
+/// What `apply` did to a connection (or, in a dry run, would do).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Action {
+    /// It did not exist, and was created.
+    Created,
+    /// It differed, and was updated.
+    Updated,
+    /// It matched, and was left alone.
+    Unchanged,
+}
+
+impl Action {
+    /// `created`, `updated` or `unchanged`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Created => "created",
+            Action::Updated => "updated",
+            Action::Unchanged => "unchanged",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One field that differs, its values as [`redacted_json`] shows them
+/// (a secret is `"[redacted]"`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// The field, as a dotted path of wire names (`authentication.username`).
+    pub field: String,
+    /// What Atlas holds (`None`: it has no such field).
+    pub stored: Option<Value>,
+    /// What was given.
+    pub wanted: Value,
+}
+
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.stored {
+            Some(stored) => write!(f, "{}: {stored} -> {}", self.field, self.wanted),
+            None => write!(f, "{}: (none) -> {}", self.field, self.wanted),
+        }
+    }
+}
+
+/// What `apply` did to one connection.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Applied {
+    /// What was done (or, in a dry run, would be).
+    pub action: Action,
+    /// The fields that differed (for a create, every field given).
+    pub changes: Vec<Change>,
+    /// Whether write-only fields were sent (or, in a dry run, would be).
+    pub secrets_sent: bool,
+    /// Whether this was a dry run: nothing was changed.
+    pub dry_run: bool,
+    /// The connection as Atlas holds it at the end (as last read: `READY`
+    /// after a wait); `None` in a dry run of a create.
+    pub connection: Option<StreamsConnection>,
+}
+
+impl Applied {
+    /// The state Atlas last reported.
+    pub fn state(&self) -> Option<ConnectionState> {
+        self.connection.as_ref().and_then(StreamsConnection::state)
+    }
+}
+
+/// The outcome of one connection of an apply.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct ApplyOutcome {
+    /// The connection's name.
+    pub name: String,
+    /// What was done, or why it could not be.
+    pub result: Result<Applied, Error>,
+    /// The `429` answers waited out for it.
+    pub throttled: u32,
+}
+
+impl Client {
+    /// Applies `connections` to the instance `tenant_name` of project
+    /// `group_id` (see the [module docs](crate::apply)): creates what does
+    /// not exist, updates what differs, leaves what matches, and waits for
+    /// each to be `READY`. The stream yields each connection's outcome as
+    /// it completes (not in the given order); a failure of one does not
+    /// stop the others.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidInput`], before any I/O: a `group_id` that is not a
+    /// project id, a `tenant_name` that cannot be a path segment, a
+    /// connection without a name, or two with the same name.
+    pub fn apply_stream_connections(
+        &self,
+        group_id: &str,
+        tenant_name: &str,
+        connections: Vec<StreamsConnection>,
+        options: &ApplyOptions,
+    ) -> Result<impl Stream<Item = ApplyOutcome> + Send + 'static, Error> {
+        crate::connections::project_id::<crate::types::GetStreamConnectionGroupId>(group_id)?;
+        crate::connections::check_segment("tenantName", tenant_name)?;
+        let mut seen = BTreeSet::new();
+        let mut named = Vec::with_capacity(connections.len());
+        for (index, connection) in connections.into_iter().enumerate() {
+            let name = connection.name().ok_or_else(|| {
+                Error::invalid(
+                    "connections",
+                    format!("connection {index} (from 0) has no name"),
+                )
+            })?;
+            crate::connections::check_segment("name", &name)?;
+            if !seen.insert(name.clone()) {
+                return Err(Error::invalid(
+                    "connections",
+                    format!("two connections are named `{name}`"),
+                ));
+            }
+            named.push((name, connection));
+        }
+        let job = Arc::new(Job {
+            client: self.clone(),
+            group_id: group_id.to_owned(),
+            tenant_name: tenant_name.to_owned(),
+            options: options.clone(),
+            resume_at: Mutex::new(None),
+        });
+        let concurrency = options.concurrency.max(1);
+        Ok(futures_util::stream::iter(named)
+            .map(move |(name, connection)| {
+                let job = Arc::clone(&job);
+                async move { job.apply(name, connection).await }
+            })
+            .buffer_unordered(concurrency))
+    }
+
+    /// Applies one connection: see
+    /// [`apply_stream_connections`](Self::apply_stream_connections).
+    ///
+    /// # Errors
+    ///
+    /// Those of [`apply_stream_connections`](Self::apply_stream_connections)
+    /// before any I/O; then the outcome's `result` says what failed.
+    pub async fn apply_stream_connection(
+        &self,
+        group_id: &str,
+        tenant_name: &str,
+        connection: StreamsConnection,
+        options: &ApplyOptions,
+    ) -> Result<ApplyOutcome, Error> {
+        let mut outcomes = Box::pin(self.apply_stream_connections(
+            group_id,
+            tenant_name,
+            vec![connection],
+            options,
+        )?);
+        outcomes
+            .next()
+            .await
+            .ok_or_else(|| Error::invalid("connections", "nothing to apply"))
+    }
+}
+
+/// What the connections of one apply share.
+struct Job {
+    client: Client,
+    group_id: String,
+    tenant_name: String,
+    options: ApplyOptions,
+    /// When a throttled call may be sent again: every connection pauses
+    /// until then, so that the apply as a whole backs off.
+    resume_at: Mutex<Option<Instant>>,
+}
+
+/// One connection's apply.
+struct Task<'a> {
+    job: &'a Job,
+    name: &'a str,
+    deadline: Option<Instant>,
+    throttled: u32,
+}
+
+impl Job {
+    async fn apply(&self, name: String, wanted: StreamsConnection) -> ApplyOutcome {
+        let mut task = Task {
+            job: self,
+            name: &name,
+            deadline: Instant::now().checked_add(self.options.timeout),
+            throttled: 0,
+        };
+        let result = task.run(&wanted).await;
+        let throttled = task.throttled;
+        ApplyOutcome {
+            name,
+            result,
+            throttled,
+        }
+    }
+
+    /// Waits while the apply is backing off.
+    async fn resume(&self) {
+        loop {
+            let until = *self.resume_at.lock().unwrap_or_else(|e| e.into_inner());
+            match until {
+                Some(until) if until > Instant::now() => tokio::time::sleep_until(until).await,
+                _ => return,
+            }
+        }
+    }
+
+    /// Makes every connection wait `delay` from now (or longer, if one
+    /// already does).
+    fn back_off(&self, delay: Duration) {
+        let Some(until) = Instant::now().checked_add(delay) else {
+            return;
+        };
+        let mut resume_at = self.resume_at.lock().unwrap_or_else(|e| e.into_inner());
+        if resume_at.is_none_or(|at| at < until) {
+            *resume_at = Some(until);
+        }
+    }
+}
+
+/// The wait after a `429` without `Retry-After`.
+const THROTTLED_DEFAULT_DELAY: Duration = Duration::from_secs(1);
+
+impl<'a> Task<'a> {
+    async fn run(&mut self, wanted: &StreamsConnection) -> Result<Applied, Error> {
+        let name = self.name;
+        let stored = match self.throttled(|job| job.get(name)).await {
+            Ok(stored) => Some(stored),
+            Err(error) if is_not_found(&error) => None,
+            Err(error) => return Err(error),
+        };
+        let wanted_wire = serde_json::to_value(wanted).map_err(encode_error)?;
+        let wanted_shown = redacted_json(wanted).map_err(encode_error)?;
+        let mut comparison = Comparison::default();
+        let Some(stored) = stored else {
+            comparison.compare(&wanted_wire, &wanted_shown, None, None, "");
+            return self.create(wanted, comparison).await;
+        };
+        self.update(wanted, &wanted_wire, &wanted_shown, stored, true)
+            .await
+    }
+
+    async fn create(
+        &mut self,
+        wanted: &StreamsConnection,
+        comparison: Comparison,
+    ) -> Result<Applied, Error> {
+        let mut applied = Applied {
+            action: Action::Created,
+            changes: comparison.changes,
+            secrets_sent: comparison.secrets,
+            dry_run: self.job.options.dry_run,
+            connection: None,
+        };
+        if applied.dry_run {
+            return Ok(applied);
+        }
+        let name = self.name;
+        match self.throttled(|job| job.create(wanted)).await {
+            Ok(created) => {
+                applied.connection = Some(self.settle(created).await?);
+                Ok(applied)
+            }
+            // Created meanwhile (by another apply, or by an earlier attempt
+            // of this one whose answer was lost): compare with that.
+            Err(Error::Api(refused)) if refused.status().as_u16() == 409 => {
+                let stored = self.throttled(|job| job.get(name)).await?;
+                let wanted_wire = serde_json::to_value(wanted).map_err(encode_error)?;
+                let wanted_shown = redacted_json(wanted).map_err(encode_error)?;
+                self.update(wanted, &wanted_wire, &wanted_shown, stored, false)
+                    .await
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    async fn update(
+        &mut self,
+        wanted: &StreamsConnection,
+        wanted_wire: &Value,
+        wanted_shown: &Value,
+        stored: StreamsConnection,
+        update_secrets: bool,
+    ) -> Result<Applied, Error> {
+        if stored.kind() != wanted.kind() {
+            return Err(Error::invalid(
+                "type",
+                format!(
+                    "connection `{}` is of kind {} in Atlas, which cannot become {}: delete it \
+                     first",
+                    self.name,
+                    stored.kind(),
+                    wanted.kind()
+                ),
+            ));
+        }
+        let stored_wire = serde_json::to_value(&stored).map_err(encode_error)?;
+        let stored_shown = redacted_json(&stored).map_err(encode_error)?;
+        let mut comparison = Comparison::default();
+        comparison.compare(
+            wanted_wire,
+            wanted_shown,
+            Some(&stored_wire),
+            Some(&stored_shown),
+            "",
+        );
+        let send_secrets = update_secrets && self.job.options.update_secrets && comparison.secrets;
+        let action = match comparison.changes.is_empty() && !send_secrets {
+            true => Action::Unchanged,
+            false => Action::Updated,
+        };
+        let mut applied = Applied {
+            action,
+            changes: comparison.changes,
+            secrets_sent: action == Action::Updated && comparison.secrets,
+            dry_run: self.job.options.dry_run,
+            connection: None,
+        };
+        if applied.dry_run {
+            applied.connection = Some(stored);
+            return Ok(applied);
+        }
+        let stored = match action {
+            Action::Updated => {
+                let name = self.name;
+                self.throttled(|job| job.update(name, wanted)).await?
+            }
+            _ => stored,
+        };
+        applied.connection = Some(self.settle(stored).await?);
+        Ok(applied)
+    }
+
+    /// `connection` once Atlas reports it `READY` (read again every
+    /// interval), or as it is when the apply does not wait.
+    async fn settle(
+        &mut self,
+        mut connection: StreamsConnection,
+    ) -> Result<StreamsConnection, Error> {
+        let Some(wait) = self.job.options.wait else {
+            return Ok(connection);
+        };
+        let started = Instant::now();
+        let deadline = Instant::now().checked_add(wait.timeout);
+        loop {
+            let state = connection.state();
+            let failed = match &state {
+                None | Some(ConnectionState::Ready) => return Ok(connection),
+                Some(ConnectionState::Failed) => true,
+                Some(_) => false,
+            };
+            if failed || !pause(&wait, deadline).await {
+                let job = self.job;
+                return Err(state_error(
+                    &job.group_id,
+                    &job.tenant_name,
+                    self.name,
+                    state,
+                    started.elapsed(),
+                    !failed,
+                ));
+            }
+            let name = self.name;
+            connection = self.throttled(|job| job.get(name)).await?;
+        }
+    }
+
+    /// Sends `call` until it is not throttled, pausing the whole apply
+    /// after a call that still ended throttled, until the deadline.
+    async fn throttled<'j, F, Fut>(&mut self, call: F) -> Result<StreamsConnection, Error>
+    where
+        F: Fn(&'j Job) -> Fut,
+        Fut: Future<Output = Result<ApiResponse<StreamsConnection>, Error>>,
+        'a: 'j,
+    {
+        let job: &'j Job = self.job;
+        loop {
+            job.resume().await;
+            match call(job).await {
+                Ok(response) => {
+                    self.throttled += response.throttled();
+                    return Ok(response.into_inner());
+                }
+                Err(Error::RateLimited(refused)) => {
+                    self.throttled += 1;
+                    let delay = refused.retry_after().unwrap_or(THROTTLED_DEFAULT_DELAY);
+                    let past = |deadline| {
+                        Instant::now()
+                            .checked_add(delay)
+                            .is_none_or(|resume| resume >= deadline)
+                    };
+                    if self.deadline.is_some_and(past) {
+                        return Err(Error::RateLimited(refused));
+                    }
+                    job.back_off(delay);
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
+}
+
+impl Job {
+    async fn get(&self, name: &str) -> Result<ApiResponse<StreamsConnection>, Error> {
+        let options = CallOptions::new();
+        self.client
+            .get_stream_connection_with(&self.group_id, &self.tenant_name, name, &options)
+            .await
+    }
+
+    async fn create(
+        &self,
+        wanted: &StreamsConnection,
+    ) -> Result<ApiResponse<StreamsConnection>, Error> {
+        let options = CallOptions::new();
+        self.client
+            .create_stream_connection_with(&self.group_id, &self.tenant_name, wanted, &options)
+            .await
+    }
+
+    async fn update(
+        &self,
+        name: &str,
+        wanted: &StreamsConnection,
+    ) -> Result<ApiResponse<StreamsConnection>, Error> {
+        let options = CallOptions::new();
+        self.client
+            .update_stream_connection_with(
+                &self.group_id,
+                &self.tenant_name,
+                name,
+                wanted,
+                &options,
+            )
+            .await
+    }
+}
+
+/// What differs between a connection given and the one stored.
+#[derive(Default)]
+struct Comparison {
+    changes: Vec<Change>,
+    /// Whether the connection given sets a write-only field (which the
+    /// stored one never shows).
+    secrets: bool,
+}
+
+impl Comparison {
+    /// Compares every field `wanted` sets with `stored`'s (both wire
+    /// forms; the `shown` ones as [`redacted_json`] writes them), under
+    /// the dotted path `at`. Objects are compared field by field, anything
+    /// else as a whole.
+    fn compare(
+        &mut self,
+        wanted: &Value,
+        wanted_shown: &Value,
+        stored: Option<&Value>,
+        stored_shown: Option<&Value>,
+        at: &str,
+    ) {
+        let Value::Object(fields) = wanted else {
+            return;
+        };
+        let empty = Map::new();
+        let shown = wanted_shown.as_object().unwrap_or(&empty);
+        for (key, value) in fields {
+            let field = match at {
+                "" => key.clone(),
+                _ => format!("{at}.{key}"),
+            };
+            let value_shown = shown.get(key).unwrap_or(&Value::Null);
+            let old = stored.and_then(|s| s.get(key));
+            let old_shown = stored_shown.and_then(|s| s.get(key));
+            match (value, old) {
+                (Value::Object(_), None | Some(Value::Object(_))) => {
+                    self.compare(value, value_shown, old, old_shown, &field);
+                }
+                // Never returned, so never compared.
+                (_, None) if value_shown == REDACTED && value != REDACTED => self.secrets = true,
+                (_, Some(old)) if old == value => {}
+                _ => self.changes.push(Change {
+                    field,
+                    stored: old_shown.cloned(),
+                    wanted: value_shown.clone(),
+                }),
+            }
+        }
+    }
+}
+
+/// A connection that cannot be written as JSON (never one of this
+/// crate's types, whose maps are keyed by strings).
+fn encode_error(error: serde_json::Error) -> Error {
+    Error::invalid("connection", format!("cannot be written as JSON: {error}"))
+}
