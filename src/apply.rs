@@ -567,7 +567,7 @@ impl Job {
 }
 
 /// What differs between a connection given and the one stored.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Comparison {
     changes: Vec<Change>,
     /// Whether the connection given sets a write-only field (which the
@@ -622,4 +622,122 @@ impl Comparison {
 /// crate's types, whose maps are keyed by strings).
 fn encode_error(error: serde_json::Error) -> Error {
     Error::invalid("connection", format!("cannot be written as JSON: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn connection(value: Value) -> StreamsConnection {
+        serde_json::from_value(value).unwrap()
+    }
+
+    /// The comparison of `wanted` with `stored`, as `apply` makes it.
+    fn compare(wanted: &StreamsConnection, stored: Option<&StreamsConnection>) -> Comparison {
+        let mut comparison = Comparison::default();
+        let stored_wire = stored.map(|s| serde_json::to_value(s).unwrap());
+        let stored_shown = stored.map(|s| redacted_json(s).unwrap());
+        comparison.compare(
+            &serde_json::to_value(wanted).unwrap(),
+            &redacted_json(wanted).unwrap(),
+            stored_wire.as_ref(),
+            stored_shown.as_ref(),
+            "",
+        );
+        comparison
+    }
+
+    fn kafka(username: &str, password: Option<&str>) -> StreamsConnection {
+        let mut authentication = json!({"mechanism": "PLAIN", "username": username});
+        if let Some(password) = password {
+            authentication["password"] = json!(password);
+        }
+        connection(json!({
+            "type": "Kafka", "name": "events", "bootstrapServers": "broker:9092",
+            "authentication": authentication, "security": {"protocol": "SASL_SSL"},
+        }))
+    }
+
+    #[test]
+    fn what_atlas_adds_and_what_it_never_returns_are_no_difference() {
+        let wanted = kafka("u", Some("secret"));
+        let mut stored = serde_json::to_value(kafka("u", None)).unwrap();
+        stored["state"] = json!("READY");
+        stored["links"] = json!([{"rel": "self", "href": "https://x"}]);
+        stored["config"] = json!({"auto.offset.reset": "earliest"});
+        let comparison = compare(&wanted, Some(&connection(stored)));
+        assert_eq!(comparison.changes, []);
+        assert!(
+            comparison.secrets,
+            "the password is a write-only field given"
+        );
+        assert!(!compare(&kafka("u", None), None).secrets);
+    }
+
+    #[test]
+    fn a_changed_field_is_named_with_both_values_and_a_secret_is_never_shown() {
+        let stored = kafka("old", None);
+        let comparison = compare(&kafka("new", Some("p4ss")), Some(&stored));
+        assert_eq!(
+            comparison.changes,
+            [Change {
+                field: "authentication.username".into(),
+                stored: Some(json!("old")),
+                wanted: json!("new"),
+            }]
+        );
+        assert_eq!(
+            comparison.changes[0].to_string(),
+            r#"authentication.username: "old" -> "new""#
+        );
+        // A secret that differs from what Atlas returns (a map's value)
+        // is shown redacted on both sides.
+        let hook = |value: &str| {
+            connection(json!({"type": "Https", "name": "h", "url": "https://e",
+                "headers": {"Authorization": value}}))
+        };
+        let comparison = compare(&hook("Bearer new"), Some(&hook("Bearer old")));
+        assert_eq!(comparison.changes.len(), 1);
+        let change = &comparison.changes[0];
+        assert_eq!(change.field, "headers.Authorization");
+        assert_eq!(change.stored, Some(json!(REDACTED)));
+        assert_eq!(change.wanted, json!(REDACTED));
+        assert!(!format!("{comparison:?}").contains("Bearer"));
+    }
+
+    #[test]
+    fn a_create_lists_every_field_given() {
+        let comparison = compare(&kafka("u", Some("p")), None);
+        let fields: Vec<_> = comparison
+            .changes
+            .iter()
+            .map(|c| c.field.as_str())
+            .collect();
+        assert_eq!(
+            fields,
+            [
+                "authentication.mechanism",
+                "authentication.username",
+                "bootstrapServers",
+                "name",
+                "security.protocol",
+                "type"
+            ]
+        );
+        assert!(comparison.changes.iter().all(|c| c.stored.is_none()));
+        assert!(comparison.secrets);
+    }
+
+    #[test]
+    fn a_value_that_became_an_object_or_a_scalar_is_one_change() {
+        let wanted = connection(json!({"type": "Sample", "name": "s", "extra": {"a": 1}}));
+        let stored = connection(json!({"type": "Sample", "name": "s", "extra": 2}));
+        let comparison = compare(&wanted, Some(&stored));
+        assert_eq!(comparison.changes.len(), 1, "{:?}", comparison.changes);
+        assert_eq!(comparison.changes[0].field, "extra");
+        let comparison = compare(&stored, Some(&wanted));
+        assert_eq!(comparison.changes.len(), 1);
+    }
 }

@@ -450,3 +450,50 @@ impl Listing {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_largest_page_is_the_specs_maximum() {
+        let spec: serde_json::Value =
+            serde_json::from_str(include_str!("../spec/openapi.json")).unwrap();
+        let schema = &spec["components"]["parameters"]["itemsPerPage"]["schema"];
+        assert_eq!(schema["maximum"], MAX_ITEMS_PER_PAGE);
+        assert_eq!(schema["minimum"], 1);
+        assert_eq!(Page::default().items_per_page.get(), MAX_ITEMS_PER_PAGE);
+        assert_eq!(Page::default().number.get(), 1);
+    }
+
+    #[test]
+    fn a_page_is_checked_before_any_io() {
+        let page = Page::new(3, 500).unwrap();
+        assert_eq!((page.number.get(), page.items_per_page.get()), (3, 500));
+        assert_eq!(Page::new(1, 1).unwrap().items_per_page.get(), 1);
+        for (number, size, parameter) in [
+            (0, 10, "pageNum"),
+            (1, 0, "itemsPerPage"),
+            (1, 501, "itemsPerPage"),
+        ] {
+            match Page::new(number, size) {
+                Err(Error::InvalidInput { parameter: p, .. }) => assert_eq!(p, parameter),
+                other => panic!("{number}/{size}: {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn a_segment_must_be_one() {
+        assert!(check_segment("connectionName", "a/b\\c").is_ok());
+        for bad in ["", ".", ".."] {
+            assert!(matches!(
+                check_segment("connectionName", bad),
+                Err(Error::InvalidInput {
+                    parameter: "connectionName",
+                    ..
+                })
+            ));
+        }
+    }
+}

@@ -23,6 +23,7 @@ mod limits;
 mod local_atlas;
 mod local_atlas_recording;
 mod local_atlas_versions;
+mod resource;
 mod retry_after;
 mod service_account;
 mod spans;
