@@ -34,7 +34,9 @@
 
 use std::collections::BTreeSet;
 use std::fmt;
+use std::pin::Pin;
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures_core::Stream;
@@ -224,7 +226,7 @@ impl Client {
         tenant_name: &str,
         connections: Vec<StreamsConnection>,
         options: &ApplyOptions,
-    ) -> Result<impl Stream<Item = ApplyOutcome> + Send + 'static, Error> {
+    ) -> Result<Applying, Error> {
         crate::connections::project_id::<crate::types::GetStreamConnectionGroupId>(group_id)?;
         crate::connections::check_segment("tenantName", tenant_name)?;
         let mut seen = BTreeSet::new();
@@ -253,12 +255,17 @@ impl Client {
             resume_at: Mutex::new(None),
         });
         let concurrency = options.concurrency.max(1);
-        Ok(futures_util::stream::iter(named)
+        let total = named.len();
+        let outcomes = futures_util::stream::iter(named)
             .map(move |(name, connection)| {
                 let job = Arc::clone(&job);
                 async move { job.apply(name, connection).await }
             })
-            .buffer_unordered(concurrency))
+            .buffer_unordered(concurrency);
+        Ok(Applying {
+            inner: Box::pin(outcomes),
+            total,
+        })
     }
 
     /// Applies one connection: see
@@ -285,6 +292,49 @@ impl Client {
             .next()
             .await
             .ok_or_else(|| Error::invalid("connections", "nothing to apply"))
+    }
+}
+
+/// The outcomes of an apply, each as its connection's apply completes:
+/// see [`Client::apply_stream_connections`]. A [`Stream`], and, for code
+/// that uses no stream combinators, [`next`](Self::next) and
+/// [`collect`](Self::collect) of its own. Nothing is sent until it is
+/// polled.
+pub struct Applying {
+    inner: Pin<Box<dyn Stream<Item = ApplyOutcome> + Send>>,
+    total: usize,
+}
+
+impl Applying {
+    /// The next outcome; `None` once every connection has one.
+    pub async fn next(&mut self) -> Option<ApplyOutcome> {
+        futures_util::StreamExt::next(&mut self.inner).await
+    }
+
+    /// Every outcome, in the order they completed.
+    pub async fn collect(self) -> Vec<ApplyOutcome> {
+        futures_util::StreamExt::collect(self.inner).await
+    }
+
+    /// How many connections the apply has (outcomes it yields in all).
+    pub fn total(&self) -> usize {
+        self.total
+    }
+}
+
+impl Stream for Applying {
+    type Item = ApplyOutcome;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+impl fmt::Debug for Applying {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Applying")
+            .field("total", &self.total)
+            .finish_non_exhaustive()
     }
 }
 

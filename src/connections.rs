@@ -8,7 +8,9 @@
 
 use std::collections::VecDeque;
 use std::num::NonZeroU64;
+use std::pin::Pin;
 use std::str::FromStr;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use futures_core::Stream;
@@ -217,7 +219,6 @@ impl Client {
     /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
     /// use atlas_stream_connections::local_atlas::LocalAtlas;
     /// use atlas_stream_connections::{Client, types};
-    /// use futures_util::TryStreamExt as _;
     ///
     /// let atlas = LocalAtlas::start().await?;
     /// let (public, private) = atlas.api_key();
@@ -233,19 +234,17 @@ impl Client {
     ///     };
     ///     client.create_stream_connection(project, "my-instance", &sample.into()).await?;
     /// }
-    /// let all: Vec<_> = client
-    ///     .list_stream_connections(project, "my-instance")
-    ///     .try_collect()
-    ///     .await?;
+    /// let mut listing = client.list_stream_connections(project, "my-instance");
+    /// while let Some(connection) = listing.next().await {
+    ///     println!("{:?}", connection?.name());
+    /// }
+    /// // Or all at once:
+    /// let all = client.list_stream_connections(project, "my-instance").try_collect().await?;
     /// assert_eq!(all.len(), 2);
     /// # Ok(())
     /// # }
     /// ```
-    pub fn list_stream_connections(
-        &self,
-        group_id: &str,
-        tenant_name: &str,
-    ) -> impl Stream<Item = Result<StreamsConnection, Error>> + Send + 'static {
+    pub fn list_stream_connections(&self, group_id: &str, tenant_name: &str) -> ConnectionStream {
         let listing = Listing {
             client: self.clone(),
             group_id: group_id.to_owned(),
@@ -254,7 +253,9 @@ impl Client {
             buffered: VecDeque::new(),
             previous: None,
         };
-        futures_util::stream::unfold(listing, Listing::next)
+        ConnectionStream {
+            inner: Box::pin(futures_util::stream::unfold(listing, Listing::next)),
+        }
     }
 
     /// Replaces the connection `connection_name` of the instance
@@ -387,6 +388,45 @@ impl Client {
                 })
         });
         self.run_planned(plan, call).await
+    }
+}
+
+/// Every connection of an instance, a page at a time: see
+/// [`Client::list_stream_connections`]. A [`Stream`], and, for code that
+/// uses no stream combinators, [`next`](Self::next) and
+/// [`try_collect`](Self::try_collect) of its own.
+pub struct ConnectionStream {
+    inner: Pin<Box<dyn Stream<Item = Result<StreamsConnection, Error>> + Send>>,
+}
+
+impl ConnectionStream {
+    /// The next connection; `None` after the last one, or after an error.
+    pub async fn next(&mut self) -> Option<Result<StreamsConnection, Error>> {
+        futures_util::StreamExt::next(&mut self.inner).await
+    }
+
+    /// All the connections (or the first error).
+    ///
+    /// # Errors
+    ///
+    /// The first error of the listing: see
+    /// [`list_stream_connections_page`](Client::list_stream_connections_page).
+    pub async fn try_collect(self) -> Result<Vec<StreamsConnection>, Error> {
+        futures_util::TryStreamExt::try_collect(self.inner).await
+    }
+}
+
+impl Stream for ConnectionStream {
+    type Item = Result<StreamsConnection, Error>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.inner.as_mut().poll_next(cx)
+    }
+}
+
+impl std::fmt::Debug for ConnectionStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionStream").finish_non_exhaustive()
     }
 }
 

@@ -108,7 +108,7 @@ pub use config::{
     Credentials, DEFAULT_BASE_URL, DEFAULT_CALL_TIMEOUT, DEFAULT_CONNECT_TIMEOUT,
     DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT, DEFAULT_TOKEN_REFRESH_MARGIN, user_agent,
 };
-pub use connections::{MAX_ITEMS_PER_PAGE, Page};
+pub use connections::{ConnectionStream, MAX_ITEMS_PER_PAGE, Page};
 pub use error::{
     ApiErrorResponse, DecodeError, Error, OAuthError, RateLimit, StateError, TooLargeError,
     TransportError,

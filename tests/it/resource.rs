@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use futures_util::{StreamExt as _, TryStreamExt as _};
+use futures_util::StreamExt as _;
 use serde_json::{Value, json};
 
 use crate::support::{
