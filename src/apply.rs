@@ -562,7 +562,7 @@ impl<'a> Task<'a> {
                     return Ok(response.into_inner());
                 }
                 Err(Error::RateLimited(refused)) => {
-                    self.throttled += 1;
+                    self.throttled += refused.throttled();
                     let delay = refused.retry_after().unwrap_or(THROTTLED_DEFAULT_DELAY);
                     let past = |deadline| {
                         Instant::now()
@@ -574,7 +574,10 @@ impl<'a> Task<'a> {
                     }
                     job.back_off(delay);
                 }
-                Err(error) => return Err(error),
+                Err(error) => {
+                    self.throttled += error.response().map_or(0, |e| e.throttled());
+                    return Err(error);
+                }
             }
         }
     }

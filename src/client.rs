@@ -323,9 +323,12 @@ impl Client {
             Some(Err(error)) => {
                 let limit = self.shared().sender.retry.max_response_bytes;
                 let path = record.path.clone();
+                let throttled = record.throttled;
                 // Boxed: the error path's future would make every call's
                 // larger (see `run_planned`).
-                let error = Box::pin(record.into_error(error, limit)).await;
+                let error = Box::pin(record.into_error(error, limit))
+                    .await
+                    .with_throttled(throttled);
                 let own = error.request().is_some_and(|(_, of)| of == path);
                 let status = error.status().filter(|_| own);
                 (Err(self.shared().with_credential_origin(error)), status)

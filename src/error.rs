@@ -134,6 +134,8 @@ pub struct ApiErrorResponse {
     pub(crate) oauth: Option<OAuthError>,
     pub(crate) body: Bytes,
     pub(crate) note: Option<String>,
+    /// The `429` answers the call got, this one included if it is one.
+    pub(crate) throttled: u32,
 }
 
 /// The members of Atlas's error body that this crate reads itself, by their
@@ -255,6 +257,7 @@ impl ApiErrorResponse {
             oauth,
             body,
             note: None,
+            throttled: 0,
         }
     }
 
@@ -323,6 +326,11 @@ impl ApiErrorResponse {
     /// The `RateLimit-*` headers.
     pub fn rate_limit(&self) -> RateLimit {
         RateLimit::from_headers(&self.headers)
+    }
+    /// How many `429 Too Many Requests` answers the call got, this one
+    /// included if it is one (those before it were waited out).
+    pub fn throttled(&self) -> u32 {
+        self.throttled
     }
     /// What the client adds to the server's answer (why a `401` was final,
     /// say), if anything.
@@ -395,6 +403,7 @@ impl fmt::Debug for ApiErrorResponse {
             .field("headers", &self.headers.keys().collect::<Vec<_>>())
             .field("body", &format_args!("<{} bytes>", self.body.len()))
             .field("note", &self.note)
+            .field("throttled", &self.throttled)
             .finish()
     }
 }
@@ -673,6 +682,18 @@ impl Error {
             parameter,
             message: message.into(),
         }
+    }
+
+    /// This error, saying that its call got `throttled` `429` answers.
+    pub(crate) fn with_throttled(mut self, throttled: u32) -> Self {
+        if let Error::Api(e)
+        | Error::Authentication(e)
+        | Error::RateLimited(e)
+        | Error::VersionGone(e) = &mut self
+        {
+            e.throttled = throttled;
+        }
+        self
     }
 
     pub(crate) fn configuration(message: impl Into<String>) -> Self {
