@@ -68,8 +68,11 @@ pub struct ApplyOptions {
     /// How to wait until each connection is `READY`; `None` does not wait.
     /// Default [`Wait::default`].
     pub wait: Option<Wait>,
-    /// The longest time one connection's apply may take, `429`s waited out
-    /// included (its wait has its own [`Wait::timeout`]). Default
+    /// How long, from the start of a connection's apply, `429`s are
+    /// waited out for it: a call still throttled after that is the
+    /// connection's outcome ([`Error::RateLimited`]). Each call has its own
+    /// [`call_timeout`](crate::ClientBuilder::call_timeout), and the wait
+    /// for `READY` its own [`Wait::timeout`]. Default
     /// [`Wait::DEFAULT_TIMEOUT`].
     pub timeout: Duration,
 }

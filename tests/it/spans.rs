@@ -274,3 +274,36 @@ async fn a_token_refused_before_the_request_left_is_no_status_of_the_call() {
     assert_eq!(call.field("error"), Some(error.to_string().as_str()));
     assert_eq!(exchanges(&captured, &call), [triple("token", 1, 401)]);
 }
+
+#[tokio::test]
+async fn a_read_retried_after_a_5xx_is_one_call_of_its_operation_with_two_exchanges() {
+    let body = r#"{"type":"Sample","name":"solar","state":"READY"}"#;
+    let server = Server::serve(crate::support::in_turn(vec![
+        Reply::status(502),
+        Reply::json(200, versioned(), body),
+    ]))
+    .await;
+    let client = crate::support::bearer_builder(&server.base_url)
+        .retry_backoff(Duration::ZERO, Duration::from_secs(1))
+        .build()
+        .unwrap();
+    let captured = Captured::default();
+    let guard = captured.install();
+    client
+        .get_stream_connection(PROJECT, INSTANCE, "solar")
+        .await
+        .unwrap();
+    drop(guard);
+    let call = only_call(&captured);
+    assert_eq!(call.field("operation"), Some("getStreamConnection"));
+    assert_eq!(call.field("method"), Some("GET"));
+    assert_eq!(
+        call.field("path"),
+        Some(format!("{}/solar", connections_path(PROJECT, INSTANCE)).as_str())
+    );
+    assert_eq!(call.field("status"), Some("200"));
+    assert_eq!(
+        exchanges(&captured, &call),
+        [triple("call", 1, 502), triple("retry", 2, 200)]
+    );
+}
