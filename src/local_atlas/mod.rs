@@ -538,7 +538,7 @@ impl LocalAtlas {
     /// and no more than 64 MiB of them): the authentication traffic too
     /// (token requests, Digest probes and the other `401`s), and requests
     /// answered with an injected failure; [`calls`](Self::calls) leaves
-    /// those out. Create bodies are recorded without their write-only
+    /// those out. Create and update bodies are recorded without their write-only
     /// members (passwords, keys), and credentials in headers and revoke
     /// bodies are redacted; [`LocalAtlasBuilder::record_secrets`] keeps the
     /// bodies as sent too, as secrets.

@@ -1186,10 +1186,9 @@ impl Shared {
         let entry = &mut state.connections[index];
         match entry.phase {
             Phase::Deploying { .. } | Phase::Deleting { .. } => return Err(target.deploying()),
+            // Zero time: gone at the next read, which settles first.
             Phase::Ready | Phase::Failed if deploys_asynchronously(&entry.sent) => {
                 entry.phase = Phase::Deleting { until };
-                // Zero time: gone at once.
-                state.settle(now);
             }
             Phase::Ready | Phase::Failed => {
                 state.connections.remove(index);

@@ -129,11 +129,14 @@ impl RecordedRequest {
 
     /// Whether this request was a call: it was authenticated (a right
     /// Digest answer, a live bearer token) and so reached the operation,
-    /// whatever the answer (`200`, or a `400`, `404`, `406`, `409` of the
+    /// whatever the answer (`200`, `202`, or a `400`, `404`, `406`, `409` of the
     /// operation). Token and revoke requests, Digest probes and other `401`s
     /// are not; nor are requests answered by an injected failure
     /// ([`LocalAtlas::respond_next`](super::LocalAtlas::respond_next)),
-    /// which are answered before authentication.
+    /// which are answered before authentication, nor those the rate limiter
+    /// refused
+    /// ([`LocalAtlasBuilder::rate_limit`](super::LocalAtlasBuilder::rate_limit)),
+    /// which did not reach the operation.
     pub fn is_call(&self) -> bool {
         self.call
     }
