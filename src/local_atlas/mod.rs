@@ -1,6 +1,9 @@
 //! An Atlas double in-process on `127.0.0.1`, for tests and examples: a real
-//! HTTP/1.1 server (hyper) that serves **Create One Stream Connection** as
-//! the spec describes it, authenticates like Atlas, and can be told to fail.
+//! HTTP/1.1 server (hyper) that serves the stream connections of the
+//! embedded spec (create, list, get, update, delete) as the spec describes
+//! them, authenticates like Atlas, limits the rate of requests when told,
+//! deploys private Kafka connections asynchronously, and can be told to
+//! fail.
 //!
 //! A test of your own code: it creates a Kafka connection with SASL
 //! credentials; the test looks at the call it made, password included
@@ -70,9 +73,13 @@
 //!    ([`LocalAtlas::respond_next`]) or the request is the period's
 //!    ([`LocalAtlas::respond_every`]), whatever the path (the token endpoint
 //!    included) and before authentication;
-//! 3. routes: `POST /api/oauth/token`, `POST /api/oauth/revoke`, and `POST
-//!    /api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections`;
-//!    another path is `404 RESOURCE_NOT_FOUND`, another method `405`;
+//! 3. routes: `POST /api/oauth/token`, `POST /api/oauth/revoke`, and the
+//!    operations of the spec's `paths` (a route table read from the embedded
+//!    spec: `POST` and `GET` on
+//!    `/api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections`,
+//!    `GET`, `PATCH` and `DELETE` on `…/connections/{connectionName}`);
+//!    another path is `404 RESOURCE_NOT_FOUND`, another method on a known
+//!    path `405 METHOD_NOT_ALLOWED` with `Allow` naming the path's methods;
 //! 4. authenticates: HTTP Digest with the API key (`realm="MMS Public API"`,
 //!    MD5, `qop="auth"`; nonces expire after the nonce lifetime, and a right
 //!    answer to an expired nonce earns a new challenge with `stale=true`; a
@@ -84,7 +91,10 @@
 //!    revoked). The first use of a nonce or token is always accepted, so a
 //!    zero lifetime makes them single-use. Otherwise `401` with an Atlas
 //!    error body and a Digest challenge;
-//! 5. resolves the API version, as Atlas does: `Accept` of
+//! 5. limits the rate, when told ([`LocalAtlasBuilder::rate_limit`]): an
+//!    authenticated request over its project's limit is `429 RATE_LIMITED`
+//!    with `Retry-After` (counted by [`LocalAtlas::throttled`]);
+//! 6. resolves the API version of the operation, as Atlas does: `Accept` of
 //!    `application/vnd.atlas.<YYYY-MM-DD>+json` is served by the newest of
 //!    the operation's versions (as the version table
 //!    [`versions_of`](crate::versions_of) lists them) not after that date,
@@ -98,12 +108,14 @@
 //!    INVALID_VERSION_DATE`. A `Content-Type` naming a version resolves the
 //!    same way and chooses the schema the body is checked against
 //!    (otherwise the version answered in does); a version it names that
-//!    does not resolve is `415 INVALID_VERSION_DATE`;
-//! 6. checks the project id (`groupId`) against the spec's pattern (`400
+//!    does not resolve is `415 INVALID_VERSION_DATE`. Operations without a
+//!    body (list, get, delete) do not look at `Content-Type`;
+//! 7. checks the project id (`groupId`) against the spec's pattern (`400
 //!    INVALID_GROUP_ID`),
 //!    and, once instances are declared ([`LocalAtlasBuilder::instance`]),
 //!    that the instance exists (`404 RESOURCE_NOT_FOUND`);
-//! 7. checks the body against the spec's request schema, walked generically
+//! 8. for create and update, checks the body against the spec's request
+//!    schema, walked generically
 //!    (`$ref`, `allOf`, the discriminated `oneOf` by its mapping, `type`,
 //!    `enum`, `pattern`, `properties`, `additionalProperties`, `items`;
 //!    `readOnly` members are ignored): not JSON is `400 MALFORMED_JSON`; an
@@ -112,32 +124,81 @@
 //!    field by its dotted path (`authentication.password`); a connection
 //!    without a `name` is `400 MISSING_ATTRIBUTE` (Atlas needs one, though
 //!    the spec does not say so). A `Content-Type` that names no Atlas
-//!    version (`application/json`, or none) is not checked;
-//! 8. refuses a `name` the instance already has (`409
-//!    DUPLICATE_STREAM_CONNECTION`);
-//! 9. stores the connection without its `readOnly` and `writeOnly` members
-//!    and with `links` added, typed ([`StoredConnection`]; should the typed
-//!    connection not read it, `400 INVALID_ATTRIBUTE`), and answers `200`
-//!    with it in the media type of the version resolved at step 5 (the
-//!    answer's `Content-Type` names the version served:
-//!    `application/vnd.atlas.2023-02-01+json` to a request that asked for
-//!    `2025-03-12`); `pretty=true` indents it and
+//!    version (`application/json`, or none) is not checked. A `state`
+//!    member sent is dropped, as read-only;
+//! 9. serves the operation:
+//!    - **create** refuses a `name` the instance already has, one being
+//!      deleted included (`409 DUPLICATE_STREAM_CONNECTION`), stores the
+//!      connection without its `readOnly` and `writeOnly` members and with
+//!      `links` added, typed ([`StoredConnection`]; should the typed
+//!      connection not read it, `400 INVALID_ATTRIBUTE`), and answers `200`
+//!      with it;
+//!    - **get** answers `200` with the stored connection;
+//!    - **list** answers `200` with a page of the instance's connections in
+//!      creation order: `itemsPerPage` (default 100, 1 to 500) and
+//!      `pageNum` (default 1, from 1) as the spec bounds them, a value
+//!      outside those or not an integer being `400 VALIDATION_ERROR` (no
+//!      public evidence shows Atlas's code; it is the `400` code the spec
+//!      documents); `{"links", "results", "totalCount"}`, the links `self`,
+//!      and `previous` and `next` when those pages exist, each with
+//!      `pageNum` and `itemsPerPage` (Atlas's Go client reads the page from
+//!      `self` and stops where `next` is missing); a page past the end is
+//!      empty;
+//!    - **update** (`PATCH`) takes the whole connection, checked as a
+//!      create's; then `404` when missing, `409
+//!      STREAM_KAFKA_CONNECTION_IS_DEPLOYING` while it is `PENDING` or
+//!      `DELETING` (Atlas refuses a delete so, the Terraform provider's
+//!      logs show; that it refuses an update so too is the double's
+//!      assumption), and `400 INVALID_ATTRIBUTE` (field `name` or `type`)
+//!      for a body naming another connection or another kind, choices of
+//!      the double (Atlas's answers are not public). **Write-only members
+//!      the body omits keep their stored values** (a password sent once is
+//!      not lost by an update that leaves it out; one sent replaces it; an
+//!      object left out, `authentication` say, takes its members with it):
+//!      Atlas does not document this, and it is the double's assumption.
+//!      Answers `200` with the connection as stored;
+//!    - **delete** answers `202` without a body (nor `Content-Type`; the
+//!      spec declares the media type without a schema); `409
+//!      STREAM_KAFKA_CONNECTION_IS_DEPLOYING` while `PENDING` or `DELETING`;
+//!
+//!    the get, update and delete of a connection the instance lacks are
+//!    `404 STREAM_CONNECTION_NOT_FOUND_FOR_NAME`, "Stream connection with
+//!    name {connectionName} for project {groupId} and name {tenantName} not
+//!    found.", as Atlas answers. Answers are in the media type of the
+//!    version resolved at step 6 (the answer's `Content-Type` names the
+//!    version served: `application/vnd.atlas.2023-02-01+json` to a request
+//!    that asked for `2025-03-12`); `pretty=true` indents them, and
 //!    `envelope=true` wraps any answer of the API path in `{"status",
-//!    "content"}` with HTTP `200`.
+//!    "content"}` with HTTP `200`, but for a list's page, which gets its
+//!    `status` member instead (as Atlas's lists do).
+//!
+//! Every connection answered carries a read-only `state` (newer Atlas
+//! releases add it): `PENDING`, `READY`, `DELETING` or `FAILED`
+//! ([`ConnectionState`]). A Kafka connection whose `networking.access.type`
+//! is not `PUBLIC` (`VPC`, `PRIVATE_LINK`…) deploys asynchronously: after a
+//! create or an update it is `PENDING` for the deployment time
+//! ([`LocalAtlasBuilder::deployment_time`], default
+//! [`DEFAULT_DEPLOYMENT_TIME`]), then `READY` (or `FAILED`, once
+//! [`LocalAtlas::fail_next_deployment`] asked); after a delete it is
+//! `DELETING` for that time, then gone. Every other connection is `READY`
+//! at once and deleted at once. States are computed from the time when
+//! read: no task runs in the background.
 //!
 //! Every response carries the `Sunset` and `Deprecation` headers set with
 //! [`LocalAtlas::set_sunset`] and [`LocalAtlas::set_deprecation`]. The server
 //! stops when the [`LocalAtlas`] is dropped.
 
 mod auth;
+mod limit;
 mod media;
+mod routes;
 mod server;
 mod state;
 mod validate;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
@@ -146,12 +207,16 @@ use crate::SecretString;
 use crate::auth::digest::random_hex;
 
 pub use auth::NonceCountCheck;
-pub use state::{Failure, RecordedRequest, StoredConnection};
+pub use state::{ConnectionState, Failure, RecordedRequest, StoredConnection};
 
 /// How long a Digest nonce lives unless told otherwise.
 pub const DEFAULT_NONCE_LIFETIME: Duration = Duration::from_secs(300);
 /// How long an access token lives unless told otherwise (Atlas: one hour).
 pub const DEFAULT_TOKEN_LIFETIME: Duration = Duration::from_secs(3600);
+/// How long an asynchronous deployment or teardown takes unless told
+/// otherwise ([`LocalAtlasBuilder::deployment_time`]): one second, long
+/// enough for a test to see `PENDING`, short enough to wait for.
+pub const DEFAULT_DEPLOYMENT_TIME: Duration = Duration::from_secs(1);
 
 /// A running local Atlas. Stops when dropped. `Debug` shows the public key
 /// and client id, never the private key or the client secret.
@@ -174,6 +239,8 @@ pub struct LocalAtlasBuilder {
     instances: Vec<(String, String)>,
     record_secrets: bool,
     port: u16,
+    deployment_time: Option<Duration>,
+    rate_limit: Option<(u32, Duration)>,
 }
 
 impl fmt::Debug for LocalAtlasBuilder {
@@ -187,6 +254,8 @@ impl fmt::Debug for LocalAtlasBuilder {
             .field("instances", &self.instances)
             .field("record_secrets", &self.record_secrets)
             .field("port", &self.port)
+            .field("deployment_time", &self.deployment_time)
+            .field("rate_limit", &self.rate_limit)
             .finish_non_exhaustive()
     }
 }
@@ -257,6 +326,38 @@ impl LocalAtlasBuilder {
     /// (`Authorization`) are never kept, whatever this says.
     pub fn record_secrets(mut self, record: bool) -> Self {
         self.record_secrets = record;
+        self
+    }
+
+    /// How long a Kafka connection with private networking (its
+    /// `networking.access.type` other than `PUBLIC`: `VPC`,
+    /// `PRIVATE_LINK`...) stays `PENDING` after a create or an update
+    /// before it is `READY` (or `FAILED`:
+    /// [`LocalAtlas::fail_next_deployment`]), and `DELETING` after a delete
+    /// before it is gone (default [`DEFAULT_DEPLOYMENT_TIME`]). Every other
+    /// connection is `READY` at once and deleted at once. States are
+    /// computed from the time when read; `Duration::ZERO` makes every
+    /// deployment end at once.
+    pub fn deployment_time(mut self, time: Duration) -> Self {
+        self.deployment_time = Some(time);
+        self
+    }
+
+    /// Limits requests as Atlas does: at most `requests` per `per`, per
+    /// project (`groupId`), all connection operations together; a request
+    /// over the limit is answered `429 RATE_LIMITED` with `Retry-After` in
+    /// whole seconds (rounded up, never 0), as
+    /// [`Failure::TooManyRequests`] is, and counted by
+    /// [`LocalAtlas::throttled`]. Off by default.
+    ///
+    /// A sliding window: a request is admitted when fewer than `requests`
+    /// were admitted in the `per` before it, and `Retry-After` says when the
+    /// oldest of them leaves the window. Requests refused (by the limiter or
+    /// by authentication: only authenticated requests are counted, so a
+    /// Digest probe costs nothing) do not count. A refused request is not a
+    /// call ([`RecordedRequest::is_call`]): it did not reach the operation.
+    pub fn rate_limit(mut self, requests: u32, per: Duration) -> Self {
+        self.rate_limit = Some((requests, per));
         self
     }
 
@@ -340,6 +441,10 @@ impl LocalAtlasBuilder {
         .with_nonce_count_check(self.nonce_count_check);
         let mut state = state::State::default();
         state.instances.extend(self.instances);
+        state.deployment_time = self.deployment_time.unwrap_or(DEFAULT_DEPLOYMENT_TIME);
+        state.limiter = self
+            .rate_limit
+            .map(|(requests, per)| limit::RateLimiter::new(requests, per));
         let shared = Arc::new(server::Shared::new(
             base_url.clone(),
             authenticator,
@@ -433,7 +538,7 @@ impl LocalAtlas {
     /// and no more than 64 MiB of them): the authentication traffic too
     /// (token requests, Digest probes and the other `401`s), and requests
     /// answered with an injected failure; [`calls`](Self::calls) leaves
-    /// those out. Create bodies are recorded without their write-only
+    /// those out. Create and update bodies are recorded without their write-only
     /// members (passwords, keys), and credentials in headers and revoke
     /// bodies are redacted; [`LocalAtlasBuilder::record_secrets`] keeps the
     /// bodies as sent too, as secrets.
@@ -460,11 +565,55 @@ impl LocalAtlas {
             .collect()
     }
 
-    /// The connections created so far, in creation order, as answered:
-    /// typed ([`StoredConnection::connection`]) and as JSON
-    /// ([`StoredConnection::json`]).
+    /// The connections stored now, in creation order (an update keeps a
+    /// connection's place; a deleted one is here while `DELETING`, and left
+    /// out once gone), as a GET answers them now: typed
+    /// ([`StoredConnection::connection`]), as JSON
+    /// ([`StoredConnection::json`]), and with their state
+    /// ([`StoredConnection::state`]).
     pub fn connections(&self) -> Vec<StoredConnection> {
-        self.shared.state().connections.clone()
+        let mut state = self.shared.state();
+        state.settle(Instant::now());
+        state.connections.iter().map(|e| e.snapshot()).collect()
+    }
+
+    /// The state of `project`'s connection `name` in `instance` now, as a
+    /// GET would answer it; `None` when there is no such connection (or no
+    /// longer: a deletion that has ended).
+    pub fn connection_state(
+        &self,
+        project: &str,
+        instance: &str,
+        name: &str,
+    ) -> Option<ConnectionState> {
+        let mut state = self.shared.state();
+        state.settle(Instant::now());
+        let index = state.find(project, instance, name)?;
+        state.connections.get(index).map(|e| e.phase.state())
+    }
+
+    /// Changes the deployment time
+    /// ([`LocalAtlasBuilder::deployment_time`]) for the deployments and
+    /// deletions that start from now on (those under way end when they were
+    /// due to): a test can create a connection that is `READY` at once,
+    /// then watch its deletion at leisure.
+    pub fn set_deployment_time(&self, time: Duration) {
+        self.shared.state().deployment_time = time;
+    }
+
+    /// Makes the next deployment (the next create or update, of any
+    /// connection) end `FAILED`: after the deployment time for a connection
+    /// that deploys asynchronously (`PENDING` until then), at once for any
+    /// other. Asking twice before a deployment fails it once.
+    pub fn fail_next_deployment(&self) {
+        self.shared.state().fail_next_deployment = true;
+    }
+
+    /// How many `429`s were answered: by the rate limiter
+    /// ([`LocalAtlasBuilder::rate_limit`]) and by injected
+    /// [`Failure::TooManyRequests`].
+    pub fn throttled(&self) -> u64 {
+        self.shared.state().throttled
     }
 
     /// Answers the next `count` requests (to any path) with `failure`,

@@ -1,9 +1,10 @@
-//! The HTTP side: the accept loop, routing, the token endpoints, the create
-//! operation, and Atlas-shaped answers (error bodies, envelopes, extra
-//! headers).
+//! The HTTP side: the accept loop, routing (by the spec's route table), the
+//! token endpoints, the connection operations, and Atlas-shaped answers
+//! (error bodies, envelopes, extra headers).
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Instant;
 
 use bytes::Bytes;
 use http::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE};
@@ -17,21 +18,18 @@ use serde_json::{Value, json};
 use tokio::net::TcpListener;
 
 use super::auth::{Authenticator, Refusal};
+use super::limit::retry_after_seconds;
 use super::lock;
 use super::media;
-use super::state::{Failure, RecordedRequest, State, StoredConnection};
-use super::validate::{Schemas, Violation, object};
+use super::routes::{Matched, Operation, Route, Routes};
+use super::state::{Entry, Failure, Phase, RecordedRequest, State};
+use super::validate::{Schemas, Violation, object, restore_removed};
 use crate::SecretString;
 use crate::path::encode_segment;
 use crate::types::StreamsConnection;
 
 /// The spec this server serves, embedded.
 const SPEC: &str = include_str!("../../spec/openapi.json");
-/// The operation's path template and method in the spec.
-const CREATE_PATH: &str = "/api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections";
-const CREATE_METHOD: &str = "post";
-/// The operation's name in the spec and the version table.
-const CREATE_OPERATION: &str = "createStreamConnection";
 const TOKEN_PATH: &str = "/api/oauth/token";
 const REVOKE_PATH: &str = "/api/oauth/revoke";
 /// Largest request body read, 1 MiB (a connection is a few kilobytes). A
@@ -48,6 +46,7 @@ const MAX_AUTHORIZATION: usize = 16 * 1024;
 pub(crate) struct Shared {
     base_url: String,
     spec: Value,
+    routes: Routes,
     /// Whether bodies are recorded as sent too, secrets included.
     record_secrets: bool,
     auth: Mutex<Authenticator>,
@@ -72,6 +71,10 @@ struct Reply {
     /// Whether the request was authenticated and reached the operation
     /// (recorded: [`RecordedRequest::is_call`]).
     call: bool,
+    /// Whether the body is a list's page, which `envelope=true` adds its
+    /// `status` to rather than wrapping (Atlas: "Endpoints that return a
+    /// list of results use the results object as an envelope").
+    list: bool,
 }
 
 impl Reply {
@@ -82,7 +85,29 @@ impl Reply {
             body: Some(body),
             content_type: content_type.to_owned(),
             call: false,
+            list: false,
         }
+    }
+
+    /// A reply without a body (its `Content-Type` is not sent).
+    fn empty(status: StatusCode) -> Self {
+        Self {
+            status,
+            headers: Vec::new(),
+            body: None,
+            content_type: String::new(),
+            call: false,
+            list: false,
+        }
+    }
+
+    /// Sets an error body's `parameters`, the values its detail names, as
+    /// Atlas lists them.
+    fn parameters(mut self, values: &[&str]) -> Self {
+        if let Some(map) = self.body.as_mut().and_then(Value::as_object_mut) {
+            map.insert("parameters".into(), json!(values));
+        }
+        self
     }
 
     fn header(mut self, name: &'static str, value: String) -> Self {
@@ -134,19 +159,25 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Reply {
     .header("cache-control", "no-store".into())
 }
 
+/// Atlas's `429`, telling to retry after `seconds`.
+fn rate_limited(seconds: u64) -> Reply {
+    api_error(
+        StatusCode::TOO_MANY_REQUESTS,
+        "RATE_LIMITED",
+        "Resource /api/atlas/v2 is limited to a number of requests per minute.",
+        &[],
+    )
+    .header("retry-after", seconds.to_string())
+}
+
 fn failure_reply(failure: Failure) -> Reply {
     match failure {
         Failure::TooManyRequests { retry_after } => {
+            // As told, `0` included (a test that wants no wait).
             let seconds = retry_after
                 .as_secs()
                 .saturating_add(u64::from(retry_after.subsec_nanos() > 0));
-            api_error(
-                StatusCode::TOO_MANY_REQUESTS,
-                "RATE_LIMITED",
-                "Resource /api/atlas/v2 is limited to a number of requests per minute.",
-                &[],
-            )
-            .header("retry-after", seconds.to_string())
+            rate_limited(seconds)
         }
         Failure::Status(code) => {
             let status = StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -223,15 +254,6 @@ fn percent_decode(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// `(groupId, tenantName)` as sent, if `path` is the create operation's.
-fn create_path(path: &str) -> Option<(&str, &str)> {
-    let rest = path.strip_prefix("/api/atlas/v2/groups/")?;
-    let (project, rest) = rest.split_once('/')?;
-    let rest = rest.strip_prefix("streams/")?;
-    let (instance, rest) = rest.split_once('/')?;
-    (rest == "connections" && !instance.is_empty()).then_some((project, instance))
 }
 
 fn redact(name: &str, value: &str) -> String {
@@ -352,13 +374,7 @@ fn revoke(auth: &mut Authenticator, token: Option<&str>) -> Reply {
         // RFC 7009: revoking an unknown token succeeds too.
         Some(token) => {
             auth.revoke(token);
-            Reply {
-                status: StatusCode::OK,
-                headers: Vec::new(),
-                body: None,
-                content_type: String::new(),
-                call: false,
-            }
+            Reply::empty(StatusCode::OK)
         }
         None => oauth_error(
             StatusCode::BAD_REQUEST,
@@ -431,6 +447,102 @@ fn connection_name(connection: &Value) -> Result<String, Refused> {
     }
 }
 
+/// Where an operation acts: the project, the instance, the connection's name
+/// (for the operations on one), decoded; and the media type to answer in.
+struct Target<'a> {
+    project: &'a str,
+    instance: &'a str,
+    name: &'a str,
+    media_type: &'static str,
+}
+
+impl Target<'_> {
+    /// The connection's URL, as its `self` link gives it.
+    fn href(&self, base_url: &str, name: &str) -> String {
+        format!(
+            "{}/{}",
+            collection_href(base_url, self.project, self.instance),
+            encode_segment(name)
+        )
+    }
+
+    /// Atlas's `404` for a connection the instance does not have (the
+    /// wording of Atlas's answers quoted in the Terraform provider's test
+    /// logs: "Stream connection with name ConnectionNameHttps for project
+    /// 68f5… and name test-acc-tf-s-5111… not found.").
+    fn not_found(&self) -> Refused {
+        let (name, project, instance) = (self.name, self.project, self.instance);
+        api_error(
+            StatusCode::NOT_FOUND,
+            "STREAM_CONNECTION_NOT_FOUND_FOR_NAME",
+            format!(
+                "Stream connection with name {name} for project {project} and name {instance} \
+                 not found."
+            ),
+            &[],
+        )
+        .parameters(&[name, project, instance])
+        .into()
+    }
+
+    /// Atlas's `409` to a change of a connection being deployed (quoted in
+    /// the Terraform provider's test logs, which retry on this code).
+    fn deploying(&self) -> Refused {
+        let name = self.name;
+        api_error(
+            StatusCode::CONFLICT,
+            "STREAM_KAFKA_CONNECTION_IS_DEPLOYING",
+            format!(
+                "Stream Kafka connection {name} is currently deploying. Please retry the request \
+                 later."
+            ),
+            &[],
+        )
+        .parameters(&[name])
+        .into()
+    }
+}
+
+/// The URL of an instance's connections.
+fn collection_href(base_url: &str, project: &str, instance: &str) -> String {
+    format!(
+        "{base_url}/api/atlas/v2/groups/{}/streams/{}/connections",
+        encode_segment(project),
+        encode_segment(instance)
+    )
+}
+
+/// Whether a connection (as sent) deploys asynchronously: a Kafka
+/// connection whose networking is not public (`VPC`, `PRIVATE_LINK`,
+/// `TRANSIT_GATEWAY`), as Atlas deploys those (the Terraform provider waits
+/// for them: "some connections (e.g., Kafka VPC) are deleted
+/// asynchronously").
+fn deploys_asynchronously(connection: &Value) -> bool {
+    connection.get("type").and_then(Value::as_str) == Some("Kafka")
+        && connection
+            .pointer("/networking/access/type")
+            .and_then(Value::as_str)
+            .is_some_and(|access| access != "PUBLIC")
+}
+
+/// A `400` for a query parameter outside what the spec allows. No public
+/// evidence shows the code Atlas answers a page size or number out of
+/// range with; `VALIDATION_ERROR` is the one `400` code the spec documents
+/// (`components.responses.badRequest`).
+fn invalid_query(name: &str, value: &str, why: &str) -> Refused {
+    api_error(
+        StatusCode::BAD_REQUEST,
+        "VALIDATION_ERROR",
+        format!("Invalid value {value} for query parameter {name}: {why}."),
+        &[Violation {
+            field: name.to_owned(),
+            description: why.to_owned(),
+        }],
+    )
+    .parameters(&[name, value])
+    .into()
+}
+
 impl Shared {
     pub fn new(
         base_url: String,
@@ -438,26 +550,24 @@ impl Shared {
         state: State,
         record_secrets: bool,
     ) -> std::io::Result<Self> {
-        let spec: Value = serde_json::from_str(SPEC)
-            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
-        if Schemas::new(&spec)
-            .request_schemas(CREATE_PATH, CREATE_METHOD)
-            .is_empty()
-        {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "the embedded spec lacks the create operation's request body",
-            ));
-        }
-        if crate::versions_of(CREATE_OPERATION).is_none() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::InvalidData,
-                "the version table lacks the create operation",
-            ));
+        let invalid = |e: String| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+        let spec: Value = serde_json::from_str(SPEC).map_err(|e| invalid(e.to_string()))?;
+        let routes = Routes::from_spec(&spec).map_err(invalid)?;
+        for route in routes.iter().filter(|r| r.has_body) {
+            if Schemas::new(&spec)
+                .request_schemas(&route.template, &route.spec_method)
+                .is_empty()
+            {
+                return Err(invalid(format!(
+                    "the embedded spec lacks the request body of {:?}",
+                    route.operation
+                )));
+            }
         }
         Ok(Self {
             base_url,
             spec,
+            routes,
             record_secrets,
             auth: Mutex::new(auth),
             state: Mutex::new(state),
@@ -485,8 +595,16 @@ impl Shared {
         };
         let (sunset, deprecation) = self.record(&parts, &body, &reply);
         if path.starts_with("/api/atlas/") && query_flag(query, "envelope") {
-            let content = reply.body.take().unwrap_or(Value::Null);
-            reply.body = Some(json!({"status": reply.status.as_u16(), "content": content}));
+            let status = json!(reply.status.as_u16());
+            match reply.body.as_mut().and_then(Value::as_object_mut) {
+                Some(page) if reply.list => {
+                    page.insert("status".into(), status);
+                }
+                _ => {
+                    let content = reply.body.take().unwrap_or(Value::Null);
+                    reply.body = Some(json!({"status": status, "content": content}));
+                }
+            }
             reply.status = StatusCode::OK;
         }
         reply
@@ -499,8 +617,8 @@ impl Shared {
     }
 
     /// Records a request (its credentials redacted; its body as sent too,
-    /// as a secret, when told to) and how it was answered; the `Sunset` and
-    /// `Deprecation` values every answer carries.
+    /// as a secret, when told to) and how it was answered, and counts a
+    /// `429`; the `Sunset` and `Deprecation` values every answer carries.
     fn record(
         &self,
         parts: &http::request::Parts,
@@ -517,6 +635,9 @@ impl Shared {
             .record_secrets
             .then(|| SecretString::new(String::from_utf8_lossy(body).into_owned()));
         let mut state = self.state();
+        if reply.status == StatusCode::TOO_MANY_REQUESTS {
+            state.throttled = state.throttled.saturating_add(1);
+        }
         state.record(RecordedRequest {
             method: parts.method.to_string(),
             path: path.to_owned(),
@@ -548,32 +669,34 @@ impl Shared {
         if let Some(failure) = self.state().next_failure() {
             return failure_reply(failure);
         }
-        let not_allowed = || {
+        let not_allowed = |allowed: &[&Method]| {
+            let allowed: Vec<&str> = allowed.iter().map(|m| m.as_str()).collect();
             api_error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "METHOD_NOT_ALLOWED",
                 format!("{method} is not allowed on {path}."),
                 &[],
             )
-            .header("allow", "POST".into())
+            .header("allow", allowed.join(", "))
         };
         if path == TOKEN_PATH || path == REVOKE_PATH {
             if method != Method::POST {
-                return not_allowed();
+                return not_allowed(&[&Method::POST]);
             }
             return self.oauth(path == TOKEN_PATH, headers, body);
         }
-        let Some((project, instance)) = create_path(path) else {
-            return api_error(
-                StatusCode::NOT_FOUND,
-                "RESOURCE_NOT_FOUND",
-                format!("Cannot find resource {path}."),
-                &[],
-            );
+        let (route, parameters) = match self.routes.find(method, path) {
+            Matched::Nowhere => {
+                return api_error(
+                    StatusCode::NOT_FOUND,
+                    "RESOURCE_NOT_FOUND",
+                    format!("Cannot find resource {path}."),
+                    &[],
+                );
+            }
+            Matched::OtherMethods(allowed) => return not_allowed(&allowed),
+            Matched::Route(route, parameters) => (route, parameters),
         };
-        if method != Method::POST {
-            return not_allowed();
-        }
         let target = match query {
             Some(q) => format!("{path}?{q}"),
             None => path.to_owned(),
@@ -581,11 +704,33 @@ impl Shared {
         if let Some(reply) = self.refuse(method, &target, headers) {
             return reply;
         }
+        let parameters: Vec<(&str, String)> = parameters
+            .into_iter()
+            .map(|(name, raw)| (name, percent_decode(raw)))
+            .collect();
+        let parameter = |name: &str| {
+            parameters
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or("", |(_, v)| v.as_str())
+        };
+        if let Some(reply) = self.limit(parameter("groupId")) {
+            return reply;
+        }
         let mut reply = self
-            .create(project, instance, headers, body)
+            .operate(route, &parameters, query, headers, body)
             .unwrap_or_else(|refusal| *refusal);
         reply.call = true;
         reply
+    }
+
+    /// `None` when the rate limiter (if any) admits a request of `project`;
+    /// else its `429`.
+    fn limit(&self, project: &str) -> Option<Reply> {
+        let mut state = self.state();
+        let limiter = state.limiter.as_mut()?;
+        let wait = limiter.admit(project, Instant::now()).err()?;
+        Some(rate_limited(retry_after_seconds(wait)))
     }
 
     /// `None` for a request with valid Digest or bearer credentials; else
@@ -656,90 +801,400 @@ impl Shared {
     }
 
     /// Any other body as recorded: JSON without the write-only members
-    /// (passwords, keys) of every version of the create body, whatever the
-    /// path it was sent to (a client with a wrong base path or a trailing
-    /// `/` still sends its connection: answered `404`, it must not be kept
-    /// with its password); those of every version, as the version it
-    /// follows is not known here. A body that is not JSON (a connection
-    /// cut short, say) cannot be searched for secrets: it is not kept.
+    /// (passwords, keys) of every version of every operation's body (create
+    /// and update), whatever the path it was sent to (a client with a wrong
+    /// base path or a trailing `/` still sends its connection: answered
+    /// `404`, it must not be kept with its password); those of every
+    /// version, as the version it follows is not known here. A body that
+    /// is not JSON (a connection cut short, say) cannot be searched for
+    /// secrets: it is not kept.
     fn without_write_only(&self, body: &[u8]) -> Vec<u8> {
         let schemas = Schemas::new(&self.spec);
         let Ok(mut value) = serde_json::from_slice::<Value>(body) else {
             return Vec::new();
         };
-        for schema in schemas.request_schemas(CREATE_PATH, CREATE_METHOD) {
-            schemas.strip_write_only(schema, &mut value);
+        for route in self.routes.iter().filter(|r| r.has_body) {
+            for schema in schemas.request_schemas(&route.template, &route.spec_method) {
+                schemas.strip_write_only(schema, &mut value);
+            }
         }
         serde_json::to_vec(&value).unwrap_or_default()
     }
 
-    /// The media type to answer in, from `Accept`, and the request schema
-    /// the body follows, of the version `Content-Type` names (else of the
-    /// version answered in): versions resolved as Atlas resolves them
-    /// ([`media`]). `Err` is the `406` or `415` to send.
-    fn negotiate(&self, headers: &HeaderMap) -> Result<(&'static str, &Value), Refused> {
+    /// The media type to answer in, from `Accept`, and, for an operation
+    /// with a body, the request schema the body follows, of the version
+    /// `Content-Type` names (else of the version answered in): versions
+    /// resolved as Atlas resolves them ([`media`]). The `Content-Type` of
+    /// a request without a body is not looked at. `Err` is the `406` or
+    /// `415` to send.
+    fn negotiate(
+        &self,
+        route: &Route,
+        headers: &HeaderMap,
+    ) -> Result<(&'static str, Option<&Value>), Refused> {
         let header = |name| headers.get(name).and_then(|v| v.to_str().ok());
-        let internal = |detail: String| {
-            let status = StatusCode::INTERNAL_SERVER_ERROR;
-            Box::new(api_error(status, "UNEXPECTED_ERROR", detail, &[]))
-        };
-        let operation = crate::versions_of(CREATE_OPERATION)
-            .ok_or_else(|| internal(format!("No version table for {CREATE_OPERATION}.")))?;
+        let operation = route.versions;
         let answered = media::response_version(operation, header(ACCEPT))
             .map_err(|detail| version_refusal(StatusCode::NOT_ACCEPTABLE, detail))?;
+        let media_type = answered.response_media_type.unwrap_or("application/json");
+        if !route.has_body {
+            return Ok((media_type, None));
+        }
         let sent = media::request_version(operation, header(CONTENT_TYPE), answered)
             .map_err(|detail| version_refusal(StatusCode::UNSUPPORTED_MEDIA_TYPE, detail))?;
         let schema = sent
             .request_media_type
-            .and_then(|m| Schemas::new(&self.spec).request_schema(CREATE_PATH, CREATE_METHOD, m))
-            .ok_or_else(|| internal(format!("No request schema for version {}.", sent.version)))?;
-        let media_type = answered.response_media_type.unwrap_or("application/json");
-        Ok((media_type, schema))
+            .and_then(|m| {
+                Schemas::new(&self.spec).request_schema(&route.template, &route.spec_method, m)
+            })
+            .ok_or_else(|| {
+                let detail = format!("No request schema for version {}.", sent.version);
+                let status = StatusCode::INTERNAL_SERVER_ERROR;
+                Box::new(api_error(status, "UNEXPECTED_ERROR", detail, &[]))
+            })?;
+        Ok((media_type, Some(schema)))
     }
 
-    /// The create operation, in the order Atlas checks: the media types,
-    /// the path parameters and instance, the body, the name; then stores the
-    /// connection and answers with it. `Err` is the refusal to send.
-    fn create(
+    /// An operation, in the order Atlas checks: the media types, the path
+    /// parameters and instance, then the operation's own checks. `Err` is
+    /// the refusal to send.
+    fn operate(
         &self,
-        project_raw: &str,
-        instance_raw: &str,
+        route: &Route,
+        parameters: &[(&str, String)],
+        query: Option<&str>,
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<Reply, Refused> {
-        let (media_type, schema) = self.negotiate(headers)?;
-        let schemas = Schemas::new(&self.spec);
-        let (project, instance) = (percent_decode(project_raw), percent_decode(instance_raw));
-        let path_parameters = [
-            ("groupId", project.as_str()),
-            ("tenantName", instance.as_str()),
-        ];
-        if let Some(refusal) = self.check_path_parameters(&path_parameters) {
+        let (media_type, schema) = self.negotiate(route, headers)?;
+        if let Some(refusal) = self.check_path_parameters(route, parameters) {
             return Err(refusal.into());
         }
-        self.check_instance(&project, &instance)?;
-        let mut connection = valid_connection(&schemas, schema, body)?;
+        let parameter = |name: &str| {
+            parameters
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map_or("", |(_, v)| v.as_str())
+        };
+        let target = Target {
+            project: parameter("groupId"),
+            instance: parameter("tenantName"),
+            name: parameter("connectionName"),
+            media_type,
+        };
+        self.check_instance(target.project, target.instance)?;
+        let schemas = Schemas::new(&self.spec);
+        match (route.operation, schema) {
+            (Operation::Create, Some(schema)) => self.create(&target, &schemas, schema, body),
+            (Operation::Update, Some(schema)) => self.update(&target, &schemas, schema, body),
+            (Operation::List, _) => self.list(route, &target, query),
+            (Operation::Get, _) => self.get(&target),
+            (Operation::Delete, _) => self.delete(&target),
+            (Operation::Create | Operation::Update, None) => Err(api_error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "UNEXPECTED_ERROR",
+                "The operation has no request schema.",
+                &[],
+            )
+            .into()),
+        }
+    }
+
+    /// A create or update body as stored: JSON, valid for `schema`, named,
+    /// without its read-only members (nor `state`, read-only in the Atlas
+    /// releases that have it, so a connection read and sent back keeps
+    /// none); and its name. `Err` is the `400` to send.
+    fn read_connection(
+        schemas: &Schemas<'_>,
+        schema: &Value,
+        body: &[u8],
+    ) -> Result<(Value, String), Refused> {
+        let mut connection = valid_connection(schemas, schema, body)?;
         let name = connection_name(&connection)?;
         schemas.strip_read_only(schema, &mut connection);
-        schemas.strip_write_only(schema, &mut connection);
-        let href = format!(
-            "{}/api/atlas/v2/groups/{}/streams/{}/connections/{}",
-            self.base_url,
-            encode_segment(&project),
-            encode_segment(&instance),
-            encode_segment(&name)
-        );
         if let Some(map) = connection.as_object_mut() {
+            map.remove("state");
+        }
+        Ok((connection, name))
+    }
+
+    /// A connection to store, as sent (write-only members included): as
+    /// answered (without them, with its `self` link) and typed, and in its
+    /// first phase: deploying for the deployment time when it deploys
+    /// asynchronously, else ready at once; failed, at its end or at once,
+    /// when a failure was asked for. `Err` is the `400` of a connection the
+    /// typed connection cannot read.
+    fn entry(
+        &self,
+        state: &mut State,
+        target: &Target<'_>,
+        schemas: &Schemas<'_>,
+        schema: &Value,
+        (sent, name): (Value, String),
+    ) -> Result<Entry, Refused> {
+        let mut answered = sent.clone();
+        schemas.strip_write_only(schema, &mut answered);
+        if let Some(map) = answered.as_object_mut() {
+            let href = target.href(&self.base_url, &name);
             map.insert("links".into(), json!([{"href": href, "rel": "self"}]));
         }
-        let stored = StoredConnection {
-            group_id: project,
-            tenant_name: instance,
-            connection: typed(&connection)?,
-            json: connection.clone(),
+        let typed = typed(&answered)?;
+        let fails = std::mem::take(&mut state.fail_next_deployment);
+        let phase = if deploys_asynchronously(&sent) && !state.deployment_time.is_zero() {
+            Phase::Deploying {
+                until: Instant::now() + state.deployment_time,
+                fails,
+            }
+        } else if fails {
+            Phase::Failed
+        } else {
+            Phase::Ready
         };
-        self.store(name, stored)?;
-        Ok(Reply::json(StatusCode::OK, media_type, connection))
+        Ok(Entry {
+            group_id: target.project.to_owned(),
+            tenant_name: target.instance.to_owned(),
+            name,
+            answered,
+            sent,
+            typed,
+            phase,
+        })
+    }
+
+    /// Create: the body, then the name (`409` when the instance has a
+    /// connection of that name, one being deleted included); stores the
+    /// connection and answers with it.
+    fn create(
+        &self,
+        target: &Target<'_>,
+        schemas: &Schemas<'_>,
+        schema: &Value,
+        body: &[u8],
+    ) -> Result<Reply, Refused> {
+        let read = Self::read_connection(schemas, schema, body)?;
+        let mut state = self.state();
+        state.settle(Instant::now());
+        let name = &read.1;
+        if state.find(target.project, target.instance, name).is_some() {
+            let instance = target.instance;
+            return Err(api_error(
+                StatusCode::CONFLICT,
+                "DUPLICATE_STREAM_CONNECTION",
+                format!("A connection named {name} already exists in stream instance {instance}."),
+                &[],
+            )
+            .into());
+        }
+        let entry = self.entry(&mut state, target, schemas, schema, read)?;
+        let answer = entry.answer();
+        state.connections.push(entry);
+        Ok(Reply::json(StatusCode::OK, target.media_type, answer))
+    }
+
+    /// Get one: as answered, with its state now.
+    fn get(&self, target: &Target<'_>) -> Result<Reply, Refused> {
+        let mut state = self.state();
+        state.settle(Instant::now());
+        let index = state
+            .find(target.project, target.instance, target.name)
+            .ok_or_else(|| target.not_found())?;
+        let answer = state.connections[index].answer();
+        Ok(Reply::json(StatusCode::OK, target.media_type, answer))
+    }
+
+    /// List: one page of the instance's connections, in creation order,
+    /// with `totalCount` and the links Atlas gives a page: `self`, and
+    /// `previous` and `next` when there are such pages (Atlas's Go client
+    /// reads the page number from `self` and stops where `next` is
+    /// missing). A page past the end is empty.
+    fn list(
+        &self,
+        route: &Route,
+        target: &Target<'_>,
+        query: Option<&str>,
+    ) -> Result<Reply, Refused> {
+        let per_page = self.query_integer(route, query, "itemsPerPage")?;
+        let page = self.query_integer(route, query, "pageNum")?;
+        let mut state = self.state();
+        state.settle(Instant::now());
+        let all: Vec<&Entry> = state
+            .connections
+            .iter()
+            .filter(|e| e.group_id == target.project && e.tenant_name == target.instance)
+            .collect();
+        let total = all.len() as u64;
+        let skip = page.saturating_sub(1).saturating_mul(per_page);
+        let results: Vec<Value> = all
+            .iter()
+            .skip(usize::try_from(skip).unwrap_or(usize::MAX))
+            .take(usize::try_from(per_page).unwrap_or(usize::MAX))
+            .map(|e| e.answer())
+            .collect();
+        let collection = collection_href(&self.base_url, target.project, target.instance);
+        let link = |rel: &str, page: u64| {
+            json!({
+                "href": format!("{collection}?pageNum={page}&itemsPerPage={per_page}"),
+                "rel": rel,
+            })
+        };
+        let mut links = Vec::new();
+        if page > 1 {
+            links.push(link("previous", page - 1));
+        }
+        links.push(link("self", page));
+        if page.saturating_mul(per_page) < total {
+            links.push(link("next", page + 1));
+        }
+        let body = json!({"links": links, "results": results, "totalCount": total});
+        let mut reply = Reply::json(StatusCode::OK, target.media_type, body);
+        reply.list = true;
+        Ok(reply)
+    }
+
+    /// A query parameter of `route` that the spec says is an integer, read
+    /// as sent (its first occurrence) or its `default`, checked against its
+    /// `minimum` and `maximum`. `Err` is the `400` to send.
+    fn query_integer(
+        &self,
+        route: &Route,
+        query: Option<&str>,
+        name: &str,
+    ) -> Result<u64, Refused> {
+        let schema = self
+            .parameters(route)
+            .find(|p| {
+                p.get("in").and_then(Value::as_str) == Some("query")
+                    && p.get("name").and_then(Value::as_str) == Some(name)
+            })
+            .and_then(|p| p.get("schema"));
+        let bound = |key: &str| schema.and_then(|s| s.get(key)).and_then(Value::as_i64);
+        let sent = query.and_then(|q| {
+            form_urlencoded::parse(q.as_bytes())
+                .find(|(n, _)| n == name)
+                .map(|(_, v)| v.into_owned())
+        });
+        let value = match &sent {
+            None => bound("default").unwrap_or(1),
+            Some(text) => text
+                .trim()
+                .parse::<i64>()
+                .map_err(|_| invalid_query(name, text, "must be an integer"))?,
+        };
+        let shown = value.to_string();
+        if let Some(minimum) = bound("minimum").filter(|&m| value < m) {
+            return Err(invalid_query(
+                name,
+                &shown,
+                &format!("must be at least {minimum}"),
+            ));
+        }
+        if let Some(maximum) = bound("maximum").filter(|&m| value > m) {
+            return Err(invalid_query(
+                name,
+                &shown,
+                &format!("must be at most {maximum}"),
+            ));
+        }
+        u64::try_from(value).map_err(|_| invalid_query(name, &shown, "must not be negative"))
+    }
+
+    /// Update: the whole connection, checked as a create is; then the
+    /// connection must exist (`404`), not be deploying or being deleted
+    /// (`409`), and keep its name and type (`400`). Write-only members the
+    /// body omits keep their stored values. A connection that deploys
+    /// asynchronously deploys again.
+    fn update(
+        &self,
+        target: &Target<'_>,
+        schemas: &Schemas<'_>,
+        schema: &Value,
+        body: &[u8],
+    ) -> Result<Reply, Refused> {
+        let (mut sent, name) = Self::read_connection(schemas, schema, body)?;
+        let mut state = self.state();
+        state.settle(Instant::now());
+        let index = state
+            .find(target.project, target.instance, target.name)
+            .ok_or_else(|| target.not_found())?;
+        let stored = &state.connections[index];
+        if matches!(
+            stored.phase,
+            Phase::Deploying { .. } | Phase::Deleting { .. }
+        ) {
+            return Err(target.deploying());
+        }
+        if name != target.name {
+            // A choice of the double (Atlas's answer is not public): the
+            // path names the connection, and a rename is no update.
+            let detail = format!(
+                "The name {name} differs from the connection's, {}: a connection cannot be renamed.",
+                target.name
+            );
+            let field = Violation {
+                field: "name".into(),
+                description: format!("must be {}", target.name),
+            };
+            return Err(api_error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_ATTRIBUTE",
+                detail,
+                &[field],
+            )
+            .parameters(&["name"])
+            .into());
+        }
+        let kind = |c: &Value| c.get("type").and_then(Value::as_str).map(str::to_owned);
+        let (was, is) = (kind(&stored.sent), kind(&sent));
+        if was != is {
+            // A choice of the double (Atlas's code is not public): a
+            // connection's kind is fixed at its creation.
+            let (was, is) = (was.unwrap_or_default(), is.unwrap_or_default());
+            let detail = format!("The type of connection {name} is {was}; it cannot become {is}.");
+            let field = Violation {
+                field: "type".into(),
+                description: format!("must be {was}"),
+            };
+            return Err(api_error(
+                StatusCode::BAD_REQUEST,
+                "INVALID_ATTRIBUTE",
+                detail,
+                &[field],
+            )
+            .parameters(&["type"])
+            .into());
+        }
+        restore_removed(&stored.sent, &stored.answered, &mut sent);
+        let entry = self.entry(&mut state, target, schemas, schema, (sent, name))?;
+        let answer = entry.answer();
+        state.connections[index] = entry;
+        Ok(Reply::json(StatusCode::OK, target.media_type, answer))
+    }
+
+    /// Delete: `404` when missing, `409` while deploying or being deleted;
+    /// a connection that deploys asynchronously is `DELETING` for the
+    /// deployment time, any other is gone at once. `202` without a body
+    /// (the spec declares the media type and no schema; a body-less answer
+    /// carries no `Content-Type`).
+    fn delete(&self, target: &Target<'_>) -> Result<Reply, Refused> {
+        let now = Instant::now();
+        let mut state = self.state();
+        state.settle(now);
+        let index = state
+            .find(target.project, target.instance, target.name)
+            .ok_or_else(|| target.not_found())?;
+        let until = now + state.deployment_time;
+        let entry = &mut state.connections[index];
+        match entry.phase {
+            Phase::Deploying { .. } | Phase::Deleting { .. } => return Err(target.deploying()),
+            // Zero time: gone at the next read, which settles first.
+            Phase::Ready | Phase::Failed if deploys_asynchronously(&entry.sent) => {
+                entry.phase = Phase::Deleting { until };
+            }
+            Phase::Ready | Phase::Failed => {
+                state.connections.remove(index);
+            }
+        }
+        Ok(Reply::empty(StatusCode::ACCEPTED))
     }
 
     /// `404` unless the instance exists (every instance does while none is
@@ -757,39 +1212,27 @@ impl Shared {
         .into())
     }
 
-    /// Stores a connection named `name`, or `409` when its instance has one
-    /// of that name.
-    fn store(&self, name: String, stored: StoredConnection) -> Result<(), Refused> {
-        let mut state = self.state();
-        let key = (stored.group_id.clone(), stored.tenant_name.clone());
-        let instance = &stored.tenant_name;
-        if !state.names.entry(key).or_default().insert(name.clone()) {
-            return Err(api_error(
-                StatusCode::CONFLICT,
-                "DUPLICATE_STREAM_CONNECTION",
-                format!("A connection named {name} already exists in stream instance {instance}."),
-                &[],
+    /// The spec's parameters of `route`, `$ref`s followed.
+    fn parameters<'s>(&'s self, route: &Route) -> impl Iterator<Item = &'s Value> + 's {
+        self.spec
+            .pointer("/paths")
+            .and_then(|paths| paths.get(&route.template))
+            .and_then(|path| path.get(&route.spec_method))
+            .and_then(|operation| operation.get("parameters"))
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(
+                |parameter| match parameter.get("$ref").and_then(Value::as_str) {
+                    Some(r) => self.spec.pointer(r.strip_prefix('#')?),
+                    None => Some(parameter),
+                },
             )
-            .into());
-        }
-        state.connections.push(stored);
-        Ok(())
     }
 
     /// Checks path parameters against the `pattern` the spec gives them.
-    fn check_path_parameters(&self, values: &[(&str, &str)]) -> Option<Reply> {
-        let parameters = self
-            .spec
-            .pointer("/paths")?
-            .get(CREATE_PATH)?
-            .get(CREATE_METHOD)?
-            .get("parameters")?
-            .as_array()?;
-        for parameter in parameters {
-            let parameter = match parameter.get("$ref").and_then(Value::as_str) {
-                Some(r) => self.spec.pointer(r.strip_prefix('#')?)?,
-                None => parameter,
-            };
+    fn check_path_parameters(&self, route: &Route, values: &[(&str, String)]) -> Option<Reply> {
+        for parameter in self.parameters(route) {
             let name = parameter.get("name").and_then(Value::as_str)?;
             let Some((_, value)) = values.iter().find(|(n, _)| *n == name) else {
                 continue;
@@ -824,15 +1267,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn paths_are_read_as_sent() {
-        assert_eq!(
-            create_path("/api/atlas/v2/groups/g/streams/t%20x/connections"),
-            Some(("g", "t%20x"))
-        );
-        assert_eq!(
-            create_path("/api/atlas/v2/groups/g/streams//connections"),
-            None
-        );
+    fn paths_are_decoded_as_sent() {
         assert_eq!(percent_decode("a%20b%zz"), "a b%zz");
+    }
+
+    #[test]
+    fn only_kafka_with_private_networking_deploys_asynchronously() {
+        for (connection, asynchronous) in [
+            (json!({"type": "Kafka"}), false),
+            (
+                json!({"type": "Kafka", "networking": {"access": {"type": "PUBLIC"}}}),
+                false,
+            ),
+            (
+                json!({"type": "Kafka", "networking": {"access": {"type": "VPC"}}}),
+                true,
+            ),
+            (
+                json!({"type": "Kafka", "networking": {"access": {"type": "PRIVATE_LINK"}}}),
+                true,
+            ),
+            (
+                json!({"type": "Https", "networking": {"access": {"type": "VPC"}}}),
+                false,
+            ),
+        ] {
+            assert_eq!(
+                deploys_asynchronously(&connection),
+                asynchronous,
+                "{connection}"
+            );
+        }
     }
 }

@@ -2,8 +2,8 @@
 //! declared stream instances, injected failures, extra headers and the
 //! requests it saw.
 
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::time::Duration;
+use std::collections::{HashSet, VecDeque};
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -129,11 +129,14 @@ impl RecordedRequest {
 
     /// Whether this request was a call: it was authenticated (a right
     /// Digest answer, a live bearer token) and so reached the operation,
-    /// whatever the answer (`200`, or a `400`, `404`, `406`, `409` of the
+    /// whatever the answer (`200`, `202`, or a `400`, `404`, `406`, `409` of the
     /// operation). Token and revoke requests, Digest probes and other `401`s
     /// are not; nor are requests answered by an injected failure
     /// ([`LocalAtlas::respond_next`](super::LocalAtlas::respond_next)),
-    /// which are answered before authentication.
+    /// which are answered before authentication, nor those the rate limiter
+    /// refused
+    /// ([`LocalAtlasBuilder::rate_limit`](super::LocalAtlasBuilder::rate_limit)),
+    /// which did not reach the operation.
     pub fn is_call(&self) -> bool {
         self.call
     }
@@ -156,9 +159,29 @@ pub struct StoredConnection {
     pub connection: StreamsConnection,
     /// The same as JSON, as answered.
     pub(crate) json: Value,
+    /// Its deployment state when this copy was taken.
+    pub(crate) state: ConnectionState,
+    /// The connection as last sent (read-only members removed), write-only
+    /// members included, as JSON text.
+    pub(crate) sent: SecretString,
 }
 
 impl StoredConnection {
+    /// Its deployment state when [`LocalAtlas::connections`](super::LocalAtlas::connections)
+    /// took this copy, as its `state` member says.
+    pub fn state(&self) -> ConnectionState {
+        self.state
+    }
+
+    /// The connection as stored with its write-only members (passwords,
+    /// keys), which Atlas keeps and never answers: as last sent by a create
+    /// or an update, with the members an update omitted kept from before.
+    /// Their values are [`SecretString`]s, so it can be printed. Decoded as
+    /// [`RecordedRequest::sent_connection`] decodes.
+    pub fn sent_connection(&self) -> Option<StreamsConnection> {
+        crate::decode::leniently(|| serde_json::from_str(self.sent.expose_secret()).ok())
+    }
+
     /// The connection as the JSON the local Atlas answered (write-only
     /// members removed, `links` added). Its `Debug` shows every value:
     /// prefer [`connection`](Self::connection), or
@@ -175,7 +198,131 @@ impl std::fmt::Debug for StoredConnection {
             .field("group_id", &self.group_id)
             .field("tenant_name", &self.tenant_name)
             .field("connection", &self.connection)
+            .field("state", &self.state)
             .finish_non_exhaustive()
+    }
+}
+
+/// Where a connection is in its life, as the read-only `state` member of
+/// every answer says (newer Atlas releases add it; Terraform's provider
+/// waits on it). Kafka connections with private networking deploy and are
+/// torn down asynchronously, for the deployment time
+/// ([`LocalAtlasBuilder::deployment_time`](super::LocalAtlasBuilder::deployment_time));
+/// every other connection is `READY` at once and deleted at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ConnectionState {
+    /// Being deployed, after a create or an update: `PENDING`.
+    Pending,
+    /// Deployed: `READY`.
+    Ready,
+    /// Being torn down after a delete: `DELETING`; gone afterwards.
+    Deleting,
+    /// Its deployment failed
+    /// ([`LocalAtlas::fail_next_deployment`](super::LocalAtlas::fail_next_deployment)):
+    /// `FAILED`.
+    Failed,
+}
+
+impl ConnectionState {
+    /// The value of the `state` member: `PENDING`, `READY`, `DELETING`,
+    /// `FAILED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "PENDING",
+            Self::Ready => "READY",
+            Self::Deleting => "DELETING",
+            Self::Failed => "FAILED",
+        }
+    }
+}
+
+impl std::fmt::Display for ConnectionState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a stored connection is, with the instant its current step ends:
+/// states are computed from these when read ([`State::settle`]), so no task
+/// runs in the background.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Phase {
+    /// Deploying until `until`; then `FAILED` when `fails`, else `READY`.
+    Deploying {
+        until: Instant,
+        fails: bool,
+    },
+    Ready,
+    Failed,
+    /// Being deleted until `until`; then gone.
+    Deleting {
+        until: Instant,
+    },
+}
+
+impl Phase {
+    pub fn state(self) -> ConnectionState {
+        match self {
+            Self::Deploying { .. } => ConnectionState::Pending,
+            Self::Ready => ConnectionState::Ready,
+            Self::Failed => ConnectionState::Failed,
+            Self::Deleting { .. } => ConnectionState::Deleting,
+        }
+    }
+}
+
+/// One stored connection.
+pub(crate) struct Entry {
+    /// The project (`groupId`), decoded.
+    pub group_id: String,
+    /// The instance (`tenantName`), decoded.
+    pub tenant_name: String,
+    /// The connection's `name`.
+    pub name: String,
+    /// As answered, without `state`: write-only members removed, `links`
+    /// added.
+    pub answered: Value,
+    /// As last sent (read-only members removed), write-only members
+    /// included: what a PATCH that omits them keeps.
+    pub sent: Value,
+    /// The typed connection of `answered`, should `answered` with its
+    /// `state` not decode.
+    pub typed: StreamsConnection,
+    pub phase: Phase,
+}
+
+impl Entry {
+    /// The connection as answered now: `answered` with its `state`.
+    pub fn answer(&self) -> Value {
+        let mut answer = self.answered.clone();
+        if let Some(map) = answer.as_object_mut() {
+            map.insert("state".into(), Value::from(self.phase.state().as_str()));
+        }
+        answer
+    }
+
+    /// A copy for [`LocalAtlas::connections`](super::LocalAtlas::connections):
+    /// as answered now, typed as the client types answers.
+    pub fn snapshot(&self) -> StoredConnection {
+        let json = self.answer();
+        let connection = crate::decode::leniently(|| {
+            <StreamsConnection as serde::Deserialize>::deserialize(&json).ok()
+        })
+        .unwrap_or_else(|| self.typed.clone());
+        StoredConnection {
+            group_id: self.group_id.clone(),
+            tenant_name: self.tenant_name.clone(),
+            connection,
+            json,
+            state: self.phase.state(),
+            sent: SecretString::new(self.sent.to_string()),
+        }
+    }
+
+    /// Whether it is `project`'s, in `instance`, named `name`.
+    pub fn is(&self, project: &str, instance: &str, name: &str) -> bool {
+        self.group_id == project && self.tenant_name == instance && self.name == name
     }
 }
 
@@ -185,8 +332,17 @@ pub(crate) struct State {
     /// Declared instances as `(groupId, tenantName)`: project and instance
     /// name; empty means "any instance".
     pub instances: HashSet<(String, String)>,
-    /// Connections in creation order.
-    pub connections: Vec<StoredConnection>,
+    /// Connections in creation order (what lists answer in); an update
+    /// keeps a connection's place.
+    pub connections: Vec<Entry>,
+    /// Whether the next deployment ends `FAILED`.
+    pub fail_next_deployment: bool,
+    /// How long an asynchronous deployment (or teardown) takes.
+    pub deployment_time: Duration,
+    /// The rate limiter, when one is set.
+    pub limiter: Option<super::limit::RateLimiter>,
+    /// `429`s sent: by the rate limiter and injected.
+    pub throttled: u64,
     /// Failures to answer the next requests with, first first, as
     /// `(failure, how many more times)` runs.
     pub failures: VecDeque<(Failure, usize)>,
@@ -202,8 +358,6 @@ pub(crate) struct State {
     pub requests: VecDeque<RecordedRequest>,
     /// The size of `requests`, as [`RecordedRequest::size`] counts it.
     pub recorded_bytes: usize,
-    /// Names per instance, for duplicate detection.
-    pub names: HashMap<(String, String), HashSet<String>>,
 }
 
 /// How many requests are remembered; older ones are forgotten first, so a
@@ -251,6 +405,28 @@ impl State {
         }
         self.recorded_bytes = self.recorded_bytes.saturating_add(size);
         self.requests.push_back(request);
+    }
+
+    /// Moves every connection whose step has ended at `now` on: a
+    /// deployment to `READY` (or `FAILED`), a deletion to gone.
+    pub fn settle(&mut self, now: Instant) {
+        for entry in &mut self.connections {
+            if let Phase::Deploying { until, fails } = entry.phase
+                && until <= now
+            {
+                entry.phase = if fails { Phase::Failed } else { Phase::Ready };
+            }
+        }
+        self.connections
+            .retain(|entry| !matches!(entry.phase, Phase::Deleting { until } if until <= now));
+    }
+
+    /// The index of `project`'s connection `name` in `instance`, once
+    /// settled.
+    pub fn find(&self, project: &str, instance: &str, name: &str) -> Option<usize> {
+        self.connections
+            .iter()
+            .position(|entry| entry.is(project, instance, name))
     }
 
     /// Whether `instance` of `project` may hold

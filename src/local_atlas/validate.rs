@@ -550,3 +550,67 @@ pub(crate) fn object(pairs: impl IntoIterator<Item = (&'static str, Value)>) -> 
             .collect::<Map<_, _>>(),
     )
 }
+
+/// Puts back into `into` the members of `full` that `kept` lacks (those a
+/// strip removed from `full` to give `kept`: the write-only ones), wherever
+/// `into` has the object that held them but not the member itself. So an
+/// update that omits a password keeps the stored one, and one that sends a
+/// new password, or drops the whole `authentication`, does not.
+pub(crate) fn restore_removed(full: &Value, kept: &Value, into: &mut Value) {
+    match (full, kept, into) {
+        (Value::Object(full), Value::Object(kept), Value::Object(into)) => {
+            for (name, value) in full {
+                match kept.get(name) {
+                    None => {
+                        into.entry(name.clone()).or_insert_with(|| value.clone());
+                    }
+                    Some(kept) => {
+                        if let Some(into) = into.get_mut(name) {
+                            restore_removed(value, kept, into);
+                        }
+                    }
+                }
+            }
+        }
+        // Items are matched by position, only while the list is the same
+        // length as stored.
+        (Value::Array(full), Value::Array(kept), Value::Array(into))
+            if full.len() == kept.len() && full.len() == into.len() =>
+        {
+            for ((full, kept), into) in full.iter().zip(kept).zip(into) {
+                restore_removed(full, kept, into);
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod restore_tests {
+    use serde_json::json;
+
+    use super::restore_removed;
+
+    #[test]
+    fn members_stripped_and_omitted_come_back_and_no_others() {
+        let full = json!({"name": "k", "authentication": {"username": "u", "password": "p"},
+            "security": {"protocol": "SSL", "sslKey": "s"}});
+        let kept = json!({"name": "k", "authentication": {"username": "u"},
+            "security": {"protocol": "SSL"}, "links": []});
+        let mut into = json!({"name": "k", "authentication": {"username": "v"},
+            "security": {"protocol": "SSL", "sslKey": "new"}});
+        restore_removed(&full, &kept, &mut into);
+        assert_eq!(
+            into,
+            json!({"name": "k", "authentication": {"username": "v", "password": "p"},
+                "security": {"protocol": "SSL", "sslKey": "new"}})
+        );
+        let mut dropped = json!({"name": "k"});
+        restore_removed(&full, &kept, &mut dropped);
+        assert_eq!(
+            dropped,
+            json!({"name": "k"}),
+            "no authentication, no password"
+        );
+    }
+}

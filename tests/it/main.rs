@@ -21,6 +21,7 @@ mod hostile;
 mod http;
 mod limits;
 mod local_atlas;
+mod local_atlas_ops;
 mod local_atlas_recording;
 mod local_atlas_versions;
 mod resource;
