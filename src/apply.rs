@@ -49,7 +49,7 @@ use crate::error::Error;
 use crate::redact::{REDACTED, redacted_json};
 use crate::response::ApiResponse;
 use crate::types::StreamsConnection;
-use crate::wait::{ConnectionState, Wait, is_not_found, pause, state_error};
+use crate::wait::{ConnectionState, DEPLOYING_ERROR_CODE, Wait, is_not_found, pause, state_error};
 
 /// How [`Client::apply_stream_connections`] works.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -504,14 +504,32 @@ impl<'a> Task<'a> {
             return Ok(applied);
         }
         let stored = match action {
-            Action::Updated => {
-                let name = self.name;
-                self.throttled(|job| job.update(name, wanted)).await?
-            }
+            Action::Updated => self.send_update(wanted).await?,
             _ => stored,
         };
         applied.connection = Some(self.settle(stored).await?);
         Ok(applied)
+    }
+
+    /// Sends the update; while Atlas refuses it because it is still
+    /// deploying the connection (`409`, [`DEPLOYING_ERROR_CODE`]), sends it
+    /// again every [`Wait::interval`] until the [`Wait::timeout`] (those of
+    /// the default [`Wait`] when the apply does not wait for `READY`).
+    async fn send_update(
+        &mut self,
+        wanted: &StreamsConnection,
+    ) -> Result<StreamsConnection, Error> {
+        let wait = self.job.options.wait.unwrap_or_default();
+        let deadline = Instant::now().checked_add(wait.timeout);
+        let name = self.name;
+        loop {
+            match self.throttled(|job| job.update(name, wanted)).await {
+                Err(error)
+                    if error.error_code() == Some(DEPLOYING_ERROR_CODE)
+                        && pause(&wait, deadline).await => {}
+                outcome => return outcome,
+            }
+        }
     }
 
     /// `connection` once Atlas reports it `READY` (read again every

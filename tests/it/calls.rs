@@ -237,7 +237,20 @@ fn the_versions_of_the_operation_are_listed_under_either_name() {
     let media_type = "application/vnd.atlas.2023-02-01+json";
     assert_eq!(version.accept(), Some(media_type));
     assert_eq!(version.request_media_type, Some(media_type));
-    assert!(Client::versions("deleteStreamConnection").is_none());
+    let delete = Client::versions("deleteStreamConnection").expect("delete is served");
+    assert_eq!(
+        (delete.method, delete.operation_id, delete.name),
+        (
+            "DELETE",
+            "delete_stream_connection",
+            "deleteStreamConnection"
+        )
+    );
+    assert_eq!(
+        delete.versions[0].request_media_type, None,
+        "a delete has no body"
+    );
+    assert!(Client::versions("listStreamWorkspaces").is_none());
 }
 
 // ---------------------------------------------------------------------------

@@ -9,6 +9,7 @@ mod support;
 
 mod apache_digest;
 mod api_key;
+mod apply;
 mod atlas_cli_profile;
 mod call_path;
 mod call_timeout;

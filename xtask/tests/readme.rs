@@ -249,7 +249,13 @@ fn the_example_pastes_into_a_new_crate_and_runs() {
     let stdout = String::from_utf8_lossy(&run.stdout);
     assert!(
         stdout.contains("created a Sample connection\n")
-            && stdout.contains("stored `sample_stream_solar` in instance my-instance"),
+            && stdout.contains("stored `sample_stream_solar` in instance my-instance")
+            && stdout.contains("first apply: created events\n")
+            && stdout.contains("first apply: unchanged sample_stream_solar\n")
+            && stdout.contains("second apply: unchanged events\n")
+            && stdout.contains("events is Some(Ready)\n")
+            && stdout.contains("listed events\n")
+            && stdout.contains("deleted events\n"),
         "the local Atlas example printed:\n{out}"
     );
 

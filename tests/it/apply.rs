@@ -1,0 +1,383 @@
+//! `apply` end to end against the local Atlas on 127.0.0.1: run twice it
+//! changes nothing the second time; a changed field is updated, and only
+//! it; a dry run changes nothing; write-only fields are sent on create and
+//! on update only when asked; connections that deploy asynchronously are
+//! waited for, a failed deployment is reported; a rate limit is absorbed.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{INSTANCE, PROJECT, local_key_client};
+use atlas_stream_connections::apply::{Action, ApplyOptions, ApplyOutcome, Change};
+use atlas_stream_connections::local_atlas::LocalAtlas;
+use atlas_stream_connections::{Client, ConnectionState, Error, Wait, types};
+
+fn connection(value: Value) -> types::StreamsConnection {
+    serde_json::from_value(value).unwrap()
+}
+
+/// A Sample, a Kafka with a password and a webhook with a header.
+fn three(kafka_servers: &str, password: &str) -> Vec<types::StreamsConnection> {
+    vec![
+        connection(json!({"type": "Sample", "name": "sample_stream_solar"})),
+        connection(json!({
+            "type": "Kafka", "name": "events", "bootstrapServers": kafka_servers,
+            "authentication": {"mechanism": "PLAIN", "username": "u", "password": password},
+            "security": {"protocol": "SASL_SSL"},
+        })),
+        connection(json!({
+            "type": "Https", "name": "hook", "url": "https://example.com/hook",
+            "headers": {"X-Team": "streams"},
+        })),
+    ]
+}
+
+/// Waits without delay between reads (the local Atlas's states change by
+/// the clock, which the reads follow).
+fn options() -> ApplyOptions {
+    ApplyOptions::new().wait(Some(
+        Wait::new()
+            .interval(Duration::from_millis(10))
+            .timeout(Duration::from_secs(60)),
+    ))
+}
+
+/// The outcomes of applying `connections`, sorted by name.
+async fn apply(
+    client: &Client,
+    connections: Vec<types::StreamsConnection>,
+    options: &ApplyOptions,
+) -> Vec<ApplyOutcome> {
+    let mut outcomes = client
+        .apply_stream_connections(PROJECT, INSTANCE, connections, options)
+        .unwrap()
+        .collect()
+        .await;
+    outcomes.sort_by(|a, b| a.name.cmp(&b.name));
+    outcomes
+}
+
+fn actions(outcomes: &[ApplyOutcome]) -> Vec<(&str, Action)> {
+    outcomes
+        .iter()
+        .map(|o| match &o.result {
+            Ok(applied) => (o.name.as_str(), applied.action),
+            Err(error) => panic!("{}: {}", o.name, error.with_causes()),
+        })
+        .collect()
+}
+
+/// The methods of the calls the local Atlas got (authenticated requests
+/// that reached an operation), from `from` on.
+fn methods(atlas: &LocalAtlas, from: usize) -> Vec<String> {
+    atlas.calls()[from..]
+        .iter()
+        .map(|c| c.method.clone())
+        .collect()
+}
+
+async fn started() -> LocalAtlas {
+    LocalAtlas::builder()
+        .record_secrets(true)
+        .instance(PROJECT, INSTANCE)
+        .start()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn applied_twice_the_second_apply_changes_nothing() {
+    let atlas = started().await;
+    let client = local_key_client(&atlas);
+    let first = apply(&client, three("broker:9092", "pw"), &options()).await;
+    assert_eq!(
+        actions(&first),
+        [
+            ("events", Action::Created),
+            ("hook", Action::Created),
+            ("sample_stream_solar", Action::Created)
+        ]
+    );
+    for outcome in &first {
+        let applied = outcome.result.as_ref().unwrap();
+        assert_eq!(applied.state(), Some(ConnectionState::Ready));
+        assert!(!applied.dry_run);
+        // The password, and the webhook's header (a map's values may be
+        // secrets): sent, never compared.
+        assert_eq!(applied.secrets_sent, outcome.name != "sample_stream_solar");
+    }
+    assert_eq!(atlas.connections().len(), 3);
+    let calls = atlas.calls().len();
+
+    let second = apply(&client, three("broker:9092", "pw"), &options()).await;
+    assert_eq!(
+        actions(&second),
+        [
+            ("events", Action::Unchanged),
+            ("hook", Action::Unchanged),
+            ("sample_stream_solar", Action::Unchanged)
+        ]
+    );
+    for outcome in &second {
+        let applied = outcome.result.as_ref().unwrap();
+        assert_eq!(applied.changes, [], "{}", outcome.name);
+        assert!(!applied.secrets_sent);
+    }
+    // Only reads: one per connection, nothing written.
+    assert_eq!(methods(&atlas, calls), ["GET", "GET", "GET"]);
+}
+
+#[tokio::test]
+async fn a_changed_field_is_updated_alone_with_the_whole_connection_sent() {
+    let atlas = started().await;
+    let client = local_key_client(&atlas);
+    apply(&client, three("broker:9092", "pw"), &options()).await;
+    let calls = atlas.calls().len();
+
+    let outcomes = apply(&client, three("broker-2:9092", "pw"), &options()).await;
+    assert_eq!(
+        actions(&outcomes),
+        [
+            ("events", Action::Updated),
+            ("hook", Action::Unchanged),
+            ("sample_stream_solar", Action::Unchanged)
+        ]
+    );
+    let updated = outcomes[0].result.as_ref().unwrap();
+    assert_eq!(
+        updated.changes,
+        [Change {
+            field: "bootstrapServers".into(),
+            stored: Some(json!("broker:9092")),
+            wanted: json!("broker-2:9092"),
+        }]
+    );
+    assert!(updated.secrets_sent, "an update sends the whole connection");
+    let writes: Vec<_> = atlas.calls()[calls..]
+        .iter()
+        .filter(|c| c.method != "GET")
+        .cloned()
+        .collect();
+    assert_eq!(writes.len(), 1);
+    assert_eq!(writes[0].method, "PATCH");
+    assert!(
+        writes[0].path.ends_with("/connections/events"),
+        "{}",
+        writes[0].path
+    );
+    let sent = writes[0].sent_connection().unwrap();
+    let sent = serde_json::to_value(&sent).unwrap();
+    assert_eq!(sent["authentication"]["password"], "pw");
+    assert_eq!(sent["bootstrapServers"], "broker-2:9092");
+    let stored = client
+        .get_stream_connection(PROJECT, INSTANCE, "events")
+        .await
+        .unwrap();
+    let stored = serde_json::to_value(&stored).unwrap();
+    assert_eq!(stored["bootstrapServers"], "broker-2:9092");
+    assert!(stored["authentication"].get("password").is_none());
+}
+
+#[tokio::test]
+async fn a_dry_run_says_what_would_change_and_changes_nothing() {
+    let atlas = started().await;
+    let client = local_key_client(&atlas);
+    let dry = options().dry_run(true);
+
+    let planned = apply(&client, three("broker:9092", "pw"), &dry).await;
+    assert!(actions(&planned).iter().all(|(_, a)| *a == Action::Created));
+    let events = planned[0].result.as_ref().unwrap();
+    assert!(events.dry_run);
+    assert!(events.connection.is_none());
+    assert!(events.changes.iter().any(|c| c.field == "bootstrapServers"));
+    assert!(
+        !events.changes.iter().any(|c| c.field.contains("password")),
+        "a secret is never listed: {:?}",
+        events.changes
+    );
+    assert!(atlas.connections().is_empty());
+    assert!(methods(&atlas, 0).iter().all(|m| m == "GET"));
+
+    apply(&client, three("broker:9092", "pw"), &options()).await;
+    let calls = atlas.calls().len();
+    let planned = apply(&client, three("broker-2:9092", "pw"), &dry).await;
+    assert_eq!(planned[0].result.as_ref().unwrap().action, Action::Updated);
+    assert_eq!(methods(&atlas, calls), ["GET", "GET", "GET"]);
+    let stored = client
+        .get_stream_connection(PROJECT, INSTANCE, "events")
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&stored).unwrap()["bootstrapServers"],
+        "broker:9092"
+    );
+}
+
+#[tokio::test]
+async fn a_changed_password_alone_is_sent_only_when_asked() {
+    let atlas = started().await;
+    let client = local_key_client(&atlas);
+    apply(&client, three("broker:9092", "old"), &options()).await;
+
+    let calls = atlas.calls().len();
+    let unchanged = apply(&client, three("broker:9092", "new"), &options()).await;
+    assert_eq!(
+        unchanged[0].result.as_ref().unwrap().action,
+        Action::Unchanged
+    );
+    assert_eq!(methods(&atlas, calls), ["GET", "GET", "GET"]);
+
+    let calls = atlas.calls().len();
+    let asked = options().update_secrets(true);
+    let outcomes = apply(&client, three("broker:9092", "new"), &asked).await;
+    assert_eq!(
+        actions(&outcomes),
+        [
+            ("events", Action::Updated),
+            ("hook", Action::Unchanged),
+            ("sample_stream_solar", Action::Unchanged)
+        ]
+    );
+    let events = outcomes[0].result.as_ref().unwrap();
+    assert!(events.secrets_sent);
+    assert_eq!(events.changes, []);
+    let patch = atlas.calls()[calls..]
+        .iter()
+        .find(|c| c.method == "PATCH")
+        .cloned()
+        .unwrap();
+    let sent = serde_json::to_value(patch.sent_connection().unwrap()).unwrap();
+    assert_eq!(sent["authentication"]["password"], "new");
+}
+
+fn private_kafka(name: &str) -> types::StreamsConnection {
+    connection(json!({
+        "type": "Kafka", "name": name, "bootstrapServers": "broker:9092",
+        "authentication": {"mechanism": "PLAIN", "username": "u", "password": "p"},
+        "security": {"protocol": "SASL_SSL"},
+        "networking": {"access": {"type": "PRIVATE_LINK", "connectionId": "64b6e34b3d91647abb20e7b9"}},
+    }))
+}
+
+#[tokio::test]
+async fn a_connection_that_deploys_is_waited_for_and_a_failed_deployment_is_reported() {
+    let atlas = LocalAtlas::builder()
+        .instance(PROJECT, INSTANCE)
+        .deployment_time(Duration::from_millis(300))
+        .start()
+        .await
+        .unwrap();
+    let client = local_key_client(&atlas);
+    let outcomes = apply(&client, vec![private_kafka("private")], &options()).await;
+    let applied = outcomes[0].result.as_ref().unwrap();
+    assert_eq!(applied.action, Action::Created);
+    assert_eq!(applied.state(), Some(ConnectionState::Ready));
+    let reads = methods(&atlas, 0).iter().filter(|m| *m == "GET").count();
+    assert!(reads >= 2, "read while PENDING, then READY: {reads}");
+
+    // Without waiting, the outcome says it is still deploying.
+    let mut changed = serde_json::to_value(private_kafka("private")).unwrap();
+    changed["bootstrapServers"] = json!("broker-2:9092");
+    let no_wait = options().wait(None);
+    let outcomes = apply(&client, vec![connection(changed.clone())], &no_wait).await;
+    let applied = outcomes[0].result.as_ref().unwrap();
+    assert_eq!(applied.action, Action::Updated);
+    assert_eq!(applied.state(), Some(ConnectionState::Pending));
+
+    atlas.fail_next_deployment();
+    changed["bootstrapServers"] = json!("broker-3:9092");
+    let outcomes = apply(&client, vec![connection(changed)], &options()).await;
+    let Err(Error::State(failed)) = &outcomes[0].result else {
+        panic!("{:?}", outcomes[0].result)
+    };
+    assert_eq!(failed.state(), Some("FAILED"));
+    assert!(!failed.timed_out());
+    assert_eq!(failed.name(), "private");
+    // The update came while the previous one was still deploying: Atlas
+    // refused it (409), and apply sent it again until Atlas took it.
+    let patches: Vec<u16> = atlas
+        .calls()
+        .iter()
+        .filter(|c| c.method == "PATCH")
+        .map(|c| c.status)
+        .collect();
+    assert_eq!(patches.first(), Some(&200), "{patches:?}");
+    assert!(patches[1..].contains(&409), "{patches:?}");
+    assert_eq!(patches.last(), Some(&200), "{patches:?}");
+}
+
+#[tokio::test]
+async fn a_kind_that_changed_is_refused_for_that_connection_alone() {
+    let atlas = started().await;
+    let client = local_key_client(&atlas);
+    apply(&client, three("broker:9092", "pw"), &options()).await;
+    let mut wanted = three("broker:9092", "pw");
+    wanted[0] =
+        connection(json!({"type": "Https", "name": "sample_stream_solar", "url": "https://e"}));
+    let calls = atlas.calls().len();
+    let outcomes = apply(&client, wanted, &options()).await;
+    let refused = &outcomes[2];
+    assert_eq!(refused.name, "sample_stream_solar");
+    let Err(Error::InvalidInput { parameter, message }) = &refused.result else {
+        panic!("{:?}", refused.result)
+    };
+    assert_eq!(*parameter, "type");
+    assert!(
+        message.contains("of kind Sample in Atlas, which cannot become Https"),
+        "{message}"
+    );
+    assert!(outcomes[..2].iter().all(|o| o.result.is_ok()));
+    assert_eq!(methods(&atlas, calls), ["GET", "GET", "GET"]);
+}
+
+#[tokio::test]
+async fn nameless_or_twice_named_connections_are_refused_before_any_io() {
+    let atlas = started().await;
+    let client = local_key_client(&atlas);
+    let twice = vec![
+        connection(json!({"type": "Sample", "name": "a"})),
+        connection(json!({"type": "Sample", "name": "a"})),
+    ];
+    let nameless = vec![connection(json!({"type": "Sample"}))];
+    for (connections, expected) in [
+        (twice, "two connections are named `a`"),
+        (nameless, "connection 0 (from 0) has no name"),
+    ] {
+        let refused = client.apply_stream_connections(PROJECT, INSTANCE, connections, &options());
+        let Err(Error::InvalidInput { message, .. }) = refused else {
+            panic!("{refused:?}")
+        };
+        assert_eq!(message, expected);
+    }
+    assert!(atlas.requests().is_empty());
+}
+
+#[tokio::test]
+async fn many_connections_under_a_rate_limit_all_apply_and_the_429s_are_counted() {
+    let atlas = LocalAtlas::builder()
+        .instance(PROJECT, INSTANCE)
+        .rate_limit(20, Duration::from_secs(1))
+        .start()
+        .await
+        .unwrap();
+    let client = local_key_client(&atlas);
+    let many: Vec<_> = (0..40)
+        .map(|n| connection(json!({"type": "Sample", "name": format!("s{n}")})))
+        .collect();
+    let outcomes = apply(&client, many, &options().concurrency(16)).await;
+    assert_eq!(outcomes.len(), 40);
+    assert!(
+        actions(&outcomes)
+            .iter()
+            .all(|(_, a)| *a == Action::Created)
+    );
+    let absorbed: u64 = outcomes.iter().map(|o| u64::from(o.throttled)).sum();
+    assert!(absorbed > 0, "80 calls at 20 a second are throttled");
+    assert_eq!(
+        absorbed,
+        atlas.throttled(),
+        "every 429 sent was absorbed and counted"
+    );
+    assert_eq!(atlas.connections().len(), 40);
+}
