@@ -1,11 +1,13 @@
 //! Real upstream history: the crate, unchanged, against every release of the
 //! upstream spec in which our fragment changed.
 //!
-//! `tests/corpus/<date>-<commit>/` holds the fragment `cargo xtask regen`
-//! extracted from each copy of the upstream spec that the Atlas CLI vendored
+//! `tests/corpus/<date>-<commit>/` holds the fragment (the operations of
+//! `spec/operations`) that `cargo xtask regen` extracted from each copy of
+//! the upstream spec that the Atlas CLI vendored
 //! (`tools/internal/specs/spec.yaml` of mongodb/mongodb-atlas-cli, at the
 //! commit its `provenance.json` names), one per change of the fragment,
-//! 2025-03 onwards. For each release, oldest first, this test:
+//! 2025-03 onwards; `scripts/corpus.sh` makes it. For each release, oldest
+//! first, this test:
 //!
 //! 1. re-extracts the fragment with `cargo xtask regen` (it must be a fixed
 //!    point: extraction of an extraction changes nothing);
@@ -60,6 +62,27 @@ fn read_json(path: &Path) -> Value {
         .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
+/// The operations a release's `provenance.json` says were extracted.
+fn release_operations(provenance: &Path) -> Vec<String> {
+    read_json(provenance)["operations"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{}: no operations", provenance.display()))
+        .iter()
+        .map(|op| op.as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The operations `spec/operations` lists: one a line, `#` comments.
+fn crate_operations(root: &Path) -> Vec<String> {
+    std::fs::read_to_string(root.join("spec/operations"))
+        .unwrap()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect()
+}
+
 /// The generated code without its doc comments.
 fn shape(code: &str) -> String {
     code.lines()
@@ -76,7 +99,16 @@ fn the_corpus_covers_the_vendored_spec_and_records_where_each_release_came_from(
     let root = support::repo_root();
     let all = releases(&root);
     assert!(all.len() >= 20, "the corpus lost releases: {}", all.len());
+    let operations = crate_operations(&root);
     for dir in &all {
+        // Every release tried on the operations the crate serves: a new one
+        // in spec/operations needs the corpus extracted again.
+        assert_eq!(
+            release_operations(&dir.join("provenance.json")),
+            operations,
+            "{dir:?} was not extracted with spec/operations; run \
+             `bash scripts/corpus.sh <git dir of mongodb/mongodb-atlas-cli>`"
+        );
         let provenance = read_json(&dir.join("provenance.json"));
         let source = &provenance["source"];
         assert_eq!(source["repository"], "mongodb/mongodb-atlas-cli", "{dir:?}");
@@ -161,12 +193,15 @@ fn corpus_crate() -> CrateCopy {
 fn check_fixed_point(fragment: &Path, out: &Path, name: &str) {
     let _ = std::fs::remove_dir_all(out);
     std::fs::create_dir_all(out).unwrap();
+    // The operations the release was extracted with (the first test checks
+    // they are the crate's).
+    let ops = release_operations(&fragment.with_file_name("provenance.json")).join(",");
     xtask(&[
         "regen",
         "--from",
         fragment.to_str().unwrap(),
         "--ops",
-        "createStreamConnection",
+        &ops,
         "--spec-dir",
         out.to_str().unwrap(),
     ]);
