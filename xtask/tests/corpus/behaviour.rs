@@ -168,3 +168,83 @@ async fn the_local_atlas_creates_what_the_release_describes_and_refuses_the_rest
         .unwrap();
     assert_eq!(answered.api_version(), default.version);
 }
+
+#[tokio::test]
+async fn the_whole_resource_and_apply_work_against_the_release() {
+    use atlas_stream_connections::Wait;
+    use atlas_stream_connections::apply::{Action, ApplyOptions};
+
+    let atlas = LocalAtlas::builder()
+        .instance(GROUP, INSTANCE)
+        .start()
+        .await
+        .unwrap();
+    let (public, private) = atlas.api_key();
+    let client = Client::builder()
+        .base_url(atlas.base_url())
+        .api_key(public, private.clone())
+        .build()
+        .unwrap();
+    let wanted: Vec<StreamsConnection> = ["request-Sample", "request-Kafka", "request-Https"]
+        .iter()
+        .map(|name| {
+            let text = EXAMPLES.iter().find(|(n, _)| n == name).unwrap().1;
+            let mut wire = json_of(name, text);
+            wire["name"] = json!(name.trim_start_matches("request-").to_lowercase());
+            serde_json::from_value(wire).unwrap()
+        })
+        .collect();
+    let options = ApplyOptions::new().wait(Some(
+        Wait::new().interval(std::time::Duration::from_millis(10)),
+    ));
+    for expected in [Action::Created, Action::Unchanged] {
+        let outcomes = client
+            .apply_stream_connections(GROUP, INSTANCE, wanted.clone(), &options)
+            .unwrap()
+            .collect()
+            .await;
+        assert_eq!(outcomes.len(), 3);
+        for outcome in outcomes {
+            let applied = outcome
+                .result
+                .unwrap_or_else(|e| panic!("{}: {}", outcome.name, e.with_causes()));
+            assert_eq!(applied.action, expected, "{}", outcome.name);
+        }
+    }
+
+    let listed = client
+        .list_stream_connections(GROUP, INSTANCE)
+        .try_collect()
+        .await
+        .unwrap();
+    let mut names: Vec<String> = listed.iter().filter_map(StreamsConnection::name).collect();
+    names.sort();
+    assert_eq!(names, ["https", "kafka", "sample"]);
+
+    let kafka = client
+        .get_stream_connection(GROUP, INSTANCE, "kafka")
+        .await
+        .unwrap();
+    assert_eq!(kafka.kind(), "Kafka");
+    let mut changed = serde_json::to_value(&wanted[1]).unwrap();
+    changed["bootstrapServers"] = json!("changed:9092");
+    let changed: StreamsConnection = serde_json::from_value(changed).unwrap();
+    let updated = client
+        .update_stream_connection(GROUP, INSTANCE, "kafka", &changed)
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&updated).unwrap()["bootstrapServers"],
+        "changed:9092"
+    );
+
+    client
+        .delete_stream_connection_and_wait(GROUP, INSTANCE, "kafka", &Wait::new())
+        .await
+        .unwrap();
+    let gone = client
+        .get_stream_connection(GROUP, INSTANCE, "kafka")
+        .await
+        .unwrap_err();
+    assert_eq!(gone.status().map(|s| s.as_u16()), Some(404), "{gone}");
+}
