@@ -54,8 +54,18 @@ pub(crate) async fn response<T: DeserializeOwned, E>(
         .bytes()
         .await
         .map_err(GeneratedError::ResponseBodyError)?;
-    let inner = leniently(|| serde_json::from_slice(&body))
-        .map_err(|e| GeneratedError::InvalidResponsePayload(body, e))?;
+    let inner = match leniently(|| serde_json::from_slice(&body)) {
+        Ok(inner) => inner,
+        // No body at all, where the spec declares an object that may be
+        // empty (releases of the spec give a delete's `202` the schema
+        // `NoBody`, "Endpoint does not return a response body"): the
+        // empty object. Any other type keeps the error of the empty body.
+        Err(error) if body.trim_ascii().is_empty() => {
+            leniently(|| serde_json::from_slice(b"{}"))
+                .map_err(|_| GeneratedError::InvalidResponsePayload(body, error))?
+        }
+        Err(error) => return Err(GeneratedError::InvalidResponsePayload(body, error)),
+    };
     Ok(ResponseValue::new(inner, status, headers))
 }
 
@@ -283,7 +293,40 @@ impl<'de, E: de::Error> Deserializer<'de> for Missing<E> {
 
 #[cfg(test)]
 mod tests {
-    use super::{is_lenient, leniently};
+    use super::{is_lenient, leniently, response};
+    use progenitor_client::Error as GeneratedError;
+    use serde_json::{Map, Value};
+
+    use crate::types::StreamsConnection;
+
+    fn answer(body: &'static str) -> reqwest::Response {
+        reqwest::Response::from(http::Response::builder().status(202).body(body).unwrap())
+    }
+
+    #[tokio::test]
+    async fn no_body_reads_as_the_empty_object_where_the_type_takes_one() {
+        for body in ["", " \r\n"] {
+            let read = response::<Map<String, Value>, ()>(answer(body))
+                .await
+                .unwrap();
+            assert!(read.into_inner().is_empty());
+        }
+        // A type that cannot be empty keeps the empty body's own error.
+        let Err(GeneratedError::InvalidResponsePayload(body, error)) =
+            response::<StreamsConnection, ()>(answer("")).await
+        else {
+            panic!("an empty connection was read")
+        };
+        assert!(body.is_empty());
+        assert!(error.is_eof(), "{error}");
+        // A body that is not JSON is no empty body.
+        let Err(GeneratedError::InvalidResponsePayload(_, error)) =
+            response::<Map<String, Value>, ()>(answer("x")).await
+        else {
+            panic!("`x` was read")
+        };
+        assert!(error.is_syntax(), "{error}");
+    }
 
     #[test]
     fn leniency_is_scoped_and_restored_after_a_panic() {
