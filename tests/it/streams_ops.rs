@@ -5,6 +5,8 @@
 //! server's own view (what it holds, the writes it was sent) can be
 //! checked beside what the command prints.
 
+use std::process::Command;
+
 use atlas_stream_connections::local_atlas::LocalAtlas;
 use serde_json::{Value, json};
 
@@ -43,16 +45,7 @@ impl Atlas {
     /// client without a challenge.)
     #[track_caller]
     fn streams(&self, args: &[&str], stdin: Option<&str>) -> Run {
-        let (id, secret) = self.atlas.service_account();
-        let env = [
-            ("MONGODB_ATLAS_BASE_URL", self.atlas.base_url()),
-            ("MONGODB_ATLAS_CLIENT_ID", id),
-            ("MONGODB_ATLAS_CLIENT_SECRET", secret.expose_secret()),
-            ("MONGODB_ATLAS_PROJECT_ID", PROJECT),
-            ("STREAMS_INSTANCE", INSTANCE),
-            (PASSWORD_VARIABLE, KAFKA_PASSWORD),
-        ];
-        let out = run(streams(args, &env), stdin);
+        let out = run(self.command(args), stdin);
         assert_no_secret(&out);
         assert!(
             !out.stderr.contains("embedded local Atlas"),
@@ -60,6 +53,50 @@ impl Atlas {
             out.stderr
         );
         out
+    }
+
+    /// The command of [`streams`](Self::streams), not yet run.
+    fn command(&self, args: &[&str]) -> Command {
+        let (id, secret) = self.atlas.service_account();
+        self.command_with(
+            args,
+            &[
+                ("MONGODB_ATLAS_CLIENT_ID", id),
+                ("MONGODB_ATLAS_CLIENT_SECRET", secret.expose_secret()),
+            ],
+        )
+    }
+
+    /// `streams args` signed in with `credentials`, in the test project
+    /// and instance.
+    fn command_with(&self, args: &[&str], credentials: &[(&str, &str)]) -> Command {
+        let mut env = vec![
+            ("MONGODB_ATLAS_BASE_URL", self.atlas.base_url()),
+            ("MONGODB_ATLAS_PROJECT_ID", PROJECT),
+            ("STREAMS_INSTANCE", INSTANCE),
+            (PASSWORD_VARIABLE, KAFKA_PASSWORD),
+        ];
+        env.extend_from_slice(credentials);
+        streams(args, &env)
+    }
+
+    /// A bearer token from this Atlas's token endpoint, so that a run
+    /// sends its calls and nothing else.
+    fn access_token(&self) -> String {
+        let (id, secret) = self.atlas.service_account();
+        let url = format!("{}/api/oauth/token", self.atlas.base_url());
+        self._runtime.block_on(async {
+            let response = reqwest::Client::new()
+                .post(url)
+                .basic_auth(id, Some(secret.expose_secret()))
+                .header("content-type", "application/x-www-form-urlencoded")
+                .body("grant_type=client_credentials")
+                .send()
+                .await
+                .expect("token request");
+            let body: Value = response.json().await.expect("token JSON");
+            body["access_token"].as_str().expect("a token").to_owned()
+        })
     }
 
     /// `streams apply --file <a file of connections> extra...`.
@@ -177,6 +214,8 @@ fn apply_creates_the_connections_of_a_file_with_a_line_each_and_a_summary() {
         out.stdout
     );
     assert!(!out.stdout.contains("password"), "{}", out.stdout);
+    // Standard error is no terminal: no progress.
+    assert!(!out.stderr.contains("applied"), "{}", out.stderr);
     assert!(
         out.stdout.ends_with(
             "3 created, 0 updated, 0 unchanged, 0 failed; 0 rate-limited (429) answers waited out\n"
@@ -260,6 +299,100 @@ fn apply_again_writes_nothing_and_a_changed_field_is_the_one_update() {
     let events = atlas.streams(&["get", "events", "--json"], None);
     let events: Value = serde_json::from_str(&events.stdout).unwrap();
     assert_eq!(events["authentication"]["username"], "b");
+
+    // A password cannot be compared: --update-secrets sends it to the
+    // connection that has one (a webhook's headers are returned, and
+    // compared).
+    let secrets = atlas.apply(&three("b"), &["--update-secrets"]);
+    assert_eq!(secrets.status, Some(0), "{}", secrets.stderr);
+    let updated = lines_starting(&secrets.stdout, "updated ");
+    assert_eq!(updated.len(), 1, "{}", secrets.stdout);
+    assert!(updated[0].starts_with("updated events"), "{}", updated[0]);
+    assert!(
+        secrets
+            .stdout
+            .contains("\n  secrets sent (write-only: never shown)\n"),
+        "{}",
+        secrets.stdout
+    );
+    assert_eq!(
+        lines_starting(&secrets.stdout, "unchanged ").len(),
+        2,
+        "{}",
+        secrets.stdout
+    );
+    assert_eq!(atlas.writes(), writes + 2);
+}
+
+/// A `429` is waited out and counted, never a failure. Needs the local
+/// Atlas to serve reads.
+#[test]
+fn throttled_calls_are_waited_out_and_counted() {
+    let atlas = Atlas::start();
+    assert_eq!(atlas.apply(&three("a"), &[]).status, Some(0));
+    // With a token already obtained, the run's requests are its calls
+    // alone: the first two are throttled.
+    let token = atlas.access_token();
+    let throttled = atlas_stream_connections::local_atlas::Failure::TooManyRequests {
+        retry_after: std::time::Duration::ZERO,
+    };
+    atlas.atlas.respond_next(2, throttled);
+    let file = temp_file("throttled.json", &three("a").to_string());
+    let command = atlas.command_with(
+        &["apply", "--file", file.to_str().unwrap(), "--json"],
+        &[("MONGODB_ATLAS_ACCESS_TOKEN", &token)],
+    );
+    let out = run(command, None);
+    std::fs::remove_file(file).ok();
+    assert_eq!(out.status, Some(0), "{}", out.stderr);
+    let counted: u64 = out
+        .stdout
+        .lines()
+        .map(|line| {
+            let outcome: Value = serde_json::from_str(line).unwrap();
+            assert_eq!(outcome["action"], "unchanged", "{outcome}");
+            outcome["throttled"].as_u64().unwrap()
+        })
+        .sum();
+    assert_eq!(counted, 2, "{}", out.stdout);
+}
+
+/// On a terminal (a pseudo-terminal of util-linux's `script`), standard
+/// error shows the progress as outcomes arrive, then clears it.
+#[cfg(target_os = "linux")]
+#[test]
+fn on_a_terminal_the_progress_is_shown() {
+    let atlas = Atlas::start();
+    let file = temp_file("progress.json", &three("a").to_string());
+    let inner = atlas.command(&["apply", "--file", file.to_str().unwrap()]);
+    let line = format!(
+        "'{}' apply --file '{}'",
+        inner.get_program().to_str().unwrap(),
+        file.to_str().unwrap()
+    );
+    let mut outer = Command::new("script");
+    outer.args(["-qec", &line, "/dev/null"]);
+    for (name, value) in inner.get_envs() {
+        match value {
+            Some(value) => outer.env(name, value),
+            None => outer.env_remove(name),
+        };
+    }
+    let out = run(outer, None);
+    std::fs::remove_file(file).ok();
+    assert_eq!(out.status, Some(0), "{}\n{}", out.stdout, out.stderr);
+    assert_no_secret(&out);
+    // Both streams go to the terminal: the progress is drawn over in place
+    // after the first and the second outcome, and erased before each line.
+    for progress in ["applied 1/3, 0 throttled", "applied 2/3, 0 throttled"] {
+        assert!(
+            out.stdout.contains(&format!("\r\x1b[2K{progress}")),
+            "{:?}",
+            out.stdout
+        );
+    }
+    assert!(!out.stdout.contains("applied 3/3"), "{:?}", out.stdout);
+    assert!(out.stdout.contains("3 created"), "{:?}", out.stdout);
 }
 
 #[test]

@@ -27,24 +27,30 @@ pub async fn list(args: &ListArgs) -> Result<(), Failure> {
     if args.json && !print("[") {
         return Ok(());
     }
+    // With --json, each element is printed when the next arrives, since
+    // only then is it known to need a comma.
+    let mut pending: Option<String> = None;
     while let Some(connection) = connections.next().await {
         let connection = connection.map_err(Failure::from_call)?;
+        count += 1;
         let text = match args.json {
             true => {
-                let json = output::pretty_json(&connection).map_err(Failure::Usage)?;
-                match count {
-                    0 => json,
-                    _ => format!(",\n{json}"),
+                let element = indented(&output::pretty_json(&connection).map_err(Failure::Usage)?);
+                match pending.replace(element) {
+                    Some(previous) => format!("{previous},"),
+                    None => continue,
                 }
             }
             false => output::list_line(&connection),
         };
-        count += 1;
         if !print(&text) {
             return Ok(());
         }
     }
     if args.json {
+        if let Some(last) = pending {
+            print(&last);
+        }
         print("]");
     } else if count == 0 {
         eprintln!(
@@ -53,6 +59,14 @@ pub async fn list(args: &ListArgs) -> Result<(), Failure> {
         );
     }
     Ok(())
+}
+
+/// `json`'s lines indented by two spaces, as an array's elements.
+fn indented(json: &str) -> String {
+    json.lines()
+        .map(|line| format!("  {line}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `streams get <name>`.

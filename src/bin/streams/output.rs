@@ -42,12 +42,24 @@ pub fn print_answer(
 
 /// `connection` as pretty JSON, its secrets redacted, safe for a terminal.
 pub fn pretty_json(connection: &StreamsConnection) -> Result<String, String> {
-    // The names of free-form maps' members, not their values: a webhook's
-    // `Authorization`, a JAAS config's password.
-    let json = atlas_stream_connections::redacted_json(connection)
-        .and_then(|shown| serde_json::to_string_pretty(&shown))
+    let json = serde_json::to_string_pretty(&shown(connection)?)
         .map_err(|e| format!("cannot print the connection: {e}"))?;
     Ok(json_printable(&json))
+}
+
+/// `connection` as it may be shown: the names of free-form maps' members,
+/// not their values (a webhook's `Authorization`, a JAAS config's
+/// password), and its state.
+fn shown(connection: &StreamsConnection) -> Result<serde_json::Value, String> {
+    let mut shown = atlas_stream_connections::redacted_json(connection)
+        .map_err(|e| format!("cannot print the connection: {e}"))?;
+    // The vendored spec has no `state`: a server's is kept among the
+    // properties it does not declare, whose values are redacted, as any
+    // unknown property's must be. The state is no secret.
+    if let (Some(state), serde_json::Value::Object(members)) = (connection.state(), &mut shown) {
+        members.insert("state".into(), state.as_str().into());
+    }
+    Ok(shown)
 }
 
 /// `value` as one line of JSON, safe for a terminal.
@@ -68,8 +80,7 @@ pub fn print_connection(
         let _ = writeln!(out, "{}", pretty_json(connection)?);
         return Ok(());
     }
-    let shown = atlas_stream_connections::redacted_json(connection)
-        .map_err(|e| format!("cannot print the connection: {e}"))?;
+    let shown = shown(connection)?;
     let _ = writeln!(
         out,
         "{} connection `{}` in project {project}, instance {instance}",
