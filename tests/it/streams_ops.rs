@@ -639,6 +639,53 @@ fn list_goes_through_every_page() {
     assert_eq!(names.len(), count, "every connection, once");
 }
 
+/// The workflow the README shows: `streams local-atlas` running, its
+/// printed variables exported, and one command after the other against
+/// it (with the API key: HTTP Digest). Needs the local Atlas to serve
+/// reads and lists.
+#[test]
+fn commands_share_a_streams_local_atlas_through_its_printed_variables() {
+    use std::io::{BufRead, BufReader};
+    let mut server = streams(&["local-atlas", "--credentials", "api-key"], &[])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("streams local-atlas runs");
+    let mut printed = BufReader::new(server.stdout.take().unwrap());
+    let mut variables = Vec::new();
+    loop {
+        let mut line = String::new();
+        assert_ne!(printed.read_line(&mut line).unwrap(), 0, "ended early");
+        let line = line.trim_end();
+        if line == "# ready" {
+            break;
+        }
+        if let Some((name, value)) = line.split_once('=') {
+            variables.push((name.to_owned(), value.to_owned()));
+        }
+    }
+    let env: Vec<(&str, &str)> = variables
+        .iter()
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .collect();
+    let file = temp_file("shared.json", &three("a").to_string());
+    let apply = ["apply", "--file", file.to_str().unwrap()];
+    let first = run(streams(&apply, &env), None);
+    let second = run(streams(&apply, &env), None);
+    let list = run(streams(&["list"], &env), None);
+    std::fs::remove_file(&file).ok();
+    drop(server.stdin.take());
+    assert!(server.wait().unwrap().success());
+    for out in [&first, &second, &list] {
+        assert_eq!(out.status, Some(0), "{}", out.stderr);
+        assert_no_secret(out);
+    }
+    assert!(first.stdout.contains("3 created"), "{}", first.stdout);
+    assert!(second.stdout.contains("3 unchanged"), "{}", second.stdout);
+    assert_eq!(list.stdout.lines().count(), 3, "{}", list.stdout);
+}
+
 #[test]
 fn a_malformed_file_is_refused_naming_the_file_and_the_json_path_never_a_value() {
     let cases: [(&str, &str); 6] = [
