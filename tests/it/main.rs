@@ -31,4 +31,5 @@ mod service_account;
 mod spans;
 mod streams_cli;
 mod streams_cli_flags;
+mod streams_ops;
 mod streams_serve;

@@ -170,7 +170,7 @@ fn usage_errors_exit_with_2_and_say_what_is_wrong() {
     let bad_json = temp_file("bad.json", "{ not json");
     let cases: Vec<(Vec<&str>, &str)> = vec![
         (vec!["create", "--bogus"], "unexpected argument '--bogus'"),
-        (vec!["delete"], "unrecognized subcommand 'delete'"),
+        (vec!["destroy"], "unrecognized subcommand 'destroy'"),
         (vec!["create"], "<--file <PATH>|--kind <KIND>>"),
         (vec![], "Usage: streams <COMMAND>"),
         (

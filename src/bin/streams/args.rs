@@ -3,6 +3,8 @@
 //! command and usage errors (exit status 2); what clap cannot say (a flag
 //! that does not apply to the chosen kind) is checked in [`CreateArgs::check_kind_flags`].
 
+use std::time::Duration;
+
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum, ValueHint};
 
 /// The project and instance used when none is given, against the embedded
@@ -50,12 +52,13 @@ flag values (the process list shows those): --password-env or
 --password-file. Text from the server is printed with control characters
 escaped.";
 
-/// `streams`: create MongoDB Atlas Stream Processing connections.
+/// `streams`: create, read, update, delete and apply MongoDB Atlas Stream
+/// Processing connections.
 #[derive(Parser)]
 #[command(
     name = "streams",
     version,
-    about = "Create MongoDB Atlas Stream Processing connections, in Atlas or in a local Atlas",
+    about = "Manage MongoDB Atlas Stream Processing connections, in Atlas or in a local Atlas",
     propagate_version = true,
     after_help = "`streams <COMMAND> --help` says more of each command."
 )]
@@ -70,6 +73,23 @@ pub enum Command {
     /// Atlas CLI login) or in an embedded local Atlas
     #[command(after_long_help = format!("{WHERE_IT_GOES}\n\n{EXIT_STATUS}"))]
     Create(Box<CreateArgs>),
+    /// List the connections of an instance (every page)
+    #[command(after_long_help = format!("{TARGET_HELP}\n\n{LIST_HELP}\n\n{EXIT_STATUS_OPS}"))]
+    List(ListArgs),
+    /// Show one connection (write-only fields are never returned)
+    #[command(after_long_help = format!("{TARGET_HELP}\n\n{EXIT_STATUS_OPS}"))]
+    Get(GetArgs),
+    /// Replace a connection with the one the flags or --file describe (by
+    /// its name)
+    #[command(after_long_help = format!("{TARGET_HELP}\n\n{UPDATE_HELP}\n\n{EXIT_STATUS_OPS}"))]
+    Update(Box<CreateArgs>),
+    /// Delete a connection (--wait: until it is gone)
+    #[command(after_long_help = format!("{TARGET_HELP}\n\n{DELETE_HELP}\n\n{EXIT_STATUS_OPS}"))]
+    Delete(DeleteArgs),
+    /// Make an instance hold the connections of a JSON file: create what is
+    /// missing, update what differs, leave the rest
+    #[command(after_long_help = format!("{TARGET_HELP}\n\n{APPLY_HELP}\n\n{EXIT_STATUS_APPLY}"))]
+    Apply(ApplyArgs),
     /// Run the local Atlas as a server on 127.0.0.1 until stopped, printing
     /// its address and throwaway credentials
     #[command(after_long_help = LOCAL_ATLAS_HELP)]
@@ -84,6 +104,205 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
 }
+
+const JSON_HELP: &str =
+    "Print the connection Atlas returns as JSON (free-form maps' values shown as [redacted])";
+
+/// Where a command's calls go: the same flags for every command.
+#[derive(Args)]
+pub struct TargetArgs {
+    /// Project id (the API's groupId): 24 lowercase hexadecimal digits
+    #[arg(long, value_name = "ID", env = PROJECT_VARIABLE, hide_env_values = true)]
+    pub project: Option<String>,
+    /// Stream processing instance name (the API's tenantName)
+    #[arg(long, value_name = "NAME", env = INSTANCE_VARIABLE, hide_env_values = true)]
+    pub instance: Option<String>,
+    /// Use an embedded local Atlas (started for this command alone), even
+    /// with credentials or an Atlas CLI login
+    #[arg(long)]
+    pub local: bool,
+}
+
+#[derive(Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Print a JSON array of the connections (free-form maps' values shown
+    /// as "[redacted]")
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct GetArgs {
+    /// The connection's name
+    pub name: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Pin the API version (YYYY-MM-DD)
+    #[arg(long, value_name = "DATE")]
+    pub api_version: Option<String>,
+    #[arg(long, help = JSON_HELP)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct DeleteArgs {
+    /// The connection's name
+    pub name: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Wait until the connection is gone (Atlas may finish a deletion
+    /// later); a connection that does not exist is then no error
+    #[arg(long)]
+    pub wait: bool,
+    /// With --wait: the longest wait (30s, 10m, 1h; a bare number is
+    /// seconds)
+    #[arg(long, value_name = "DURATION", requires = "wait", value_parser = parse_duration, default_value = "20m")]
+    pub wait_timeout: Duration,
+    /// Print {"name": ..., "status": "deleted" | "accepted"}
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args)]
+pub struct ApplyArgs {
+    /// A JSON file: one connection object, or an array of them; - reads
+    /// standard input
+    #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
+    pub file: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Only compare: say what would be created or updated, change nothing
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also update existing connections whose only possible difference is
+    /// a write-only field (a password), which Atlas never returns to compare
+    #[arg(long)]
+    pub update_secrets: bool,
+    /// How many connections are applied at a time
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..))]
+    pub concurrency: u16,
+    /// Do not wait for each connection to be READY
+    #[arg(long)]
+    pub no_wait: bool,
+    /// The longest wait for each connection to be READY (30s, 10m, 1h; a
+    /// bare number is seconds)
+    #[arg(long, value_name = "DURATION", conflicts_with = "no_wait", value_parser = parse_duration, default_value = "20m")]
+    pub wait_timeout: Duration,
+    /// Print one JSON object per connection, a line each, as each is done
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A duration as people write it: `30s`, `10m`, `1h`, `1h30m`, or a bare
+/// number of seconds.
+pub fn parse_duration(text: &str) -> Result<Duration, String> {
+    let bad = || format!("`{text}` is not a duration (30s, 10m, 1h, 1h30m, or seconds)");
+    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
+        return text.parse().map(Duration::from_secs).map_err(|_| bad());
+    }
+    let (mut total, mut number) = (0u64, String::new());
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            number.push(c);
+            continue;
+        }
+        let unit = match c {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(bad()),
+        };
+        let value: u64 = number.parse().map_err(|_| bad())?;
+        number.clear();
+        total = value
+            .checked_mul(unit)
+            .and_then(|v| total.checked_add(v))
+            .ok_or_else(bad)?;
+    }
+    match number.is_empty() && !text.is_empty() {
+        true => Ok(Duration::from_secs(total)),
+        false => Err(bad()),
+    }
+}
+
+const TARGET_HELP: &str = "\
+The target is chosen as for `streams create` (see `streams create --help`):
+Atlas with MONGODB_ATLAS_* credentials or an Atlas CLI login (then --project
+and --instance are required), else, or with --local, an embedded local Atlas
+started for this one command, empty but for what the command itself does.
+To run several commands against one local Atlas, start `streams local-atlas`
+and export what it prints.";
+
+const LIST_HELP: &str = "\
+One line per connection: its name, kind and state (when Atlas reports one).
+With --json, a JSON array of the connections as Atlas returns them.";
+
+const UPDATE_HELP: &str = "\
+The connection is built as for `streams create` (flags of one kind, or
+--file), and its name says which connection to replace. Atlas takes the
+whole connection, not a patch: fields left out may be reset. Passwords are
+sent only when given (--password-env, --password-file, or in the file).";
+
+const DELETE_HELP: &str = "\
+Atlas accepts a deletion and may finish it later (the connection is then
+DELETING). --wait sends the deletion again while Atlas is still deploying the
+connection, then waits until it is gone.";
+
+const APPLY_HELP: &str = r#"The file holds one connection, or an array of connections, each as for
+`streams create --file` (the body of Create One Stream Connection), each
+with a name. For each, by name: one that does not exist is created, one
+that differs in a field the file sets is updated, one that matches is left
+alone; then (unless --no-wait) apply waits until Atlas reports it READY.
+Connections Atlas holds that the file does not name are left alone.
+
+Write-only fields (passwords) cannot be compared, since Atlas never returns
+them: they are sent with a create, and with an update made for another
+difference. --update-secrets updates every existing connection that sets
+one, so that a changed password reaches Atlas.
+
+Output: a line per connection as it is done, in no particular order,
+  created|updated|unchanged <name> [<state>]
+with the fields that differ below it (secrets shown as "[redacted]"):
+  authentication.username: "a" -> "b"
+and "secrets sent" when write-only fields went with the create or update;
+then a summary line with the counts and the number of 429 (rate limit)
+answers absorbed. --dry-run says "would create" and "would update" instead.
+Throttled calls are waited out, not failures.
+
+With --json, one JSON object a line per connection, as each is done:
+  {"name": "events", "action": "created" | "updated" | "unchanged",
+   "dryRun": false, "secretsSent": true, "state": "READY",
+   "changes": [{"field": "bootstrapServers", "stored": "a:9092",
+                "wanted": "b:9092"}],
+   "throttled": 0}
+"stored" is absent when Atlas holds no such field, "state" when Atlas
+reports none; a connection that failed has "error" (and "status", the HTTP
+status, when Atlas answered) instead of "action". No summary line: the
+exit status says whether any failed.
+
+On a terminal, standard error shows the progress (applied 37/200, 3
+throttled)."#;
+
+const EXIT_STATUS_OPS: &str = "\
+Exit status:
+  0  done
+  2  usage error: bad flags, unreadable file, invalid JSON, bad credentials
+     configuration
+  3  Atlas answered with an error (not found, validation, authentication,
+     rate limit, ...)
+  4  no usable answer: network error, timeout, unexpected response";
+
+const EXIT_STATUS_APPLY: &str = "\
+Exit status:
+  0  every connection was applied (or, with --dry-run, compared)
+  2  usage error: bad flags, unreadable or invalid file (the error names
+     the JSON path at fault, never a value), a connection without a name,
+     two with the same name, bad credentials configuration
+  3  some connections failed: Atlas refused them, or they did not become
+     READY in time (each is listed on standard error)
+  4  some connections got no usable answer (network error, timeout)";
 
 /// The kinds flags can build; others come from a file.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -108,12 +327,8 @@ impl Kind {
 #[derive(Args)]
 #[command(group(ArgGroup::new("source").required(true).args(["file", "kind"])))]
 pub struct CreateArgs {
-    /// Project id (the API's groupId): 24 lowercase hexadecimal digits
-    #[arg(long, value_name = "ID", env = PROJECT_VARIABLE, hide_env_values = true)]
-    pub project: Option<String>,
-    /// Stream processing instance name (the API's tenantName)
-    #[arg(long, value_name = "NAME", env = INSTANCE_VARIABLE, hide_env_values = true)]
-    pub instance: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
     /// The connection as JSON; - reads standard input
     #[arg(long, value_name = "PATH", value_hint = ValueHint::FilePath)]
     pub file: Option<String>,
@@ -127,15 +342,8 @@ pub struct CreateArgs {
     /// version not after it)
     #[arg(long, value_name = "DATE")]
     pub api_version: Option<String>,
-    /// Create in an embedded local Atlas, even with credentials or an Atlas
-    /// CLI login
-    #[arg(long)]
-    pub local: bool,
     // Not a doc comment: rustdoc would read `[redacted]` as a link.
-    #[arg(
-        long,
-        help = "Print the created connection as JSON (free-form maps' values shown as [redacted])"
-    )]
+    #[arg(long, help = JSON_HELP)]
     pub json: bool,
     #[command(flatten)]
     pub kafka: KafkaArgs,

@@ -1,5 +1,5 @@
-//! The connection `create` sends: read from a JSON file, or built from the
-//! flags of one kind. Errors never quote a value from the file: it may be a
+//! The connection `create` and `update` send, read from a JSON file or
+//! built from the flags of one kind, and the connections `apply` reads. Errors never quote a value from the file: it may be a
 //! password.
 
 use std::io::Read;
@@ -38,30 +38,86 @@ fn read_text(path: &str) -> Result<String, String> {
 /// The connection in `file` (`-`: standard input), as JSON.
 fn from_file(file: &str) -> Result<StreamsConnection, String> {
     let text = read_text(file)?;
-    // Syntax is checked on its own first: the connection's decoder reads a
-    // kind's fields only once it has its tag, and reports a truncated or
-    // broken document as a shape problem without a position.
-    if let Err(e) = serde_json::from_str::<serde::de::IgnoredAny>(&text) {
-        return Err(format!(
+    check_syntax(file, &text)?;
+    parse_one(&text).map_err(|wrong| format!("{file}: not a stream connection: {}", wrong.at("")))
+}
+
+/// The connections in `file` (`-`: standard input) for `apply`: one
+/// connection object, or an array of them.
+pub fn many_from_file(file: &str) -> Result<Vec<StreamsConnection>, String> {
+    let text = read_text(file)?;
+    check_syntax(file, &text)?;
+    let value: serde_json::Value = serde_json::from_str(&text)
+        .map_err(|e| format!("{file}: {}", without_values(&e.to_string())))?;
+    match value {
+        serde_json::Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(index, item)| {
+                parse_one(&item.to_string()).map_err(|wrong| {
+                    format!(
+                        "{file}: connection {index} (from 0) is not a stream connection: {}",
+                        wrong.at(&format!("[{index}]"))
+                    )
+                })
+            })
+            .collect(),
+        serde_json::Value::Object(_) => {
+            Ok(vec![parse_one(&text).map_err(|wrong| {
+                format!("{file}: not a stream connection: {}", wrong.at(""))
+            })?])
+        }
+        _ => Err(format!(
+            "{file}: expected a connection (a JSON object) or an array of them"
+        )),
+    }
+}
+
+/// Syntax is checked on its own first: the connection's decoder reads a
+/// kind's fields only once it has its tag, and reports a truncated or
+/// broken document as a shape problem without a position.
+fn check_syntax(file: &str, text: &str) -> Result<(), String> {
+    match serde_json::from_str::<serde::de::IgnoredAny>(text) {
+        Ok(_) => Ok(()),
+        Err(e) => Err(format!(
             "{file}: not valid JSON at line {}, column {}",
             e.line(),
             e.column()
-        ));
-    }
-    let mut reader = serde_json::Deserializer::from_str(&text);
-    match serde_path_to_error::deserialize(&mut reader) {
-        Ok(connection) => Ok(connection),
-        Err(e) => Err(format!(
-            "{file}: not a stream connection: {}",
-            wrong_field(&text, &e)
         )),
     }
+}
+
+/// Where a connection's JSON is wrong, and how.
+struct Wrong {
+    /// A JSON path (`authentication.password`), `.` for the top level.
+    path: String,
+    /// What is wrong, without the value.
+    what: String,
+}
+
+impl Wrong {
+    /// Said with the path under `prefix` (`[2]` for an array's element).
+    fn at(&self, prefix: &str) -> String {
+        let path = match (prefix, self.path.as_str()) {
+            ("", ".") => return format!("{} (at the top level)", self.what),
+            (prefix, ".") => prefix.to_owned(),
+            ("", path) => path.to_owned(),
+            (prefix, path) => format!("{prefix}.{path}"),
+        };
+        format!("field `{path}`: {}", self.what)
+    }
+}
+
+/// The connection in `text`, which is valid JSON.
+fn parse_one(text: &str) -> Result<StreamsConnection, Wrong> {
+    let mut reader = serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(&mut reader).map_err(|e| wrong_field(text, &e))
 }
 
 /// Where the file is wrong, as a JSON path (`authentication.password`),
 /// and what kind of problem, never the value: serde's message quotes the
 /// offending value, which may be a password.
-fn wrong_field(text: &str, error: &serde_path_to_error::Error<serde_json::Error>) -> String {
+fn wrong_field(text: &str, error: &serde_path_to_error::Error<serde_json::Error>) -> Wrong {
     let path = match error.path().to_string() {
         // A union may read members that come before `type` before it knows
         // the kind, and decode them later without their path: decoding
@@ -75,10 +131,9 @@ fn wrong_field(text: &str, error: &serde_path_to_error::Error<serde_json::Error>
             .unwrap_or(root),
         path => path,
     };
-    let what = without_values(&error.inner().to_string());
-    match path.as_str() {
-        "." => format!("{what} (at the top level)"),
-        path => format!("field `{path}`: {what}"),
+    Wrong {
+        path,
+        what: without_values(&error.inner().to_string()),
     }
 }
 

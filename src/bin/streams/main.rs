@@ -1,7 +1,8 @@
-//! `streams`: create an Atlas Stream Processing connection from the command
-//! line, against Atlas (with `MONGODB_ATLAS_*` credentials in the
-//! environment) or, without any, against the crate's embedded local Atlas;
-//! or run that local Atlas as a server for other clients.
+//! `streams`: create, list, read, update, delete and apply Atlas Stream
+//! Processing connections from the command line, against Atlas (with
+//! `MONGODB_ATLAS_*` credentials in the environment) or, without any,
+//! against the crate's embedded local Atlas; or run that local Atlas as a
+//! server for other clients.
 //!
 //! `cargo run --features cli --bin streams -- --help` says everything; the
 //! exit status tells usage errors (2), errors Atlas answered with (3) and
@@ -9,11 +10,14 @@
 //! feature, so library users never compile it, nor clap.
 //!
 //! Modules, one concern each: [`args`] (the command line), [`connection`]
-//! (the connection to send), [`target`] (where it goes), [`output`] (what is
-//! printed), [`serve`] (`streams local-atlas`).
+//! (the connections to send), [`target`] (where they go), [`ops`] (`list`,
+//! `get`, `update`, `delete`), [`apply`] (`streams apply`), [`output`]
+//! (what is printed), [`serve`] (`streams local-atlas`).
 
+mod apply;
 mod args;
 mod connection;
+mod ops;
 mod output;
 mod serve;
 mod target;
@@ -21,6 +25,7 @@ mod target;
 use std::io::Write;
 use std::process::ExitCode;
 
+use atlas_stream_connections::types::StreamsConnection;
 use atlas_stream_connections::{CallOptions, Error};
 use clap::{CommandFactory, Parser};
 
@@ -39,6 +44,9 @@ enum Failure {
     Local(String),
     Api(Error),
     Transport(Error),
+    /// What failed was said already (`apply`'s connections): only the
+    /// exit status is left.
+    Reported(u8),
 }
 
 impl Failure {
@@ -57,10 +65,21 @@ impl Failure {
             _ => Failure::Transport(error),
         }
     }
+
+    /// As [`from_client`](Self::from_client), for a call other than a
+    /// create: an answer that could not be read is no sign of a name now
+    /// taken, and the call can be made again.
+    fn from_call(error: Error) -> Self {
+        match Self::from_client(error) {
+            Failure::Created(error) => Failure::Transport(error),
+            failure => failure,
+        }
+    }
 }
 
-/// `streams create`: builds the connection, sends it, prints the answer.
-async fn create(args: &CreateArgs) -> Result<(), Failure> {
+/// The connection the flags or the file describe, for `create` and
+/// `update`.
+fn wanted_connection(args: &CreateArgs) -> Result<StreamsConnection, Failure> {
     if args.password.is_some() {
         return Err(Failure::Usage(
             "--password is not accepted (it would show in the process list); \
@@ -70,19 +89,35 @@ async fn create(args: &CreateArgs) -> Result<(), Failure> {
     }
     args.check_kind_flags().map_err(Failure::Usage)?;
     args.check_file_alone().map_err(Failure::Usage)?;
-    let connection = connection::connection(args).map_err(Failure::Usage)?;
-    let target = Target::new(args).await?;
-    let mut options = CallOptions::new();
-    if let Some(version) = &args.api_version {
-        options = options.api_version(version.clone());
+    connection::connection(args).map_err(Failure::Usage)
+}
+
+/// The per-call options of `--api-version`.
+fn call_options(api_version: Option<&String>) -> CallOptions {
+    match api_version {
+        Some(version) => CallOptions::new().api_version(version.clone()),
+        None => CallOptions::new(),
     }
+}
+
+/// `streams create`: builds the connection, sends it, prints the answer.
+async fn create(args: &CreateArgs) -> Result<(), Failure> {
+    let connection = wanted_connection(args)?;
+    let target = Target::new(&args.target).await?;
+    let options = call_options(args.api_version.as_ref());
     let created = target
         .client
         .create_stream_connection_with(&target.project, &target.instance, &connection, &options)
         .await
         .map_err(Failure::from_client)?;
-    output::print_created(args.json, &target.project, &target.instance, &created)
-        .map_err(Failure::Usage)
+    output::print_answer(
+        "created",
+        args.json,
+        &target.project,
+        &target.instance,
+        &created,
+    )
+    .map_err(Failure::Usage)
 }
 
 /// `streams completions <shell>`: the script, on standard output.
@@ -101,6 +136,11 @@ async fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match &cli.command {
         Command::Create(args) => create(args).await,
+        Command::List(args) => ops::list(args).await,
+        Command::Get(args) => ops::get(args).await,
+        Command::Update(args) => ops::update(args).await,
+        Command::Delete(args) => ops::delete(args).await,
+        Command::Apply(args) => apply::apply(args).await,
         Command::LocalAtlas(args) => serve::serve(args).await,
         Command::Completions { shell } => {
             completions(*shell);
@@ -136,6 +176,7 @@ fn with_causes(error: &Error) -> String {
 /// connection that may exist; the exit status for it.
 fn report(failure: Failure) -> ExitCode {
     let message = match &failure {
+        Failure::Reported(status) => return ExitCode::from(*status),
         Failure::Usage(message) | Failure::Local(message) => message.clone(),
         Failure::Created(error) | Failure::Api(error) | Failure::Transport(error) => {
             with_causes(error)
@@ -155,9 +196,10 @@ fn report(failure: Failure) -> ExitCode {
             ExitCode::from(5)
         }
         Failure::Api(error) => {
-            print_field_violations(&error);
+            print_field_violations(&error, "  ");
             ExitCode::from(3)
         }
+        Failure::Reported(status) => ExitCode::from(status),
         Failure::Local(_) => ExitCode::from(4),
         Failure::Transport(error) => {
             if target::may_have_arrived(&error) {
@@ -171,8 +213,8 @@ fn report(failure: Failure) -> ExitCode {
     }
 }
 
-/// The fields Atlas said are at fault, one a line.
-fn print_field_violations(error: &Error) {
+/// The fields Atlas said are at fault, one a line, after `indent`.
+fn print_field_violations(error: &Error, indent: &str) {
     let Some(response) = error.response() else {
         return;
     };
@@ -182,7 +224,7 @@ fn print_field_violations(error: &Error) {
         let wire = serde_json::to_value(field).unwrap_or_default();
         let text = |name: &str| wire[name].as_str().unwrap_or("").to_owned();
         eprintln!(
-            "  {}: {}",
+            "{indent}{}: {}",
             printable(&text("field")),
             printable(&text("description"))
         );

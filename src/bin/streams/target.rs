@@ -1,4 +1,4 @@
-//! Where `create` sends the connection: Atlas, with the credentials of the
+//! Where a command's calls go: Atlas, with the credentials of the
 //! environment or of the Atlas CLI's profile, or an embedded local Atlas
 //! when there are none.
 
@@ -8,7 +8,7 @@ use atlas_stream_connections::{
 };
 
 use crate::Failure;
-use crate::args::{CreateArgs, SAMPLE_INSTANCE, SAMPLE_PROJECT};
+use crate::args::{SAMPLE_INSTANCE, SAMPLE_PROJECT, TargetArgs};
 
 /// A client, a project and an instance.
 pub struct Target {
@@ -31,7 +31,7 @@ impl Target {
     /// a credential, or when the Atlas CLI keeps profiles (the library reads
     /// the one the CLI would use when the variables hold none); else a
     /// local Atlas.
-    pub async fn new(args: &CreateArgs) -> Result<Self, Failure> {
+    pub async fn new(args: &TargetArgs) -> Result<Self, Failure> {
         if args.local {
             return Self::local(args).await;
         }
@@ -57,7 +57,7 @@ impl Target {
 
     /// Atlas, with the credentials `builder` has; the project and the
     /// instance must be given.
-    fn atlas(args: &CreateArgs, builder: ClientBuilder) -> Result<Self, Failure> {
+    fn atlas(args: &TargetArgs, builder: ClientBuilder) -> Result<Self, Failure> {
         let required = |value: &Option<String>, flag: &str| {
             value.clone().ok_or_else(|| {
                 Failure::Usage(format!(
@@ -87,7 +87,7 @@ impl Target {
 
     /// An embedded local Atlas holding the project and instance given, or
     /// the sample ones.
-    async fn local(args: &CreateArgs) -> Result<Self, Failure> {
+    async fn local(args: &TargetArgs) -> Result<Self, Failure> {
         let named_base = BASE_URL_VARIABLES.iter().find(|name| is_set(name));
         if let (Some(name), false) = (named_base, args.local) {
             // Asked for a particular Atlas, without the means to sign in:
