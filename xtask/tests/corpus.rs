@@ -244,7 +244,7 @@ fn build_and_test(copy: &CrateCopy, fragment: &Path, preview: bool, name: &str) 
         "{name}: a test binary did not run:\n{out}"
     );
     assert!(
-        passed[0].contains("ok. 5 passed") && (!preview || passed[1].contains("ok. 4 passed")),
+        passed[0].contains("ok. 6 passed") && (!preview || passed[1].contains("ok. 4 passed")),
         "{name}: not every behaviour test ran:\n{out}"
     );
 }
