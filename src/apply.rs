@@ -735,6 +735,34 @@ mod tests {
     }
 
     #[test]
+    fn options_and_actions_say_what_they_are() {
+        let options = ApplyOptions::new()
+            .concurrency(3)
+            .timeout(Duration::from_secs(7))
+            .dry_run(true)
+            .update_secrets(true)
+            .wait(None);
+        assert_eq!(
+            (
+                options.concurrency,
+                options.timeout,
+                options.dry_run,
+                options.update_secrets
+            ),
+            (3, Duration::from_secs(7), true, true)
+        );
+        assert_eq!(options.wait, None);
+        let defaults = ApplyOptions::default();
+        assert_eq!(defaults.concurrency, ApplyOptions::DEFAULT_CONCURRENCY);
+        assert_eq!(defaults.wait, Some(Wait::default()));
+        let shown: Vec<String> = [Action::Created, Action::Updated, Action::Unchanged]
+            .iter()
+            .map(Action::to_string)
+            .collect();
+        assert_eq!(shown, ["created", "updated", "unchanged"]);
+    }
+
+    #[test]
     fn what_atlas_adds_and_what_it_never_returns_are_no_difference() {
         let wanted = kafka("u", Some("secret"));
         let mut stored = serde_json::to_value(kafka("u", None)).unwrap();

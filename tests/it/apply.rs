@@ -365,7 +365,14 @@ async fn many_connections_under_a_rate_limit_all_apply_and_the_429s_are_counted(
     let many: Vec<_> = (0..40)
         .map(|n| connection(json!({"type": "Sample", "name": format!("s{n}")})))
         .collect();
-    let outcomes = apply(&client, many, &options().concurrency(16)).await;
+    let mut applying = client
+        .apply_stream_connections(PROJECT, INSTANCE, many, &options().concurrency(16))
+        .unwrap();
+    assert_eq!(applying.total(), 40);
+    let mut outcomes = Vec::new();
+    while let Some(outcome) = applying.next().await {
+        outcomes.push(outcome);
+    }
     assert_eq!(outcomes.len(), 40);
     assert!(
         actions(&outcomes)
