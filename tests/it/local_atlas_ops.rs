@@ -13,7 +13,9 @@ use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
-use crate::support::{INSTANCE, PROJECT, TOKEN_PATH, connections_path, versioned};
+use crate::support::{
+    DigestAnswer, INSTANCE, PROJECT, TOKEN_PATH, connections_path, nonce_of, versioned,
+};
 
 /// Another project, for what is per project.
 const OTHER_PROJECT: &str = "aaaaaaaaaaaaaaaaaaaaaaaa";
@@ -841,4 +843,57 @@ async fn a_connection_read_can_be_sent_back_as_its_update_its_state_ignored() {
     let sent = serde_json::to_value(&sent).unwrap();
     assert!(sent.get("state").is_none(), "{sent}");
     assert!(sent.get("links").is_none(), "{sent}");
+}
+
+#[tokio::test]
+async fn digest_answers_are_checked_against_each_operation_s_method_and_uri() {
+    let atlas = LocalAtlas::start().await.unwrap();
+    let api = Api::of(&atlas).await;
+    api.create(&sample("s")).await;
+    let (public, private) = atlas.api_key();
+    let http = reqwest::Client::new();
+    let uri = format!("{}?pretty=true", one_path(PROJECT, "s"));
+    let url = format!("{}{uri}", atlas.base_url());
+    let probe = http.patch(&url).send().await.unwrap();
+    assert_eq!(probe.status(), 401);
+    let nonce = nonce_of(probe.headers()["www-authenticate"].to_str().unwrap());
+    let answer = |method: &str, nc: &str| {
+        DigestAnswer {
+            username: public,
+            private_key: private.expose_secret(),
+            method,
+            uri: &uri,
+            nonce: &nonce,
+            nc,
+            cnonce: "0a4f113b",
+        }
+        .header()
+    };
+    // An answer computed for another method is refused.
+    let wrong = http
+        .delete(&url)
+        .header("authorization", answer("PATCH", "00000001"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let patched = http
+        .patch(&url)
+        .header("authorization", answer("PATCH", "00000002"))
+        .header("content-type", versioned())
+        .body(sample("s").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    let text = patched.text().await.unwrap();
+    assert!(text.contains("\n  \"name\": \"s\""), "pretty: {text}");
+    let deleted = http
+        .delete(&url)
+        .header("authorization", answer("DELETE", "00000003"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 202);
+    assert!(atlas.connections().is_empty());
 }
