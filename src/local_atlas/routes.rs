@@ -224,6 +224,17 @@ mod tests {
     }
 
     #[test]
+    fn a_spec_without_one_of_the_operations_is_refused() {
+        let mut spec: Value =
+            serde_json::from_str(include_str!("../../spec/openapi.json")).unwrap();
+        let one =
+            "/api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections/{connectionName}";
+        spec["paths"][one].as_object_mut().unwrap().remove("patch");
+        let refused = Routes::from_spec(&spec).err().unwrap();
+        assert!(refused.contains("Update"), "{refused}");
+    }
+
+    #[test]
     fn another_method_or_path_is_told_apart() {
         let routes = routes();
         let Matched::OtherMethods(methods) =

@@ -13,7 +13,9 @@ use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
-use crate::support::{INSTANCE, PROJECT, TOKEN_PATH, connections_path, versioned};
+use crate::support::{
+    DigestAnswer, INSTANCE, PROJECT, TOKEN_PATH, connections_path, nonce_of, versioned,
+};
 
 /// Another project, for what is per project.
 const OTHER_PROJECT: &str = "aaaaaaaaaaaaaaaaaaaaaaaa";
@@ -321,6 +323,11 @@ async fn list_pages_through_connections_in_creation_order_with_atlas_s_links() {
     assert_eq!(past_the_end.body["totalCount"], 5);
     assert_eq!(link(&past_the_end.body, "next"), None);
 
+    // A page that ends exactly at the last connection has no next.
+    let exact = api.list("?itemsPerPage=5").await;
+    assert_eq!(names(&exact.body), ["e", "a", "d", "b", "c"]);
+    assert_eq!(link(&exact.body, "next"), None);
+
     // Defaults: page 1 of 100.
     let all = api.list("").await;
     assert_eq!(names(&all.body), ["e", "a", "d", "b", "c"]);
@@ -531,6 +538,11 @@ async fn a_private_kafka_connection_is_pending_and_refuses_changes_while_deployi
     let patched = api.patch("vpc", &private_kafka("vpc")).await;
     assert_eq!(patched.status, 409);
     assert_eq!(patched.error_code(), "STREAM_KAFKA_CONNECTION_IS_DEPLOYING");
+
+    // Private Link deploys asynchronously too.
+    let mut private_link = private_kafka("link");
+    private_link["networking"]["access"]["type"] = json!("PRIVATE_LINK");
+    assert_eq!(api.create(&private_link).await.body["state"], "PENDING");
 
     // Public networking, or another kind: ready at once, deleted at once.
     for connection in [kafka("public"), sample("sample")] {
@@ -754,4 +766,134 @@ async fn patch_bodies_are_recorded_without_secrets_unless_told_to_keep_them() {
             None => assert!(!record_secrets),
         }
     }
+}
+
+/// The state of `name` once it is no longer `from`, polling GET (the
+/// deployment ends with time, which a test can only wait for) for at most
+/// ten seconds; `None` once the connection is gone (`404`).
+async fn state_after(api: &Api, name: &str, from: &str) -> Option<String> {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let got = api.get(name).await;
+        if got.status == 404 {
+            return None;
+        }
+        let state = got.body["state"].as_str().unwrap().to_owned();
+        if state != from {
+            return Some(state);
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{name} still {from}"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+#[tokio::test]
+async fn deployments_and_deletions_end_when_the_deployment_time_has_passed() {
+    let atlas = LocalAtlas::builder()
+        .deployment_time(Duration::from_millis(50))
+        .start()
+        .await
+        .unwrap();
+    let api = Api::of(&atlas).await;
+    assert_eq!(
+        api.create(&private_kafka("vpc")).await.body["state"],
+        "PENDING"
+    );
+    assert_eq!(
+        state_after(&api, "vpc", "PENDING").await.as_deref(),
+        Some("READY")
+    );
+    atlas.fail_next_deployment();
+    assert_eq!(
+        api.patch("vpc", &private_kafka("vpc")).await.body["state"],
+        "PENDING"
+    );
+    assert_eq!(
+        state_after(&api, "vpc", "PENDING").await.as_deref(),
+        Some("FAILED")
+    );
+    assert_eq!(api.delete("vpc").await.status, 202);
+    assert_eq!(state_after(&api, "vpc", "DELETING").await, None);
+    assert!(atlas.connections().is_empty());
+}
+
+#[tokio::test]
+async fn a_connection_read_can_be_sent_back_as_its_update_its_state_ignored() {
+    let atlas = LocalAtlas::builder()
+        .deployment_time(Duration::from_secs(3600))
+        .start()
+        .await
+        .unwrap();
+    let api = Api::of(&atlas).await;
+    api.create(&kafka("events")).await;
+    let mut read = api.get("events").await.body;
+    read["bootstrapServers"] = json!("broker-3:9092");
+    read["state"] = json!("FAILED");
+    let patched = api.patch("events", &read).await;
+    assert_eq!(patched.status, 200, "{}", patched.body);
+    assert_eq!(patched.body["state"], "READY");
+    assert_eq!(patched.body["bootstrapServers"], "broker-3:9092");
+    // Neither the state nor the links sent are stored as sent; the
+    // password omitted is kept.
+    let sent = atlas.connections()[0].sent_connection().unwrap();
+    assert_eq!(password_of(&sent).as_deref(), Some("hunter2"));
+    let sent = serde_json::to_value(&sent).unwrap();
+    assert!(sent.get("state").is_none(), "{sent}");
+    assert!(sent.get("links").is_none(), "{sent}");
+}
+
+#[tokio::test]
+async fn digest_answers_are_checked_against_each_operation_s_method_and_uri() {
+    let atlas = LocalAtlas::start().await.unwrap();
+    let api = Api::of(&atlas).await;
+    api.create(&sample("s")).await;
+    let (public, private) = atlas.api_key();
+    let http = reqwest::Client::new();
+    let uri = format!("{}?pretty=true", one_path(PROJECT, "s"));
+    let url = format!("{}{uri}", atlas.base_url());
+    let probe = http.patch(&url).send().await.unwrap();
+    assert_eq!(probe.status(), 401);
+    let nonce = nonce_of(probe.headers()["www-authenticate"].to_str().unwrap());
+    let answer = |method: &str, nc: &str| {
+        DigestAnswer {
+            username: public,
+            private_key: private.expose_secret(),
+            method,
+            uri: &uri,
+            nonce: &nonce,
+            nc,
+            cnonce: "0a4f113b",
+        }
+        .header()
+    };
+    // An answer computed for another method is refused.
+    let wrong = http
+        .delete(&url)
+        .header("authorization", answer("PATCH", "00000001"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+    let patched = http
+        .patch(&url)
+        .header("authorization", answer("PATCH", "00000002"))
+        .header("content-type", versioned())
+        .body(sample("s").to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patched.status(), 200);
+    let text = patched.text().await.unwrap();
+    assert!(text.contains("\n  \"name\": \"s\""), "pretty: {text}");
+    let deleted = http
+        .delete(&url)
+        .header("authorization", answer("DELETE", "00000003"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(deleted.status(), 202);
+    assert!(atlas.connections().is_empty());
 }
