@@ -4,7 +4,7 @@
 //! connection and a second that finds them all unchanged.
 //!
 //! ```sh
-//! cargo bench -p atlas-bench --bench apply                  # 200 connections, 100 requests per 10 s
+//! cargo bench -p atlas-bench --bench apply   # 200 connections; a bucket of 100, 10 back a second
 //! cargo bench -p atlas-bench --bench apply -- --help
 //! ```
 
@@ -24,8 +24,9 @@ usage: cargo bench -p atlas-bench --bench apply [-- OPTIONS]
   --connections N   connections applied (default 200): a tenth Kafka over private
                     networking (deployed asynchronously, 1 s), the rest Sample, Kafka
                     and Https in turn
-  --limit N         requests admitted per window, per project (default 100)
-  --window S        the rate limit's window in seconds (default 10)
+  --capacity N      the rate limit's token bucket: its capacity, per project (default 100)
+  --refill N        tokens put back every interval (default 10)
+  --every S         the refill interval in seconds (default 1)
   --concurrency N   connections applied at a time (default 8, apply's default)
   --help            this text
 ";
@@ -35,16 +36,18 @@ const INSTANCE: &str = "bench";
 
 struct Options {
     connections: usize,
-    limit: u32,
-    window: u64,
+    capacity: u32,
+    refill: u32,
+    every: u64,
     concurrency: usize,
 }
 
 fn options() -> Result<Option<Options>, String> {
     let mut options = Options {
         connections: 200,
-        limit: 100,
-        window: 10,
+        capacity: 100,
+        refill: 10,
+        every: 1,
         concurrency: ApplyOptions::DEFAULT_CONCURRENCY,
     };
     let mut args = std::env::args().skip(1);
@@ -57,10 +60,13 @@ fn options() -> Result<Option<Options>, String> {
         };
         match arg.as_str() {
             "--connections" => options.connections = value("--connections")? as usize,
-            "--limit" => {
-                options.limit = u32::try_from(value("--limit")?).map_err(|e| e.to_string())?
+            "--capacity" => {
+                options.capacity = u32::try_from(value("--capacity")?).map_err(|e| e.to_string())?
             }
-            "--window" => options.window = value("--window")?,
+            "--refill" => {
+                options.refill = u32::try_from(value("--refill")?).map_err(|e| e.to_string())?
+            }
+            "--every" => options.every = value("--every")?,
             "--concurrency" => options.concurrency = value("--concurrency")? as usize,
             "--help" | "-h" => {
                 print!("{HELP}");
@@ -174,7 +180,11 @@ fn main() -> ExitCode {
 async fn bench(options: &Options) -> Result<bool, String> {
     let atlas = LocalAtlas::builder()
         .instance(PROJECT, INSTANCE)
-        .rate_limit(options.limit, Duration::from_secs(options.window))
+        .rate_limit(
+            options.capacity,
+            options.refill,
+            Duration::from_secs(options.every),
+        )
         .deployment_time(Duration::from_secs(1))
         .start()
         .await
@@ -186,8 +196,9 @@ async fn bench(options: &Options) -> Result<bool, String> {
         .build()
         .map_err(|e| e.to_string())?;
     println!(
-        "apply of {} connections, local Atlas limited to {} requests per {} s, concurrency {}\n",
-        options.connections, options.limit, options.window, options.concurrency
+        "apply of {} connections, local Atlas's token bucket: capacity {}, refill {} every {} s; \
+         concurrency {}\n",
+        options.connections, options.capacity, options.refill, options.every, options.concurrency
     );
     println!(
         "| run | time | created | updated | unchanged | failed | 429s absorbed (client) | 429s sent (server) | requests |"

@@ -1,57 +1,71 @@
-//! The rate limiter: Atlas limits the Admin API per project ("Resource
-//! /api/atlas/v2 is limited to a number of requests per minute") and answers
-//! `429 RATE_LIMITED` with `Retry-After` beyond it.
+//! The rate limiter, as Atlas documents its own ("Atlas Administration API
+//! Rate Limits"): a token bucket per project. The bucket holds at most
+//! `capacity` tokens and starts full; each request admitted takes one; every
+//! `refill_every`, `refill_rate` tokens are put back (up to the capacity).
+//! An empty bucket refuses the request with `429`, errorCode
+//! `RATE_LIMITED_TOKEN_BUCKET`, a `detail` and `parameters` that give the
+//! retry delay, the capacity and the refill rate, and the `Retry-After`,
+//! `RateLimit-Limit` and `RateLimit-Remaining` headers (the shapes of the
+//! documentation's example).
 //!
-//! A sliding window log, chosen over a token bucket because it says exactly
-//! what `rate_limit(requests, per)` reads as: at most `requests` requests
-//! admitted in any `per`, per project. Its answers depend only on the
-//! instants of the admitted requests, so a test with a long window (an hour,
-//! say) knows which request is refused whatever the machine's speed, and
-//! how long `Retry-After` says to wait (a whole number of seconds, rounded
-//! up, never 0). Refused requests are not counted, as a client that waits
-//! as told must then be admitted.
+//! Its answers depend only on the instants of the requests, so a test with
+//! a long refill interval (an hour, say) knows which request is refused
+//! whatever the machine's speed, and how long `Retry-After` says to wait (a
+//! whole number of seconds, rounded up, never 0). Refused requests take no
+//! token, as a client that waits as told must then be admitted.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-/// At most `requests` requests admitted per `per`, per project.
+/// A token bucket per project.
 pub(crate) struct RateLimiter {
-    requests: u32,
-    per: Duration,
-    /// The instants of the requests admitted in the last `per`, oldest
-    /// first, per project.
-    admitted: HashMap<String, VecDeque<Instant>>,
+    pub capacity: u32,
+    pub refill_rate: u32,
+    pub refill_every: Duration,
+    buckets: HashMap<String, Bucket>,
+}
+
+struct Bucket {
+    tokens: u32,
+    /// The instant of the last refill (or of the first request).
+    refilled_at: Instant,
 }
 
 impl RateLimiter {
-    pub fn new(requests: u32, per: Duration) -> Self {
+    pub fn new(capacity: u32, refill_rate: u32, refill_every: Duration) -> Self {
         Self {
-            requests,
-            per,
-            admitted: HashMap::new(),
+            capacity,
+            refill_rate,
+            refill_every,
+            buckets: HashMap::new(),
         }
     }
 
-    /// Admits a request of `project` at `now`, or says how long to wait
-    /// before one would be admitted.
-    pub fn admit(&mut self, project: &str, now: Instant) -> Result<(), Duration> {
-        let admitted = self.admitted.entry(project.to_owned()).or_default();
-        while admitted
-            .front()
-            .is_some_and(|&at| now.saturating_duration_since(at) >= self.per)
-        {
-            admitted.pop_front();
-        }
-        if admitted.len() < self.requests as usize {
-            admitted.push_back(now);
-            return Ok(());
-        }
-        // Full: the oldest admitted request leaves the window first (with no
-        // request admitted at all, a limit of 0, the whole window).
-        let wait = admitted.front().map_or(self.per, |&oldest| {
-            (oldest + self.per).saturating_duration_since(now)
+    /// Admits a request of `project` at `now`, saying how many tokens are
+    /// left, or says how long to wait before one would be admitted.
+    pub fn admit(&mut self, project: &str, now: Instant) -> Result<u32, Duration> {
+        let capacity = self.capacity;
+        let bucket = self.buckets.entry(project.to_owned()).or_insert(Bucket {
+            tokens: capacity,
+            refilled_at: now,
         });
-        Err(wait)
+        let every = self.refill_every.max(Duration::from_nanos(1));
+        let elapsed = now.saturating_duration_since(bucket.refilled_at);
+        let refills = elapsed.as_nanos() / every.as_nanos();
+        if refills > 0 {
+            let added = u128::from(self.refill_rate).saturating_mul(refills);
+            let tokens = (u128::from(bucket.tokens) + added).min(u128::from(capacity));
+            bucket.tokens = u32::try_from(tokens).unwrap_or(capacity);
+            let step = u32::try_from(refills).unwrap_or(u32::MAX);
+            bucket.refilled_at += every.saturating_mul(step);
+        }
+        if bucket.tokens > 0 {
+            bucket.tokens -= 1;
+            return Ok(bucket.tokens);
+        }
+        // Empty: the next refill (with no refill at all, never sooner than
+        // an interval).
+        Err((bucket.refilled_at + every).saturating_duration_since(now))
     }
 }
 
@@ -68,30 +82,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn requests_over_the_limit_wait_for_the_oldest_to_leave_the_window() {
+    fn a_full_bucket_admits_its_capacity_then_waits_for_the_next_refill() {
         let start = Instant::now();
         let minute = Duration::from_secs(60);
-        let mut limiter = RateLimiter::new(2, minute);
-        assert_eq!(limiter.admit("p", start), Ok(()));
+        // The documentation's example: capacity 10, 5 tokens per 60 s.
+        let mut limiter = RateLimiter::new(10, 5, minute);
+        for left in (0..10).rev() {
+            assert_eq!(limiter.admit("p", start), Ok(left));
+        }
         let later = start + Duration::from_secs(10);
-        assert_eq!(limiter.admit("p", later), Ok(()));
-        assert_eq!(
-            limiter.admit("p", later),
-            Err(Duration::from_secs(50)),
-            "the first leaves at 60 s"
-        );
-        // Another project has its own window.
-        assert_eq!(limiter.admit("q", later), Ok(()));
-        // The first has left: one more is admitted, then the second is the
-        // oldest.
+        assert_eq!(limiter.admit("p", later), Err(Duration::from_secs(50)));
+        // Another project has its own bucket.
+        assert_eq!(limiter.admit("q", later), Ok(9));
+        // One refill: 5 tokens, not 10.
         let after = start + minute;
-        assert_eq!(limiter.admit("p", after), Ok(()));
-        assert_eq!(limiter.admit("p", after), Err(Duration::from_secs(10)));
+        for left in (0..5).rev() {
+            assert_eq!(limiter.admit("p", after), Ok(left));
+        }
+        assert_eq!(limiter.admit("p", after), Err(minute));
+        // Three intervals later the bucket is full again, never fuller.
+        let much_later = start + minute * 4;
+        assert_eq!(limiter.admit("p", much_later), Ok(9));
+        assert_eq!(
+            limiter.admit("p", much_later + Duration::from_secs(59)),
+            Ok(8),
+            "the refill instants stay on the interval's grid"
+        );
+        assert_eq!(limiter.admit("p", start + minute * 5), Ok(9));
     }
 
     #[test]
-    fn a_zero_limit_refuses_everything_for_a_whole_window() {
-        let mut limiter = RateLimiter::new(0, Duration::from_secs(5));
+    fn a_zero_capacity_refuses_everything_for_a_whole_interval() {
+        let mut limiter = RateLimiter::new(0, 5, Duration::from_secs(5));
         assert_eq!(
             limiter.admit("p", Instant::now()),
             Err(Duration::from_secs(5))

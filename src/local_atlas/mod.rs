@@ -113,7 +113,7 @@
 //! 7. checks the project id (`groupId`) against the spec's pattern (`400
 //!    INVALID_GROUP_ID`),
 //!    and, once instances are declared ([`LocalAtlasBuilder::instance`]),
-//!    that the instance exists (`404 RESOURCE_NOT_FOUND`);
+//!    that the instance exists (`404 STREAM_TENANT_NOT_FOUND_FOR_NAME`);
 //! 8. for create and update, checks the body against the spec's request
 //!    schema, walked generically
 //!    (`$ref`, `allOf`, the discriminated `oneOf` by its mapping, `type`,
@@ -207,7 +207,9 @@ use crate::SecretString;
 use crate::auth::digest::random_hex;
 
 pub use auth::NonceCountCheck;
-pub use state::{ConnectionState, Failure, RecordedRequest, StoredConnection};
+pub use state::{Failure, RecordedRequest, StoredConnection};
+// The client's type: the states the local Atlas answers are those it reads.
+pub use crate::wait::ConnectionState;
 
 /// How long a Digest nonce lives unless told otherwise.
 pub const DEFAULT_NONCE_LIFETIME: Duration = Duration::from_secs(300);
@@ -240,7 +242,7 @@ pub struct LocalAtlasBuilder {
     record_secrets: bool,
     port: u16,
     deployment_time: Option<Duration>,
-    rate_limit: Option<(u32, Duration)>,
+    rate_limit: Option<(u32, u32, Duration)>,
 }
 
 impl fmt::Debug for LocalAtlasBuilder {
@@ -343,21 +345,22 @@ impl LocalAtlasBuilder {
         self
     }
 
-    /// Limits requests as Atlas does: at most `requests` per `per`, per
-    /// project (`groupId`), all connection operations together; a request
-    /// over the limit is answered `429 RATE_LIMITED` with `Retry-After` in
-    /// whole seconds (rounded up, never 0), as
-    /// [`Failure::TooManyRequests`] is, and counted by
-    /// [`LocalAtlas::throttled`]. Off by default.
+    /// Limits requests as Atlas does ("Atlas Administration API Rate
+    /// Limits"): a token bucket per project (`groupId`), for all connection
+    /// operations together, that holds at most `capacity` tokens, starts
+    /// full, loses one per request admitted and gets `refill_rate` back
+    /// every `refill_every`. A request that finds it empty is answered
+    /// `429` with Atlas's `RATE_LIMITED_TOKEN_BUCKET` body (its `detail` and
+    /// `parameters` give the wait, the capacity and the refill rate) and
+    /// the `Retry-After` (whole seconds, rounded up, never 0),
+    /// `RateLimit-Limit` and `RateLimit-Remaining` headers, and is counted
+    /// by [`LocalAtlas::throttled`]. Off by default.
     ///
-    /// A sliding window: a request is admitted when fewer than `requests`
-    /// were admitted in the `per` before it, and `Retry-After` says when the
-    /// oldest of them leaves the window. Requests refused (by the limiter or
-    /// by authentication: only authenticated requests are counted, so a
-    /// Digest probe costs nothing) do not count. A refused request is not a
-    /// call ([`RecordedRequest::is_call`]): it did not reach the operation.
-    pub fn rate_limit(mut self, requests: u32, per: Duration) -> Self {
-        self.rate_limit = Some((requests, per));
+    /// Only authenticated requests take a token (a Digest probe costs
+    /// nothing); a refused one takes none, and is not a call
+    /// ([`RecordedRequest::is_call`]): it did not reach the operation.
+    pub fn rate_limit(mut self, capacity: u32, refill_rate: u32, refill_every: Duration) -> Self {
+        self.rate_limit = Some((capacity, refill_rate, refill_every));
         self
     }
 
@@ -415,7 +418,7 @@ impl LocalAtlasBuilder {
     ///     .await
     ///     .unwrap_err();
     /// assert_eq!(error.status().map(|s| s.as_u16()), Some(404));
-    /// assert_eq!(error.error_code(), Some("RESOURCE_NOT_FOUND"));
+    /// assert_eq!(error.error_code(), Some("STREAM_TENANT_NOT_FOUND_FOR_NAME"));
     /// # Ok(()) }
     /// ```
     pub async fn start(self) -> std::io::Result<LocalAtlas> {
@@ -444,7 +447,7 @@ impl LocalAtlasBuilder {
         state.deployment_time = self.deployment_time.unwrap_or(DEFAULT_DEPLOYMENT_TIME);
         state.limiter = self
             .rate_limit
-            .map(|(requests, per)| limit::RateLimiter::new(requests, per));
+            .map(|(capacity, rate, every)| limit::RateLimiter::new(capacity, rate, every));
         let shared = Arc::new(server::Shared::new(
             base_url.clone(),
             authenticator,

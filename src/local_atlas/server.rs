@@ -159,6 +159,10 @@ fn oauth_error(status: StatusCode, error: &str, description: &str) -> Reply {
     .header("cache-control", "no-store".into())
 }
 
+/// The endpoint set the rate limiter's answers name.
+const CONNECTIONS_ENDPOINT_SET: &str =
+    "api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections";
+
 /// Atlas's `429`, telling to retry after `seconds`.
 fn rate_limited(seconds: u64) -> Reply {
     api_error(
@@ -730,7 +734,34 @@ impl Shared {
         let mut state = self.state();
         let limiter = state.limiter.as_mut()?;
         let wait = limiter.admit(project, Instant::now()).err()?;
-        Some(rate_limited(retry_after_seconds(wait)))
+        let seconds = retry_after_seconds(wait);
+        let (capacity, rate) = (limiter.capacity, limiter.refill_rate);
+        // Whole seconds as an integer, as in the documentation's example.
+        let every = match limiter.refill_every.subsec_nanos() {
+            0 => json!(limiter.refill_every.as_secs()),
+            _ => json!(limiter.refill_every.as_secs_f64()),
+        };
+        // The documentation's example names the endpoint set by its path
+        // without the leading `/`.
+        let endpoint = CONNECTIONS_ENDPOINT_SET;
+        let mut reply = api_error(
+            StatusCode::TOO_MANY_REQUESTS,
+            "RATE_LIMITED_TOKEN_BUCKET",
+            format!(
+                "Rate limit exceeded for {endpoint}. Please retry after {seconds} seconds. \
+                 Request capacity: {capacity}. Refill rate: {rate} per {every} seconds."
+            ),
+            &[],
+        );
+        if let Some(body) = reply.body.as_mut() {
+            body["parameters"] = json!([endpoint, seconds, capacity, rate, every]);
+        }
+        Some(
+            reply
+                .header("retry-after", seconds.to_string())
+                .header("ratelimit-limit", capacity.to_string())
+                .header("ratelimit-remaining", "0".into()),
+        )
     }
 
     /// `None` for a request with valid Digest or bearer credentials; else
@@ -1205,7 +1236,9 @@ impl Shared {
         }
         Err(api_error(
             StatusCode::NOT_FOUND,
-            "RESOURCE_NOT_FOUND",
+            // Atlas's code, as its answers in the Terraform provider's
+            // acceptance-test logs give it.
+            "STREAM_TENANT_NOT_FOUND_FOR_NAME",
             format!("Cannot find stream instance {instance} in project {project}."),
             &[],
         )

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use crate::SecretString;
 use crate::types::StreamsConnection;
+use crate::wait::ConnectionState;
 
 /// A failure the local Atlas answers with instead of serving a request; see
 /// [`LocalAtlas::respond_next`](super::LocalAtlas::respond_next).
@@ -170,7 +171,7 @@ impl StoredConnection {
     /// Its deployment state when [`LocalAtlas::connections`](super::LocalAtlas::connections)
     /// took this copy, as its `state` member says.
     pub fn state(&self) -> ConnectionState {
-        self.state
+        self.state.clone()
     }
 
     /// The connection as stored with its write-only members (passwords,
@@ -200,46 +201,6 @@ impl std::fmt::Debug for StoredConnection {
             .field("connection", &self.connection)
             .field("state", &self.state)
             .finish_non_exhaustive()
-    }
-}
-
-/// Where a connection is in its life, as the read-only `state` member of
-/// every answer says (newer Atlas releases add it; Terraform's provider
-/// waits on it). Kafka connections with private networking deploy and are
-/// torn down asynchronously, for the deployment time
-/// ([`LocalAtlasBuilder::deployment_time`](super::LocalAtlasBuilder::deployment_time));
-/// every other connection is `READY` at once and deleted at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[non_exhaustive]
-pub enum ConnectionState {
-    /// Being deployed, after a create or an update: `PENDING`.
-    Pending,
-    /// Deployed: `READY`.
-    Ready,
-    /// Being torn down after a delete: `DELETING`; gone afterwards.
-    Deleting,
-    /// Its deployment failed
-    /// ([`LocalAtlas::fail_next_deployment`](super::LocalAtlas::fail_next_deployment)):
-    /// `FAILED`.
-    Failed,
-}
-
-impl ConnectionState {
-    /// The value of the `state` member: `PENDING`, `READY`, `DELETING`,
-    /// `FAILED`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "PENDING",
-            Self::Ready => "READY",
-            Self::Deleting => "DELETING",
-            Self::Failed => "FAILED",
-        }
-    }
-}
-
-impl std::fmt::Display for ConnectionState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

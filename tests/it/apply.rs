@@ -357,7 +357,7 @@ async fn nameless_or_twice_named_connections_are_refused_before_any_io() {
 async fn many_connections_under_a_rate_limit_all_apply_and_the_429s_are_counted() {
     let atlas = LocalAtlas::builder()
         .instance(PROJECT, INSTANCE)
-        .rate_limit(20, Duration::from_secs(1))
+        .rate_limit(20, 20, Duration::from_secs(1))
         .start()
         .await
         .unwrap();

@@ -690,7 +690,10 @@ async fn an_undeclared_instance_is_a_404_once_instances_are_declared() {
         panic!("{error:?}");
     };
     assert_eq!(response.status(), 404);
-    assert_eq!(response.error_code(), Some("RESOURCE_NOT_FOUND"));
+    assert_eq!(
+        response.error_code(),
+        Some("STREAM_TENANT_NOT_FOUND_FOR_NAME")
+    );
     assert_eq!(atlas.connections().len(), 1);
 }
 

@@ -236,7 +236,7 @@ async fn get_of_a_missing_connection_is_atlas_s_not_found_for_name() {
 }
 
 #[tokio::test]
-async fn every_operation_on_an_undeclared_instance_is_resource_not_found() {
+async fn every_operation_on_an_undeclared_instance_is_stream_tenant_not_found() {
     let atlas = LocalAtlas::builder()
         .instance(PROJECT, "declared")
         .start()
@@ -253,7 +253,11 @@ async fn every_operation_on_an_undeclared_instance_is_resource_not_found() {
     ] {
         let answer = api.send(method.clone(), path, body.as_ref()).await;
         assert_eq!(answer.status, 404, "{method} {path}");
-        assert_eq!(answer.error_code(), "RESOURCE_NOT_FOUND", "{method} {path}");
+        assert_eq!(
+            answer.error_code(),
+            "STREAM_TENANT_NOT_FOUND_FOR_NAME",
+            "{method} {path}"
+        );
     }
 }
 
@@ -645,7 +649,7 @@ async fn a_deployment_under_way_still_fails_when_asked_before_it_started() {
 #[tokio::test]
 async fn requests_over_the_rate_limit_get_429_with_retry_after_per_project() {
     let atlas = LocalAtlas::builder()
-        .rate_limit(3, Duration::from_secs(3600))
+        .rate_limit(3, 3, Duration::from_secs(3600))
         .start()
         .await
         .unwrap();
@@ -655,13 +659,27 @@ async fn requests_over_the_rate_limit_get_429_with_retry_after_per_project() {
     assert_eq!(api.list("").await.status, 200);
     let throttled = api.delete("s").await;
     assert_eq!(throttled.status, 429);
-    assert_eq!(throttled.error_code(), "RATE_LIMITED");
-    let retry_after: u64 = throttled.headers["retry-after"]
-        .to_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert!((1..=3600).contains(&retry_after), "{retry_after}");
+    // Atlas's documented answer of an empty token bucket.
+    assert_eq!(throttled.error_code(), "RATE_LIMITED_TOKEN_BUCKET");
+    let header = |name: &str| throttled.headers[name].to_str().unwrap().to_owned();
+    let retry_after: u64 = header("retry-after").parse().unwrap();
+    assert!((3599..=3600).contains(&retry_after), "{retry_after}");
+    assert_eq!(
+        (header("ratelimit-limit"), header("ratelimit-remaining")),
+        ("3".into(), "0".into())
+    );
+    let endpoint = "api/atlas/v2/groups/{groupId}/streams/{tenantName}/connections";
+    assert_eq!(
+        throttled.body["parameters"],
+        json!([endpoint, retry_after, 3, 3, 3600])
+    );
+    assert_eq!(
+        throttled.body["detail"],
+        format!(
+            "Rate limit exceeded for {endpoint}. Please retry after {retry_after} seconds. \
+             Request capacity: 3. Refill rate: 3 per 3600 seconds."
+        )
+    );
     assert_eq!(atlas.throttled(), 1);
     assert_eq!(atlas.connections().len(), 1, "the delete was not served");
     assert!(!atlas.requests().last().unwrap().is_call());
