@@ -41,12 +41,12 @@ use std::time::Duration;
 
 use futures_core::Stream;
 use futures_util::StreamExt as _;
-use serde_json::{Map, Value};
+use serde_json::Value;
 use tokio::time::Instant;
 
 use crate::client::{CallOptions, Client};
 use crate::error::Error;
-use crate::redact::{REDACTED, redacted_json};
+use crate::redact::{REDACTED, redacted_json, write_only_marked_json};
 use crate::response::ApiResponse;
 use crate::types::StreamsConnection;
 use crate::wait::{ConnectionState, DEPLOYING_ERROR_CODE, Wait, is_not_found, pause, state_error};
@@ -377,14 +377,22 @@ impl Job {
         }
     }
 
-    /// Waits while the apply is backing off.
-    async fn resume(&self) {
+    /// Waits while the apply is backing off, but not past `deadline` (the
+    /// connection's own: another's back-off must not hold it longer).
+    async fn resume(&self, deadline: Option<Instant>) {
         loop {
             let until = *self.resume_at.lock().unwrap_or_else(|e| e.into_inner());
-            match until {
-                Some(until) if until > Instant::now() => tokio::time::sleep_until(until).await,
-                _ => return,
+            let until = match (until, deadline) {
+                (Some(until), Some(deadline)) => until.min(deadline),
+                (until, _) => match until {
+                    Some(until) => until,
+                    None => return,
+                },
+            };
+            if until <= Instant::now() {
+                return;
             }
+            tokio::time::sleep_until(until).await;
         }
     }
 
@@ -406,28 +414,76 @@ const THROTTLED_DEFAULT_DELAY: Duration = Duration::from_secs(1);
 
 impl<'a> Task<'a> {
     async fn run(&mut self, wanted: &StreamsConnection) -> Result<Applied, Error> {
+        let wanted_forms = Forms::of(wanted)?;
+        let given = wanted_forms.redacted_values_given();
+        if !given.is_empty() {
+            // A value copied from this crate's redacted output: sent, it
+            // would replace the secret Atlas holds with the placeholder.
+            return Err(Error::invalid(
+                "connection",
+                format!(
+                    "connection `{}` has `{REDACTED}` where a value belongs ({}): a redacted \
+                     copy, not the connection",
+                    self.name,
+                    given.join(", ")
+                ),
+            ));
+        }
+        let mut stored = self.read().await?;
+        // A connection being deleted is none: wait until it is gone.
+        if stored.as_ref().and_then(StreamsConnection::state) == Some(ConnectionState::Deleting) {
+            stored = self.gone().await?;
+        }
+        match stored {
+            None => self.create(wanted, &wanted_forms).await,
+            Some(stored) => self.update(wanted, &wanted_forms, stored).await,
+        }
+    }
+
+    /// The connection as Atlas holds it, if it does.
+    async fn read(&mut self) -> Result<Option<StreamsConnection>, Error> {
         let name = self.name;
-        let stored = match self.throttled(|job| job.get(name)).await {
-            Ok(stored) => Some(stored),
-            Err(error) if is_not_found(&error) => None,
-            Err(error) => return Err(error),
-        };
-        let wanted_wire = serde_json::to_value(wanted).map_err(encode_error)?;
-        let wanted_shown = redacted_json(wanted).map_err(encode_error)?;
-        let mut comparison = Comparison::default();
-        let Some(stored) = stored else {
-            comparison.compare(&wanted_wire, &wanted_shown, None, None, "");
-            return self.create(wanted, comparison).await;
-        };
-        self.update(wanted, &wanted_wire, &wanted_shown, stored, true)
-            .await
+        match self.throttled(|job| job.get(name)).await {
+            Ok(stored) => Ok(Some(stored)),
+            Err(error) if is_not_found(&error) => Ok(None),
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Reads the connection until Atlas no longer has it (or holds one not
+    /// being deleted, created meanwhile), within the wait's time.
+    async fn gone(&mut self) -> Result<Option<StreamsConnection>, Error> {
+        let wait = self.job.options.wait.unwrap_or_default();
+        let started = Instant::now();
+        let deadline = started.checked_add(wait.timeout);
+        loop {
+            let stored = self.read().await?;
+            let state = stored.as_ref().and_then(StreamsConnection::state);
+            if state != Some(ConnectionState::Deleting) {
+                return Ok(stored);
+            }
+            if !pause(&wait, deadline).await {
+                let job = self.job;
+                let waited = started.elapsed();
+                let name = self.name;
+                return Err(state_error(
+                    &job.group_id,
+                    &job.tenant_name,
+                    name,
+                    state,
+                    waited,
+                    true,
+                ));
+            }
+        }
     }
 
     async fn create(
         &mut self,
         wanted: &StreamsConnection,
-        comparison: Comparison,
+        forms: &Forms,
     ) -> Result<Applied, Error> {
+        let comparison = Comparison::of(forms, None);
         let mut applied = Applied {
             action: Action::Created,
             changes: comparison.changes,
@@ -438,20 +494,25 @@ impl<'a> Task<'a> {
         if applied.dry_run {
             return Ok(applied);
         }
-        let name = self.name;
         match self.throttled(|job| job.create(wanted)).await {
             Ok(created) => {
                 applied.connection = Some(self.settle(created).await?);
                 Ok(applied)
             }
             // Created meanwhile (by another apply, or by an earlier attempt
-            // of this one whose answer was lost): compare with that.
+            // of this one whose answer was lost), or still being deleted:
+            // compare with what is there now.
             Err(Error::Api(refused)) if refused.status().as_u16() == 409 => {
-                let stored = self.throttled(|job| job.get(name)).await?;
-                let wanted_wire = serde_json::to_value(wanted).map_err(encode_error)?;
-                let wanted_shown = redacted_json(wanted).map_err(encode_error)?;
-                self.update(wanted, &wanted_wire, &wanted_shown, stored, false)
-                    .await
+                match self.gone().await? {
+                    Some(stored) => self.update(wanted, forms, stored).await,
+                    None => match self.throttled(|job| job.create(wanted)).await {
+                        Ok(created) => {
+                            applied.connection = Some(self.settle(created).await?);
+                            Ok(applied)
+                        }
+                        Err(error) => Err(error),
+                    },
+                }
             }
             Err(error) => Err(error),
         }
@@ -460,10 +521,8 @@ impl<'a> Task<'a> {
     async fn update(
         &mut self,
         wanted: &StreamsConnection,
-        wanted_wire: &Value,
-        wanted_shown: &Value,
+        forms: &Forms,
         stored: StreamsConnection,
-        update_secrets: bool,
     ) -> Result<Applied, Error> {
         if stored.kind() != wanted.kind() {
             return Err(Error::invalid(
@@ -477,17 +536,8 @@ impl<'a> Task<'a> {
                 ),
             ));
         }
-        let stored_wire = serde_json::to_value(&stored).map_err(encode_error)?;
-        let stored_shown = redacted_json(&stored).map_err(encode_error)?;
-        let mut comparison = Comparison::default();
-        comparison.compare(
-            wanted_wire,
-            wanted_shown,
-            Some(&stored_wire),
-            Some(&stored_shown),
-            "",
-        );
-        let send_secrets = update_secrets && self.job.options.update_secrets && comparison.secrets;
+        let comparison = Comparison::of(forms, Some(&Forms::of(&stored)?));
+        let send_secrets = self.job.options.update_secrets && comparison.secrets;
         let action = match comparison.changes.is_empty() && !send_secrets {
             true => Action::Unchanged,
             false => Action::Updated,
@@ -576,7 +626,7 @@ impl<'a> Task<'a> {
     {
         let job: &'j Job = self.job;
         loop {
-            job.resume().await;
+            job.resume(self.deadline).await;
             match call(job).await {
                 Ok(response) => {
                     self.throttled += response.throttled();
@@ -640,6 +690,59 @@ impl Job {
     }
 }
 
+/// A connection as JSON three ways: as sent, with its write-only fields
+/// marked, and as shown ([`redacted_json`]: free-form maps' values hidden
+/// too).
+struct Forms {
+    wire: Value,
+    marked: Value,
+    shown: Value,
+}
+
+impl Forms {
+    fn of(connection: &StreamsConnection) -> Result<Self, Error> {
+        Ok(Self {
+            wire: serde_json::to_value(connection).map_err(encode_error)?,
+            marked: write_only_marked_json(connection).map_err(encode_error)?,
+            shown: redacted_json(connection).map_err(encode_error)?,
+        })
+    }
+
+    /// The dotted paths where the connection holds `"[redacted]"` itself.
+    fn redacted_values_given(&self) -> Vec<String> {
+        fn walk(value: &Value, at: &str, out: &mut Vec<String>) {
+            match value {
+                Value::String(text) if text == REDACTED => out.push(at.to_owned()),
+                Value::Object(map) => {
+                    for (key, value) in map {
+                        walk(value, &join(at, key), out);
+                    }
+                }
+                Value::Array(items) => {
+                    for (index, item) in items.iter().enumerate() {
+                        walk(item, &format!("{at}[{index}]"), out);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.wire, "", &mut out);
+        out
+    }
+}
+
+fn join(at: &str, key: &str) -> String {
+    match at {
+        "" => key.to_owned(),
+        _ => format!("{at}.{key}"),
+    }
+}
+
+/// Properties Atlas sets itself (the spec's `readOnly`), whatever a given
+/// connection says of them: a copy of Atlas's answer, say.
+const SET_BY_ATLAS: [&str; 2] = ["links", "state"];
+
 /// What differs between a connection given and the one stored.
 #[derive(Debug, Default)]
 struct Comparison {
@@ -649,44 +752,107 @@ struct Comparison {
     secrets: bool,
 }
 
+/// One object of each form, at the same place.
+#[derive(Clone, Copy)]
+struct Node<'v> {
+    wire: &'v Value,
+    marked: &'v Value,
+    shown: &'v Value,
+}
+
+impl<'v> Node<'v> {
+    fn root(forms: &'v Forms) -> Self {
+        Self {
+            wire: &forms.wire,
+            marked: &forms.marked,
+            shown: &forms.shown,
+        }
+    }
+
+    fn get(&self, key: &str) -> Option<Node<'v>> {
+        Some(Node {
+            wire: self.wire.get(key)?,
+            marked: self.marked.get(key).unwrap_or(&Value::Null),
+            shown: self.shown.get(key).unwrap_or(&Value::Null),
+        })
+    }
+
+    /// Whether this is a free-form map (a webhook's `headers`, a Kafka
+    /// `config`): every value hidden when shown, none of them a write-only
+    /// field. Its keys are compared as a whole: one Atlas holds and the
+    /// connection given does not is a difference, as one added is.
+    fn is_map(&self) -> bool {
+        let (Some(wire), Some(marked), Some(shown)) = (
+            self.wire.as_object(),
+            self.marked.as_object(),
+            self.shown.as_object(),
+        ) else {
+            return false;
+        };
+        !wire.is_empty()
+            && wire.keys().all(|key| {
+                shown.get(key).is_some_and(|v| v == REDACTED)
+                    && marked.get(key).is_some_and(|v| v != REDACTED)
+            })
+    }
+
+    /// Whether this is a write-only field (never returned by Atlas).
+    fn is_write_only(&self) -> bool {
+        self.marked == REDACTED && self.wire != REDACTED
+    }
+}
+
 impl Comparison {
-    /// Compares every field `wanted` sets with `stored`'s (both wire
-    /// forms; the `shown` ones as [`redacted_json`] writes them), under
-    /// the dotted path `at`. Objects are compared field by field, anything
-    /// else as a whole.
-    fn compare(
-        &mut self,
-        wanted: &Value,
-        wanted_shown: &Value,
-        stored: Option<&Value>,
-        stored_shown: Option<&Value>,
-        at: &str,
-    ) {
-        let Value::Object(fields) = wanted else {
+    /// Compares every field `wanted` sets with `stored`'s.
+    fn of(wanted: &Forms, stored: Option<&Forms>) -> Self {
+        let mut comparison = Self::default();
+        comparison.compare(Node::root(wanted), stored.map(Node::root), "");
+        comparison
+    }
+
+    /// Compares the fields of the object `wanted` with those of `stored`,
+    /// under the dotted path `at`. Objects are compared field by field
+    /// (free-form maps key by key, both ways), anything else as a whole.
+    fn compare(&mut self, wanted: Node<'_>, stored: Option<Node<'_>>, at: &str) {
+        let Value::Object(fields) = wanted.wire else {
             return;
         };
-        let empty = Map::new();
-        let shown = wanted_shown.as_object().unwrap_or(&empty);
-        for (key, value) in fields {
-            let field = match at {
-                "" => key.clone(),
-                _ => format!("{at}.{key}"),
+        let map = wanted.is_map();
+        for key in fields.keys() {
+            if !map && SET_BY_ATLAS.contains(&key.as_str()) {
+                continue;
+            }
+            let field = join(at, key);
+            let Some(value) = wanted.get(key) else {
+                continue;
             };
-            let value_shown = shown.get(key).unwrap_or(&Value::Null);
             let old = stored.and_then(|s| s.get(key));
-            let old_shown = stored_shown.and_then(|s| s.get(key));
-            match (value, old) {
-                (Value::Object(_), None | Some(Value::Object(_))) => {
-                    self.compare(value, value_shown, old, old_shown, &field);
+            match (value.wire, old) {
+                (Value::Object(_), None) if !value.is_map() && !map => {
+                    self.compare(value, None, &field);
+                }
+                (Value::Object(_), Some(old)) if old.wire.is_object() && !map => {
+                    self.compare(value, Some(old), &field);
                 }
                 // Never returned, so never compared.
-                (_, None) if value_shown == REDACTED && value != REDACTED => self.secrets = true,
-                (_, Some(old)) if old == value => {}
+                (_, None) if value.is_write_only() => self.secrets = true,
+                (_, Some(old)) if old.wire == value.wire => {}
                 _ => self.changes.push(Change {
                     field,
-                    stored: old_shown.cloned(),
-                    wanted: value_shown.clone(),
+                    stored: old.map(|o| o.shown.clone()),
+                    wanted: value.shown.clone(),
                 }),
+            }
+        }
+        // A key of a map that the connection given leaves out.
+        if let (true, Some(Value::Object(old_fields))) = (map, stored.map(|s| s.wire)) {
+            for key in old_fields.keys().filter(|key| !fields.contains_key(*key)) {
+                let shown = stored.and_then(|s| s.get(key)).map(|o| o.shown.clone());
+                self.changes.push(Change {
+                    field: join(at, key),
+                    stored: shown,
+                    wanted: Value::Null,
+                });
             }
         }
     }
@@ -710,17 +876,8 @@ mod tests {
 
     /// The comparison of `wanted` with `stored`, as `apply` makes it.
     fn compare(wanted: &StreamsConnection, stored: Option<&StreamsConnection>) -> Comparison {
-        let mut comparison = Comparison::default();
-        let stored_wire = stored.map(|s| serde_json::to_value(s).unwrap());
-        let stored_shown = stored.map(|s| redacted_json(s).unwrap());
-        comparison.compare(
-            &serde_json::to_value(wanted).unwrap(),
-            &redacted_json(wanted).unwrap(),
-            stored_wire.as_ref(),
-            stored_shown.as_ref(),
-            "",
-        );
-        comparison
+        let stored = stored.map(|s| Forms::of(s).unwrap());
+        Comparison::of(&Forms::of(wanted).unwrap(), stored.as_ref())
     }
 
     fn kafka(username: &str, password: Option<&str>) -> StreamsConnection {
@@ -807,6 +964,65 @@ mod tests {
         assert_eq!(change.stored, Some(json!(REDACTED)));
         assert_eq!(change.wanted, json!(REDACTED));
         assert!(!format!("{comparison:?}").contains("Bearer"));
+    }
+
+    fn hook(headers: Value) -> StreamsConnection {
+        connection(json!({"type": "Https", "name": "h", "url": "https://e", "headers": headers}))
+    }
+
+    #[test]
+    fn a_key_added_to_or_left_out_of_a_map_is_a_difference_shown_redacted() {
+        let stored = hook(json!({"X-Team": "streams"}));
+        let added = compare(
+            &hook(json!({"X-Team": "streams", "X-Env": "prod"})),
+            Some(&stored),
+        );
+        assert_eq!(
+            added.changes,
+            [Change {
+                field: "headers.X-Env".into(),
+                stored: None,
+                wanted: json!(REDACTED),
+            }]
+        );
+        assert!(!added.secrets, "a map's value is returned, so compared");
+        let left_out = compare(&hook(json!({"X-Env": "prod"})), Some(&stored));
+        let fields: Vec<_> = left_out.changes.iter().map(|c| c.field.as_str()).collect();
+        assert_eq!(fields, ["headers.X-Env", "headers.X-Team"]);
+        assert_eq!(left_out.changes[1].stored, Some(json!(REDACTED)));
+        assert_eq!(left_out.changes[1].wanted, Value::Null);
+        assert_eq!(compare(&stored, Some(&stored)).changes, []);
+        // A map Atlas does not hold at all: one change, the whole map.
+        let none = compare(&stored, Some(&hook(json!({}))));
+        assert_eq!(none.changes.len(), 1, "{:?}", none.changes);
+        assert_eq!(none.changes[0].field, "headers");
+        assert_eq!(none.changes[0].wanted, json!({"X-Team": REDACTED}));
+    }
+
+    #[test]
+    fn what_atlas_sets_itself_is_never_compared_and_a_redacted_copy_is_found() {
+        let mut copied = serde_json::to_value(kafka("u", None)).unwrap();
+        copied["state"] = json!("READY");
+        copied["links"] = json!([{"rel": "self", "href": "https://x"}]);
+        copied["authentication"]["links"] = json!([]);
+        let mut stored = serde_json::to_value(kafka("u", None)).unwrap();
+        stored["state"] = json!("PENDING");
+        let comparison = compare(&connection(copied.clone()), Some(&connection(stored)));
+        assert_eq!(comparison.changes, []);
+
+        copied["authentication"]["password"] = json!(REDACTED);
+        copied["config"] = json!({"sasl.jaas.config": REDACTED});
+        let forms = Forms::of(&connection(copied)).unwrap();
+        assert_eq!(
+            forms.redacted_values_given(),
+            ["authentication.password", "config.sasl.jaas.config"]
+        );
+        assert!(
+            Forms::of(&kafka("u", Some("p")))
+                .unwrap()
+                .redacted_values_given()
+                .is_empty()
+        );
     }
 
     #[test]

@@ -454,16 +454,35 @@ impl Listing {
                 .client
                 .list_stream_connections_page(&self.group_id, &self.tenant_name, page)
                 .await;
-            let results = match fetched {
-                Ok(view) => view.results,
+            let view = match fetched {
+                Ok(view) => view,
                 Err(error) => return Some((Err(error), self)),
             };
-            if self.previous.as_ref() == Some(&results) && !results.is_empty() {
-                let path = format!(
+            let results = view.results;
+            let path = || {
+                format!(
                     "/api/atlas/v2/groups/{}/streams/{}/connections",
                     encode_segment(&self.group_id),
                     encode_segment(&self.tenant_name)
+                )
+            };
+            // A first page without connections where Atlas counts some
+            // (its `results` missing, say) would end the listing as empty.
+            if let (true, 1, Some(total @ 1..)) =
+                (results.is_empty(), page.number.get(), view.total_count)
+            {
+                let message = format!("page 1 holds no connection, but `totalCount` says {total}");
+                let error = Error::decode(
+                    "GET".into(),
+                    path(),
+                    Some(StatusCode::OK),
+                    &HeaderMap::new(),
+                    Bytes::new(),
+                    message,
                 );
+                return Some((Err(error), self));
+            }
+            if self.previous.as_ref() == Some(&results) && !results.is_empty() {
                 let message = format!(
                     "page {} repeats page {}: the server does not page by `pageNum`; listing \
                      stopped",
@@ -472,7 +491,7 @@ impl Listing {
                 );
                 let error = Error::decode(
                     "GET".into(),
-                    path,
+                    path(),
                     Some(StatusCode::OK),
                     &HeaderMap::new(),
                     Bytes::new(),

@@ -27,6 +27,7 @@ use std::fmt;
 use std::marker::PhantomData;
 
 use progenitor_client::{Error as GeneratedError, ResponseValue};
+use reqwest::StatusCode;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, MapAccess, Visitor};
 use serde::{Deserialize, Deserializer, forward_to_deserialize_any};
 use serde_json::{Map, Value};
@@ -56,11 +57,16 @@ pub(crate) async fn response<T: DeserializeOwned, E>(
         .map_err(GeneratedError::ResponseBodyError)?;
     let inner = match leniently(|| serde_json::from_slice(&body)) {
         Ok(inner) => inner,
-        // No body at all, where the spec declares an object that may be
-        // empty (releases of the spec give a delete's `202` the schema
-        // `NoBody`, "Endpoint does not return a response body"): the
-        // empty object. Any other type keeps the error of the empty body.
-        Err(error) if body.trim_ascii().is_empty() => {
+        // No body at all to an answer that says it has none to give (`202
+        // Accepted`, `204 No Content`) where the spec declares an object
+        // that may be empty (releases of the spec give a delete's `202` the
+        // schema `NoBody`, "Endpoint does not return a response body"): the
+        // empty object. Any other type or status keeps the error of the
+        // empty body (an empty page of a list is no page).
+        Err(error)
+            if body.trim_ascii().is_empty()
+                && matches!(status, StatusCode::ACCEPTED | StatusCode::NO_CONTENT) =>
+        {
             leniently(|| serde_json::from_slice(b"{}"))
                 .map_err(|_| GeneratedError::InvalidResponsePayload(body, error))?
         }
@@ -300,7 +306,11 @@ mod tests {
     use crate::types::StreamsConnection;
 
     fn answer(body: &'static str) -> reqwest::Response {
-        reqwest::Response::from(http::Response::builder().status(202).body(body).unwrap())
+        answer_with(202, body)
+    }
+
+    fn answer_with(status: u16, body: &'static str) -> reqwest::Response {
+        reqwest::Response::from(http::Response::builder().status(status).body(body).unwrap())
     }
 
     #[tokio::test]
@@ -319,6 +329,18 @@ mod tests {
         };
         assert!(body.is_empty());
         assert!(error.is_eof(), "{error}");
+        // A 200 says it has a body: an empty one is an error.
+        let Err(GeneratedError::InvalidResponsePayload(_, error)) =
+            response::<Map<String, Value>, ()>(answer_with(200, "")).await
+        else {
+            panic!("an empty 200 was read")
+        };
+        assert!(error.is_eof(), "{error}");
+        assert!(
+            response::<Map<String, Value>, ()>(answer_with(204, ""))
+                .await
+                .is_ok()
+        );
         // A body that is not JSON is no empty body.
         let Err(GeneratedError::InvalidResponsePayload(_, error)) =
             response::<Map<String, Value>, ()>(answer("x")).await

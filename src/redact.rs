@@ -25,6 +25,7 @@ pub const REDACTED: &str = "[redacted]";
 
 thread_local! {
     static REDACTING: Cell<bool> = const { Cell::new(false) };
+    static MARKING_WRITE_ONLY: Cell<bool> = const { Cell::new(false) };
 }
 
 /// `value` as JSON with every secret replaced by `"[redacted]"`: write-only
@@ -60,6 +61,21 @@ pub fn redacted_json<T: Serialize + ?Sized>(value: &T) -> Result<Value, serde_js
 /// Whether [`redacted_json`] is serialising.
 pub(crate) fn is_redacting() -> bool {
     REDACTING.with(Cell::get)
+}
+
+/// `value` as JSON with its write-only fields (the spec's `writeOnly`,
+/// which are [`SecretString`](crate::SecretString)s, never returned by
+/// Atlas) as `"[redacted]"`, and nothing else changed: what tells them
+/// from the values of free-form maps, which [`redacted_json`] hides too.
+pub(crate) fn write_only_marked_json<T: Serialize + ?Sized>(
+    value: &T,
+) -> Result<Value, serde_json::Error> {
+    crate::decode::while_set(&MARKING_WRITE_ONLY, || serde_json::to_value(value))
+}
+
+/// Whether a write-only field is to be written as `"[redacted]"`.
+pub(crate) fn hides_write_only() -> bool {
+    is_redacting() || MARKING_WRITE_ONLY.with(Cell::get)
 }
 
 /// Something whose values may be secrets: it can show its shape without

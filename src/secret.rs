@@ -54,7 +54,7 @@ impl Serialize for SecretString {
     /// The secret itself (it is sent on the wire), except inside
     /// [`redacted_json`](crate::redacted_json).
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        if crate::redact::is_redacting() {
+        if crate::redact::hides_write_only() {
             return serializer.serialize_str(crate::redact::REDACTED);
         }
         serializer.serialize_str(&self.0)

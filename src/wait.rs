@@ -150,18 +150,21 @@ fn deadline(wait: &Wait) -> Option<Instant> {
     Instant::now().checked_add(wait.timeout)
 }
 
-/// Sleeps `wait.interval`, or returns `false` when that would pass
-/// `deadline`.
+/// Sleeps `wait.interval`, or until `deadline` when that comes first (so
+/// that the connection is read once more at the deadline); `false`, without
+/// sleeping, once the deadline has passed.
 pub(crate) async fn pause(wait: &Wait, deadline: Option<Instant>) -> bool {
-    let resume = Instant::now().checked_add(wait.interval);
-    match (resume, deadline) {
-        (Some(resume), Some(deadline)) if resume > deadline => false,
-        (None, Some(_)) => false,
-        _ => {
-            tokio::time::sleep(wait.interval).await;
-            true
-        }
-    }
+    let now = Instant::now();
+    let until = match (now.checked_add(wait.interval), deadline) {
+        (_, Some(deadline)) if now >= deadline => return false,
+        (Some(resume), Some(deadline)) => resume.min(deadline),
+        (None, Some(deadline)) => deadline,
+        (Some(resume), None) => resume,
+        // An interval and a timeout both past the clock's end.
+        (None, None) => return false,
+    };
+    tokio::time::sleep_until(until).await;
+    true
 }
 
 impl Client {

@@ -65,7 +65,8 @@ impl RateLimiter {
         }
         // Empty: the next refill (with no refill at all, never sooner than
         // an interval).
-        Err((bucket.refilled_at + every).saturating_duration_since(now))
+        let refill = bucket.refilled_at.checked_add(every);
+        Err(refill.map_or(Duration::MAX, |at| at.saturating_duration_since(now)))
     }
 }
 
@@ -109,6 +110,15 @@ mod tests {
             "the refill instants stay on the interval's grid"
         );
         assert_eq!(limiter.admit("p", start + minute * 5), Ok(9));
+    }
+
+    #[test]
+    fn an_interval_past_the_clocks_end_refuses_without_a_panic() {
+        let mut limiter = RateLimiter::new(1, 1, Duration::MAX);
+        let now = Instant::now();
+        assert_eq!(limiter.admit("p", now), Ok(0));
+        assert_eq!(limiter.admit("p", now), Err(Duration::MAX));
+        assert_eq!(retry_after_seconds(Duration::MAX), u64::MAX);
     }
 
     #[test]

@@ -22,7 +22,7 @@ use super::limit::retry_after_seconds;
 use super::lock;
 use super::media;
 use super::routes::{Matched, Operation, Route, Routes};
-use super::state::{Entry, Failure, Phase, RecordedRequest, State};
+use super::state::{Entry, Failure, Phase, RecordedRequest, State, after};
 use super::validate::{Schemas, Violation, object, restore_removed};
 use crate::SecretString;
 use crate::path::encode_segment;
@@ -973,7 +973,7 @@ impl Shared {
         let fails = std::mem::take(&mut state.fail_next_deployment);
         let phase = if deploys_asynchronously(&sent) && !state.deployment_time.is_zero() {
             Phase::Deploying {
-                until: Instant::now() + state.deployment_time,
+                until: after(Instant::now(), state.deployment_time),
                 fails,
             }
         } else if fails {
@@ -1213,7 +1213,7 @@ impl Shared {
         let index = state
             .find(target.project, target.instance, target.name)
             .ok_or_else(|| target.not_found())?;
-        let until = now + state.deployment_time;
+        let until = after(now, state.deployment_time);
         let entry = &mut state.connections[index];
         match entry.phase {
             Phase::Deploying { .. } | Phase::Deleting { .. } => return Err(target.deploying()),

@@ -204,6 +204,15 @@ impl std::fmt::Debug for StoredConnection {
     }
 }
 
+/// The instant `time` after `now`: a time too long for the clock (a
+/// deployment time of `Duration::MAX`, meaning never) ends a century on.
+pub(crate) fn after(now: Instant, time: Duration) -> Instant {
+    const CENTURY: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+    now.checked_add(time)
+        .or_else(|| now.checked_add(CENTURY))
+        .unwrap_or(now)
+}
+
 /// Where a stored connection is, with the instant its current step ends:
 /// states are computed from these when read ([`State::settle`]), so no task
 /// runs in the background.

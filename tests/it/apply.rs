@@ -103,9 +103,9 @@ async fn applied_twice_the_second_apply_changes_nothing() {
         let applied = outcome.result.as_ref().unwrap();
         assert_eq!(applied.state(), Some(ConnectionState::Ready));
         assert!(!applied.dry_run);
-        // The password, and the webhook's header (a map's values may be
-        // secrets): sent, never compared.
-        assert_eq!(applied.secrets_sent, outcome.name != "sample_stream_solar");
+        // The password: sent, never compared (a map's values, the
+        // webhook's header, are compared: Atlas returns them).
+        assert_eq!(applied.secrets_sent, outcome.name == "events");
     }
     assert_eq!(atlas.connections().len(), 3);
     let calls = atlas.calls().len();
@@ -387,4 +387,90 @@ async fn many_connections_under_a_rate_limit_all_apply_and_the_429s_are_counted(
         "every 429 sent was absorbed and counted"
     );
     assert_eq!(atlas.connections().len(), 40);
+}
+
+#[tokio::test]
+async fn a_header_added_to_a_webhook_is_an_update_and_a_redacted_copy_is_refused() {
+    let atlas = started().await;
+    let client = local_key_client(&atlas);
+    apply(&client, three("broker:9092", "pw"), &options()).await;
+    let mut wanted = three("broker:9092", "pw");
+    wanted[2] = connection(json!({
+        "type": "Https", "name": "hook", "url": "https://example.com/hook",
+        "headers": {"X-Team": "streams", "X-Env": "prod"},
+    }));
+    let outcomes = apply(&client, wanted, &options()).await;
+    let hook = outcomes[1].result.as_ref().unwrap();
+    assert_eq!(hook.action, Action::Updated);
+    let fields: Vec<_> = hook.changes.iter().map(|c| c.field.as_str()).collect();
+    assert_eq!(fields, ["headers.X-Env"]);
+    let stored = client
+        .get_stream_connection(PROJECT, INSTANCE, "hook")
+        .await
+        .unwrap();
+    assert_eq!(
+        serde_json::to_value(&stored).unwrap()["headers"],
+        json!({"X-Team": "streams", "X-Env": "prod"})
+    );
+
+    // What `streams get --json` prints, applied back: refused, not stored.
+    let shown = atlas_stream_connections::redacted_json(&stored).unwrap();
+    let calls = atlas.calls().len();
+    let outcomes = apply(&client, vec![connection(shown)], &options()).await;
+    let Err(Error::InvalidInput { message, .. }) = &outcomes[0].result else {
+        panic!("{:?}", outcomes[0].result)
+    };
+    assert!(
+        message.contains("headers.X-Env, headers.X-Team"),
+        "{message}"
+    );
+    assert_eq!(atlas.calls().len(), calls, "nothing sent");
+}
+
+#[tokio::test]
+async fn a_connection_being_deleted_is_waited_for_then_created_again() {
+    let atlas = LocalAtlas::builder()
+        .instance(PROJECT, INSTANCE)
+        .deployment_time(Duration::ZERO)
+        .start()
+        .await
+        .unwrap();
+    let client = local_key_client(&atlas);
+    apply(&client, vec![private_kafka("private")], &options()).await;
+    atlas.set_deployment_time(Duration::from_millis(200));
+    client
+        .delete_stream_connection(PROJECT, INSTANCE, "private")
+        .await
+        .unwrap();
+    assert_eq!(
+        atlas.connection_state(PROJECT, INSTANCE, "private"),
+        Some(ConnectionState::Deleting)
+    );
+    let outcomes = apply(&client, vec![private_kafka("private")], &options()).await;
+    let applied = outcomes[0].result.as_ref().unwrap();
+    assert_eq!(applied.action, Action::Created);
+    assert_eq!(applied.state(), Some(ConnectionState::Ready));
+    assert_eq!(atlas.connections().len(), 1);
+}
+
+#[tokio::test]
+async fn a_deployment_that_never_ends_is_no_panic_of_the_local_atlas() {
+    let atlas = LocalAtlas::builder()
+        .instance(PROJECT, INSTANCE)
+        .deployment_time(Duration::MAX)
+        .start()
+        .await
+        .unwrap();
+    let client = local_key_client(&atlas);
+    let outcomes = apply(&client, vec![private_kafka("never")], &options().wait(None)).await;
+    let applied = outcomes[0].result.as_ref().unwrap();
+    assert_eq!(applied.state(), Some(ConnectionState::Pending));
+    let refused = client
+        .delete_stream_connection(PROJECT, INSTANCE, "never")
+        .await
+        .unwrap_err();
+    assert_eq!(
+        refused.error_code(),
+        Some(atlas_stream_connections::DEPLOYING_ERROR_CODE)
+    );
 }

@@ -446,3 +446,45 @@ async fn a_delete_that_waits_sends_again_while_atlas_deploys_then_reads_until_go
     };
     assert_eq!((late.state(), late.timed_out()), (Some("PENDING"), true));
 }
+
+#[tokio::test]
+async fn a_wait_shorter_than_its_interval_reads_once_more_at_its_end() {
+    let server = Server::serve(in_turn(vec![
+        ok(&sample("s", Some("PENDING"))),
+        ok(&sample("s", Some("READY"))),
+    ]))
+    .await;
+    let wait = Wait::new()
+        .interval(Duration::from_secs(3600))
+        .timeout(Duration::from_millis(30));
+    let ready = client(&server)
+        .wait_for_stream_connection(PROJECT, INSTANCE, "s", &wait)
+        .await
+        .unwrap();
+    assert_eq!(ready.state(), Some(ConnectionState::Ready));
+    assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_first_page_without_results_that_counts_some_is_an_error_not_an_empty_list() {
+    let server = Server::start(ok(&json!({"totalCount": 900}))).await;
+    let listed: Vec<_> = client(&server)
+        .list_stream_connections(PROJECT, INSTANCE)
+        .collect()
+        .await;
+    let [Err(Error::Decode(decode))] = &listed[..] else {
+        panic!("{listed:?}")
+    };
+    assert!(
+        decode.message().contains("`totalCount` says 900"),
+        "{}",
+        decode.message()
+    );
+    // An empty 200 is no page either.
+    let server = Server::start(Reply::json(200, versioned(), "")).await;
+    let listed: Vec<_> = client(&server)
+        .list_stream_connections(PROJECT, INSTANCE)
+        .collect()
+        .await;
+    assert!(matches!(listed[..], [Err(Error::Decode(_))]), "{listed:?}");
+}

@@ -476,8 +476,10 @@ stops. It listens on 127.0.0.1 only, and serves until interrupted (Ctrl-C,
 SIGTERM) or, unless --ignore-stdin, until its standard input closes (so a
 program that started it through a pipe cannot leave it behind).
 
-The server is the crate's local Atlas: the create operation validated
-against the spec, Digest and service-account authentication, API versions
+The server is the crate's local Atlas: the connections resource (create,
+list, get, update, delete) validated against the spec, with deployment
+states and, with --rate-limit, Atlas's token-bucket rate limit (429 with
+Retry-After), Digest and service-account authentication, API versions
 resolved as Atlas resolves them (Accept: application/vnd.atlas.2025-03-12+json
 is served by the newest version not after that date).";
 
@@ -512,4 +514,27 @@ pub struct LocalAtlasArgs {
     /// background, where standard input is often /dev/null)
     #[arg(long)]
     pub ignore_stdin: bool,
+    /// Limit requests per project as Atlas does, with a token bucket:
+    /// CAPACITY,REFILL,SECONDS (`100,10,1`: 100 at once, then 10 a second)
+    #[arg(long, value_name = "CAPACITY,REFILL,SECONDS", value_parser = rate_limit)]
+    pub rate_limit: Option<(u32, u32, u64)>,
+}
+
+/// `--rate-limit`'s value: three positive numbers.
+fn rate_limit(value: &str) -> Result<(u32, u32, u64), String> {
+    let numbers: Vec<&str> = value.split(',').collect();
+    let [capacity, refill, seconds] = numbers[..] else {
+        return Err("three numbers: CAPACITY,REFILL,SECONDS".into());
+    };
+    let positive = |what: &str, text: &str| -> Result<u64, String> {
+        text.trim()
+            .parse::<u64>()
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| format!("{what} must be a positive whole number"))
+    };
+    let small = |what: &str, n: u64| u32::try_from(n).map_err(|_| format!("{what} is too large"));
+    let capacity = small("CAPACITY", positive("CAPACITY", capacity)?)?;
+    let refill = small("REFILL", positive("REFILL", refill)?)?;
+    Ok((capacity, refill, positive("SECONDS", seconds)?))
 }

@@ -24,9 +24,9 @@ pub async fn list(args: &ListArgs) -> Result<(), Failure> {
     // A closed standard output (`| head`) ends the listing quietly: there
     // is no one left to tell.
     let print = |text: &str| writeln!(std::io::stdout(), "{text}").is_ok();
-    if args.json && !print("[") {
-        return Ok(());
-    }
+    // With --json, `[` goes out with the first element (or at the end):
+    // a listing that fails at once leaves nothing on standard output.
+    let mut opened = false;
     // With --json, each element is printed when the next arrives, since
     // only then is it known to need a comma.
     let mut pending: Option<String> = None;
@@ -43,11 +43,17 @@ pub async fn list(args: &ListArgs) -> Result<(), Failure> {
             }
             false => output::list_line(&connection),
         };
+        if args.json && !std::mem::replace(&mut opened, true) && !print("[") {
+            return Ok(());
+        }
         if !print(&text) {
             return Ok(());
         }
     }
     if args.json {
+        if !opened && !print("[") {
+            return Ok(());
+        }
         if let Some(last) = pending {
             print(&last);
         }

@@ -4,6 +4,7 @@
 //! credentials as `NAME=value` lines and serves until stopped.
 
 use std::io::Write;
+use std::time::Duration;
 
 use atlas_stream_connections::local_atlas::LocalAtlas;
 
@@ -30,6 +31,9 @@ pub async fn serve(args: &LocalAtlasArgs) -> Result<(), Failure> {
         )));
     }
     let mut builder = LocalAtlas::builder().port(args.port);
+    if let Some((capacity, refill, seconds)) = args.rate_limit {
+        builder = builder.rate_limit(capacity, refill, Duration::from_secs(seconds));
+    }
     if args.instance.is_some() {
         builder = builder.instance(project, instance);
     }
