@@ -474,3 +474,118 @@ async fn a_deployment_that_never_ends_is_no_panic_of_the_local_atlas() {
         Some(atlas_stream_connections::DEPLOYING_ERROR_CODE)
     );
 }
+
+/// Answers in turn, with a sample connection named `s` where a `200` is
+/// wanted.
+fn sample_answers(statuses: &[(u16, &str)]) -> Vec<crate::support::Reply> {
+    statuses
+        .iter()
+        .map(|(status, code)| match status {
+            200 => crate::support::Reply::json(
+                200,
+                crate::support::versioned(),
+                r#"{"type":"Sample","name":"s","state":"READY"}"#,
+            ),
+            _ => crate::support::Reply::json(
+                *status,
+                "application/json",
+                &json!({"error": status, "errorCode": code}).to_string(),
+            ),
+        })
+        .collect()
+}
+
+async fn apply_to_server(answers: &[(u16, &str)]) -> (crate::support::Server, ApplyOutcome) {
+    let server =
+        crate::support::Server::serve(crate::support::in_turn(sample_answers(answers))).await;
+    let client = crate::support::bearer_builder(&server.base_url)
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let outcome = client
+        .apply_stream_connection(
+            PROJECT,
+            INSTANCE,
+            connection(json!({"type": "Sample", "name": "s"})),
+            &options(),
+        )
+        .await
+        .unwrap();
+    (server, outcome)
+}
+
+fn methods_sent(server: &crate::support::Server) -> Vec<String> {
+    server
+        .requests()
+        .iter()
+        .map(|r| r.method().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn a_read_that_fails_otherwise_than_404_creates_nothing() {
+    let (server, outcome) = apply_to_server(&[(403, "FORBIDDEN")]).await;
+    assert_eq!(
+        outcome.result.unwrap_err().status().map(|s| s.as_u16()),
+        Some(403)
+    );
+    assert_eq!(methods_sent(&server), ["GET"]);
+}
+
+#[tokio::test]
+async fn a_create_refused_as_existing_compares_with_what_exists_and_another_refusal_is_the_outcome()
+{
+    let (server, outcome) = apply_to_server(&[
+        (404, "STREAM_CONNECTION_NOT_FOUND_FOR_NAME"),
+        (409, "DUPLICATE_STREAM_CONNECTION"),
+        (200, ""),
+    ])
+    .await;
+    assert_eq!(outcome.result.unwrap().action, Action::Unchanged);
+    assert_eq!(methods_sent(&server), ["GET", "POST", "GET"]);
+
+    let (server, outcome) = apply_to_server(&[
+        (404, "STREAM_CONNECTION_NOT_FOUND_FOR_NAME"),
+        (400, "INVALID_ATTRIBUTE"),
+        (200, ""),
+    ])
+    .await;
+    assert_eq!(
+        outcome.result.unwrap_err().error_code(),
+        Some("INVALID_ATTRIBUTE")
+    );
+    assert_eq!(methods_sent(&server), ["GET", "POST"]);
+}
+
+#[tokio::test]
+async fn a_throttled_apply_pauses_as_a_whole_rather_than_hammering_atlas() {
+    // The client retries nothing itself: every 429 is the apply's to wait
+    // out. Without the shared pause, each connection would send again at
+    // once, hundreds of times a second, until the bucket refills.
+    let atlas = LocalAtlas::builder()
+        .instance(PROJECT, INSTANCE)
+        .rate_limit(8, 8, Duration::from_secs(1))
+        .start()
+        .await
+        .unwrap();
+    let client = crate::support::local_key_builder(&atlas, atlas.api_key().1.clone())
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let many: Vec<_> = (0..12)
+        .map(|n| connection(json!({"type": "Sample", "name": format!("s{n}")})))
+        .collect();
+    let applying = client
+        .apply_stream_connections(PROJECT, INSTANCE, many, &options().concurrency(12))
+        .unwrap();
+    assert_eq!(format!("{applying:?}"), "Applying { total: 12, .. }");
+    // Consumed as a `Stream`, through the combinators of futures.
+    let outcomes: Vec<ApplyOutcome> = futures_util::StreamExt::collect(applying).await;
+    assert!(outcomes.iter().all(|o| o.result.is_ok()), "{outcomes:?}");
+    let absorbed: u64 = outcomes.iter().map(|o| u64::from(o.throttled)).sum();
+    assert_eq!(absorbed, atlas.throttled());
+    assert!(
+        (1..=48).contains(&absorbed),
+        "24 requests against 8 a second, 12 at a time: {absorbed} 429s"
+    );
+}
