@@ -57,21 +57,6 @@ fn assert_as_atlas_answers(created: &StreamsConnection, name: &str) {
 
 // ---- raw HTTP helpers -------------------------------------------------------
 
-async fn raw_token(atlas: &LocalAtlas) -> String {
-    let (id, secret) = atlas.service_account();
-    let response = reqwest::Client::new()
-        .post(format!("{}{TOKEN_PATH}", atlas.base_url()))
-        .basic_auth(id, Some(secret.expose_secret()))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.unwrap();
-    body["access_token"].as_str().unwrap().to_owned()
-}
-
 async fn raw_create(
     url: &str,
     authorization: Option<&str>,
@@ -481,7 +466,7 @@ async fn an_expired_token_is_refused_and_the_client_fetches_a_new_one() {
         .await
         .unwrap();
     // The server side: a token is refused once expired.
-    let token = raw_token(&atlas).await;
+    let token = crate::support::raw_token(&atlas).await;
     let url = create_url(&atlas, PROJECT, INSTANCE);
     let bearer = format!("Bearer {token}");
     let (status, _, _) =
@@ -512,7 +497,7 @@ async fn an_expired_token_is_refused_and_the_client_fetches_a_new_one() {
 async fn a_revoked_token_is_refused_and_the_client_fetches_a_new_one() {
     let atlas = LocalAtlas::start().await.unwrap();
     // The server side.
-    let token = raw_token(&atlas).await;
+    let token = crate::support::raw_token(&atlas).await;
     let (id, secret) = atlas.service_account();
     let revoked = reqwest::Client::new()
         .post(format!("{}/api/oauth/revoke", atlas.base_url()))
@@ -607,7 +592,7 @@ async fn every_kind_the_spec_maps_is_accepted_including_s3_outside_the_type_enum
 #[tokio::test]
 async fn a_wrong_field_type_is_a_400_naming_each_field_by_its_path() {
     let atlas = LocalAtlas::start().await.unwrap();
-    let bearer = format!("Bearer {}", raw_token(&atlas).await);
+    let bearer = format!("Bearer {}", crate::support::raw_token(&atlas).await);
     let body = json!({
         "type": "Kafka",
         "name": "k",
@@ -700,7 +685,7 @@ async fn an_undeclared_instance_is_a_404_once_instances_are_declared() {
 #[tokio::test]
 async fn an_invalid_group_id_is_a_400() {
     let atlas = LocalAtlas::start().await.unwrap();
-    let bearer = format!("Bearer {}", raw_token(&atlas).await);
+    let bearer = format!("Bearer {}", crate::support::raw_token(&atlas).await);
     let url = create_url(&atlas, "32B6E34B3D91647ABB20E7B8", INSTANCE);
     let (status, _, error) =
         raw_create(&url, Some(&bearer), versioned(), &minimal_kafka_json("k")).await;
@@ -713,7 +698,7 @@ async fn an_invalid_group_id_is_a_400() {
 #[tokio::test]
 async fn an_accept_for_a_version_not_served_is_a_406() {
     let atlas = LocalAtlas::start().await.unwrap();
-    let bearer = format!("Bearer {}", raw_token(&atlas).await);
+    let bearer = format!("Bearer {}", crate::support::raw_token(&atlas).await);
     let url = create_url(&atlas, PROJECT, INSTANCE);
     // Before the operation's first version (more in local_atlas_versions.rs).
     let (status, _, error) = raw_create(
@@ -811,7 +796,7 @@ async fn envelope_wraps_every_answer_of_the_api_in_a_200() {
     assert_eq!(response.status(), 200);
     assert_as_atlas_answers(&response, "events");
 
-    let bearer = format!("Bearer {}", raw_token(&atlas).await);
+    let bearer = format!("Bearer {}", crate::support::raw_token(&atlas).await);
     let url = format!("{}?envelope=true", create_url(&atlas, PROJECT, INSTANCE));
     let (status, _, body) =
         raw_create(&url, Some(&bearer), versioned(), &minimal_kafka_json("raw")).await;

@@ -13,9 +13,7 @@ use reqwest::Method;
 use reqwest::header::HeaderMap;
 use serde_json::{Value, json};
 
-use crate::support::{
-    DigestAnswer, INSTANCE, PROJECT, TOKEN_PATH, connections_path, nonce_of, versioned,
-};
+use crate::support::{DigestAnswer, INSTANCE, PROJECT, connections_path, nonce_of, versioned};
 
 /// Another project, for what is per project.
 const OTHER_PROJECT: &str = "aaaaaaaaaaaaaaaaaaaaaaaa";
@@ -43,21 +41,11 @@ struct Api {
 
 impl Api {
     async fn of(atlas: &LocalAtlas) -> Self {
+        let token = crate::support::raw_token(atlas).await;
         let http = reqwest::Client::new();
-        let (id, secret) = atlas.service_account();
-        let response = http
-            .post(format!("{}{TOKEN_PATH}", atlas.base_url()))
-            .basic_auth(id, Some(secret.expose_secret()))
-            .header("content-type", "application/x-www-form-urlencoded")
-            .body("grant_type=client_credentials")
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 200);
-        let body: Value = response.json().await.unwrap();
         Self {
             base_url: atlas.base_url().to_owned(),
-            token: body["access_token"].as_str().unwrap().to_owned(),
+            token,
             http,
         }
     }

@@ -10,7 +10,7 @@ use atlas_stream_connections::local_atlas::LocalAtlas;
 use atlas_stream_connections::versions_of;
 use serde_json::{Value, json};
 
-use crate::support::{TOKEN_PATH, api_path, versioned};
+use crate::support::{api_path, versioned};
 
 /// What MongoDB's TypeScript Atlas client (npm
 /// `@mongodb-js/mcp-atlas-api-client`) asks this operation for.
@@ -19,18 +19,7 @@ const TYPESCRIPT_CLIENT_ACCEPT: &str = "application/vnd.atlas.2025-03-12+json";
 /// A local Atlas and a bearer token it issued.
 async fn atlas_and_bearer() -> (LocalAtlas, String) {
     let atlas = LocalAtlas::start().await.unwrap();
-    let (id, secret) = atlas.service_account();
-    let response = reqwest::Client::new()
-        .post(format!("{}{TOKEN_PATH}", atlas.base_url()))
-        .basic_auth(id, Some(secret.expose_secret()))
-        .header("content-type", "application/x-www-form-urlencoded")
-        .body("grant_type=client_credentials")
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
-    let body: Value = response.json().await.unwrap();
-    let token = body["access_token"].as_str().unwrap();
+    let token = crate::support::raw_token(&atlas).await;
     (atlas, format!("Bearer {token}"))
 }
 

@@ -298,3 +298,20 @@ pub fn run_child_test(module: &str, name: &str, configure: impl FnOnce(&mut Comm
 pub fn child_line(stdout: &str) -> Option<&str> {
     stdout.lines().find_map(|line| line.strip_prefix("CHILD "))
 }
+
+/// A bearer token of `atlas`'s service account, fetched with reqwest alone
+/// (for tests that send their own requests).
+pub async fn raw_token(atlas: &LocalAtlas) -> String {
+    let (id, secret) = atlas.service_account();
+    let response = reqwest::Client::new()
+        .post(format!("{}{TOKEN_PATH}", atlas.base_url()))
+        .basic_auth(id, Some(secret.expose_secret()))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("grant_type=client_credentials")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    body["access_token"].as_str().unwrap().to_owned()
+}

@@ -107,8 +107,9 @@ async fn create(client: &Client, wire: Value) -> Result<StreamsConnection, Error
         .await
 }
 
-#[tokio::test]
-async fn the_local_atlas_creates_what_the_release_describes_and_refuses_the_rest() {
+/// A local Atlas serving the release, with `INSTANCE` declared, and a
+/// client of it with its API key.
+async fn local_atlas() -> (LocalAtlas, Client) {
     let atlas = LocalAtlas::builder()
         .instance(GROUP, INSTANCE)
         .start()
@@ -120,6 +121,13 @@ async fn the_local_atlas_creates_what_the_release_describes_and_refuses_the_rest
         .api_key(public, private.clone())
         .build()
         .unwrap();
+    (atlas, client)
+}
+
+#[tokio::test]
+async fn the_local_atlas_creates_what_the_release_describes_and_refuses_the_rest() {
+    // (The local Atlas serves until dropped.)
+    let (_atlas, client) = local_atlas().await;
 
     let sample = json!({"type": "Sample", "name": "sample_stream_solar"});
     let created = create(&client, sample.clone()).await.unwrap();
@@ -174,17 +182,8 @@ async fn the_whole_resource_and_apply_work_against_the_release() {
     use atlas_stream_connections::Wait;
     use atlas_stream_connections::apply::{Action, ApplyOptions};
 
-    let atlas = LocalAtlas::builder()
-        .instance(GROUP, INSTANCE)
-        .start()
-        .await
-        .unwrap();
-    let (public, private) = atlas.api_key();
-    let client = Client::builder()
-        .base_url(atlas.base_url())
-        .api_key(public, private.clone())
-        .build()
-        .unwrap();
+    // (The local Atlas serves until dropped.)
+    let (_atlas, client) = local_atlas().await;
     let wanted: Vec<StreamsConnection> = ["request-Sample", "request-Kafka", "request-Https"]
         .iter()
         .map(|name| {
