@@ -633,7 +633,7 @@ impl<'a> Task<'a> {
                     return Ok(response.into_inner());
                 }
                 Err(Error::RateLimited(refused)) => {
-                    self.throttled += refused.throttled();
+                    self.throttled += refused.throttled;
                     let delay = refused.retry_after().unwrap_or(THROTTLED_DEFAULT_DELAY);
                     let past = |deadline| {
                         Instant::now()
@@ -646,7 +646,7 @@ impl<'a> Task<'a> {
                     job.back_off(delay);
                 }
                 Err(error) => {
-                    self.throttled += error.response().map_or(0, |e| e.throttled());
+                    self.throttled += error.throttled();
                     return Err(error);
                 }
             }

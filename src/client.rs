@@ -336,7 +336,8 @@ impl Client {
             None => {
                 let (status, sent) = (record.status, record.sent);
                 let error =
-                    Error::call_timed_out(record.method, record.path, status, plan.timeout, sent);
+                    Error::call_timed_out(record.method, record.path, status, plan.timeout, sent)
+                        .with_throttled(record.throttled);
                 (Err(error), status)
             }
         };

@@ -374,6 +374,8 @@ pub struct DecodeError {
     /// Whether this is the answer to the operation's own request (not to a
     /// token request or an authentication probe before it).
     pub(crate) of_operation: bool,
+    /// The `429` answers the call got before this one.
+    pub(crate) throttled: u32,
 }
 
 impl fmt::Debug for DecodeError {
@@ -471,6 +473,8 @@ pub struct TransportError {
     pub(crate) never_sent: bool,
     /// Whether the response was the operation's own (see [`DecodeError`]).
     pub(crate) of_operation: bool,
+    /// The `429` answers the call got before this failure.
+    pub(crate) throttled: u32,
 }
 
 /// Something the server sent that is larger than the client reads.
@@ -483,6 +487,8 @@ pub struct TooLargeError {
     pub(crate) limit: u64,
     /// Whether the response was the operation's own (see [`DecodeError`]).
     pub(crate) of_operation: bool,
+    /// The `429` answers the call got before this failure.
+    pub(crate) throttled: u32,
 }
 
 impl TooLargeError {
@@ -686,14 +692,31 @@ impl Error {
 
     /// This error, saying that its call got `throttled` `429` answers.
     pub(crate) fn with_throttled(mut self, throttled: u32) -> Self {
-        if let Error::Api(e)
-        | Error::Authentication(e)
-        | Error::RateLimited(e)
-        | Error::VersionGone(e) = &mut self
-        {
-            e.throttled = throttled;
+        match &mut self {
+            Error::Api(e) | Error::Authentication(e) | Error::RateLimited(e) => {
+                e.throttled = throttled;
+            }
+            Error::VersionGone(e) => e.throttled = throttled,
+            Error::Transport(e) | Error::Timeout(e) => e.throttled = throttled,
+            Error::TooLarge(e) => e.throttled = throttled,
+            Error::Decode(e) => e.throttled = throttled,
+            Error::InvalidInput { .. } | Error::Configuration { .. } | Error::State(_) => {}
         }
         self
+    }
+
+    /// How many `429 Too Many Requests` answers the call got before it
+    /// failed (the client waited them out), this one included for an
+    /// [`Error::RateLimited`]; 0 for an error without a call.
+    pub fn throttled(&self) -> u32 {
+        match self {
+            Error::Api(e) | Error::Authentication(e) | Error::RateLimited(e) => e.throttled,
+            Error::VersionGone(e) => e.throttled,
+            Error::Transport(e) | Error::Timeout(e) => e.throttled,
+            Error::TooLarge(e) => e.throttled,
+            Error::Decode(e) => e.throttled,
+            Error::InvalidInput { .. } | Error::Configuration { .. } | Error::State(_) => 0,
+        }
     }
 
     pub(crate) fn configuration(message: impl Into<String>) -> Self {
@@ -736,6 +759,7 @@ impl Error {
             call_timeout: None,
             never_sent: false,
             of_operation: true,
+            throttled: 0,
         });
         if error
             .source
@@ -767,6 +791,7 @@ impl Error {
             call_timeout: Some(limit),
             never_sent: !sent && status.is_none(),
             of_operation: true,
+            throttled: 0,
         }))
     }
 
@@ -785,6 +810,7 @@ impl Error {
             what,
             limit,
             of_operation: true,
+            throttled: 0,
         }))
     }
 
@@ -807,6 +833,7 @@ impl Error {
             body,
             message,
             of_operation: true,
+            throttled: 0,
         }))
     }
 }

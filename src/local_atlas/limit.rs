@@ -44,6 +44,9 @@ impl RateLimiter {
     /// Admits a request of `project` at `now`, saying how many tokens are
     /// left, or says how long to wait before one would be admitted.
     pub fn admit(&mut self, project: &str, now: Instant) -> Result<u32, Duration> {
+        if self.buckets.len() >= MAX_BUCKETS && !self.buckets.contains_key(project) {
+            self.forget_full(now);
+        }
         let capacity = self.capacity;
         let bucket = self.buckets.entry(project.to_owned()).or_insert(Bucket {
             tokens: capacity,
@@ -67,6 +70,28 @@ impl RateLimiter {
         // an interval).
         let refill = bucket.refilled_at.checked_add(every);
         Err(refill.map_or(Duration::MAX, |at| at.saturating_duration_since(now)))
+    }
+}
+
+/// Projects with a bucket of their own, at most, before full buckets (no
+/// different from a new one) are forgotten: a server that runs for long,
+/// sent ever new project ids, keeps bounded memory.
+const MAX_BUCKETS: usize = 4096;
+
+impl RateLimiter {
+    /// Forgets the buckets that are full again at `now`.
+    fn forget_full(&mut self, now: Instant) {
+        let (capacity, rate) = (
+            u128::from(self.capacity),
+            u128::from(self.refill_rate.max(1)),
+        );
+        let every = self.refill_every.max(Duration::from_nanos(1)).as_nanos();
+        self.buckets.retain(|_, bucket| {
+            let missing = capacity.saturating_sub(u128::from(bucket.tokens));
+            let refills = missing.div_ceil(rate);
+            let elapsed = now.saturating_duration_since(bucket.refilled_at).as_nanos();
+            elapsed / every < refills
+        });
     }
 }
 
@@ -119,6 +144,21 @@ mod tests {
         assert_eq!(limiter.admit("p", now), Ok(0));
         assert_eq!(limiter.admit("p", now), Err(Duration::MAX));
         assert_eq!(retry_after_seconds(Duration::MAX), u64::MAX);
+    }
+
+    #[test]
+    fn full_buckets_are_forgotten_past_a_bound_and_the_others_kept() {
+        let start = Instant::now();
+        let mut limiter = RateLimiter::new(2, 1, Duration::from_secs(1));
+        for n in 0..MAX_BUCKETS {
+            assert_eq!(limiter.admit(&format!("p{n}"), start), Ok(1));
+        }
+        assert_eq!(limiter.admit("p0", start), Ok(0), "emptied");
+        // One second on, every bucket but p0's is full again.
+        let later = start + Duration::from_secs(1);
+        assert_eq!(limiter.admit("new", later), Ok(1));
+        assert_eq!(limiter.buckets.len(), 2, "p0 (one token short) and new");
+        assert_eq!(limiter.admit("p0", later), Ok(0), "p0 kept its count");
     }
 
     #[test]

@@ -589,3 +589,38 @@ async fn a_throttled_apply_pauses_as_a_whole_rather_than_hammering_atlas() {
         "24 requests against 8 a second, 12 at a time: {absorbed} 429s"
     );
 }
+
+#[tokio::test]
+async fn a_429_waited_out_before_a_call_timed_out_is_still_counted() {
+    let throttled = crate::support::Reply::json(
+        429,
+        "application/json",
+        r#"{"error":429,"errorCode":"RATE_LIMITED_TOKEN_BUCKET"}"#,
+    )
+    .header("Retry-After", "0");
+    let server = crate::support::Server::serve(crate::support::in_turn(vec![
+        throttled,
+        crate::support::Reply::hang(),
+    ]))
+    .await;
+    let client = crate::support::bearer_builder(&server.base_url)
+        .retry_backoff(Duration::ZERO, Duration::from_secs(1))
+        .call_timeout(Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let outcome = client
+        .apply_stream_connection(
+            PROJECT,
+            INSTANCE,
+            connection(json!({"type": "Sample", "name": "s"})),
+            &options(),
+        )
+        .await
+        .unwrap();
+    let Err(error @ Error::Timeout(_)) = &outcome.result else {
+        panic!("{:?}", outcome.result)
+    };
+    assert_eq!(error.throttled(), 1);
+    assert_eq!(outcome.throttled, 1);
+    assert_eq!(server.requests().len(), 2);
+}
