@@ -728,6 +728,7 @@ impl Forms {
         }
         let mut out = Vec::new();
         walk(&self.wire, "", &mut out);
+        out.sort();
         out
     }
 }
@@ -807,6 +808,9 @@ impl Comparison {
     fn of(wanted: &Forms, stored: Option<&Forms>) -> Self {
         let mut comparison = Self::default();
         comparison.compare(Node::root(wanted), stored.map(Node::root), "");
+        // By field, whatever order serde_json keeps an object's keys in
+        // (its `preserve_order` feature, which another crate may turn on).
+        comparison.changes.sort_by(|a, b| a.field.cmp(&b.field));
         comparison
     }
 
