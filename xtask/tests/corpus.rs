@@ -72,17 +72,6 @@ fn release_operations(provenance: &Path) -> Vec<String> {
         .collect()
 }
 
-/// The operations `spec/operations` lists: one a line, `#` comments.
-fn crate_operations(root: &Path) -> Vec<String> {
-    std::fs::read_to_string(root.join("spec/operations"))
-        .unwrap()
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty() && !l.starts_with('#'))
-        .map(String::from)
-        .collect()
-}
-
 /// The generated code without its doc comments.
 fn shape(code: &str) -> String {
     code.lines()
@@ -99,7 +88,7 @@ fn the_corpus_covers_the_vendored_spec_and_records_where_each_release_came_from(
     let root = support::repo_root();
     let all = releases(&root);
     assert!(all.len() >= 20, "the corpus lost releases: {}", all.len());
-    let operations = crate_operations(&root);
+    let operations = support::crate_operations(&root);
     for dir in &all {
         // Every release tried on the operations the crate serves: a new one
         // in spec/operations needs the corpus extracted again.

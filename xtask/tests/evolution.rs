@@ -197,7 +197,11 @@ fn write_evolved_spec(root: &Path, spec_dir: &Path) {
         OsStr::new("--from"),
         evolved.as_os_str(),
     ];
-    args.extend(["--ops", "createStreamConnection", "--spec-dir"].map(OsStr::new));
+    // The crate's operations, all of them: its handwritten layer calls each.
+    let operations = support::crate_operations(root).join(",");
+    args.push(OsStr::new("--ops"));
+    args.push(OsStr::new(&operations));
+    args.push(OsStr::new("--spec-dir"));
     args.push(spec_dir.as_os_str());
     let output = support::xtask(args);
     assert!(

@@ -38,6 +38,17 @@ where
         .expect("cannot run the xtask binary")
 }
 
+/// The operations `spec/operations` lists: one a line, `#` comments.
+pub fn crate_operations(root: &Path) -> Vec<String> {
+    std::fs::read_to_string(root.join("spec/operations"))
+        .unwrap()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(String::from)
+        .collect()
+}
+
 /// spec/openapi.json, parsed.
 pub fn vendored_spec() -> Value {
     let text = std::fs::read_to_string(repo_root().join("spec/openapi.json")).unwrap();
