@@ -1027,6 +1027,11 @@ mod tests {
                 .redacted_values_given()
                 .is_empty()
         );
+        let listed = connection(json!({"type": "Sample", "name": "s", "hosts": ["a", REDACTED]}));
+        assert_eq!(
+            Forms::of(&listed).unwrap().redacted_values_given(),
+            ["hosts[1]"]
+        );
     }
 
     #[test]

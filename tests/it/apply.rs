@@ -481,10 +481,15 @@ fn sample_answers(statuses: &[(u16, &str)]) -> Vec<crate::support::Reply> {
     statuses
         .iter()
         .map(|(status, code)| match status {
+            // `code`: the connection's state.
             200 => crate::support::Reply::json(
                 200,
                 crate::support::versioned(),
-                r#"{"type":"Sample","name":"s","state":"READY"}"#,
+                &json!({"type": "Sample", "name": "s", "extra": "stored", "state": match *code {
+                    "" => "READY",
+                    state => state,
+                }})
+                .to_string(),
             ),
             _ => crate::support::Reply::json(
                 *status,
@@ -623,4 +628,44 @@ async fn a_429_waited_out_before_a_call_timed_out_is_still_counted() {
     assert_eq!(error.throttled(), 1);
     assert_eq!(outcome.throttled, 1);
     assert_eq!(server.requests().len(), 2);
+}
+
+#[tokio::test]
+async fn a_failed_deployment_answered_at_once_is_reported_without_reading_again() {
+    let (server, outcome) = apply_to_server(&[
+        (404, "STREAM_CONNECTION_NOT_FOUND_FOR_NAME"),
+        (200, "FAILED"),
+    ])
+    .await;
+    let Err(Error::State(failed)) = &outcome.result else {
+        panic!("{:?}", outcome.result)
+    };
+    assert_eq!(failed.state(), Some("FAILED"));
+    assert_eq!(methods_sent(&server), ["GET", "POST"]);
+}
+
+#[tokio::test]
+async fn an_update_refused_otherwise_than_while_deploying_is_not_sent_again() {
+    // Atlas holds `extra: "stored"`, which the connection given sets
+    // otherwise: an update is due, and Atlas refuses it.
+    let answers = sample_answers(&[(200, ""), (400, "INVALID_ATTRIBUTE"), (200, "")]);
+    let server = crate::support::Server::serve(crate::support::in_turn(answers)).await;
+    let client = crate::support::bearer_builder(&server.base_url)
+        .max_retries(0)
+        .build()
+        .unwrap();
+    let outcome = client
+        .apply_stream_connection(
+            PROJECT,
+            INSTANCE,
+            connection(json!({"type": "Sample", "name": "s", "extra": "wanted"})),
+            &options(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        outcome.result.unwrap_err().error_code(),
+        Some("INVALID_ATTRIBUTE")
+    );
+    assert_eq!(methods_sent(&server), ["GET", "PATCH"]);
 }
