@@ -49,7 +49,9 @@ use crate::error::Error;
 use crate::redact::{REDACTED, redacted_json, write_only_marked_json};
 use crate::response::ApiResponse;
 use crate::types::StreamsConnection;
-use crate::wait::{ConnectionState, DEPLOYING_ERROR_CODE, Wait, is_not_found, pause, state_error};
+use crate::wait::{
+    ConnectionState, DEPLOYING_ERROR_CODE, Wait, Waiting, is_not_found, pause, state_error,
+};
 
 /// How [`Client::apply_stream_connections`] works.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -591,28 +593,16 @@ impl<'a> Task<'a> {
         let Some(wait) = self.job.options.wait else {
             return Ok(connection);
         };
-        let started = Instant::now();
-        let deadline = Instant::now().checked_add(wait.timeout);
+        let job = self.job;
+        let waiting = Waiting::start(wait, [&job.group_id, &job.tenant_name, self.name]);
         loop {
-            let state = connection.state();
-            let failed = match &state {
-                None | Some(ConnectionState::Ready) => return Ok(connection),
-                Some(ConnectionState::Failed) => true,
-                Some(_) => false,
-            };
-            if failed || !pause(&wait, deadline).await {
-                let job = self.job;
-                return Err(state_error(
-                    &job.group_id,
-                    &job.tenant_name,
-                    self.name,
-                    state,
-                    started.elapsed(),
-                    !failed,
-                ));
+            match waiting.settled(connection).await? {
+                Some(ready) => return Ok(ready),
+                None => {
+                    let name = self.name;
+                    connection = self.throttled(|job| job.get(name)).await?;
+                }
             }
-            let name = self.name;
-            connection = self.throttled(|job| job.get(name)).await?;
         }
     }
 

@@ -186,27 +186,13 @@ impl Client {
         connection_name: &str,
         wait: &Wait,
     ) -> Result<StreamsConnection, Error> {
-        let started = Instant::now();
-        let deadline = deadline(wait);
+        let waiting = Waiting::start(*wait, [group_id, tenant_name, connection_name]);
         loop {
             let connection = self
                 .get_stream_connection(group_id, tenant_name, connection_name)
                 .await?;
-            let state = connection.state();
-            let failed = match &state {
-                None | Some(ConnectionState::Ready) => return Ok(connection),
-                Some(ConnectionState::Failed) => true,
-                Some(_) => false,
-            };
-            if failed || !pause(wait, deadline).await {
-                return Err(state_error(
-                    group_id,
-                    tenant_name,
-                    connection_name,
-                    state,
-                    started.elapsed(),
-                    !failed,
-                ));
+            if let Some(ready) = waiting.settled(connection).await? {
+                return Ok(ready);
             }
         }
     }
@@ -278,6 +264,56 @@ impl Client {
                 ));
             }
         }
+    }
+}
+
+/// One wait for a connection to be `READY`, by whoever reads it (the
+/// client's own wait, `apply`'s).
+pub(crate) struct Waiting<'a> {
+    wait: Wait,
+    started: Instant,
+    deadline: Option<Instant>,
+    /// The project, the instance and the connection's name.
+    ids: [&'a str; 3],
+}
+
+impl<'a> Waiting<'a> {
+    /// A wait that starts now.
+    pub fn start(wait: Wait, ids: [&'a str; 3]) -> Self {
+        Self {
+            wait,
+            started: Instant::now(),
+            deadline: deadline(&wait),
+            ids,
+        }
+    }
+
+    /// The connection just read, when it is `READY` (or has no state);
+    /// else `None` after one interval, to read it again; an
+    /// [`Error::State`] when it is `FAILED` or the wait's time is up.
+    pub async fn settled(
+        &self,
+        connection: StreamsConnection,
+    ) -> Result<Option<StreamsConnection>, Error> {
+        let state = connection.state();
+        let failed = match &state {
+            None | Some(ConnectionState::Ready) => return Ok(Some(connection)),
+            Some(ConnectionState::Failed) => true,
+            Some(_) => false,
+        };
+        if failed || !pause(&self.wait, self.deadline).await {
+            let [group_id, tenant_name, name] = self.ids;
+            let waited = self.started.elapsed();
+            return Err(state_error(
+                group_id,
+                tenant_name,
+                name,
+                state,
+                waited,
+                !failed,
+            ));
+        }
+        Ok(None)
     }
 }
 
