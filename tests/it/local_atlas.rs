@@ -71,16 +71,7 @@ async fn raw_create(
     if let Some(authorization) = authorization {
         request = request.header("authorization", authorization);
     }
-    let response = request.send().await.unwrap();
-    let status = response.status().as_u16();
-    let headers = response.headers().clone();
-    let text = response.text().await.unwrap();
-    let body = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap()
-    };
-    (status, headers, body)
+    crate::support::read_answer(request.send().await.unwrap()).await
 }
 
 /// The [`DigestAnswer`] header of `public` and `private` to `nonce` for a

@@ -62,15 +62,8 @@ impl Api {
                 .header("content-type", versioned())
                 .body(body.to_string());
         }
-        let response = request.send().await.unwrap();
-        let status = response.status().as_u16();
-        let headers = response.headers().clone();
-        let text = response.text().await.unwrap();
-        let body = if text.is_empty() {
-            Value::Null
-        } else {
-            serde_json::from_str(&text).unwrap()
-        };
+        let (status, headers, body) =
+            crate::support::read_answer(request.send().await.unwrap()).await;
         Answer {
             status,
             headers,

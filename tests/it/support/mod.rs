@@ -315,3 +315,16 @@ pub async fn raw_token(atlas: &LocalAtlas) -> String {
     let body: Value = response.json().await.unwrap();
     body["access_token"].as_str().unwrap().to_owned()
 }
+
+/// A raw answer's status, headers and body (`null` when empty, else JSON).
+pub async fn read_answer(response: reqwest::Response) -> (u16, reqwest::header::HeaderMap, Value) {
+    let status = response.status().as_u16();
+    let headers = response.headers().clone();
+    let text = response.text().await.unwrap();
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap()
+    };
+    (status, headers, body)
+}
